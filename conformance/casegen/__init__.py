@@ -1,0 +1,34 @@
+"""Case catalogues of every operator, and selection by profile and world size."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from . import marn
+from .model import PROFILES, Case, selects_world_size
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[Case, ...]:
+    cases = tuple(marn.all_cases())
+    ids = [c.id for c in cases]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise RuntimeError(f"duplicate case ids: {dup[:5]}")
+    return cases
+
+
+def select(*, profile: str, world_sizes: tuple[int, ...], kinds: tuple[str, ...] | None = None,
+           ops: tuple[str, ...] | None = None) -> list[Case]:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    return [c for c in catalogue()
+            if c.in_profile(profile) and selects_world_size(c, world_sizes)
+            and (kinds is None or c.kind in kinds) and (ops is None or c.op in ops)]
+
+
+def by_id(case_id: str) -> Case:
+    for c in catalogue():
+        if c.id == case_id:
+            return c
+    raise KeyError(f"unknown case id {case_id!r}")

@@ -1,0 +1,291 @@
+"""Cases for MatmulAllReduceAddRmsNorm and its inplace variant, generated from a few shape families.
+
+Valid cases expand over dtype x world size x x1 2-D/3-D x x2 plain/transposed x bias null/present, with
+epsilon cycling through its values; invalid cases each start from a valid tiny case and break exactly one
+constraint; exact cases use small integers so every sum is representable and y is known bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+
+from ..spec.marn import INPLACE_OP, OP
+from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec
+
+INT32_MAX = 2**31 - 1
+OK, NULLPTR, INVALID = 0, 161001, 161002
+DTYPES = ("float16", "bfloat16")
+SHORT = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "int8": "i8"}
+OP_SHORT = {OP: "marn", INPLACE_OP: "marn_inplace"}
+EPSILONS = (1e-6, 1e-2, 0.5)
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    b: int
+    s: int
+    k: int
+    n: int
+    profile: str
+
+    @property
+    def m(self) -> int:
+        return self.b * self.s
+
+
+TINY = Shape("tiny", 1, 4, 16, 32, "smoke")
+ODD = Shape("odd", 3, 5, 37, 61, "signoff")  # no dimension a multiple of 16
+MEDIUM = Shape("medium", 2, 64, 256, 384, "full")
+
+
+def tp_layer(world_size: int) -> Shape:
+    """MindSpeed's layer b,s,k,n = 4,1024,1024,8192 split row-parallel: each rank holds k / world_size."""
+    return Shape("tp_layer", 4, 1024, 1024 // world_size, 8192, "signoff")
+
+
+def base_tensors(op: str, dtype: str, shape: Shape, *, x1_3d: bool = True, x2_transposed: bool = False,
+                 with_bias: bool = True, exact: bool = False) -> dict[str, TensorSpec | None]:
+    b, s, k, n, m = shape.b, shape.s, shape.k, shape.n, shape.m
+    vals = {"x1": "int:-1:1", "x2": "int:-1:1", "bias": "int:-2:2", "residual": "int:-4:4", "gamma": "gain"} \
+        if exact else {"x1": "unit", "x2": "rhs", "bias": "bias", "residual": "unit", "gamma": "gain"}
+    t: dict[str, TensorSpec | None] = {
+        "x1": TensorSpec(dtype, (b, s, k) if x1_3d else (m, k), vals["x1"]),
+        "x2": TensorSpec(dtype, (k, n), vals["x2"], TRANSPOSED if x2_transposed else CONTIGUOUS),
+        "bias": TensorSpec(dtype, (n,), vals["bias"]) if with_bias else None,
+        "residual": TensorSpec(dtype, (b, s, n), vals["residual"]),
+        "gamma": TensorSpec(dtype, (n,), vals["gamma"]),
+    }
+    if op == OP:
+        t["y"] = TensorSpec(dtype, (b, s, n), "output")
+    t["normOut"] = TensorSpec(dtype, (b, s, n), "output")
+    return t
+
+
+def base_attrs(*, epsilon: float = 1e-6, k: int = 1) -> dict:
+    return {"epsilon": epsilon, "reduceOp": "sum", "commTurn": 0, "streamMode": 1, "_k": k}
+
+
+def _case(op, name, dtype, world_size, tensors, attrs, *, status, covers, kind, profile, shape_only=False,
+          notes="", params=()):
+    cid = f"{OP_SHORT[op]}-{name}-{SHORT.get(dtype, dtype)}-w{world_size}"
+    return Case(id=cid, op=op, world_size=world_size, tensors=tuple(tensors.items()), attrs=tuple(attrs.items()),
+                expected_status=status, covers=tuple(covers), kind=kind, profile=profile, shape_only=shape_only,
+                dtype=dtype, notes=notes, params=tuple(params))
+
+
+def _numeric_covers(op, *, x2_transposed, with_bias, epsilon_edge=False):
+    covers = ["MARN-NUM-001", "MARN-NUM-002", "MARN-NUM-003", "MARN-NUM-004"]
+    if x2_transposed:
+        covers.append("MARN-LAYOUT-002")
+    if not with_bias:
+        covers.append("MARN-NULL-003")
+    if op == INPLACE_OP:
+        covers.append("MARN-INPLACE-001")
+    if epsilon_edge:
+        covers.append("MARN-ATTR-004")
+    return covers
+
+
+def valid_cases() -> list[Case]:
+    cases = []
+    for op in (OP, INPLACE_OP):
+        i = 0
+        for dtype, ws in itertools.product(DTYPES, VALID_WORLD_SIZES):
+            # every layout combination on the small shapes
+            for shape in (TINY, ODD, MEDIUM):
+                for x1_3d, x2_t, bias in itertools.product((True, False), repeat=3):
+                    eps = EPSILONS[i % len(EPSILONS)]
+                    i += 1
+                    profile = shape.profile
+                    if shape is TINY and profile == "smoke" and not (ws <= 2 and x1_3d and not x2_t and bias):
+                        profile = "signoff"
+                    if op == INPLACE_OP and profile == "smoke" and ws != 2:
+                        profile = "signoff"
+                    name = (f"{shape.name}-x1_{'3d' if x1_3d else '2d'}-x2{'T' if x2_t else 'N'}"
+                            f"-{'bias' if bias else 'nobias'}-eps{eps:g}")
+                    t = base_tensors(op, dtype, shape, x1_3d=x1_3d, x2_transposed=x2_t, with_bias=bias)
+                    cases.append(_case(op, name, dtype, ws, t, base_attrs(epsilon=eps, k=shape.k), status=OK,
+                                       covers=_numeric_covers(op, x2_transposed=x2_t, with_bias=bias),
+                                       kind="valid", profile=profile))
+            # the realistic tensor-parallel layer (heavy: the non-inplace op in signoff, inplace in full)
+            layer = tp_layer(ws)
+            t = base_tensors(op, dtype, layer, x1_3d=True, x2_transposed=(ws % 4 == 0), with_bias=True)
+            cases.append(_case(op, f"tp_layer-b4s1024k{layer.k}n8192", dtype, ws, t,
+                               base_attrs(k=layer.k), status=OK, kind="valid",
+                               covers=_numeric_covers(op, x2_transposed=(ws % 4 == 0), with_bias=True),
+                               profile="signoff" if op == OP else "full"))
+            # epsilon just inside both ends of (0, 1)
+            for eps in (1e-12, 0.999999):
+                t = base_tensors(op, dtype, TINY)
+                cases.append(_case(op, f"tiny-eps{eps:g}", dtype, ws, t, base_attrs(epsilon=eps, k=TINY.k),
+                                   status=OK, kind="valid", profile="signoff",
+                                   covers=_numeric_covers(op, x2_transposed=False, with_bias=True,
+                                                          epsilon_edge=True)))
+            # empty b*s (3-D and 2-D x1) and empty n
+            for name, shape, x1_3d, cid in (("empty_bs-x1_3d", Shape("e", 0, 4, 16, 32, ""), True, "MARN-EMPTY-001"),
+                                            ("empty_m-x1_2d", Shape("e", 1, 0, 16, 32, ""), False, "MARN-EMPTY-001"),
+                                            ("empty_n", Shape("e", 1, 4, 16, 0, ""), True, "MARN-EMPTY-002")):
+                t = base_tensors(op, dtype, shape, x1_3d=x1_3d)
+                cases.append(_case(op, name, dtype, ws, t, base_attrs(k=16), status=OK, kind="valid",
+                                   covers=[cid] + (["MARN-INPLACE-001"] if op == INPLACE_OP else []),
+                                   profile="signoff"))
+    return cases
+
+
+def exact_cases() -> list[Case]:
+    """nccl-tests' verifiable mode: x1, x2 in {-1,0,1}, bias in [-2,2], residual in [-4,4]; with k <= 24 every
+    partial sum is an integer of magnitude <= 8 * (24 + 2) + 4 = 212 < 256, exact in bf16 and fp16 in any
+    order and at any rounding point, so y must match bit for bit."""
+    cases = []
+    for op, dtype, ws in itertools.product((OP, INPLACE_OP), DTYPES, VALID_WORLD_SIZES):
+        for shape, x2_t in ((Shape("exact", 2, 8, 16, 48, ""), False), (Shape("exact_odd", 1, 7, 23, 33, ""), True)):
+            t = base_tensors(op, dtype, shape, x2_transposed=x2_t, exact=True)
+            profile = "smoke" if (op == OP and ws == 2 and not x2_t) else "signoff"
+            cases.append(_case(op, f"{shape.name}-k{shape.k}n{shape.n}", dtype, ws, t, base_attrs(k=shape.k),
+                               status=OK, kind="exact", profile=profile,
+                               covers=["MARN-NUM-005", "MARN-NUM-001", "MARN-NUM-002"]
+                               + (["MARN-INPLACE-001"] if op == INPLACE_OP else [])))
+    return cases
+
+
+def _mutations(op: str):
+    """(name, constraint id, expected status, mutate(tensors, attrs) -> None, shape_only). One violation each."""
+    T = TINY
+    dt = "float16"
+    other = "bfloat16"
+
+    def set_t(name, **kw):
+        def f(t, a):
+            t[name] = replace(t[name], **kw)
+        return f
+
+    def null(name):
+        def f(t, a):
+            t[name] = None
+        return f
+
+    def set_a(name, value):
+        def f(t, a):
+            a[name] = value
+        return f
+
+    def outs_like_residual(shape):
+        def f(t, a):
+            for name in ("residual", "y", "normOut"):
+                if name in t:
+                    t[name] = replace(t[name], shape=shape)
+        return f
+
+    def all_dtype(d):
+        def f(t, a):
+            for name, spec in t.items():
+                if spec is not None:
+                    t[name] = replace(spec, dtype=d)
+        return f
+
+    def k_zero(t, a):
+        t["x1"] = replace(t["x1"], shape=(T.b, T.s, 0))
+        t["x2"] = replace(t["x2"], shape=(0, T.n))
+
+    m = [
+        ("x1_1d", "MARN-SHAPE-001", INVALID, set_t("x1", shape=(T.k,))),
+        ("x1_4d", "MARN-SHAPE-001", INVALID, set_t("x1", shape=(1, T.b, T.s, T.k))),
+        ("x2_3d", "MARN-SHAPE-002", INVALID, set_t("x2", shape=(1, T.k, T.n))),
+        ("x2_1d", "MARN-SHAPE-002", INVALID, set_t("x2", shape=(T.k,))),
+        ("k_mismatch", "MARN-SHAPE-003", INVALID, set_t("x2", shape=(T.k + 1, T.n))),
+        ("bias_len", "MARN-SHAPE-004", INVALID, set_t("bias", shape=(T.n + 1,))),
+        ("bias_2d", "MARN-SHAPE-004", INVALID, set_t("bias", shape=(1, T.n))),
+        ("residual_2d", "MARN-SHAPE-005", INVALID, outs_like_residual((T.m, T.n))),
+        ("residual_4d", "MARN-SHAPE-005", INVALID, outs_like_residual((1, T.b, T.s, T.n))),
+        ("residual_bs", "MARN-SHAPE-006", INVALID, outs_like_residual((T.b, T.s + 1, T.n))),
+        ("residual_n", "MARN-SHAPE-007", INVALID, outs_like_residual((T.b, T.s, T.n + 1))),
+        ("gamma_len", "MARN-SHAPE-008", INVALID, set_t("gamma", shape=(T.n + 1,))),
+        ("gamma_2d", "MARN-SHAPE-008", INVALID, set_t("gamma", shape=(1, T.n))),
+        ("normOut_shape", "MARN-OUT-002", INVALID, set_t("normOut", shape=(T.b, T.s, T.n + 1))),
+        ("all_fp32", "MARN-DTYPE-001", INVALID, all_dtype("float32")),
+        ("all_int8", "MARN-DTYPE-001", INVALID, all_dtype("int8")),
+        ("x1_strided", "MARN-LAYOUT-001", INVALID, set_t("x1", layout=STRIDED)),
+        ("x1_transposed", "MARN-LAYOUT-001", INVALID, set_t("x1", layout=TRANSPOSED, shape=(T.b, T.s, T.k))),
+        ("x2_strided", "MARN-LAYOUT-003", INVALID, set_t("x2", layout=STRIDED)),
+        ("residual_strided", "MARN-LAYOUT-004", INVALID, set_t("residual", layout=STRIDED)),
+        ("gamma_strided", "MARN-LAYOUT-005", INVALID, set_t("gamma", layout=STRIDED)),
+        ("x1_nz", "MARN-FORMAT-001", INVALID, set_t("x1", format="FRACTAL_NZ")),
+        ("x2_nz", "MARN-FORMAT-001", INVALID, set_t("x2", format="FRACTAL_NZ")),
+        ("reduce_max", "MARN-ATTR-001", INVALID, set_a("reduceOp", "max")),
+        ("reduce_prod", "MARN-ATTR-001", INVALID, set_a("reduceOp", "prod")),
+        ("commturn_1", "MARN-ATTR-002", INVALID, set_a("commTurn", 1)),
+        ("commturn_neg", "MARN-ATTR-002", INVALID, set_a("commTurn", -1)),
+        ("streammode_0", "MARN-ATTR-003", INVALID, set_a("streamMode", 0)),
+        ("streammode_2", "MARN-ATTR-003", INVALID, set_a("streamMode", 2)),
+        ("eps_0", "MARN-ATTR-004", INVALID, set_a("epsilon", 0.0)),
+        ("eps_1", "MARN-ATTR-004", INVALID, set_a("epsilon", 1.0)),
+        ("eps_neg", "MARN-ATTR-004", INVALID, set_a("epsilon", -1e-6)),
+        ("eps_1.5", "MARN-ATTR-004", INVALID, set_a("epsilon", 1.5)),
+        ("empty_k", "MARN-EMPTY-003", INVALID, k_zero),
+        ("null_x1", "MARN-NULL-001", NULLPTR, null("x1")),
+        ("null_x2", "MARN-NULL-001", NULLPTR, null("x2")),
+        ("null_residual", "MARN-NULL-001", NULLPTR, null("residual")),
+        ("null_gamma", "MARN-NULL-001", NULLPTR, null("gamma")),
+        ("null_normOut", "MARN-NULL-002", NULLPTR, null("normOut")),
+    ]
+    for name in ("x1", "x2", "bias", "residual", "gamma", "normOut") + (("y",) if op == OP else ()):
+        m.append((f"{name}_{SHORT[other]}", "MARN-DTYPE-002", INVALID, set_t(name, dtype=other)))
+    if op == OP:
+        m += [("y_shape", "MARN-OUT-001", INVALID, set_t("y", shape=(T.b, T.s, T.n + 1))),
+              ("y_2d", "MARN-OUT-001", INVALID, set_t("y", shape=(T.m, T.n))),
+              ("null_y", "MARN-NULL-002", NULLPTR, null("y"))]
+    return [(name, cid, status, fn, dt) for name, cid, status, fn in m]
+
+
+def invalid_cases() -> list[Case]:
+    cases = []
+    smoke_names = {"x1_1d", "k_mismatch", "null_x1", "all_fp32", "reduce_max", "eps_0", "empty_k", "x1_strided"}
+    for op in (OP, INPLACE_OP):
+        for name, cid, status, mutate, dtype in _mutations(op):
+            for ws in VALID_WORLD_SIZES:
+                t = base_tensors(op, dtype, TINY)
+                a = base_attrs(k=TINY.k)
+                mutate(t, a)
+                profile = "smoke" if (name in smoke_names and ws == 2 and op == OP) else "signoff"
+                cases.append(_case(op, f"{cid}-{name}", dtype, ws, t, a, status=status, covers=[cid],
+                                   kind="invalid", profile=profile))
+        for ws in (3, 6):
+            t = base_tensors(op, "float16", TINY)
+            cases.append(_case(op, f"MARN-WORLD-001-world{ws}", "float16", ws, t, base_attrs(k=TINY.k),
+                               status=INVALID, covers=["MARN-WORLD-001"], kind="invalid", profile="signoff"))
+    return cases
+
+
+def bound_cases() -> list[Case]:
+    """INT32_MAX bounds, validated from descriptors alone (no data is ever allocated)."""
+    big = 2**31
+    cases = []
+
+    def tensors(op, *, b, s, k, n, x1_3d):
+        return base_tensors(op, "float16", Shape("bound", b, s, k, n, ""), x1_3d=x1_3d)
+
+    rows = [  # (name, constraint, status, b, s, k, n, x1_3d)
+        ("bs_at_max", "MARN-BOUND-001", OK, 1, INT32_MAX, 16, 32, True),
+        ("bs_over_max", "MARN-BOUND-001", INVALID, 2, big // 2, 16, 32, True),
+        ("m_at_max", "MARN-BOUND-002", OK, 1, INT32_MAX, 16, 32, False),
+        ("m_over_max", "MARN-BOUND-002", INVALID, 1, big, 16, 32, False),
+        ("k_at_max", "MARN-BOUND-003", OK, 1, 4, INT32_MAX, 32, True),
+        ("k_over_max", "MARN-BOUND-003", INVALID, 1, 4, big, 32, True),
+        ("n_at_max", "MARN-BOUND-004", OK, 1, 4, 16, INT32_MAX, True),
+        ("n_over_max", "MARN-BOUND-004", INVALID, 1, 4, 16, big, True),
+    ]
+    for op in (OP, INPLACE_OP):
+        for name, cid, status, b, s, k, n, x1_3d in rows:
+            for ws in VALID_WORLD_SIZES:
+                profile = "smoke" if (op == OP and ws == 1 and cid == "MARN-BOUND-002") else "signoff"
+                cases.append(_case(op, f"{cid}-{name}", "float16", ws,
+                                   tensors(op, b=b, s=s, k=k, n=n, x1_3d=x1_3d), base_attrs(k=16),
+                                   status=status, covers=[cid], kind="valid" if status == OK else "invalid",
+                                   profile=profile, shape_only=True))
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return valid_cases() + exact_cases() + invalid_cases() + bound_cases()

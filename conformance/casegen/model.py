@@ -1,0 +1,68 @@
+"""Cases as data: every case is a frozen record that names the constraints it covers.
+
+A case holds no tensor data: `casegen.inputs.materialise` draws the values from a seed derived from the
+run seed and the case id, so any single case can be rebuilt alone, on any xdist worker, identically.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+PROFILES = ("smoke", "signoff", "full")  # each profile includes the ones before it
+VALID_WORLD_SIZES = (1, 2, 4, 8)
+
+# Tensor layouts a case can ask for (how the view relates to its buffer):
+CONTIGUOUS = "contiguous"
+TRANSPOSED = "transposed"  # view of a contiguous buffer with the last two axes swapped
+STRIDED = "strided"  # every other element of the last axis of a twice-as-wide buffer
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    dtype: str
+    shape: tuple[int, ...]
+    values: str  # distribution name understood by casegen.inputs ("output" for output buffers)
+    layout: str = CONTIGUOUS
+    format: str = "ND"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    op: str
+    world_size: int
+    tensors: tuple[tuple[str, TensorSpec | None], ...]  # C argument order; None is a null pointer
+    attrs: tuple[tuple[str, Any], ...]
+    expected_status: int
+    covers: tuple[str, ...]
+    kind: str  # "valid" | "invalid" | "exact"
+    profile: str  # the smallest profile that contains the case
+    shape_only: bool = False
+    dtype: str = ""  # the case's headline dtype, for ids and reports
+    notes: str = ""
+    params: tuple[tuple[str, Any], ...] = field(default_factory=tuple)  # descriptive, for reports
+
+    @property
+    def tensor_map(self) -> dict[str, TensorSpec | None]:
+        return dict(self.tensors)
+
+    @property
+    def attr_map(self) -> dict[str, Any]:
+        return dict(self.attrs)
+
+    def in_profile(self, profile: str) -> bool:
+        return PROFILES.index(self.profile) <= PROFILES.index(profile)
+
+    def seed(self, run_seed: int) -> int:
+        """Stable per-case seed (crc32 is stable across processes, unlike hash())."""
+        return zlib.crc32(f"{run_seed}/{self.id}".encode())
+
+
+def selects_world_size(case: Case, world_sizes: tuple[int, ...]) -> bool:
+    """Valid world sizes run when selected; an unsupported world size (a rejection case) runs when the
+    selection includes a world size at least as large, i.e. when that many devices are in play."""
+    if case.world_size in VALID_WORLD_SIZES:
+        return case.world_size in world_sizes
+    return bool(world_sizes) and case.world_size <= max(world_sizes)

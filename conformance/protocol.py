@@ -1,0 +1,127 @@
+"""The backend protocol: one invocation in, one result per rank out. Free of pytest by design.
+
+A backend is any object with
+    name: str
+    describe() -> dict[str, str]                  # environment facts for reports (versions, device)
+    unsupported_reason(inv: Invocation) -> str | None
+    invoke(inv: Invocation) -> list[RankResult]   # one entry per rank, in rank order
+
+Tensors are `TensorArg`s: dtype, view shape, strides (in elements), format, storage shape, and the data as
+a numpy array (None for a shape-only descriptor). A null pointer is `None` in place of the TensorArg.
+Outputs are passed as descriptors too (so a backend can validate them); the backend returns the data it
+wrote. For the inplace variant the backend returns the residual buffer after the call under "residual".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+
+# aclnn status codes (device-facts 6)
+ACLNN_SUCCESS = 0
+ACLNN_ERR_PARAM_NULLPTR = 161001
+ACLNN_ERR_PARAM_INVALID = 161002
+ACLNN_ERR_RUNTIME_ERROR = 361001
+ACLNN_ERR_INNER = 561000
+
+STATUS_NAMES = {
+    0: "ACLNN_SUCCESS",
+    161001: "ACLNN_ERR_PARAM_NULLPTR",
+    161002: "ACLNN_ERR_PARAM_INVALID",
+    361001: "ACLNN_ERR_RUNTIME_ERROR",
+    561000: "ACLNN_ERR_INNER",
+}
+
+OPERATORS = (
+    "MatmulAllReduceAddRmsNorm",
+    "InplaceMatmulAllReduceAddRmsNorm",
+    "QuantMatmulAllReduceV3",
+)
+
+
+def status_name(code: int) -> str:
+    return f"{code} ({STATUS_NAMES.get(code, 'unknown')})"
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    dtype: str
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]  # in elements, like aclCreateTensor's `stride`
+    format: str = "ND"  # "ND" | "FRACTAL_NZ"
+    storage_shape: tuple[int, ...] | None = None  # None: same as the contiguous extent of the view
+    data: np.ndarray | None = None  # None: shape-only descriptor (never allocated)
+
+    @staticmethod
+    def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
+        strides, acc = [], 1
+        for dim in reversed(shape):
+            strides.append(acc)
+            acc *= max(int(dim), 1)
+        return tuple(reversed(strides))
+
+    @classmethod
+    def from_array(cls, arr: np.ndarray, dtype: str, *, format: str = "ND",
+                   storage_shape: tuple[int, ...] | None = None) -> "TensorArg":
+        item = arr.dtype.itemsize
+        strides = tuple(s // item for s in arr.strides) if arr.size else cls.contiguous_strides(arr.shape)
+        return cls(dtype, tuple(arr.shape), strides, format, storage_shape, arr)
+
+    @classmethod
+    def descriptor(cls, dtype: str, shape: Sequence[int], *, strides: Sequence[int] | None = None,
+                   format: str = "ND") -> "TensorArg":
+        shape = tuple(int(d) for d in shape)
+        return cls(dtype, shape, tuple(strides) if strides else cls.contiguous_strides(shape), format)
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def is_contiguous(self) -> bool:
+        if self.numel == 0:
+            return True
+        expected = self.contiguous_strides(self.shape)
+        return all(st == ex for st, ex, d in zip(self.strides, expected, self.shape) if d != 1)
+
+    @property
+    def is_last_two_transposed(self) -> bool:
+        """A (.., r, c) view of a contiguous (.., c, r) buffer: the one non-contiguity aclnn allows for x2."""
+        if len(self.shape) < 2 or self.numel == 0:
+            return False
+        swapped = self.shape[:-2] + (self.shape[-1], self.shape[-2])
+        base = self.contiguous_strides(swapped)
+        want = base[:-2] + (base[-1], base[-2])
+        return all(st == w for st, w, d in zip(self.strides, want, self.shape) if d != 1)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    op: str
+    world_size: int
+    ranks: tuple[Mapping[str, TensorArg | None], ...]  # per rank: every tensor argument by its C name
+    attrs: Mapping[str, Any]  # scalar arguments by C name: epsilon, reduceOp, commTurn, streamMode
+    shape_only: bool = False  # only GetWorkspaceSize is called; no data exists
+    case_id: str = ""
+
+
+@dataclass
+class RankResult:
+    status: int
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    message: str = ""  # the backend's own explanation (validation message, log tail)
+
+
+class Backend(Protocol):
+    name: str
+
+    def describe(self) -> dict[str, str]: ...
+
+    def unsupported_reason(self, inv: Invocation) -> str | None: ...
+
+    def invoke(self, inv: Invocation) -> list[RankResult]: ...

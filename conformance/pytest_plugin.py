@@ -1,0 +1,186 @@
+"""pytest integration: options, the backend fixture, case parametrization, and the results log.
+
+Registered through the `pytest11` entry point, so `pytest cases/` picks it up once the package is installed.
+The plugin is the only module that knows pytest; it turns a judged Outcome into pass / fail / skip and adds
+the one-line repro command to every failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+
+import pytest
+
+from . import casegen
+from .backends import BackendError, load_backend
+from .casegen.model import PROFILES, VALID_WORLD_SIZES
+from .tolerance.accumulation import ACCUMULATION_BOUNDS
+
+DEFAULT_WORLD_SIZES = "1,2,4,8"
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("mc2-conformance", "MC2 operator conformance")
+    g.addoption("--backend", default=os.environ.get("MC2_BACKEND", "sim"),
+                help="backend under test: 'sim' or an import path 'package.module:attr' (env MC2_BACKEND)")
+    g.addoption("--profile", default="signoff", help=f"case profile: {', '.join(PROFILES)} (default signoff)")
+    g.addoption("--world-sizes", default=DEFAULT_WORLD_SIZES,
+                help="comma-separated world sizes to run (subset of 1,2,4,8; default all)")
+    g.addoption("--seed", default="0", help="run seed; every case derives its own inputs from it (default 0)")
+    g.addoption("--fault", action="append", default=[],
+                help="simulator fault to inject (repeatable); `mc2-conformance faults` lists them")
+    g.addoption("--accumulation-bound", default="probabilistic",
+                help=f"fp32 dot-product error model of the tolerance: {', '.join(ACCUMULATION_BOUNDS)}")
+    g.addoption("--sim-allreduce-accumulation", default="float32",
+                help="simulator modelling option: HCCL sums partials in 'float32' or 'output_dtype'")
+    g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
+    g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
+
+
+class _Settings:
+    def __init__(self, config):
+        opt = config.getoption
+        self.backend_spec = opt("--backend")
+        self.profile = opt("--profile")
+        if self.profile not in PROFILES:
+            raise pytest.UsageError(f"--profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
+        try:
+            self.world_sizes = tuple(sorted({int(w) for w in opt("--world-sizes").split(",") if w.strip()}))
+        except ValueError:
+            raise pytest.UsageError(f"--world-sizes {opt('--world-sizes')!r}: expected integers like 1,2,4,8") from None
+        bad = [w for w in self.world_sizes if w not in VALID_WORLD_SIZES]
+        if bad or not self.world_sizes:
+            raise pytest.UsageError(f"--world-sizes {opt('--world-sizes')!r}: each must be one of 1, 2, 4, 8")
+        try:
+            self.seed = int(opt("--seed"))
+        except ValueError:
+            raise pytest.UsageError(f"--seed {opt('--seed')!r}: expected an integer") from None
+        self.faults = tuple(opt("--fault"))
+        self.accumulation = opt("--accumulation-bound")
+        if self.accumulation not in ACCUMULATION_BOUNDS:
+            raise pytest.UsageError(f"--accumulation-bound {self.accumulation!r}: expected one of "
+                                    f"{', '.join(ACCUMULATION_BOUNDS)}")
+        self.sim_options = {"allreduce_accumulation": opt("--sim-allreduce-accumulation")}
+        try:  # fail at start-up, in one line, rather than in every test
+            self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options)
+        except (BackendError, ValueError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def repro(self, nodeid: str) -> str:
+        args = ["pytest", nodeid, "--backend", self.backend_spec, "--seed", str(self.seed),
+                "--profile", self.profile]
+        for f in self.faults:
+            args += ["--fault", f]
+        if self.accumulation != "probabilistic":
+            args += ["--accumulation-bound", self.accumulation]
+        if self.sim_options["allreduce_accumulation"] != "float32":
+            args += ["--sim-allreduce-accumulation", self.sim_options["allreduce_accumulation"]]
+        return shlex.join(args)
+
+
+_SETTINGS_KEY = pytest.StashKey[_Settings]()
+
+
+def settings(config) -> _Settings:
+    return config.stash[_SETTINGS_KEY]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "covers(*ids): constraint ids this test covers")
+    config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
+    config.stash[_SETTINGS_KEY] = _Settings(config)
+
+
+def pytest_report_header(config):
+    s = settings(config)
+    return (f"mc2-conformance: backend={s.backend_spec} profile={s.profile} world_sizes="
+            f"{','.join(map(str, s.world_sizes))} seed={s.seed}" + (f" faults={','.join(s.faults)}" if s.faults else ""))
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("mc2_cases")
+    if marker is None or "case" not in metafunc.fixturenames:
+        return
+    s = settings(metafunc.config)
+    cases = casegen.select(profile=s.profile, world_sizes=s.world_sizes, **marker.kwargs)
+    metafunc.parametrize("case", [pytest.param(c, id=c.id, marks=pytest.mark.covers(*c.covers)) for c in cases])
+
+
+@pytest.fixture(scope="session")
+def mc2(request) -> _Settings:
+    """The run's settings: backend, seed, world sizes, tolerance options."""
+    return settings(request.config)
+
+
+@pytest.fixture
+def judge_case(request, mc2):
+    """Run a case on the backend under test; fail with the judged report plus a repro line, or skip."""
+    from .judge import run_case
+
+    def run(case):
+        outcome = run_case(case, mc2.backend, seed=mc2.seed, accumulation=mc2.accumulation)
+        # user_properties cross the xdist channel, which carries only plain types: send JSON text
+        request.node.user_properties.append(("mc2", json.dumps(
+            {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,
+             "world_size": case.world_size, "kind": case.kind, "covers": list(case.covers),
+             "seconds": round(outcome.seconds, 4), "stats": outcome.stats()}, default=float)))
+        if outcome.category == "unsupported":
+            pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
+        if not outcome.passed:
+            pytest.fail(f"{outcome.report()}\nrepro: {mc2.repro(request.node.nodeid)}", pytrace=False)
+        return outcome
+
+    return run
+
+
+def pytest_collection_finish(session):
+    path = session.config.getoption("--mc2-coverage")
+    if not path:
+        return
+    coverage = {}
+    for item in session.items:
+        for mark in item.iter_markers("covers"):
+            for cid in mark.args:
+                coverage.setdefault(cid, []).append(item.nodeid)
+    with open(path, "w") as f:
+        json.dump({"tests": len(session.items), "coverage": coverage}, f)
+
+
+def pytest_runtest_logreport(report):
+    """Controller side (also without xdist): one JSON line per test, written as it arrives, so nothing is
+    lost if a worker dies."""
+    config = getattr(report, "config", None) or _CONFIG.get("config")
+    if config is None or hasattr(config, "workerinput"):
+        return
+    path = config.getoption("--mc2-results")
+    if not path or not (report.when == "call" or report.outcome != "passed"):
+        return
+    props = {k: json.loads(v) for k, v in report.user_properties if k == "mc2"}
+    entry = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+             "duration": round(report.duration, 4), "time": time.time(), **props}
+    if report.outcome == "failed":
+        entry["message"] = str(report.longrepr)[-4000:]
+    elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+        entry["message"] = report.longrepr[2]
+    with open(path, "a") as f:
+        f.write(json.dumps(entry, default=str) + "\n")
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    _CONFIG["config"] = session.config
+    path = session.config.getoption("--mc2-results")
+    if path and not hasattr(session.config, "workerinput"):
+        s = settings(session.config)
+        header = {"run": {"backend": s.backend_spec, "profile": s.profile, "world_sizes": list(s.world_sizes),
+                          "seed": s.seed, "faults": list(s.faults), "accumulation": s.accumulation,
+                          "environment": s.backend.describe(), "started": time.time()}}
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "a") as f:
+            f.write(json.dumps(header) + "\n")

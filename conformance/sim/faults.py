@@ -1,0 +1,65 @@
+"""Named faults: each models one realistic way an implementation breaks the contract.
+
+A fault exists to prove a check can fail: the project's tests run the suite's cases against the simulator
+with each fault and assert that some case catches it. Validation faults come in one family per rejection
+constraint (`unchecked:<constraint id>`: the check is not enforced); the rest are listed by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..spec import CONSTRAINTS
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    violates: tuple[str, ...]  # constraint ids it breaks
+    description: str
+
+
+_NAMED = [
+    # validation beyond "not enforced"
+    Fault("nullptr-as-invalid", ("MARN-NULL-001", "MARN-NULL-002"),
+          "Null required tensors are reported as 161002 instead of 161001."),
+    Fault("int32-max-inclusive", ("MARN-BOUND-001", "MARN-BOUND-002", "MARN-BOUND-003", "MARN-BOUND-004"),
+          "Dimension bounds checked with >= INT32_MAX instead of > INT32_MAX (rejects the maximum itself)."),
+    Fault("reject-transposed-x2", ("MARN-LAYOUT-002",), "A transposed (non-contiguous) x2 is rejected."),
+    Fault("x2-transpose-ignored", ("MARN-LAYOUT-002", "MARN-NUM-001"),
+          "A transposed x2 is read as if its buffer were a contiguous (k, n) matrix."),
+    Fault("reject-null-bias", ("MARN-NULL-003",), "A null bias is rejected instead of being treated as zero."),
+    Fault("eps-upper-0.99", ("MARN-ATTR-004",), "epsilon is rejected above 0.99 instead of at 1."),
+    Fault("reject-empty-bs", ("MARN-EMPTY-001",), "An empty b*s is rejected."),
+    Fault("reject-empty-n", ("MARN-EMPTY-002",), "An empty n is rejected."),
+    # numerics
+    Fault("bias-once", ("MARN-NUM-001",), "Only rank 0 adds its bias (bias counted once instead of per rank)."),
+    Fault("drop-last-rank", ("MARN-NUM-001",), "The last rank's contribution is missing from the all-reduce."),
+    Fault("double-rank0", ("MARN-NUM-001",), "Rank 0's contribution is counted twice."),
+    Fault("rank0-data", ("MARN-NUM-001", "MARN-NUM-002"), "Every rank computes with rank 0's inputs."),
+    Fault("no-residual", ("MARN-NUM-002",), "The residual is not added."),
+    Fault("eps-outside-sqrt", ("MARN-NUM-003",), "rstd = 1 / (sqrt(mean(y^2)) + eps)."),
+    Fault("rms-wrong-axis", ("MARN-NUM-003",), "The mean square is taken over rows instead of the last axis."),
+    Fault("no-gamma", ("MARN-NUM-003",), "gamma is not applied."),
+    Fault("truncate", ("MARN-NUM-004",), "Every rounding to fp16/bf16 truncates instead of rounding half to even."),
+    Fault("lsb-drift", ("MARN-NUM-005",),
+          "The reduced result is one ulp too large in every 7th element (an LSB bug within any rounding bound)."),
+    Fault("inplace-no-write", ("MARN-INPLACE-001",), "The inplace variant leaves residual unchanged."),
+    Fault("inplace-writes-normout", ("MARN-INPLACE-001",), "The inplace variant writes normOut into residual."),
+]
+
+
+def _unchecked():
+    for c in CONSTRAINTS:
+        if c.kind == "reject":
+            yield Fault(f"unchecked:{c.id}", (c.id,), f"The check for {c.id} is not enforced: {c.paraphrase}")
+
+
+FAULTS: dict[str, Fault] = {f.name: f for f in [*_NAMED, *_unchecked()]}
+
+
+def parse_faults(names) -> frozenset[str]:
+    unknown = [n for n in names if n not in FAULTS]
+    if unknown:
+        raise ValueError(f"unknown fault {unknown[0]!r}; `mc2-conformance faults` lists the {len(FAULTS)} known")
+    return frozenset(names)

@@ -1,0 +1,100 @@
+"""The device's arithmetic for the MatmulAllReduceAddRmsNorm pair (device-facts 2-3), with fault hooks.
+
+Per rank: p_r = x1_r @ x2_r (fp32 accumulation) + bias_r, stored in the output dtype. All-reduce: the W
+stored partials summed (option `allreduce_accumulation`: in fp32 then rounded once, or sequentially in the
+output dtype), the result stored in the output dtype. Then, with the rank's own residual and gamma:
+- fp16: y = fp16(mm + residual); rstd from the rounded y in fp32; normOut = fp16(fp16(y * rstd) * gamma).
+- bf16: x = mm + residual in fp32; y = bf16(x); rstd from x; normOut = bf16(bf16(x * rstd) * gamma).
+Rounding is half to even everywhere (fault `truncate` makes it toward zero).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..reference.marn import as_matrix
+
+
+def _rounder(faults):
+    return dtypes.truncate_to if "truncate" in faults else dtypes.round_to
+
+
+def allreduce(partials: list[np.ndarray], dtype: str, accumulation: str, rnd) -> np.ndarray:
+    if accumulation == "float32":
+        total = partials[0].astype(np.float32)
+        for p in partials[1:]:
+            total += p.astype(np.float32)
+        return rnd(total, dtype)
+    if accumulation == "output_dtype":
+        total = partials[0]
+        for p in partials[1:]:
+            total = rnd(total.astype(np.float32) + p.astype(np.float32), dtype)
+        return total
+    raise ValueError(f"unknown allreduce_accumulation {accumulation!r}")
+
+
+def _matrix(t, faults):
+    if "x2-transpose-ignored" in faults and t.is_last_two_transposed and not t.is_contiguous:
+        # read the buffer as if it were a contiguous (k, n) matrix
+        return np.ascontiguousarray(np.asarray(t.data).T).astype(np.float32).reshape(t.shape)
+    return as_matrix(t)
+
+
+def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+    world = len(ranks)
+    if "rank0-data" in faults:
+        ranks = [ranks[0]] * world
+    dtype = ranks[0]["x1"].dtype
+    rnd = _rounder(faults)
+    partials = []
+    for r, t in enumerate(ranks):
+        part = as_matrix(t["x1"]) @ _matrix(t["x2"], faults)
+        bias = t.get("bias")
+        if bias is not None and not ("bias-once" in faults and r > 0):
+            part += as_matrix(bias).reshape(-1)
+        if "drop-last-rank" in faults and world > 1 and r == world - 1:
+            continue
+        if "double-rank0" in faults and r == 0:
+            partials.append(rnd(part, dtype))
+        partials.append(rnd(part, dtype))
+    mm = allreduce(partials, dtype, accumulation, rnd)
+    if "lsb-drift" in faults and mm.size:
+        bits = mm.reshape(-1).view(np.uint16)
+        bits[::7] += np.where(mm.reshape(-1)[::7].astype(np.float32) >= 0, 1, -1).astype(np.uint16)
+    if mm.size == 0:  # empty b*s or n: nothing to compute, outputs keep their (empty) shapes
+        empty = {"residual" if op.startswith("Inplace") else "y": None, "normOut": None}
+        return [{k: np.zeros(t["residual"].shape, dtypes.np_dtype(dtype)) for k in empty} for t in ranks]
+    mm32 = mm.astype(np.float32)
+    eps = np.float32(attrs["epsilon"])
+    outs = []
+    for t in ranks:
+        res_arg = t["residual"]
+        residual = as_matrix(res_arg)
+        x = mm32 if "no-residual" in faults else mm32 + residual
+        y = rnd(x, dtype)
+        src = y.astype(np.float32) if dtype == "float16" else x
+        axis = 0 if "rms-wrong-axis" in faults else 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ms = np.mean(np.square(src), axis=axis, keepdims=True, dtype=np.float32)
+            if "eps-outside-sqrt" in faults:
+                rstd = 1.0 / (np.sqrt(ms) + eps)
+            else:
+                rstd = 1.0 / np.sqrt(ms + eps)
+        normed = rnd(src * rstd.astype(np.float32), dtype)
+        if "no-gamma" in faults:
+            norm_out = normed
+        else:
+            norm_out = rnd(normed.astype(np.float32) * as_matrix(t["gamma"]).reshape(-1), dtype)
+        shape = res_arg.shape
+        y, norm_out = y.reshape(shape), norm_out.reshape(shape)
+        if op.startswith("Inplace"):
+            written = y
+            if "inplace-no-write" in faults:
+                written = np.asarray(res_arg.data).copy()
+            elif "inplace-writes-normout" in faults:
+                written = norm_out
+            outs.append({"residual": written, "normOut": norm_out})
+        else:
+            outs.append({"y": y, "normOut": norm_out})
+    return outs

@@ -1,0 +1,20 @@
+"""The contract of every operator as data: constraints and named ambiguities."""
+
+from __future__ import annotations
+
+from . import marn
+from .model import Ambiguity, Constraint
+
+CONSTRAINTS: tuple[Constraint, ...] = marn.CONSTRAINTS
+AMBIGUITIES: tuple[Ambiguity, ...] = marn.AMBIGUITIES
+BY_ID: dict[str, Constraint] = {c.id: c for c in CONSTRAINTS}
+
+if len(BY_ID) != len(CONSTRAINTS):
+    raise RuntimeError("duplicate constraint id in the catalogue")
+
+
+def constraint(cid: str) -> Constraint:
+    try:
+        return BY_ID[cid]
+    except KeyError:
+        raise KeyError(f"unknown constraint id {cid!r}") from None

@@ -1,0 +1,1 @@
+"""Error bounds derived from the operation's rounding points, and the comparisons that use them."""

@@ -1,0 +1,113 @@
+"""Comparisons of a backend's output against the reference, each returning a `Check` with a message that
+says what was expected. Nothing here knows pytest; the caller decides what a failed check means.
+
+- bounded:  |actual - ref| <= bound elementwise; NaN/inf in actual where ref is finite always fails.
+- exact:    bit-for-bit equality with the exactly known result (verifiable cases).
+- balance:  the signed error, oriented by the sign of the reference, must not lean one way. Round-to-nearest
+            gives each nonzero error an even chance of either sign (mean 0, sd 1/sqrt(count)); truncation or
+            round-up gives a balance near -1 or +1. Fails when |balance| > max(0.25, 6/sqrt(count)) (a 6-sigma
+            test, so a correct device fails it with probability < 2e-9); needs >= 64 nonzero errors to judge.
+Arrays may hold 10^8 elements: every function converts its input to float32 once and reuses the error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BALANCE_MIN_COUNT = 64
+BALANCE_FLOOR = 0.25
+BALANCE_SIGMAS = 6.0
+
+
+@dataclass
+class Check:
+    name: str  # e.g. "rank 3 y: error bound"
+    passed: bool
+    message: str
+    stats: dict = field(default_factory=dict)
+
+
+def _fmt_index(flat: int, shape) -> str:
+    return str(tuple(int(i) for i in np.unravel_index(flat, shape))) if len(shape) else "()"
+
+
+def to_f32(a) -> np.ndarray:
+    return np.asarray(a).astype(np.float32, copy=False)
+
+
+def bounded(name: str, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray, *,
+            balance_name: str | None = None) -> list[Check]:
+    """The elementwise bound check, and (if balance_name is given) the balance check on the same error."""
+    a = to_f32(actual)
+    if a.shape != ref.shape:
+        return [Check(name, False, f"{name}: shape {a.shape}, expected {ref.shape}")]
+    if a.size == 0:
+        return [Check(name, True, f"{name}: empty", {"elements": 0})]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        signed = a - ref
+        err = np.abs(signed)
+        checkable = np.isfinite(bound)
+        bad = ~(err <= bound)  # NaN error (NaN or inf output) counts as bad
+        bad &= checkable
+        ratio = err / bound
+    n_bad = int(np.count_nonzero(bad))
+    n_checked = int(np.count_nonzero(checkable))
+    ratio[~checkable] = 0.0
+    max_ratio = float(np.nanmax(ratio)) if not bad.any() else float("inf")
+    stats = {"elements": int(a.size), "checked": n_checked, "failed": n_bad, "max_ratio": max_ratio,
+             "unchecked": int(a.size - n_checked)}
+    checks = []
+    if n_bad == 0:
+        checks.append(Check(name, True, f"{name}: all {n_checked} elements within bound "
+                                        f"(worst error/bound {max_ratio:.3g})", stats))
+    else:
+        ratio[~bad] = -1.0
+        worst = int(np.argmax(np.nan_to_num(ratio, nan=np.inf)))
+        idx = _fmt_index(worst, a.shape)
+        stats.update(worst_index=idx, worst_actual=float(a.flat[worst]), worst_reference=float(ref.flat[worst]),
+                     worst_bound=float(bound.flat[worst]))
+        checks.append(Check(name, False, f"{name}: {n_bad} of {n_checked} elements outside the error bound; "
+                                         f"worst at {idx}: got {a.flat[worst]!r}, reference {ref.flat[worst]!r}, "
+                                         f"|error| {err.flat[worst]:.6g} > bound {bound.flat[worst]:.6g}", stats))
+    if balance_name:
+        checks.append(_balance(balance_name, signed, ref))
+    return checks
+
+
+def _balance(name: str, signed: np.ndarray, ref: np.ndarray) -> Check:
+    with np.errstate(invalid="ignore"):
+        up = signed > 0
+        down = signed < 0
+        pos = ref > 0
+        neg = ref < 0
+    away = int(np.count_nonzero(up & pos) + np.count_nonzero(down & neg))
+    toward = int(np.count_nonzero(down & pos) + np.count_nonzero(up & neg))
+    count = away + toward
+    if count < BALANCE_MIN_COUNT:
+        return Check(name, True, f"{name}: {count} nonzero errors, too few to judge the balance",
+                     {"count": count, "balance": None})
+    b = (away - toward) / count
+    limit = max(BALANCE_FLOOR, BALANCE_SIGMAS / np.sqrt(count))
+    stats = {"count": count, "balance": b, "limit": limit}
+    if abs(b) <= limit:
+        return Check(name, True, f"{name}: error balance {b:+.3f} within +-{limit:.3f} over {count} errors", stats)
+    lean = "toward zero (truncation?)" if b < 0 else "away from zero"
+    return Check(name, False, f"{name}: signed error leans {lean}: balance {b:+.3f} over {count} nonzero errors, "
+                              f"limit +-{limit:.3f}; round-to-nearest gives ~0", stats)
+
+
+def exact(name: str, actual: np.ndarray, expected: np.ndarray) -> Check:
+    a = to_f32(actual)
+    if a.shape != expected.shape:
+        return Check(name, False, f"{name}: shape {a.shape}, expected {expected.shape}")
+    # the exact result is representable in the output dtype, so the float32 values must be equal
+    bad = ~(a == expected)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad == 0:
+        return Check(name, True, f"{name}: all {a.size} elements exact", {"elements": int(a.size), "failed": 0})
+    worst = int(np.argmax(np.where(bad, np.nan_to_num(np.abs(a - expected), nan=np.inf), -1)))
+    return Check(name, False, f"{name}: {n_bad} of {a.size} elements differ from the exact result; worst at "
+                              f"{_fmt_index(worst, a.shape)}: got {a.flat[worst]!r}, exact "
+                              f"{expected.flat[worst]!r}", {"elements": int(a.size), "failed": n_bad})

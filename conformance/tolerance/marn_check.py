@@ -1,0 +1,60 @@
+"""Numeric checks of one MatmulAllReduceAddRmsNorm(-Inplace) invocation's outputs, rank by rank."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..reference.marn import ReducedMatmul, as_matrix, rank_outputs, reduced_matmul
+from . import compare, marn_bounds
+from .metrics import vendor_metrics
+
+
+def check(inv, results, *, exact: bool, accumulation: str = "probabilistic", with_metrics: bool = True):
+    """Yield compare.Check objects; the reference is computed once and consumed rank by rank."""
+    inplace = inv.op.startswith("Inplace")
+    y_name = "residual" if inplace else "y"
+    red: ReducedMatmul = reduced_matmul(inv)
+    eps = float(inv.attrs["epsilon"])
+    metrics = {}
+    shared = None
+    for r, (tensors, res) in enumerate(zip(inv.ranks, results)):
+        dtype = tensors["x1"].dtype
+        shape = tensors["residual"].shape
+        outputs = {}
+        for name in (y_name, "normOut"):
+            out = res.outputs.get(name)
+            label = f"rank {r} {name}"
+            if out is None:
+                yield compare.Check(label, False, f"{label}: missing from the backend's outputs")
+                continue
+            out = np.asarray(out)
+            problem = None
+            if tuple(out.shape) != tuple(shape):
+                problem = f"shape {tuple(out.shape)}, expected {tuple(shape)}"
+            elif str(out.dtype) != dtype:
+                problem = f"dtype {out.dtype}, expected {dtype}"
+            if problem:
+                yield compare.Check(label, False, f"{label}: {problem}")
+                continue
+            outputs[name] = out.reshape(red.mm_out.shape)
+        if len(outputs) < 2 or red.mm_out.size == 0:
+            continue
+        if shared is None:
+            shared = marn_bounds.y_bound_shared(red, dtype, accumulation)
+        residual, gamma = as_matrix(tensors["residual"]), as_matrix(tensors["gamma"]).reshape(-1)
+        y_ref, norm_ref, rstd = rank_outputs(red, residual, gamma, eps)
+        y_label, n_label = f"rank {r} {'y (in residual)' if inplace else 'y'}", f"rank {r} normOut"
+        e_y = marn_bounds.y_bound(shared, y_ref, residual, red, dtype)
+        y_out, n_out = compare.to_f32(outputs[y_name]), compare.to_f32(outputs["normOut"])
+        if exact:
+            yield compare.exact(y_label, y_out, y_ref)
+        else:
+            yield from compare.bounded(y_label + ": error bound", y_out, y_ref, e_y,
+                                       balance_name=y_label + ": rounding balance")
+        e_n = marn_bounds.norm_bound(y_ref, e_y, rstd, gamma, eps, dtype)
+        yield from compare.bounded(n_label + ": error bound", n_out, norm_ref, e_n,
+                                   balance_name=None if exact else n_label + ": rounding balance")
+        if with_metrics and r == 0:
+            metrics = {"y": vendor_metrics(y_out, y_ref, dtype), "normOut": vendor_metrics(n_out, norm_ref, dtype)}
+    if metrics:
+        yield compare.Check("vendor metrics (rank 0)", True, "informative", {"vendor_metrics": metrics})

@@ -58,7 +58,8 @@ def _category(check: compare.Check) -> str:
 
 
 def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilistic",
-             with_metrics: bool = True) -> Outcome:
+             with_metrics: bool = True, expected: dict | None = None) -> Outcome:
+    """Judge `case` on `backend`. `expected` holds frozen reference outputs (golden) to compare against."""
     t0 = time.perf_counter()
     inv = materialise(case, seed)
     reason = backend.unsupported_reason(inv)
@@ -81,7 +82,8 @@ def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilist
         return Outcome(case.id, "wrong_status", checks, seconds=time.perf_counter() - t0)
     if case.expected_status == 0 and not case.shape_only:
         checks += list(_NUMERIC_CHECKS[case.op](inv, results, exact=case.kind == "exact",
-                                                accumulation=accumulation, with_metrics=with_metrics))
+                                                accumulation=accumulation, with_metrics=with_metrics,
+                                                expected=expected))
     failed = [c for c in checks if not c.passed]
     category = _category(failed[0]) if failed else "pass"
     return Outcome(case.id, category, checks, seconds=time.perf_counter() - t0)

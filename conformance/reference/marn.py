@@ -54,13 +54,17 @@ def reduced_matmul(inv: Invocation) -> ReducedMatmul:
     return ReducedMatmul(mm, absA, absP, k, inv.world_size)
 
 
+def rstd_of(y: np.ndarray, epsilon: float) -> np.ndarray:
+    """1 / sqrt(mean(y^2) + eps) over the last axis, in float32, shape (m, 1)."""
+    ms = np.einsum("ij,ij->i", y, y, dtype=np.float32)[:, None] / np.float32(max(y.shape[1], 1))
+    return (1.0 / np.sqrt(ms + np.float32(epsilon))).astype(np.float32)
+
+
 def rank_outputs(red: ReducedMatmul, residual: np.ndarray, gamma: np.ndarray, epsilon: float):
     """(y, normOut, rstd) in float32 for one rank, from its float32 residual (m, n) and gamma (n,);
     rstd has shape (m, 1)."""
     y = red.mm_out + residual
-    n = y.shape[1]
-    ms = np.einsum("ij,ij->i", y, y, dtype=np.float32)[:, None] / np.float32(max(n, 1))
-    rstd = (1.0 / np.sqrt(ms + np.float32(epsilon))).astype(np.float32)
+    rstd = rstd_of(y, epsilon)
     norm = y * rstd
     norm *= gamma
     return y, norm, rstd

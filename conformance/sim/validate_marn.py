@@ -75,9 +75,10 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
     def over(v):
         return v >= INT32_MAX if "int32-max-inclusive" in faults else v > INT32_MAX
 
-    if len(x1.shape) == 3:
+    if len(x1.shape) == 3:  # (b, s, k): the document bounds b*s
         yield "MARN-BOUND-001", INVALID, (f"b*s = {m} exceeds INT32_MAX" if over(m) else None)
-    yield "MARN-BOUND-002", INVALID, (f"m = {m} exceeds INT32_MAX" if over(m) else None)
+    else:  # (m, k)
+        yield "MARN-BOUND-002", INVALID, (f"m = {m} exceeds INT32_MAX" if over(m) else None)
     yield "MARN-BOUND-003", INVALID, (f"k = {k} exceeds INT32_MAX" if over(k) else None)
     yield "MARN-BOUND-004", INVALID, (f"n = {n} exceeds INT32_MAX" if over(n) else None)
     yield "MARN-EMPTY-003", INVALID, ("k is 0 (empty k is not supported)" if k == 0 else None)

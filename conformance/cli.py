@@ -1,0 +1,217 @@
+"""`mc2-conformance`: the release engineer's entry point.
+
+  run          a sign-off run through pytest (progress on the console), then summary.md / .html / .json
+  constraints  the constraint catalogue with the tests covering each constraint (--json for machines)
+  golden       check the frozen golden data, or --regenerate it on purpose
+  repro        rerun one case by id, without pytest, and print every check
+  faults       list the simulator's named faults
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .casegen.model import PROFILES
+
+
+class CliError(Exception):
+    pass
+
+
+def cases_dir() -> Path:
+    for candidate in (Path(__file__).resolve().parent.parent / "cases", Path.cwd() / "cases"):
+        if (candidate / "test_marn.py").exists():
+            return candidate
+    raise CliError("cannot find the suite's cases/ folder: run from a checkout of the suite "
+                   "(pip install -e .) or from its top folder")
+
+
+def _suite_args(a) -> list[str]:
+    args = ["--backend", a.backend, "--profile", a.profile, "--world-sizes", a.world_sizes, "--seed", str(a.seed)]
+    for f in a.fault or []:
+        args += ["--fault", f]
+    if getattr(a, "accumulation_bound", None):
+        args += ["--accumulation-bound", a.accumulation_bound]
+    if getattr(a, "sim_allreduce_accumulation", None):
+        args += ["--sim-allreduce-accumulation", a.sim_allreduce_accumulation]
+    return args
+
+
+def _pytest(args: list[str], **kw) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], env=env, **kw)
+
+
+def cmd_run(a) -> int:
+    out = Path(a.out or f"results/run-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    if results.exists():
+        results.unlink()
+    args = [str(cases_dir()), *_suite_args(a), "--mc2-results", str(results),
+            "--junitxml", str(out / "junit.xml"), "-q", "-rfE"]
+    if a.workers and a.workers > 1:
+        args += ["-n", str(a.workers)]
+    print(f"mc2-conformance: {a.profile} run on backend {a.backend}, results in {out}", flush=True)
+    proc = _pytest(args + list(a.pytest_args or []))
+    if proc.returncode not in (0, 1) or not results.exists():
+        print(f"mc2-conformance: pytest stopped with exit status {proc.returncode}; no summary written",
+              file=sys.stderr)
+        return proc.returncode or 2
+    from .report import write_summary
+    s = write_summary(results, out)
+    c = s["counts"]
+    print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
+          f"{c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n  markdown: {out / 'summary.md'}")
+    return 0 if s["verdict"] == "PASS" else 1
+
+
+def coverage(profile: str, world_sizes: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "coverage.json"
+        proc = _pytest([str(cases_dir()), "--collect-only", "-q", "--profile", profile, "--world-sizes",
+                        world_sizes, "--mc2-coverage", str(path)], capture_output=True, text=True)
+        if not path.exists():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+            raise CliError("collecting the cases failed: " + " | ".join(tail))
+        return json.loads(path.read_text())
+
+
+def cmd_constraints(a) -> int:
+    from .sim.faults import FAULTS
+    from .spec import AMBIGUITIES, CONSTRAINTS
+    cov = coverage(a.profile, a.world_sizes)["coverage"]
+    faults_of = {}
+    for f in FAULTS.values():
+        for cid in f.violates:
+            faults_of.setdefault(cid, []).append(f.name)
+    rows = []
+    for c in CONSTRAINTS:
+        rows.append({"id": c.id, "ops": list(c.ops), "kind": c.kind, "expected_status": c.expected_status,
+                     "code_source": c.code_source, "original": c.original, "paraphrase": c.paraphrase,
+                     "constrains": list(c.constrains), "source": c.source, "notes": c.notes,
+                     "tests": cov.get(c.id, []), "faults": faults_of.get(c.id, [])})
+    uncovered = [r["id"] for r in rows if not r["tests"]]
+    if a.json:
+        print(json.dumps({"profile": a.profile, "constraints": rows, "uncovered": uncovered,
+                          "ambiguities": [vars(x) for x in AMBIGUITIES]}, indent=1, ensure_ascii=False))
+        return 0
+    print(f"{'constraint':<17}{'kind':<8}{'status':<8}{'code from':<11}{'tests':>6}{'faults':>7}  promise")
+    for r in rows:
+        status = "-" if r["expected_status"] is None else str(r["expected_status"])
+        source = r["code_source"] if r["expected_status"] is not None else "-"
+        print(f"{r['id']:<17}{r['kind']:<8}{status:<8}{source:<11}{len(r['tests']):>6}"
+              f"{len(r['faults']):>7}  {r['paraphrase']}")
+        if a.verbose:
+            print(f"{'':17}original: {r['original']}")
+            for t in r["tests"][:5]:
+                print(f"{'':17}test: {t}")
+    print(f"\n{len(rows)} constraints, profile {a.profile}: "
+          + (f"UNCOVERED (no test): {', '.join(uncovered)}" if uncovered else "every constraint is covered"))
+    print("\nAmbiguities and contradictions in the documents (the suite's choice):")
+    for x in AMBIGUITIES:
+        print(f"  {x.id}: {x.statement}\n  {'':{len(x.id)}}  choice: {x.choice}"
+              + (f" [option: {x.option}]" if x.option else ""))
+    return 0
+
+
+def cmd_golden(a) -> int:
+    from . import golden
+    from . import casegen
+    from .casegen.inputs import materialise
+    if a.regenerate:
+        m = golden.regenerate(Path(a.dir))
+        print(f"golden: wrote {len(m['cases'])} cases to {a.dir} (generator {m['generator_version']})")
+        return 0
+    cases = golden.load_manifest(Path(a.dir))
+    for cid in cases:
+        golden.expected_outputs(cid, materialise(casegen.by_id(cid), golden.GOLDEN_SEED), Path(a.dir))
+    print(f"golden: {len(cases)} cases intact and current in {a.dir}")
+    return 0
+
+
+def cmd_repro(a) -> int:
+    from . import casegen
+    from .backends import load_backend
+    from .judge import run_case
+    try:
+        case = casegen.by_id(a.case_id)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+    backend = load_backend(a.backend, faults=a.fault or (),
+                           sim_options={"allreduce_accumulation": a.sim_allreduce_accumulation or "float32"})
+    outcome = run_case(case, backend, seed=a.seed, accumulation=a.accumulation_bound or "probabilistic")
+    print(f"{case.id}: {outcome.category} ({outcome.seconds:.2f} s)")
+    for c in outcome.checks:
+        print(f"  [{'ok' if c.passed else 'FAIL'}] {c.message}")
+    return 0 if outcome.passed else 1
+
+
+def cmd_faults(a) -> int:
+    from .sim.faults import FAULTS
+    for f in FAULTS.values():
+        print(f"{f.name:<34} {','.join(f.violates):<40} {f.description}")
+    return 0
+
+
+def _add_suite_options(p, *, profile=True):
+    p.add_argument("--backend", default=os.environ.get("MC2_BACKEND", "sim"),
+                   help="'sim' or an import path 'package.module:attr'")
+    if profile:
+        p.add_argument("--profile", default="signoff", choices=PROFILES)
+        p.add_argument("--world-sizes", default="1,2,4,8")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fault", action="append", help="simulator fault (repeatable)")
+    p.add_argument("--accumulation-bound", choices=("probabilistic", "worst_case"))
+    p.add_argument("--sim-allreduce-accumulation", choices=("float32", "output_dtype"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mc2-conformance", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="sign-off run: pytest + summary report")
+    _add_suite_options(p)
+    p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="pytest-xdist workers")
+    p.add_argument("--out", help="output folder (default results/run-<time>)")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")
+    p.add_argument("--profile", default="signoff", choices=PROFILES)
+    p.add_argument("--world-sizes", default="1,2,4,8")
+    p.set_defaults(func=cmd_constraints)
+    p = sub.add_parser("golden", help="check or regenerate golden/")
+    p.add_argument("--regenerate", action="store_true")
+    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "golden"))
+    p.set_defaults(func=cmd_golden)
+    p = sub.add_parser("repro", help="rerun one case by id and print every check")
+    p.add_argument("case_id")
+    _add_suite_options(p, profile=False)
+    p.set_defaults(func=cmd_repro)
+    p = sub.add_parser("faults", help="list the simulator's named faults")
+    p.set_defaults(func=cmd_faults)
+    return parser
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    from .backends import BackendError
+    from .golden import GoldenError
+    try:
+        return a.func(a)
+    except (CliError, BackendError, GoldenError, ValueError) as exc:
+        print(f"mc2-conformance {a.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Helpers shared by the suite's own tests."""
+
+from __future__ import annotations
+
+from conformance import casegen
+from conformance.judge import run_case
+from conformance.sim import SimulatorBackend
+from conformance.sim.faults import FAULTS
+
+
+def light_cases(profile: str = "signoff"):
+    """The profile without the heavy tensor-parallel layers (kept for the conformance run itself)."""
+    return [c for c in casegen.select(profile=profile, world_sizes=(1, 2, 4, 8)) if "tp_layer" not in c.id]
+
+
+def first_kill(fault: str, cases, *, seed: int = 0):
+    """The first case (those covering a violated constraint first) that fails against `fault`, or None."""
+    violated = set(FAULTS[fault].violates)
+    ordered = sorted(cases, key=lambda c: not (violated & set(c.covers)))
+    backend = SimulatorBackend(faults=[fault])
+    for case in ordered:
+        outcome = run_case(case, backend, seed=seed, with_metrics=False)
+        if not outcome.passed:
+            return case, outcome
+    return None

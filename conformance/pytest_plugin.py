@@ -17,6 +17,7 @@ import pytest
 from . import casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
+from .memory import keep_freed_memory
 from .tolerance.accumulation import ACCUMULATION_BOUNDS
 
 DEFAULT_WORLD_SIZES = "1,2,4,8"
@@ -89,6 +90,7 @@ def settings(config) -> _Settings:
 
 
 def pytest_configure(config):
+    keep_freed_memory()
     config.addinivalue_line("markers", "covers(*ids): constraint ids this test covers")
     config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
     config.stash[_SETTINGS_KEY] = _Settings(config)

@@ -33,7 +33,13 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None):
         obj = getattr(module, attr)
     except AttributeError:
         raise BackendError(f"backend {spec!r}: module {module_name!r} has no attribute {attr!r}") from None
-    backend = obj() if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "invoke")) else obj
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "invoke")):
+        try:
+            backend = obj()
+        except Exception as exc:  # a factory that needs arguments, or fails to start its device
+            raise BackendError(f"backend {spec!r}: calling {attr}() failed: {type(exc).__name__}: {exc}") from None
+    else:
+        backend = obj
     missing = [m for m in ("name", "describe", "unsupported_reason", "invoke") if not hasattr(backend, m)]
     if missing:
         raise BackendError(f"backend {spec!r} lacks {', '.join(missing)} (see the backend protocol in README)")

@@ -1,0 +1,108 @@
+"""Backend selection, option errors, and the command line end to end (through real pytest runs)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import casegen
+from conformance.backends import BackendError, load_backend
+from conformance.judge import run_case
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=ENV,
+                          timeout=timeout)
+
+
+def test_import_path_backend_and_declared_unsupported_cases():
+    backend = load_backend("fake_backend:ThirdPartyBackend")
+    assert backend.name == "third-party"
+    assert load_backend("fake_backend:instance").name == "third-party"
+    shape_only = next(c for c in casegen.catalogue() if c.shape_only)
+    assert run_case(shape_only, backend, seed=0).category == "unsupported"
+
+
+def test_backend_exception_is_a_finding_not_a_crash():
+    case = casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2")
+    outcome = run_case(case, load_backend("fake_backend:BrokenBackend"), seed=0)
+    assert outcome.category == "backend_error" and "device lost" in outcome.detail
+
+
+@pytest.mark.parametrize("spec,match", [("nonsense", "unknown backend 'nonsense'"),
+                                        ("no_such_module:x", "cannot import"),
+                                        ("fake_backend:missing", "has no attribute"),
+                                        ("json:dumps", "calling dumps"),
+                                        ("json:decoder", "lacks")])
+def test_bad_backend_selection_is_one_clear_line(spec, match):
+    with pytest.raises(BackendError, match=match) as err:
+        load_backend(spec)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_fault_is_rejected():
+    with pytest.raises(BackendError, match="unknown fault"):
+        load_backend("sim", faults=["no-such-fault"])
+
+
+@pytest.mark.parametrize("args,match", [(["--backend", "nonsense"], "unknown backend"),
+                                        (["--world-sizes", "3"], "--world-sizes"),
+                                        (["--profile", "huge"], "--profile"),
+                                        (["--seed", "x"], "--seed"),
+                                        (["--fault", "nope"], "unknown fault")])
+def test_bad_pytest_options_give_a_usage_error(args, match):
+    proc = run("-m", "pytest", "cases", "-p", "no:cacheprovider", "--collect-only", "-q", *args)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert match in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_constraints_json_lists_every_constraint_covered_with_faults():
+    proc = run("-m", "conformance.cli", "constraints", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["uncovered"] == []
+    assert all(r["tests"] and r["faults"] for r in data["constraints"])
+    assert any(a["id"] == "MARN-AMB-003" for a in data["ambiguities"])
+
+
+def test_run_clean_smoke_writes_a_passing_report(tmp_path):
+    proc = run("-m", "conformance.cli", "run", "--profile", "smoke", "-n", "0", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["verdict"] == "PASS" and summary["counts"]["passed"] > 0
+    assert (tmp_path / "junit.xml").exists() and "<table>" in (tmp_path / "summary.html").read_text()
+
+
+def test_run_with_a_fault_fails_names_the_constraint_and_prints_a_repro(tmp_path):
+    proc = run("-m", "conformance.cli", "run", "--profile", "smoke", "-n", "2", "--fault", "bias-once",
+               "--out", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    md = (tmp_path / "summary.md").read_text()
+    assert "**FAIL**" in md and "| MARN-NUM-001 | fail |" in md
+    assert "repro: pytest" in md and "--fault bias-once" in md and "outside the error bound" in md
+    # the repro line reruns exactly the failing case, and it fails again
+    repro = next(line for line in md.splitlines() if line.startswith("repro: "))[len("repro: "):]
+    import shlex
+    argv = shlex.split(repro)
+    again = run("-m", *argv, "-p", "no:cacheprovider", "-q")
+    assert again.returncode == 1 and "1 failed" in again.stdout
+
+
+def test_repro_command_by_case_id():
+    ok = run("-m", "conformance.cli", "repro", "marn-exact-k16n48-fp16-w2")
+    assert ok.returncode == 0 and "exact" in ok.stdout
+    bad = run("-m", "conformance.cli", "repro", "marn-exact-k16n48-fp16-w2", "--fault", "lsb-drift")
+    assert bad.returncode == 1 and "differ from the exact result" in bad.stdout
+    unknown = run("-m", "conformance.cli", "repro", "no-such-case")
+    assert unknown.returncode == 2 and "unknown case id" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_golden_check_command():
+    proc = run("-m", "conformance.cli", "golden")
+    assert proc.returncode == 0 and "intact and current" in proc.stdout

@@ -1,0 +1,125 @@
+"""Benchmarks (never timed tests): throughput of the reference and the simulator next to the machine's own
+float32 GEMM peak measured in the same run, wall time of the smoke and signoff profiles, and the per-case
+overhead of a shape-only case.
+
+    python bench/run_benchmarks.py [--skip-profiles] [--out bench/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from conformance import casegen  # noqa: E402
+from conformance.casegen.inputs import materialise  # noqa: E402
+from conformance.casegen.marn import OP, Shape, base_attrs, base_tensors  # noqa: E402
+from conformance.casegen.model import Case  # noqa: E402
+from conformance.judge import run_case  # noqa: E402
+from conformance.memory import keep_freed_memory  # noqa: E402
+from conformance.reference.marn import as_matrix, rank_outputs, reduced_matmul  # noqa: E402
+from conformance.sim import SimulatorBackend  # noqa: E402
+
+
+def best_of(fn, repeats=3):
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def gemm_peak(n=2048):
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    a @ b
+    return 2 * n**3 / best_of(lambda: a @ b) / 1e9
+
+
+def large_case(dtype="float16", b=4, s=1024, k=4096, n=4096):
+    shape = Shape("bench", b, s, k, n, "full")
+    t = base_tensors(OP, dtype, shape)
+    case = Case(id=f"bench-{dtype}", op=OP, world_size=1, tensors=tuple(t.items()),
+                attrs=tuple(base_attrs(k=k).items()), expected_status=0, covers=(), kind="valid", profile="full",
+                dtype=dtype)
+    return case, 2.0 * b * s * k * n
+
+
+def reference_gflops(inv, flops):
+    def ref():
+        red = reduced_matmul(inv)
+        r = inv.ranks[0]
+        rank_outputs(red, as_matrix(r["residual"]), as_matrix(r["gamma"]).reshape(-1), 1e-6)
+    ref()
+    return flops / best_of(ref) / 1e9
+
+
+def simulator_gflops(inv, flops):
+    sim = SimulatorBackend()
+    sim.invoke(inv)
+    return flops / best_of(lambda: sim.invoke(inv)) / 1e9
+
+
+def profile_wall(profile, workers=2):
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "cases"), "-q", "-p", "no:cacheprovider",
+                           "--profile", profile, "-n", str(workers)], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t
+    tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-200:]
+    return wall, tail
+
+
+def shape_only_overhead(repeats=200):
+    sim = SimulatorBackend()
+    case = next(c for c in casegen.catalogue() if c.shape_only and c.expected_status == 0)
+    run_case(case, sim, seed=0)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        run_case(case, sim, seed=0)
+    return (time.perf_counter() - t) / repeats * 1e6, case.id
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-profiles", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    a = ap.parse_args()
+    keep_freed_memory()
+    res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}",
+           "date": time.strftime("%Y-%m-%d")}
+    res["gemm_peak_gflops_f32_2048"] = round(gemm_peak(), 1)
+    for dtype in ("float16", "bfloat16"):
+        case, flops = large_case(dtype)
+        inv = materialise(case, 0)
+        res[f"reference_gflops_{dtype}_b4s1024k4096n4096"] = round(reference_gflops(inv, flops), 1)
+        res[f"simulator_gflops_{dtype}_b4s1024k4096n4096"] = round(simulator_gflops(inv, flops), 1)
+    res["shape_only_case_us"], res["shape_only_case"] = shape_only_overhead()
+    res["shape_only_case_us"] = round(res["shape_only_case_us"], 1)
+    if not a.skip_profiles:
+        for profile in ("smoke", "signoff"):
+            wall, tail = profile_wall(profile)
+            res[f"profile_{profile}_wall_s_n2"] = round(wall, 1)
+            res[f"profile_{profile}_result"] = tail
+    Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+    width = max(map(len, res))
+    for k, v in res.items():
+        print(f"{k:<{width}}  {v}")
+    peak = res["gemm_peak_gflops_f32_2048"]
+    for k, v in res.items():
+        if k.endswith("b4s1024k4096n4096"):
+            print(f"{k}: {100 * v / peak:.0f}% of the float32 GEMM peak")
+
+
+if __name__ == "__main__":
+    main()

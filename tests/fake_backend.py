@@ -33,3 +33,15 @@ class BrokenBackend:
 
 
 instance = ThirdPartyBackend()
+
+
+class CrashingBackend(ThirdPartyBackend):
+    """Kills its own process on one case, as a segfaulting vendor library would."""
+
+    name = "crashing"
+
+    def invoke(self, inv):
+        if inv.case_id == "marn-exact-k16n48-fp16-w2":
+            import os
+            os._exit(139)
+        return super().invoke(inv)

@@ -106,3 +106,18 @@ def test_repro_command_by_case_id():
 def test_golden_check_command():
     proc = run("-m", "conformance.cli", "golden")
     assert proc.returncode == 0 and "intact and current" in proc.stdout
+
+
+def test_a_worker_crash_loses_nothing_and_fails_the_run(tmp_path):
+    proc = run("-m", "conformance.cli", "run", "--profile", "smoke", "-n", "2", "--backend",
+               "fake_backend:CrashingBackend", "--out", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    lines = [json.loads(x) for x in (tmp_path / "results.jsonl").read_text().splitlines()]
+    results = {e["nodeid"]: e for e in lines if "nodeid" in e}
+    crashed = [n for n, e in results.items() if "marn-exact-k16n48-fp16-w2" in n and "test_exact" in n]
+    assert crashed and results[crashed[0]]["outcome"] == "failed"
+    assert "crashed" in results[crashed[0]]["message"]
+    collected = run("-m", "pytest", "cases", "--profile", "smoke", "--collect-only", "-q", "-p", "no:cacheprovider")
+    n_collected = int(collected.stdout.strip().splitlines()[-1].split()[0])
+    assert len(results) == n_collected  # every other test still ran and was recorded
+    assert json.loads((tmp_path / "summary.json").read_text())["verdict"] == "FAIL"

@@ -6,21 +6,16 @@ import pytest
 from conformance import casegen
 from conformance.casegen.inputs import materialise
 from conformance.golden import GOLDEN_SEED, GoldenError, canonical_case_ids, expected_outputs
-from conformance.judge import run_case
 
 
 @pytest.mark.parametrize("case", [pytest.param(casegen.by_id(cid), id=cid,
                                                marks=pytest.mark.covers(*casegen.by_id(cid).covers))
                                   for cid in canonical_case_ids()])
-def test_golden(case, mc2, request):
+def test_golden(case, mc2, judge_case):
     if case.world_size not in mc2.world_sizes:
         pytest.skip(f"world size {case.world_size} not selected by --world-sizes")
     try:
         expected = expected_outputs(case.id, materialise(case, GOLDEN_SEED))
     except GoldenError as exc:
         pytest.fail(str(exc), pytrace=False)
-    outcome = run_case(case, mc2.backend, seed=GOLDEN_SEED, accumulation=mc2.accumulation, expected=expected)
-    if outcome.category == "unsupported":
-        pytest.skip(outcome.detail)
-    if not outcome.passed:
-        pytest.fail(f"{outcome.report()}\nrepro: {mc2.repro(request.node.nodeid)}", pytrace=False)
+    judge_case(case, seed=GOLDEN_SEED, expected=expected)

@@ -94,6 +94,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "covers(*ids): constraint ids this test covers")
     config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
     config.stash[_SETTINGS_KEY] = _Settings(config)
+    path = config.getoption("--mc2-results")
+    if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller
+        config.pluginmanager.register(ResultsLog(path, settings(config)), "mc2-results-log")
 
 
 def pytest_report_header(config):
@@ -122,8 +125,9 @@ def judge_case(request, mc2):
     """Run a case on the backend under test; fail with the judged report plus a repro line, or skip."""
     from .judge import run_case
 
-    def run(case):
-        outcome = run_case(case, mc2.backend, seed=mc2.seed, accumulation=mc2.accumulation)
+    def run(case, *, seed: int | None = None, expected: dict | None = None):
+        outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
+                           accumulation=mc2.accumulation, expected=expected)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(
             {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,
@@ -151,38 +155,29 @@ def pytest_collection_finish(session):
         json.dump({"tests": len(session.items), "coverage": coverage}, f)
 
 
-def pytest_runtest_logreport(report):
-    """Controller side (also without xdist): one JSON line per test, written as it arrives, so nothing is
-    lost if a worker dies."""
-    config = getattr(report, "config", None) or _CONFIG.get("config")
-    if config is None or hasattr(config, "workerinput"):
-        return
-    path = config.getoption("--mc2-results")
-    if not path or not (report.when == "call" or report.outcome != "passed"):
-        return
-    props = {k: json.loads(v) for k, v in report.user_properties if k == "mc2"}
-    entry = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
-             "duration": round(report.duration, 4), "time": time.time(), **props}
-    if report.outcome == "failed":
-        entry["message"] = str(report.longrepr)[-4000:]
-    elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
-        entry["message"] = report.longrepr[2]
-    with open(path, "a") as f:
-        f.write(json.dumps(entry, default=str) + "\n")
+class ResultsLog:
+    """Controller side (also without xdist): one JSON line per test, appended as each report arrives, so
+    nothing is lost if a worker dies (xdist reports the crashed test as failed, and it is logged too)."""
 
+    def __init__(self, path: str, s: _Settings):
+        self.path = path
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        self._write({"run": {"backend": s.backend_spec, "profile": s.profile, "world_sizes": list(s.world_sizes),
+                             "seed": s.seed, "faults": list(s.faults), "accumulation": s.accumulation,
+                             "environment": s.backend.describe(), "started": time.time()}})
 
-_CONFIG: dict = {}
+    def _write(self, entry: dict):
+        with open(self.path, "a") as f:
+            f.write(json.dumps(entry, default=str) + "\n")
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    _CONFIG["config"] = session.config
-    path = session.config.getoption("--mc2-results")
-    if path and not hasattr(session.config, "workerinput"):
-        s = settings(session.config)
-        header = {"run": {"backend": s.backend_spec, "profile": s.profile, "world_sizes": list(s.world_sizes),
-                          "seed": s.seed, "faults": list(s.faults), "accumulation": s.accumulation,
-                          "environment": s.backend.describe(), "started": time.time()}}
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "a") as f:
-            f.write(json.dumps(header) + "\n")
+    def pytest_runtest_logreport(self, report):
+        if not (report.when == "call" or report.outcome != "passed"):
+            return
+        entry = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+                 "duration": round(report.duration, 4), "time": time.time(),
+                 **{k: json.loads(v) for k, v in report.user_properties if k == "mc2"}}
+        if report.outcome == "failed":
+            entry["message"] = str(report.longrepr)[-4000:]
+        elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+            entry["message"] = report.longrepr[2]
+        self._write(entry)

@@ -90,6 +90,19 @@ def shape_only_overhead(repeats=200):
     return (time.perf_counter() - t) / repeats * 1e6, case.id
 
 
+def int_matmul_speedup(m=1024, k=4096, n=1024):
+    """The V3 reference's exact int8 matmul (float64 BLAS here, k * 128^2 >= 2^24) against numpy's integer matmul."""
+    from conformance.reference.v3 import int_matmul
+    rng = np.random.default_rng(0)
+    x1 = rng.integers(-128, 128, (m, k)).astype(np.int8)
+    x2 = rng.integers(-128, 128, (k, n)).astype(np.int8)
+    exact = np.matmul(x1, x2, dtype=np.int32)
+    t_numpy = best_of(lambda: np.matmul(x1, x2, dtype=np.int32), repeats=1)
+    assert np.array_equal(int_matmul(x1, x2), exact.astype(np.float64))
+    t_blas = best_of(lambda: int_matmul(x1, x2))
+    return t_numpy, t_blas
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-profiles", action="store_true")
@@ -104,6 +117,10 @@ def main():
         inv = materialise(case, 0)
         res[f"reference_gflops_{dtype}_b4s1024k4096n4096"] = round(reference_gflops(inv, flops), 1)
         res[f"simulator_gflops_{dtype}_b4s1024k4096n4096"] = round(simulator_gflops(inv, flops), 1)
+    t_numpy, t_blas = int_matmul_speedup()
+    res["v3_int8_matmul_1024x4096x1024_numpy_int_s"] = round(t_numpy, 3)
+    res["v3_int8_matmul_1024x4096x1024_reference_s"] = round(t_blas, 4)
+    res["v3_int8_matmul_speedup"] = round(t_numpy / t_blas, 1)
     res["shape_only_case_us"], res["shape_only_case"] = shape_only_overhead()
     res["shape_only_case_us"] = round(res["shape_only_case_us"], 1)
     if not a.skip_profiles:

@@ -20,9 +20,10 @@ import numpy as np
 from . import casegen
 from .casegen.inputs import materialise
 from .protocol import Invocation
+from .reference import v3 as v3_reference
 from .reference.marn import as_matrix, rank_outputs, reduced_matmul
 
-GENERATOR_VERSION = "marn-fp32-ref-1"
+GENERATOR_VERSION = "marn-fp32-ref-1+v3-ref-1"
 GOLDEN_SEED = 20241122
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "golden"
 
@@ -36,7 +37,7 @@ def canonical_case_ids() -> list[str]:
     ids = [c.id for c in casegen.catalogue()
            if c.kind in ("valid", "exact") and not c.shape_only and c.profile == "smoke"]
     ids += [c.id for c in casegen.catalogue() if c.world_size == 8 and c.id.split("-", 1)[1].startswith(
-        "odd-x1_3d-x2T-bias")]
+        ("odd-x1_3d-x2T-bias", "odd-fp16_pt-x1_3d-x2nzT", "odd-bf16-x1_3d-x2nz-"))]
     return ids
 
 
@@ -61,6 +62,8 @@ def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
 
 
 def reference_arrays(inv: Invocation) -> dict[str, np.ndarray]:
+    if inv.op == "QuantMatmulAllReduceV3":
+        return {"output": v3_reference.reference(inv).out.astype(np.float32)}
     red = reduced_matmul(inv)
     out = {}
     for r, tensors in enumerate(inv.ranks):

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from .casegen.inputs import materialise
 from .casegen.model import Case
 from .protocol import status_name
-from .tolerance import compare, marn_check
+from .tolerance import compare, marn_check, v3_check
 
 _NUMERIC_CHECKS = {
     "MatmulAllReduceAddRmsNorm": marn_check.check,
     "InplaceMatmulAllReduceAddRmsNorm": marn_check.check,
+    "QuantMatmulAllReduceV3": v3_check.check,
 }
 
 
@@ -52,6 +53,8 @@ class Outcome:
 def _category(check: compare.Check) -> str:
     if "exact" in check.message:
         return "exact_mismatch"
+    if check.name == "cross-rank identity":
+        return "cross_rank_mismatch"
     if "bound" in check.name or "balance" in check.name:
         return "tolerance"
     return "bad_output"

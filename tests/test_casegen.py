@@ -5,7 +5,7 @@ import pytest
 
 from conformance import casegen
 from conformance.casegen.inputs import materialise
-from conformance.sim.validate_marn import validate
+from conformance.sim.backend import _VALIDATORS
 from conformance.spec import BY_ID
 
 INVALID = [c for c in casegen.catalogue() if c.kind == "invalid"]
@@ -13,7 +13,7 @@ INVALID = [c for c in casegen.catalogue() if c.kind == "invalid"]
 
 def test_ids_unique_and_name_operator_dtype_world_size():
     for c in casegen.catalogue():
-        assert c.id.startswith(("marn-", "marn_inplace-")), c.id
+        assert c.id.startswith(("marn-", "marn_inplace-", "v3-")), c.id
         assert c.id.endswith(f"-w{c.world_size}"), c.id
         assert any(s in c.id for s in ("fp16", "bf16")), c.id
 
@@ -25,10 +25,11 @@ def test_covers_name_known_constraints():
             assert c.op in BY_ID[cid].ops, (c.id, cid)
 
 
-@pytest.mark.parametrize("case", INVALID[::3], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", INVALID, ids=lambda c: c.id)
 def test_invalid_case_violates_exactly_the_constraint_it_names(case):
     inv = materialise(case, 0)
     t = dict(inv.ranks[0])
+    validate = _VALIDATORS[case.op]
     status, cid, _ = validate(case.op, t, dict(inv.attrs), case.world_size)
     assert (status, cid) == (case.expected_status, case.covers[0])
     # with that one rule switched off, nothing else is wrong with the input
@@ -63,7 +64,7 @@ def test_ranks_draw_independent_inputs_and_the_seed_reproduces_them():
 def test_exact_cases_are_really_exact():
     """Every partial sum of the verifiable cases must be an integer representable in bf16 (< 256)."""
     for c in casegen.catalogue():
-        if c.kind != "exact":
+        if c.kind != "exact" or c.op == "QuantMatmulAllReduceV3":
             continue
         inv = materialise(c, 3)
         total = 0
@@ -80,3 +81,34 @@ def test_shape_only_cases_allocate_nothing():
         if c.shape_only:
             inv = materialise(c, 0)
             assert all(t is None or t.data is None for r in inv.ranks for t in r.values())
+
+
+def test_v3_exact_cases_stay_on_the_half_integer_grid_inside_int8_and_bf16():
+    from conformance.reference.v3 import reference
+    for c in casegen.catalogue():
+        if c.kind == "exact" and c.op == "QuantMatmulAllReduceV3":
+            ref = reference(materialise(c, 3))
+            assert np.all(ref.out * 2 == np.rint(ref.out * 2)), c.id
+            limit = 127 if ref.lowbit else (256 if ref.out_dtype == "bfloat16" else 2048)
+            assert np.abs(ref.out).max() <= limit, (c.id, np.abs(ref.out).max())
+
+
+def test_v3_lowbit_scales_use_the_int8_range_without_saturating():
+    """Valid low-bit cases reach well into the int8 range but do not saturate; the saturation cases do."""
+    from conformance.reference.v3 import local_value, scale_values
+    peak, saturated = 0.0, {}
+    for c in casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8), ops=("QuantMatmulAllReduceV3",)):
+        inv = materialise(c, 0)
+        if c.kind != "valid" or inv.ranks[0].get("commQuantScale1") is None:
+            continue
+        s1 = scale_values(inv.ranks[0]["commQuantScale1"])
+        s2 = scale_values(inv.ranks[0]["commQuantScale2"])
+        qs = [np.rint(local_value(t)[0] / s1) for t in inv.ranks]
+        r = np.rint(sum(np.clip(q, -128, 127) for q in qs) * s1 / s2)
+        worst = max(max(np.abs(q).max() for q in qs), np.abs(r).max())
+        if "sat_" in c.id:
+            saturated[c.id] = worst > 127
+        else:
+            assert worst <= 127, c.id
+            peak = max(peak, worst)
+    assert peak >= 64 and saturated and all(saturated.values())

@@ -19,6 +19,10 @@ def test_live_reference_matches_golden(case_id):
     frozen = golden.expected_outputs(case_id, inv)
     live = golden.reference_arrays(inv)
     assert sorted(frozen) == sorted(live)
+    if inv.op == "QuantMatmulAllReduceV3":
+        # exact integers, float64 dequantisation in a fixed order: the same on every machine up to float32 storage
+        assert np.allclose(live["output"], frozen["output"], rtol=2**-22, atol=0), "reference math changed"
+        return
     red = reduced_matmul(inv)
     # two fp32 evaluations of the same formula differ by the reference's own rounding (BLAS order may
     # differ between machines): 2 dot_bound(k) |x1||x2| + a few u32 of the summed terms

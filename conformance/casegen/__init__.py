@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import marn
+from . import marn, v3
 from .model import PROFILES, Case, selects_world_size
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[Case, ...]:
-    cases = tuple(marn.all_cases())
+    cases = tuple(marn.all_cases()) + tuple(v3.all_cases())
     ids = [c.id for c in cases]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})

@@ -8,16 +8,28 @@ Value distributions (chosen so a correct device passes with margin and a wrong o
 - gain:    U(0.5, 1.5) with a random sign (gamma)
 - int:a:b  integers in [a, b] (verifiable "exact" cases)
 - output   an output buffer filled with NaN, so an unwritten element cannot pass
+- uniform:lo:hi, const:v            plain helpers
+- deq:enc   dequantScale of ~1/|x1 @ x2| (from k) times U(0.5, 1.5); enc = f32 | bf16 | word (encoded by
+            trans_quant_param, round mode 0) | word_r1 (round mode 1); word_unmasked:v keeps all 32 bits of v
+- bias_acc  int32 bias of the order of x1 @ x2 (from k)
+- comm1 / comm2 / comm1_small / comm2_small   commQuantScale1/2 sized so int8 values use most of the range
+            without saturating (the _small variants saturate on purpose)
 Every rank draws independently from its own stream, so a backend that reuses rank 0's data is caught.
+A distribution prefixed `shared:` draws from one per-case stream instead, identical on every rank (the comm
+scales, which the contract requires identical).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, quant
 from ..protocol import Invocation, TensorArg
-from .model import CONTIGUOUS, STRIDED, TRANSPOSED, Case, TensorSpec
+from .model import CONTIGUOUS, NZ, NZ_3D, NZ_TRANSPOSED, STRIDED, TRANSPOSED, Case, TensorSpec
+
+INT8_STD = float(np.sqrt((255**2 - 1) / 12))  # std of a uniform integer in [-127, 127]
+LOCAL_STD = 2.6  # measured: with this, the heavy tail of dequant * pertoken * acc + x3 reaches ~110 of 127 steps
+COMM1_BASE = 4.5 * LOCAL_STD / 110  # 4.5 sigma of a local value lands at ~110 of 127 int8 steps
 
 
 def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.ndarray:
@@ -28,7 +40,31 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
         x += np.float32(lo)
         return x
 
-    if name == "unit":
+    k = max(int(case.attr_map.get("_k", 1)), 1)
+    acc_std = np.sqrt(k) * INT8_STD * INT8_STD
+    if name.startswith("uniform:"):
+        lo, hi = (float(v) for v in name.split(":")[1:])
+        x = uniform(lo, hi)
+    elif name.startswith("const:"):
+        x = np.full(shape, float(name.split(":")[1]), dtype=np.float32)
+    elif name.startswith("deq:") or name.startswith("word_unmasked:"):
+        if name.startswith("word_unmasked:"):
+            return quant.unmasked_quant_param(np.full(shape, float(name.split(":")[1]), np.float32)).astype(
+                dtypes.np_dtype(spec.dtype))
+        enc = name.split(":")[1]
+        scale = uniform(0.5, 1.5) / np.float32(acc_std)
+        if enc in ("word", "word_r1"):
+            return quant.trans_quant_param(scale, round_mode=1 if enc == "word_r1" else 0).astype(
+                dtypes.np_dtype(spec.dtype))
+        x = scale
+    elif name == "bias_acc":
+        x = uniform(-1.0, 1.0) * np.float32(acc_std)
+    elif name in ("comm1", "comm1_small"):
+        x = uniform(0.8, 1.2) * np.float32(COMM1_BASE * (0.2 if name.endswith("small") else 1.0))
+    elif name in ("comm2", "comm2_small"):
+        # the reduced int8 sum of W ranks has sqrt(W) times the spread: scale2 grows with it
+        x = uniform(0.7, 0.9) * np.float32(COMM1_BASE * np.sqrt(case.world_size) * (0.15 if name.endswith("small") else 1.0))
+    elif name == "unit":
         x = uniform(-1.0, 1.0)
     elif name == "rhs":
         k = max(int(case.attr_map.get("_k", 1)), 1)
@@ -50,8 +86,11 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
     return dtypes.round_to(x, spec.dtype)
 
 
-def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None) -> TensorArg:
+def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None,
+            shared: np.random.Generator | None = None) -> TensorArg:
     shape = spec.shape
+    if rng is not None and spec.values.startswith("shared:"):
+        rng, spec = shared, TensorSpec(spec.dtype, spec.shape, spec.values[len("shared:"):], spec.layout, spec.format)
     if rng is None:  # shape-only: descriptors, no allocation
         strides = TensorArg.contiguous_strides(shape)
         if spec.layout == TRANSPOSED:
@@ -60,6 +99,13 @@ def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None) -> Te
         elif spec.layout == STRIDED:
             strides = tuple(s * 2 for s in TensorArg.contiguous_strides(shape[:-1] + (shape[-1] * 2,)))
             strides = strides[:-1] + (2,)
+        if spec.layout in (NZ, NZ_TRANSPOSED):
+            rows, cols = (shape[-1], shape[-2]) if spec.layout == NZ_TRANSPOSED else (shape[-2], shape[-1])
+            if spec.layout == NZ_TRANSPOSED:
+                base = TensorArg.contiguous_strides((shape[-1], shape[-2]))
+                strides = (base[1], base[0])
+            return TensorArg(spec.dtype, tuple(shape), strides, spec.format,
+                             quant.nz_storage_shape(rows, cols, dtypes.np_dtype(spec.dtype).itemsize), None)
         return TensorArg.descriptor(spec.dtype, shape, strides=strides, format=spec.format)
     if spec.layout == CONTIGUOUS:
         arr = _draw(spec, case, rng, shape)
@@ -69,6 +115,17 @@ def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None) -> Te
     elif spec.layout == STRIDED:
         base = _draw(spec, case, rng, shape[:-1] + (shape[-1] * 2,))
         arr = base[..., ::2]
+    elif spec.layout in (NZ, NZ_TRANSPOSED):  # the NZ tiling of the stored matrix (k, n), or (n, k) if transposed
+        stored = (shape[-1], shape[-2]) if spec.layout == NZ_TRANSPOSED else tuple(shape)
+        nz = quant.nd_to_nz(_draw(spec, case, rng, stored))
+        strides = TensorArg.contiguous_strides(shape)
+        if spec.layout == NZ_TRANSPOSED:
+            strides = (1, shape[-2])
+        return TensorArg(spec.dtype, tuple(shape), strides, spec.format, nz.shape, nz)
+    elif spec.layout == NZ_3D:
+        nz = quant.nd_to_nz(_draw(spec, case, rng, tuple(shape)))
+        nz = nz.reshape(-1, *nz.shape[2:])
+        return TensorArg(spec.dtype, tuple(shape), TensorArg.contiguous_strides(shape), spec.format, nz.shape, nz)
     else:
         raise ValueError(f"case {case.id}: unknown layout {spec.layout!r}")
     return TensorArg.from_array(arr, spec.dtype, format=spec.format)
@@ -76,11 +133,13 @@ def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None) -> Te
 
 def materialise(case: Case, run_seed: int) -> Invocation:
     """Build the invocation; each rank's inputs come from its own child stream of the case seed."""
-    streams = np.random.SeedSequence(case.seed(run_seed)).spawn(case.world_size)
+    streams = np.random.SeedSequence(case.seed(run_seed)).spawn(case.world_size + 1)
     ranks = []
     for rank in range(case.world_size):
         rng = None if case.shape_only else np.random.default_rng(streams[rank])
-        ranks.append({name: (None if spec is None else _tensor(spec, case, rng)) for name, spec in case.tensors})
+        shared = None if case.shape_only else np.random.default_rng(streams[-1])  # same draws on every rank
+        ranks.append({name: (None if spec is None else _tensor(spec, case, rng, shared))
+                      for name, spec in case.tensors})
     attrs = {k: v for k, v in case.attrs if not k.startswith("_")}
     return Invocation(op=case.op, world_size=case.world_size, ranks=tuple(ranks), attrs=attrs,
                       shape_only=case.shape_only, case_id=case.id)

@@ -17,6 +17,9 @@ VALID_WORLD_SIZES = (1, 2, 4, 8)
 CONTIGUOUS = "contiguous"
 TRANSPOSED = "transposed"  # view of a contiguous buffer with the last two axes swapped
 STRIDED = "strided"  # every other element of the last axis of a twice-as-wide buffer
+NZ = "nz"  # a (k, n) view stored as the FRACTAL_NZ tiling of the (k, n) matrix
+NZ_TRANSPOSED = "nz_transposed"  # a (k, n) view stored as the FRACTAL_NZ tiling of the (n, k) matrix
+NZ_3D = "nz_3d"  # invalid on purpose: the NZ tiling with its first two axes merged (3-D storage)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import __version__
 from ..protocol import ACLNN_ERR_INNER, Invocation, RankResult
-from . import marn_numerics, validate_marn
+from . import marn_numerics, v3_numerics, validate_marn, validate_v3
 from .faults import parse_faults
 
 ALLREDUCE_ACCUMULATIONS = ("float32", "output_dtype")
@@ -34,10 +34,12 @@ class SimOptions:
 _VALIDATORS = {
     "MatmulAllReduceAddRmsNorm": validate_marn.validate,
     "InplaceMatmulAllReduceAddRmsNorm": validate_marn.validate,
+    "QuantMatmulAllReduceV3": validate_v3.validate,
 }
 _NUMERICS = {
     "MatmulAllReduceAddRmsNorm": marn_numerics.run,
     "InplaceMatmulAllReduceAddRmsNorm": marn_numerics.run,
+    "QuantMatmulAllReduceV3": v3_numerics.run,
 }
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import marn
+from . import marn, v3
 from .model import Ambiguity, Constraint
 
-CONSTRAINTS: tuple[Constraint, ...] = marn.CONSTRAINTS
-AMBIGUITIES: tuple[Ambiguity, ...] = marn.AMBIGUITIES
+CONSTRAINTS: tuple[Constraint, ...] = marn.CONSTRAINTS + v3.CONSTRAINTS
+AMBIGUITIES: tuple[Ambiguity, ...] = marn.AMBIGUITIES + v3.AMBIGUITIES
 BY_ID: dict[str, Constraint] = {c.id: c for c in CONSTRAINTS}
 
 if len(BY_ID) != len(CONSTRAINTS):

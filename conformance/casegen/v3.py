@@ -1,0 +1,308 @@
+"""Cases for QuantMatmulAllReduceV3.
+
+Valid cases walk the dtype pairing table (bf16 output with bf16 dequantScale, pertoken on or off; fp16
+output with pertoken and fp32 dequantScale; fp16 output without pertoken and INT64 or UINT64 words) across
+world sizes, x2 layouts (ND, ND transposed, NZ, NZ transposed) and low-bit communication on/off; the other
+choices (x1 2-D/3-D, bias, per-tensor/(n)/(1, n) scales, x3) rotate with the combination so each meets every
+row. Shapes are odd on purpose: m = 15 is no multiple of 2, 4 or 8 and n = 61 no multiple of 32.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+
+from ..spec.v3 import OP
+from .model import (CONTIGUOUS, NZ, NZ_3D, NZ_TRANSPOSED, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec)
+
+INT32_MAX = 2**31 - 1
+OK, NULLPTR, INVALID = 0, 161001, 161002
+SHORT = {"float16": "fp16", "bfloat16": "bf16"}
+X2_LAYOUTS = {"nd": CONTIGUOUS, "ndT": TRANSPOSED, "nz": NZ, "nzT": NZ_TRANSPOSED}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the dtype pairing table."""
+    name: str
+    out: str
+    deq: str  # dequantScale dtype
+    pertoken: bool
+
+    @property
+    def deq_values(self) -> str:
+        return {"bfloat16": "deq:bf16", "float32": "deq:f32", "int64": "deq:word", "uint64": "deq:word_r1"}[self.deq]
+
+
+ROWS = (Row("bf16", "bfloat16", "bfloat16", False), Row("bf16_pt", "bfloat16", "bfloat16", True),
+        Row("fp16_pt", "float16", "float32", True), Row("fp16_i64", "float16", "int64", False),
+        Row("fp16_u64", "float16", "uint64", False))
+
+
+@dataclass(frozen=True)
+class V3Shape:
+    name: str
+    b: int
+    s: int
+    k: int
+    n: int
+
+    @property
+    def m(self):
+        return self.b * self.s
+
+
+TINY = V3Shape("tiny", 1, 4, 32, 64)
+ODD = V3Shape("odd", 3, 5, 40, 61)
+MEDIUM = V3Shape("medium", 2, 64, 512, 320)
+
+
+def tensors(row: Row, shape: V3Shape, *, x1_3d=True, x2_layout="nd", bias=True, scale_shape="n", x3=True,
+            lowbit=False, exact=False, comm=("comm1", "comm2")) -> dict:
+    b, s, k, n, m = shape.b, shape.s, shape.k, shape.n, shape.m
+    out_shape = (b, s, n) if x1_3d else (m, n)
+    deq_shape = {"1": (1,), "n": (n,), "1n": (1, n)}[scale_shape]
+    t = {
+        "x1": TensorSpec("int8", (b, s, k) if x1_3d else (m, k), "int:-1:1" if exact else "int:-127:127"),
+        "x2": TensorSpec("int8", (k, n), "int:-1:1" if exact else "int:-127:127", X2_LAYOUTS[x2_layout],
+                         "FRACTAL_NZ" if x2_layout.startswith("nz") else "ND"),
+        "bias": TensorSpec("int32", (n,), "int:-2:2" if exact else "bias_acc") if bias else None,
+        "x3": TensorSpec(row.out, out_shape, "int:-2:2" if exact else "unit") if x3 else None,
+        "dequantScale": TensorSpec(row.deq, deq_shape, ("word_unmasked:1.0" if row.deq in ("int64", "uint64")
+                                                        else "const:1.0") if exact else row.deq_values),
+        "pertokenScale": TensorSpec("float32", (m,), "const:0.5" if exact else "uniform:0.5:1.5")
+        if row.pertoken else None,
+        "commQuantScale1": TensorSpec(row.out, (n,) if scale_shape != "1n" else (1, n),
+                                      "shared:const:1.0" if exact else f"shared:{comm[0]}") if lowbit else None,
+        "commQuantScale2": TensorSpec(row.out, (n,) if scale_shape != "1n" else (1, n),
+                                      "shared:const:1.0" if exact else f"shared:{comm[1]}") if lowbit else None,
+        "output": TensorSpec(row.out, out_shape, "output"),
+    }
+    return t
+
+
+def attrs(k: int) -> dict:
+    return {"reduceOp": "sum", "commTurn": 0, "streamMode": 1, "_k": k}
+
+
+def _case(name, row_out, ws, t, a, *, status, covers, kind, profile, shape_only=False):
+    return Case(id=f"v3-{name}-{SHORT.get(row_out, row_out)}-w{ws}", op=OP, world_size=ws, tensors=tuple(t.items()),
+                attrs=tuple(a.items()), expected_status=status, covers=tuple(covers), kind=kind, profile=profile,
+                shape_only=shape_only, dtype=row_out)
+
+
+def _covers(*, x2_layout, lowbit, bias, x3, pertoken, deq, saturating=False):
+    c = ["V3-NUM-001", "V3-NUM-006"]
+    if deq in ("int64", "uint64"):
+        c.append("V3-NUM-002")
+    if lowbit:
+        c.append("V3-NUM-003")
+    if saturating:
+        c.append("V3-NUM-004")
+    if x2_layout in ("ndT", "nzT"):
+        c.append("V3-LAYOUT-002")
+    if x2_layout.startswith("nz"):
+        c.append("V3-FORMAT-001")
+    if not (bias and x3 and pertoken):
+        c.append("V3-NULL-002")
+    return c
+
+
+def valid_cases() -> list[Case]:
+    cases = []
+    for shape, base_profile in ((TINY, "smoke"), (ODD, "signoff"), (MEDIUM, "full")):
+        for i, (row, ws, x2_layout, lowbit) in enumerate(itertools.product(ROWS, VALID_WORLD_SIZES, X2_LAYOUTS,
+                                                                           (False, True))):
+            x1_3d = i % 2 == 0
+            bias = i % 3 != 1
+            scale_shape = ("n", "1", "1n")[i % 3]
+            x3 = i % 4 != 3
+            profile = base_profile
+            if shape is TINY and not (ws <= 2 and x2_layout in ("nd", "nz") and row.name in ("bf16", "fp16_i64")):
+                profile = "signoff"
+            name = (f"{shape.name}-{row.name}-x1_{'3d' if x1_3d else '2d'}-x2{x2_layout}-{'bias' if bias else 'nobias'}"
+                    f"-deq{scale_shape}-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
+            t = tensors(row, shape, x1_3d=x1_3d, x2_layout=x2_layout, bias=bias, scale_shape=scale_shape, x3=x3,
+                        lowbit=lowbit)
+            cases.append(_case(name, row.out, ws, t, attrs(shape.k), status=OK, kind="valid", profile=profile,
+                               covers=_covers(x2_layout=x2_layout, lowbit=lowbit, bias=bias, x3=x3,
+                                              pertoken=row.pertoken, deq=row.deq)))
+    # boundaries that run for real: k = 65535, and n > 65535 with a transposed x2
+    for row, ws in itertools.product((ROWS[0], ROWS[3]), VALID_WORLD_SIZES):
+        for name, shape, layout, cid in (("k65535", V3Shape("b", 1, 2, 65535, 16), "nd", "V3-BOUND-002"),
+                                         ("n65536_x2T", V3Shape("b", 1, 2, 16, 65536), "ndT", "V3-BOUND-003")):
+            t = tensors(row, shape, x2_layout=layout)
+            cases.append(_case(f"{cid}-{name}", row.out, ws, t, attrs(shape.k), status=OK, kind="valid",
+                               profile="signoff", covers=[cid, "V3-NUM-001"]))
+    # saturation on purpose: scale1 too small (q saturates) or scale2 too small (r saturates)
+    for row, ws in itertools.product((ROWS[1], ROWS[2]), VALID_WORLD_SIZES):
+        for name, comm in (("sat_scale1", ("comm1_small", "comm2")), ("sat_scale2", ("comm1", "comm2_small"))):
+            t = tensors(row, ODD, lowbit=True, comm=comm)
+            cases.append(_case(f"{name}-{row.name}", row.out, ws, t, attrs(ODD.k), status=OK, kind="valid",
+                               profile="signoff", covers=["V3-NUM-003", "V3-NUM-004", "V3-NUM-006"]))
+    return cases
+
+
+def exact_cases() -> list[Case]:
+    """Integral path: x1, x2 in {-1, 0, 1}, k = 8, bias and x3 in [-2, 2], scales 1 (pertoken 0.5): every
+    value is a multiple of 0.5 below 8 * (8 + 2 + 2) = 96 in magnitude, exact in bf16 and fp16 and inside int8 for
+    the low-bit path with comm scales 1. The FP19 cases pass an unmasked word of 1 + 2^-11, which the hardware
+    applies as 1.0: a kernel that skips the FP19 truncation moves the integers."""
+    cases = []
+    shape = V3Shape("exact", 2, 3, 8, 40)
+    for row, ws, lowbit in itertools.product(ROWS, VALID_WORLD_SIZES, (False, True)):
+        t = tensors(row, shape, x2_layout="nz" if ws % 4 == 0 else "nd", lowbit=lowbit, exact=True)
+        profile = "smoke" if (ws == 2 and row.name in ("bf16", "fp16_i64")) else "signoff"
+        cases.append(_case(f"exact-{row.name}-{'lowbit' if lowbit else 'fp'}", row.out, ws, t, attrs(8),
+                           status=OK, kind="exact", profile=profile,
+                           covers=["V3-NUM-005", "V3-NUM-001", "V3-NUM-006"] + (["V3-NUM-003"] if lowbit else [])
+                           + (["V3-NUM-002"] if row.deq in ("int64", "uint64") else [])))
+    for ws, k in ((1, 2), (2, 1)):
+        for row in (ROWS[3], ROWS[4]):
+            t = tensors(row, V3Shape("fp19", 1, 6, k, 48), bias=False, x3=False, scale_shape="1")
+            t["x1"] = replace(t["x1"], values="int:20:30")
+            t["x2"] = replace(t["x2"], values="int:20:30")
+            t["dequantScale"] = replace(t["dequantScale"], values="word_unmasked:1.00048828125")
+            cases.append(_case(f"exact_fp19_unmasked_word-{row.name}", row.out, ws, t, attrs(k), status=OK,
+                               kind="exact", profile="signoff", covers=["V3-NUM-002", "V3-NUM-005"]))
+    return cases
+
+
+def _set(name, **kw):
+    def f(t, a):
+        t[name] = replace(t[name], **kw)
+    return f
+
+
+def _null(name):
+    def f(t, a):
+        t[name] = None
+    return f
+
+
+def _attr(name, value):
+    def f(t, a):
+        a[name] = value
+    return f
+
+
+def _many(*fs):
+    def f(t, a):
+        for g in fs:
+            g(t, a)
+    return f
+
+
+def _mutations():
+    T = TINY
+    m = [
+        ("null_x1", "V3-NULL-001", NULLPTR, _null("x1")),
+        ("null_x2", "V3-NULL-001", NULLPTR, _null("x2")),
+        ("null_dequantScale", "V3-NULL-001", NULLPTR, _null("dequantScale")),
+        ("null_output", "V3-NULL-001", NULLPTR, _null("output")),
+        ("x1_int32", "V3-DTYPE-001", INVALID, _set("x1", dtype="int32")),
+        ("x2_fp16", "V3-DTYPE-001", INVALID, _set("x2", dtype="float16", values="unit")),
+        ("bias_fp32", "V3-DTYPE-002", INVALID, _set("bias", dtype="float32")),
+        ("bias_int64", "V3-DTYPE-002", INVALID, _set("bias", dtype="int64")),
+        ("output_fp32", "V3-DTYPE-003", INVALID, _set("output", dtype="float32")),
+        ("pertoken_fp16", "V3-DTYPE-008", INVALID, _set("pertokenScale", dtype="float16")),
+        ("x3_other_float", "V3-DTYPE-007", INVALID, _set("x3", dtype="bfloat16")),
+        ("comm1_only", "V3-COMM-001", INVALID, _null("commQuantScale2")),
+        ("comm2_only", "V3-COMM-001", INVALID, _null("commQuantScale1")),
+        ("comm_shapes_differ", "V3-COMM-002", INVALID, _set("commQuantScale2", shape=(1, T.n))),
+        ("comm_shape_len", "V3-COMM-002", INVALID, _many(_set("commQuantScale1", shape=(T.n + 1,)),
+                                                         _set("commQuantScale2", shape=(T.n + 1,)))),
+        ("comm_fp32", "V3-COMM-003", INVALID, _many(_set("commQuantScale1", dtype="float32"),
+                                                    _set("commQuantScale2", dtype="float32"))),
+        ("comm_other_float", "V3-COMM-003", INVALID, _many(_set("commQuantScale1", dtype="bfloat16"),
+                                                           _set("commQuantScale2", dtype="bfloat16"))),
+        ("x1_1d", "V3-SHAPE-001", INVALID, _set("x1", shape=(T.k,))),
+        ("x1_4d", "V3-SHAPE-001", INVALID, _set("x1", shape=(1, T.b, T.s, T.k))),
+        ("x2_3d", "V3-SHAPE-002", INVALID, _set("x2", shape=(1, T.k, T.n))),
+        ("x2_nz_3d_storage", "V3-SHAPE-003", INVALID, _set("x2", layout=NZ_3D, format="FRACTAL_NZ")),
+        ("k_mismatch", "V3-SHAPE-004", INVALID, _set("x2", shape=(T.k + 1, T.n))),
+        ("bias_2d", "V3-SHAPE-005", INVALID, _set("bias", shape=(1, T.n))),
+        ("bias_len", "V3-SHAPE-005", INVALID, _set("bias", shape=(T.n + 1,))),
+        ("x3_shape", "V3-SHAPE-006", INVALID, _set("x3", shape=(T.b, T.s, T.n + 1))),
+        ("deq_len", "V3-SHAPE-007", INVALID, _set("dequantScale", shape=(T.n + 1,))),
+        ("deq_2", "V3-SHAPE-007", INVALID, _set("dequantScale", shape=(2,))),
+        ("deq_3d", "V3-SHAPE-007", INVALID, _set("dequantScale", shape=(1, 1, T.n))),
+        ("pertoken_len", "V3-SHAPE-008", INVALID, _set("pertokenScale", shape=(T.m + 1,))),
+        ("pertoken_2d", "V3-SHAPE-008", INVALID, _set("pertokenScale", shape=(T.m, 1))),
+        ("output_shape", "V3-SHAPE-009", INVALID, _many(_set("output", shape=(T.b, T.s, T.n + 1)),
+                                                        _set("x3", shape=(T.b, T.s, T.n + 1)))),
+        ("output_2d_for_3d_x1", "V3-SHAPE-009", INVALID, _many(_set("output", shape=(T.m, T.n)),
+                                                               _set("x3", shape=(T.m, T.n)))),
+        ("x1_transposed", "V3-LAYOUT-001", INVALID, _set("x1", layout=TRANSPOSED)),
+        ("x1_strided", "V3-LAYOUT-001", INVALID, _set("x1", layout=STRIDED)),
+        ("x2_strided", "V3-LAYOUT-003", INVALID, _set("x2", layout=STRIDED)),
+        ("x1_nz", "V3-FORMAT-002", INVALID, _set("x1", format="FRACTAL_NZ")),
+        ("empty_m", "V3-EMPTY-001", INVALID, _many(_set("x1", shape=(0, T.s, T.k)), _set("x3", shape=(0, T.s, T.n)),
+                                                   _set("output", shape=(0, T.s, T.n)),
+                                                   _set("pertokenScale", shape=(0,)))),
+        ("empty_k", "V3-EMPTY-001", INVALID, _many(_set("x1", shape=(T.b, T.s, 0)), _set("x2", shape=(0, T.n)))),
+        ("empty_n", "V3-EMPTY-001", INVALID, _many(*[_set(nm, shape=sh) for nm, sh in (
+            ("x2", (T.k, 0)), ("bias", (0,)), ("x3", (T.b, T.s, 0)), ("output", (T.b, T.s, 0)),
+            ("dequantScale", (0,)), ("commQuantScale1", (0,)), ("commQuantScale2", (0,)))])),
+        ("k65536", "V3-BOUND-002", INVALID, _many(_set("x1", shape=(1, 2, 65536)), _set("x2", shape=(65536, T.n)),
+                                                  _set("x3", shape=(1, 2, T.n)), _set("output", shape=(1, 2, T.n)),
+                                                  _set("pertokenScale", shape=(2,)))),
+        ("n65536_x2N", "V3-BOUND-003", INVALID, _many(*[_set(nm, shape=sh) for nm, sh in (
+            ("x2", (T.k, 65536)), ("bias", (65536,)), ("x3", (T.b, T.s, 65536)), ("output", (T.b, T.s, 65536)),
+            ("dequantScale", (65536,)), ("commQuantScale1", (65536,)), ("commQuantScale2", (65536,)))])),
+        ("reduce_max", "V3-ATTR-001", INVALID, _attr("reduceOp", "max")),
+        ("commturn_1", "V3-ATTR-002", INVALID, _attr("commTurn", 1)),
+        ("streammode_0", "V3-ATTR-003", INVALID, _attr("streamMode", 0)),
+        ("streammode_2", "V3-ATTR-003", INVALID, _attr("streamMode", 2)),
+    ]
+    return m
+
+
+def _pairing_mutations():
+    """(name, row, constraint, mutate): dequantScale / x3 dtypes that break the pairing table."""
+    bf16, bf16_pt, fp16_pt, fp16_i64 = ROWS[0], ROWS[1], ROWS[2], ROWS[3]
+    return [
+        ("bf16_out_f32_deq", bf16, "V3-DTYPE-004", _set("dequantScale", dtype="float32", values="deq:f32")),
+        ("bf16_out_i64_deq", bf16, "V3-DTYPE-004", _set("dequantScale", dtype="int64", values="deq:word")),
+        ("fp16_pt_i64_deq", fp16_pt, "V3-DTYPE-005", _set("dequantScale", dtype="int64", values="deq:word")),
+        ("fp16_pt_bf16_deq", fp16_pt, "V3-DTYPE-005", _set("dequantScale", dtype="bfloat16", values="deq:bf16")),
+        ("fp16_f32_deq_no_pt", fp16_i64, "V3-DTYPE-006", _set("dequantScale", dtype="float32", values="deq:f32")),
+        ("fp16_bf16_deq_no_pt", fp16_i64, "V3-DTYPE-006", _set("dequantScale", dtype="bfloat16", values="deq:bf16")),
+        ("bf16_out_fp16_x3", bf16_pt, "V3-DTYPE-007", _set("x3", dtype="float16")),
+    ]
+
+
+def invalid_cases() -> list[Case]:
+    cases = []
+    base_row = ROWS[2]  # fp16 output with pertoken and fp32 dequant: every optional tensor present
+    smoke = {"null_x1", "null_dequantScale", "comm1_only", "k_mismatch", "empty_k", "output_fp32"}
+    for name, cid, status, mutate in _mutations():
+        for ws in VALID_WORLD_SIZES:
+            t = tensors(base_row, TINY, lowbit=True)
+            a = attrs(TINY.k)
+            mutate(t, a)
+            big = name in ("k65536", "n65536_x2N")
+            cases.append(_case(f"{cid}-{name}", base_row.out, ws, t, a, status=status, covers=[cid], kind="invalid",
+                               profile="smoke" if (name in smoke and ws == 2) else "signoff", shape_only=big))
+    for name, row, cid, mutate in _pairing_mutations():
+        for ws in VALID_WORLD_SIZES:
+            t = tensors(row, TINY)
+            a = attrs(TINY.k)
+            mutate(t, a)
+            cases.append(_case(f"{cid}-{name}", row.out, ws, t, a, status=INVALID, covers=[cid], kind="invalid",
+                               profile="signoff"))
+    for ws in (3, 6):
+        cases.append(_case("V3-WORLD-001-world", base_row.out, ws, tensors(base_row, TINY), attrs(TINY.k),
+                           status=INVALID, covers=["V3-WORLD-001"], kind="invalid", profile="signoff"))
+    # INT32_MAX on m: shape-only (x1 2-D (m, k); output and pertoken follow m)
+    for ws in VALID_WORLD_SIZES:
+        for name, m_, status in (("m_at_max", INT32_MAX, OK), ("m_over_max", 2**31, INVALID)):
+            t = tensors(base_row, V3Shape("bound", 1, m_, 16, 32), x1_3d=False)
+            cases.append(_case(f"V3-BOUND-001-{name}", base_row.out, ws, t, attrs(16), status=status,
+                               covers=["V3-BOUND-001"], kind="valid" if status == OK else "invalid",
+                               profile="smoke" if (ws == 1 and status) else "signoff", shape_only=True))
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return valid_cases() + exact_cases() + invalid_cases()

@@ -1,0 +1,112 @@
+"""The kernel's arithmetic for QuantMatmulAllReduceV3 (device-facts 1, 2, 4), with fault hooks.
+
+Per rank: acc = x1 @ x2 + bias in int32 (exact), then
+- fp16 output without pertoken (INT64/UINT64 words): fixpipe dequant, fp16(fp32(acc) * FP19 scale) (+ x3);
+- otherwise in fp32: acc * dequantScale (* pertokenScale) (+ x3), stored in the output dtype.
+Without comm scales: HCCL sums the stored values (option allreduce_accumulation) and stores the result.
+Low-bit: fp16: v = fp16(local / scale1); bf16: v = fp16(fp32(local) / fp32(scale1)); q = int8(v) (half-even,
+saturating). The rows (padded up to a multiple of W) are split into W blocks; all_to_all sends block b of every
+rank to rank b, which sums int8 -> fp16 -> fp32 values in fp32, multiplies by fp32(scale1) / fp32(scale2) and
+casts fp32 -> fp16 -> int8; all_gather returns every block to every rank; dequant multiplies by scale2 (fp16 in
+fp16; bf16 via fp32, rounded to bf16).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes, quant
+from ..reference.v3 import int_matmul, rows, scale_values, wrap_int32, x2_matrix
+from .marn_numerics import allreduce
+
+
+def _int8(v, faults):
+    if "no-saturation" in faults:  # wraps like a plain integer conversion
+        return np.rint(np.asarray(v, np.float64)).astype(np.int64).astype(np.int8)
+    return quant.to_int8(v)
+
+
+def _dequant_scale(t, faults) -> np.ndarray:
+    data = np.asarray(t.data).reshape(-1)
+    if t.dtype in ("int64", "uint64") and "fp19-skipped" in faults:
+        return (data.view(np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+    return scale_values(t).astype(np.float32)
+
+
+def local_stored(t: dict, out_dtype: str, faults) -> np.ndarray:
+    """One rank's dequantised value, stored in the output dtype."""
+    x2 = x2_matrix(t["x2"])
+    if "x2-transpose-ignored" in faults and t["x2"].is_last_two_transposed and not t["x2"].is_contiguous:
+        x2 = np.ascontiguousarray(x2.T).reshape(x2.shape)
+    acc = int_matmul(rows(t["x1"].data), x2)
+    bias = t.get("bias")
+    bias_after = "bias-after-dequant" in faults
+    if bias is not None and not bias_after:
+        acc = wrap_int32(acc + np.asarray(bias.data).astype(np.float64).reshape(-1))
+    deq = _dequant_scale(t["dequantScale"], faults)
+    value = acc.astype(np.float32) * deq
+    pt = t.get("pertokenScale")
+    if pt is not None and "pertoken-ignored" not in faults:
+        p = np.asarray(pt.data).astype(np.float32).reshape(-1)
+        if "pertoken-per-column" in faults:  # indexes the per-token scale by column instead of row
+            value = value * p[np.arange(value.shape[1]) % p.size][None, :]
+        else:
+            value = value * p[:, None]
+    if bias is not None and bias_after:
+        value = value + np.asarray(bias.data).astype(np.float32).reshape(-1)
+    x3 = t.get("x3")
+    if x3 is not None and "x3-after-allreduce" not in faults:
+        value = value + rows(x3.data).astype(np.float32)
+    return dtypes.round_to(value, out_dtype)
+
+
+def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
+    s1 = np.asarray(s1_t.data).reshape(-1)
+    s2 = np.asarray(s2_t.data).reshape(-1)
+    if "scales-swapped" in faults:
+        s1, s2 = s2, s1
+    s1_32, s2_32 = s1.astype(np.float32), s2.astype(np.float32)
+    qs = []
+    for local in locals_:
+        if out_dtype == "float16":
+            v = (local.astype(np.float32) / s1_32).astype(np.float16)  # an fp16 division, correctly rounded
+        else:
+            v = (local.astype(np.float32) / s1_32).astype(np.float16)  # fp32 division, then fp32 -> fp16
+        qs.append(_int8(v, faults))
+    m = qs[0].shape[0]
+    block = -(-m // world)  # rows padded up to a multiple of the world size
+    ratio = (s1_32 / s2_32).astype(np.float32)
+    r = np.zeros_like(qs[0])
+    for b in range(world):  # rank b reduces block b of every rank (all_to_all), then all_gather
+        lo, hi = b * block, min((b + 1) * block, m)
+        if lo >= hi:
+            continue
+        total = np.zeros((hi - lo, qs[0].shape[1]), np.float32)
+        for q in qs:
+            total += q[lo:hi].astype(np.float16).astype(np.float32)
+        r[lo:hi] = _int8((total * ratio).astype(np.float16), faults)
+    if out_dtype == "float16":
+        return (r.astype(np.float16) * s2.astype(np.float16)).astype(np.float16)
+    return dtypes.round_to(r.astype(np.float32) * s2_32, out_dtype)
+
+
+def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+    world = len(ranks)
+    out_spec = ranks[0]["output"]
+    out_dtype = out_spec.dtype
+    locals_ = [local_stored(t, out_dtype, faults) for t in ranks]
+    c1, c2 = ranks[0].get("commQuantScale1"), ranks[0].get("commQuantScale2")
+    if c1 is not None and c2 is not None:
+        result = _lowbit(locals_, c1, c2, out_dtype, world, faults)
+    else:
+        result = allreduce(locals_, out_dtype, accumulation, dtypes.round_to)
+    if "x3-after-allreduce" in faults and ranks[0].get("x3") is not None:
+        result = dtypes.round_to(result.astype(np.float32) + rows(ranks[0]["x3"].data).astype(np.float32), out_dtype)
+    result = result.reshape(out_spec.shape)
+    if "lsb-drift" in faults:
+        bits = result.reshape(-1).view(np.uint16)
+        bits[::7] += np.uint16(1)
+    outs = [{"output": result.copy()} for _ in ranks]
+    if "ranks-disagree" in faults and world > 1:
+        outs[-1]["output"].reshape(-1).view(np.uint16)[0] += np.uint16(1)
+    return outs

@@ -1,0 +1,47 @@
+"""Numeric checks of one QuantMatmulAllReduceV3 invocation: output shape and dtype on every rank, every
+rank's output identical (an all-reduce / all_gather hands each rank the same result), then the bound (or
+bit-exactness for integral cases) and the rounding balance against the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..reference.v3 import reference, rows
+from . import compare, v3_bounds
+from .metrics import vendor_metrics
+
+
+def check(inv, results, *, exact: bool, accumulation: str = "probabilistic", with_metrics: bool = True,
+          expected: dict | None = None):
+    spec = inv.ranks[0]["output"]
+    outs = []
+    for r, res in enumerate(results):
+        out = res.outputs.get("output")
+        label = f"rank {r} output"
+        if out is None:
+            yield compare.Check(label, False, f"{label}: missing from the backend's outputs")
+            return
+        out = np.asarray(out)
+        if tuple(out.shape) != tuple(spec.shape) or str(out.dtype) != spec.dtype:
+            yield compare.Check(label, False, f"{label}: {out.dtype}{tuple(out.shape)}, expected "
+                                              f"{spec.dtype}{tuple(spec.shape)}")
+            return
+        outs.append(out)
+    differing = [r for r in range(1, len(outs))
+                 if not np.array_equal(outs[r].view(np.uint16), outs[0].view(np.uint16))]
+    yield compare.Check("cross-rank identity", not differing,
+                        f"cross-rank identity: ranks {differing} differ from rank 0 (an all-reduce gives every rank "
+                        f"the same result)" if differing else "every rank holds the same output")
+    ref = reference(inv)
+    ref32 = ref.out.astype(np.float32) if expected is None else expected["output"]
+    actual = rows(outs[0]) if outs[0].ndim != 2 else outs[0]
+    ref32 = ref32.reshape(actual.shape)
+    if exact:
+        yield compare.exact("rank 0 output", actual, ref32)
+    else:
+        yield from compare.bounded("rank 0 output: error bound", actual, ref32,
+                                   v3_bounds.bound(ref).astype(np.float32).reshape(actual.shape),
+                                   balance_name="rank 0 output: rounding balance")
+    if with_metrics:
+        yield compare.Check("vendor metrics (rank 0)", True, "informative",
+                            {"vendor_metrics": {"output": vendor_metrics(actual, ref32, ref.out_dtype)}})

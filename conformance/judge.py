@@ -84,9 +84,10 @@ def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilist
     if any(not c.passed for c in checks):
         return Outcome(case.id, "wrong_status", checks, seconds=time.perf_counter() - t0)
     if case.expected_status == 0 and not case.shape_only:
+        exact_outputs = dict(case.params).get("exact_outputs") if case.kind == "exact" else ()
         checks += list(_NUMERIC_CHECKS[case.op](inv, results, exact=case.kind == "exact",
-                                                accumulation=accumulation, with_metrics=with_metrics,
-                                                expected=expected))
+                                                exact_outputs=exact_outputs, accumulation=accumulation,
+                                                with_metrics=with_metrics, expected=expected))
     failed = [c for c in checks if not c.passed]
     category = _category(failed[0]) if failed else "pass"
     return Outcome(case.id, category, checks, seconds=time.perf_counter() - t0)

@@ -7,6 +7,8 @@ Value distributions (chosen so a correct device passes with margin and a wrong o
 - bias:    U(-0.5, 0.5)
 - gain:    U(0.5, 1.5) with a random sign (gamma)
 - int:a:b  integers in [a, b] (verifiable "exact" cases)
+- pos_unit, pos_rhs   same-sign variants of unit and rhs (accumulation-order probes)
+- probe_bias, probe_residual   the bf16 rounding-point probe (casegen.marn.probe_cases)
 - output   an output buffer filled with NaN, so an unwritten element cannot pass
 - uniform:lo:hi, const:v            plain helpers
 - deq:enc   dequantScale of ~1/|x1 @ x2| (from k) times U(0.5, 1.5); enc = f32 | bf16 | word (encoded by
@@ -64,6 +66,16 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
     elif name in ("comm2", "comm2_small"):
         # the reduced int8 sum of W ranks has sqrt(W) times the spread: scale2 grows with it
         x = uniform(0.7, 0.9) * np.float32(COMM1_BASE * np.sqrt(case.world_size) * (0.15 if name.endswith("small") else 1.0))
+    elif name == "pos_unit":
+        x = uniform(0.0, 1.0)
+    elif name == "pos_rhs":
+        x = uniform(0.0, 1.0) * np.float32(3.0 / np.sqrt(k * case.world_size))
+    elif name == "probe_bias":  # bf16 rounding-point probe: columns 1.. get 6 * 2^-11 in total over the ranks
+        x = np.full(shape, 6 * 2.0**-11 / case.world_size, np.float32)
+        x[..., 0] = 0.0
+    elif name == "probe_residual":  # column 0 dominates the RMS; the rest sit just below a bf16 tie after the add
+        x = np.ones(shape, np.float32)
+        x[..., 0] = 10.75
     elif name == "unit":
         x = uniform(-1.0, 1.0)
     elif name == "rhs":

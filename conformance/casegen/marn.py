@@ -149,6 +149,40 @@ def exact_cases() -> list[Case]:
     return cases
 
 
+def probe_cases() -> list[Case]:
+    """Cases aimed at one rounding point each.
+
+    bf16 rounding-point probe (device-facts 3: bf16 normalises the unrounded fp32 sum). x1 = 0, so mm_out is the
+    sum of the biases, 6 * 2^-11 in columns 1.., and x = mm_out + residual = 1 + 6 * 2^-11 there (exact in fp32,
+    0.375 ulp above 1, 0.125 ulp below the bf16 tie), with column 0 = 10.75 dominating the RMS, gamma = 1. From
+    the fp32 x, x * rstd lies 0.29 ulp from the nearest bf16 tie; from the rounded y = 1 it lands one ulp lower.
+    Both y (= 1) and normOut are therefore known bit for bit, and a kernel that normalises the rounded y (the fp16
+    path) differs in 31 of 32 elements of every row. Bias per rank is 6 * 2^-11 / W: the sum is exact at every W.
+
+    Long-k accumulation probe: same-sign inputs over k = 4096 make every partial sum grow, so accumulating in
+    fp16/bf16 errs by hundreds of roundings of the running sum, far past the bound of fp32 accumulation."""
+    cases = []
+    probe = Shape("probe", 2, 4, 16, 32, "")
+    for op, ws in itertools.product((OP, INPLACE_OP), VALID_WORLD_SIZES):
+        t = base_tensors(op, "bfloat16", probe)
+        t["x1"] = replace(t["x1"], values="const:0")
+        t["bias"] = replace(t["bias"], values="probe_bias")
+        t["residual"] = replace(t["residual"], values="probe_residual")
+        t["gamma"] = replace(t["gamma"], values="const:1")
+        cases.append(_case(op, "exact_bf16_rounding_probe", "bfloat16", ws, t, base_attrs(k=16), status=OK,
+                           kind="exact", profile="signoff", params=(("exact_outputs", ("y", "normOut")),),
+                           covers=["MARN-NUM-003", "MARN-NUM-005"] + (["MARN-INPLACE-001"] if op == INPLACE_OP else [])))
+    long_k = Shape("long_k", 1, 8, 4096, 64, "")
+    for dtype, ws in itertools.product(DTYPES, (1, 8)):
+        t = base_tensors(OP, dtype, long_k)
+        t["x1"] = replace(t["x1"], values="pos_unit")
+        t["x2"] = replace(t["x2"], values="pos_rhs")
+        cases.append(_case(OP, "long_k_same_sign-k4096", dtype, ws, t, base_attrs(k=long_k.k), status=OK,
+                           kind="valid", profile="signoff",
+                           covers=_numeric_covers(OP, x2_transposed=False, with_bias=True)))
+    return cases
+
+
 def _mutations(op: str):
     """(name, constraint id, expected status, mutate(tensors, attrs) -> None, shape_only). One violation each."""
     T = TINY
@@ -287,4 +321,4 @@ def bound_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return valid_cases() + exact_cases() + invalid_cases() + bound_cases()
+    return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases()

@@ -165,6 +165,16 @@ def exact_cases() -> list[Case]:
             t["dequantScale"] = replace(t["dequantScale"], values="word_unmasked:1.00048828125")
             cases.append(_case(f"exact_fp19_unmasked_word-{row.name}", row.out, ws, t, attrs(k), status=OK,
                                kind="exact", profile="signoff", covers=["V3-NUM-002", "V3-NUM-005"]))
+    # FLOAT32 dequantScale probe (fp16 output with pertoken): the scale 1 + 2^-11 is applied in full, so
+    # acc in [1568, 1922] lands 0.27..0.44 ulp past the fp16 tie above acc and rounds to acc + 1; a kernel that
+    # truncates FLOAT32 scales to FP19 (as for INT64 words) outputs acc.
+    t = tensors(ROWS[2], V3Shape("f32scale", 1, 6, 2, 48), bias=False, x3=False, scale_shape="1")
+    t["x1"] = replace(t["x1"], values="int:28:31")
+    t["x2"] = replace(t["x2"], values="int:28:31")
+    t["dequantScale"] = replace(t["dequantScale"], values="const:1.00048828125")
+    t["pertokenScale"] = replace(t["pertokenScale"], values="const:1.0")
+    cases.append(_case("exact_f32_scale_applied_in_full-fp16_pt", "float16", 1, t, attrs(2), status=OK,
+                       kind="exact", profile="signoff", covers=["V3-NUM-001", "V3-NUM-005"]))
     return cases
 
 

@@ -6,7 +6,10 @@
 
 Inputs are upcast exactly to float32 (fp16 and bf16 are subsets of fp32) and multiplied with BLAS `@`
 (toolchain-notes: never np.dot/einsum on bf16). Beside the values, the reference returns the magnitudes the
-tolerance model scales with: P = sum_r |x1_r @ x2_r + bias_r| and an upper bound of A = sum_r |x1_r| @ |x2_r|.
+tolerance model scales with: P = sum_r (|x1_r @ x2_r| + |bias_r|) and an upper bound of A = sum_r |x1_r| @ |x2_r|.
+(P uses |x1 @ x2| + |bias| rather than |x1 @ x2 + bias|: where the bias is added, in the fp32 accumulator or
+after the product is stored in the output dtype, is undocumented (MARN-AMB-006), and a bias that cancels
+the product must not shrink the allowance for the product's rounding.)
 A only scales the fp32 accumulation term of the bound; computing it exactly would cost a second GEMM per
 rank, so it is replaced by its Cauchy-Schwarz bound sum_r ||x1_r[i, :]||_2 ||x2_r[:, j]||_2 (>= A, O(mk + kn)
 plus one (m, W) @ (W, n) product). On uniform data that is ~1.33 A, on a term ~3% of the y bound.
@@ -33,7 +36,7 @@ def as_matrix(t: TensorArg) -> np.ndarray:
 class ReducedMatmul:
     mm_out: np.ndarray  # (m, n) float32: sum over ranks of x1 @ x2 + bias
     abs_products: np.ndarray  # >= A = sum over ranks of |x1| @ |x2| (Cauchy-Schwarz, see module doc)
-    abs_partials: np.ndarray  # P: sum over ranks of |x1 @ x2 + bias|
+    abs_partials: np.ndarray  # P: sum over ranks of |x1 @ x2| + |bias|
     k: int
     world_size: int
 
@@ -46,15 +49,18 @@ def reduced_matmul(inv: Invocation) -> ReducedMatmul:
         x1, x2 = as_matrix(tensors["x1"]), as_matrix(tensors["x2"])
         k = x1.shape[1]
         part = x1 @ x2
+        mag = np.abs(part)
         if tensors.get("bias") is not None:
-            part += as_matrix(tensors["bias"]).reshape(-1)
+            bias = as_matrix(tensors["bias"]).reshape(-1)
+            part += bias
+            mag += np.abs(bias)
         row_norms.append(np.sqrt(np.einsum("ik,ik->i", x1, x1, dtype=np.float64)))
         col_norms.append(np.sqrt(np.einsum("kj,kj->j", x2, x2, dtype=np.float64)))
         if mm is None:
-            mm, absP = part, np.abs(part)
+            mm, absP = part, mag
         else:
             mm += part
-            absP += np.abs(part)
+            absP += mag
     # (m, W) @ (W, n): sum over ranks of outer(row norms, column norms); rounded up by one part in 2^20
     absA = (np.stack(row_norms, axis=1) @ np.stack(col_norms, axis=0) * (1 + 2.0**-20)).astype(np.float32)
     return ReducedMatmul(mm, absA, absP, k, inv.world_size)

@@ -41,6 +41,13 @@ def _matrix(t, faults):
     return as_matrix(t)
 
 
+def _accumulate_in_dtype(x1: np.ndarray, x2: np.ndarray, dtype: str, chunk: int = 16) -> np.ndarray:
+    acc = np.zeros((x1.shape[0], x2.shape[1]), np.float32)
+    for lo in range(0, x1.shape[1], chunk):
+        acc = dtypes.round_to(acc + x1[:, lo:lo + chunk] @ x2[lo:lo + chunk], dtype).astype(np.float32)
+    return acc
+
+
 def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
     world = len(ranks)
     if "rank0-data" in faults:
@@ -49,7 +56,10 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> li
     rnd = _rounder(faults)
     partials = []
     for r, t in enumerate(ranks):
-        part = as_matrix(t["x1"]) @ _matrix(t["x2"], faults)
+        if "accumulate-in-output-dtype" in faults:
+            part = _accumulate_in_dtype(as_matrix(t["x1"]), _matrix(t["x2"], faults), dtype)
+        else:
+            part = as_matrix(t["x1"]) @ _matrix(t["x2"], faults)
         bias = t.get("bias")
         if bias is not None and not ("bias-once" in faults and r > 0):
             part += as_matrix(bias).reshape(-1)
@@ -73,7 +83,7 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> li
         residual = as_matrix(res_arg)
         x = mm32 if "no-residual" in faults else mm32 + residual
         y = rnd(x, dtype)
-        src = y.astype(np.float32) if dtype == "float16" else x
+        src = y.astype(np.float32) if (dtype == "float16" or "fp16-path-for-bf16" in faults) else x
         axis = 0 if "rms-wrong-axis" in faults else 1
         with np.errstate(invalid="ignore", divide="ignore"):
             ms = np.mean(np.square(src), axis=axis, keepdims=True, dtype=np.float32)

@@ -30,21 +30,38 @@ def _dequant_scale(t, faults) -> np.ndarray:
     data = np.asarray(t.data).reshape(-1)
     if t.dtype in ("int64", "uint64") and "fp19-skipped" in faults:
         return (data.view(np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+    if t.dtype == "float32" and "fp19-applied-to-float-scales" in faults:
+        return quant.applied_scale(data.view(np.uint32).astype(np.uint64))
     return scale_values(t).astype(np.float32)
+
+
+def _x2(t, faults) -> np.ndarray:
+    arg = t["x2"]
+    transposed = arg.is_last_two_transposed and not arg.is_contiguous
+    if "nz-read-as-nd" in faults and arg.format == "FRACTAL_NZ":
+        nz = np.asarray(arg.data)  # (c1, r1, 16, c0) tiling of the stored matrix, read as padded row-major
+        k, n = arg.shape
+        stored_rows, stored_cols = (n, k) if transposed else (k, n)
+        flat = nz.reshape(nz.shape[1] * 16, nz.shape[0] * nz.shape[3])[:stored_rows, :stored_cols]
+        return flat.T if transposed else flat
+    x2 = x2_matrix(arg)
+    if "x2-transpose-ignored" in faults and transposed:
+        x2 = np.ascontiguousarray(x2.T).reshape(x2.shape)
+    return x2
 
 
 def local_stored(t: dict, out_dtype: str, faults) -> np.ndarray:
     """One rank's dequantised value, stored in the output dtype."""
-    x2 = x2_matrix(t["x2"])
-    if "x2-transpose-ignored" in faults and t["x2"].is_last_two_transposed and not t["x2"].is_contiguous:
-        x2 = np.ascontiguousarray(x2.T).reshape(x2.shape)
-    acc = int_matmul(rows(t["x1"].data), x2)
+    acc = int_matmul(rows(t["x1"].data), _x2(t, faults))
     bias = t.get("bias")
     bias_after = "bias-after-dequant" in faults
     if bias is not None and not bias_after:
         acc = wrap_int32(acc + np.asarray(bias.data).astype(np.float64).reshape(-1))
     deq = _dequant_scale(t["dequantScale"], faults)
-    value = acc.astype(np.float32) * deq
+    if "per-channel-per-row" in faults and deq.size > 1:
+        value = acc.astype(np.float32) * deq[np.arange(acc.shape[0]) % deq.size][:, None]
+    else:
+        value = acc.astype(np.float32) * deq
     pt = t.get("pertokenScale")
     if pt is not None and "pertoken-ignored" not in faults:
         p = np.asarray(pt.data).astype(np.float32).reshape(-1)
@@ -74,9 +91,9 @@ def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
             v = (local.astype(np.float32) / s1_32).astype(np.float16)  # fp32 division, then fp32 -> fp16
         qs.append(_int8(v, faults))
     m = qs[0].shape[0]
-    block = -(-m // world)  # rows padded up to a multiple of the world size
+    block = m // world if "alltoall-blocks-floor" in faults else -(-m // world)  # rows padded to a multiple of W
     ratio = (s1_32 / s2_32).astype(np.float32)
-    r = np.zeros_like(qs[0])
+    r = np.zeros_like(qs[0])  # rows no block reaches stay 0
     for b in range(world):  # rank b reduces block b of every rank (all_to_all), then all_gather
         lo, hi = b * block, min((b + 1) * block, m)
         if lo >= hi:
@@ -84,7 +101,13 @@ def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
         total = np.zeros((hi - lo, qs[0].shape[1]), np.float32)
         for q in qs:
             total += q[lo:hi].astype(np.float16).astype(np.float32)
-        r[lo:hi] = _int8((total * ratio).astype(np.float16), faults)
+        reduced = _int8((total * ratio).astype(np.float16), faults)
+        if "allgather-order-reversed" in faults:  # block b lands where block W-1-b belongs (clipped to m)
+            dst = (world - 1 - b) * block
+            span = max(0, min(hi - lo, m - dst))
+            r[dst:dst + span] = reduced[:span]
+        else:
+            r[lo:hi] = reduced
     if out_dtype == "float16":
         return (r.astype(np.float16) * s2.astype(np.float16)).astype(np.float16)
     return dtypes.round_to(r.astype(np.float32) * s2_32, out_dtype)

@@ -136,6 +136,11 @@ AMBIGUITIES = (
               "The tolerance bound covers both fp32 accumulation and accumulation in the output dtype; the "
               "simulator reproduces either.", option="sim option allreduce_accumulation=float32|output_dtype",
               related=("MARN-NUM-001",)),
+    Ambiguity("MARN-AMB-006", BOTH,
+              "Where each rank adds its bias is not documented: inside the fp32 matmul accumulator, or after "
+              "x1 @ x2 is stored in the output dtype (a separate add).",
+              "The tolerance covers both: the rounding of each rank's partial is scaled by |x1 @ x2| + |bias|, "
+              "so a bias that cancels the product cannot shrink the allowance.", related=("MARN-NUM-001",)),
     Ambiguity("MARN-AMB-004", BOTH,
               "epsilon is said to default to 1e-06, but the C API has no default arguments.",
               "The suite always passes epsilon explicitly and tests 1e-6 plus values near both ends of (0, 1).",

@@ -4,7 +4,9 @@ Notation: u = unit roundoff of the output dtype (fp16 2^-11, bf16 2^-8), u32 = 2
 subnormal of the output dtype (the absolute error of one rounding that underflows), W = world size,
 k = local k, gk = dot_bound(k) (see accumulation.py), gamma(j, v) = j v / (1 - j v).
 Magnitudes (computed by the reference, never from the result): A = sum_r |x1_r| @ |x2_r| (used through its
-Cauchy-Schwarz upper bound, reference/marn.py), P = sum_r |p_r| with p_r = x1_r @ x2_r + bias_r, R = |residual_r|.
+Cauchy-Schwarz upper bound, reference/marn.py), P = sum_r (|x1_r @ x2_r| + |bias_r|) >= sum_r |p_r| with
+p_r = x1_r @ x2_r + bias_r (the bias may be added before or after the product is stored: MARN-AMB-006),
+R = |residual_r|.
 
 mm_out. The device accumulates each dot product in fp32 (error <= gk A; the reference commits the same
 again: 2 gk A). Each rank stores p_r in the output dtype (u |p_r|), HCCL sums W such values either in

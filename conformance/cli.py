@@ -21,6 +21,9 @@ from pathlib import Path
 from .casegen.model import PROFILES
 
 
+DEFAULT_SELFCHECK_DIR = "results/selfcheck"
+
+
 class CliError(Exception):
     pass
 
@@ -85,9 +88,12 @@ def coverage(profile: str, world_sizes: str) -> dict:
 
 
 def cmd_constraints(a) -> int:
+    from . import selfcheck
     from .sim.faults import FAULTS
     from .spec import AMBIGUITIES, CONSTRAINTS
     cov = coverage(a.profile, a.world_sizes)["coverage"]
+    sc = selfcheck.load(Path(a.selfcheck) / "selfcheck.json") if a.selfcheck else None
+    killed = {r["fault"]: r["killed"] for r in (sc or {}).get("faults", [])}
     faults_of = {}
     for f in FAULTS.values():
         for cid in f.violates:
@@ -97,24 +103,34 @@ def cmd_constraints(a) -> int:
         rows.append({"id": c.id, "ops": list(c.ops), "kind": c.kind, "expected_status": c.expected_status,
                      "code_source": c.code_source, "original": c.original, "paraphrase": c.paraphrase,
                      "constrains": list(c.constrains), "source": c.source, "notes": c.notes,
-                     "tests": cov.get(c.id, []), "faults": faults_of.get(c.id, [])})
+                     "tests": cov.get(c.id, []), "faults": faults_of.get(c.id, []),
+                     "faults_killed": {f: killed.get(f) for f in faults_of.get(c.id, [])}})
     uncovered = [r["id"] for r in rows if not r["tests"]]
     if a.json:
         print(json.dumps({"profile": a.profile, "constraints": rows, "uncovered": uncovered,
                           "ambiguities": [vars(x) for x in AMBIGUITIES]}, indent=1, ensure_ascii=False))
         return 0
-    print(f"{'constraint':<17}{'kind':<8}{'status':<8}{'code from':<11}{'tests':>6}{'faults':>7}  promise")
+    print(f"{'constraint':<17}{'kind':<8}{'status':<8}{'code from':<11}{'tests':>6}{'faults':>7}{'killed':>7}  promise")
     for r in rows:
         status = "-" if r["expected_status"] is None else str(r["expected_status"])
         source = r["code_source"] if r["expected_status"] is not None else "-"
+        kills = [v for v in r["faults_killed"].values() if v is not None]
+        proven = f"{sum(kills)}/{len(r['faults'])}" if kills else "?"
         print(f"{r['id']:<17}{r['kind']:<8}{status:<8}{source:<11}{len(r['tests']):>6}"
-              f"{len(r['faults']):>7}  {r['paraphrase']}")
+              f"{len(r['faults']):>7}{proven:>7}  {r['paraphrase']}")
         if a.verbose:
             print(f"{'':17}original: {r['original']}")
             for t in r["tests"][:5]:
                 print(f"{'':17}test: {t}")
+            for f, k in r["faults_killed"].items():
+                print(f"{'':17}fault: {f} ({'killed' if k else 'SURVIVED' if k is False else 'not self-checked'})")
     print(f"\n{len(rows)} constraints, profile {a.profile}: "
           + (f"UNCOVERED (no test): {', '.join(uncovered)}" if uncovered else "every constraint is covered"))
+    if sc:
+        print(f"self-check ({Path(a.selfcheck) / 'selfcheck.json'}): {sc['killed']}/{sc['total']} faults killed, "
+              f"clean simulator {'passes' if sc['clean']['passed'] else 'FAILS'}; 'killed' = faults proven caught")
+    else:
+        print("'killed' shows '?' until `mc2-conformance selfcheck` has written its results (--selfcheck DIR)")
     print("\nAmbiguities and contradictions in the documents (the suite's choice):")
     for x in AMBIGUITIES:
         print(f"  {x.id}: {x.statement}\n  {'':{len(x.id)}}  choice: {x.choice}"
@@ -154,6 +170,16 @@ def cmd_repro(a) -> int:
     return 0 if outcome.passed else 1
 
 
+def cmd_selfcheck(a) -> int:
+    from . import selfcheck
+    result = selfcheck.run(cases_dir=cases_dir(), profile=a.profile, world_sizes=a.world_sizes, seed=a.seed,
+                           workers=a.workers, faults=a.faults, out=Path(a.out))
+    print()
+    print(selfcheck.to_markdown(result))
+    print(f"selfcheck: written to {Path(a.out) / 'selfcheck.json'} and selfcheck.md")
+    return 0 if result["clean"]["passed"] and result["killed"] == result["total"] else 1
+
+
 def cmd_faults(a) -> int:
     from .sim.faults import FAULTS
     for f in FAULTS.values():
@@ -188,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")
     p.add_argument("--profile", default="signoff", choices=PROFILES)
     p.add_argument("--world-sizes", default="1,2,4,8")
+    p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
     p.set_defaults(func=cmd_constraints)
     p = sub.add_parser("golden", help="check or regenerate golden/")
     p.add_argument("--regenerate", action="store_true")
@@ -197,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case_id")
     _add_suite_options(p, profile=False)
     p.set_defaults(func=cmd_repro)
+    p = sub.add_parser("selfcheck", help="score the suite: clean simulator must pass, every fault must be killed")
+    p.add_argument("--profile", default="signoff", choices=PROFILES)
+    p.add_argument("--world-sizes", default="1,2,4,8")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--faults", default="*", help="comma-separated fault names or glob patterns (default all)")
+    p.add_argument("--out", default=DEFAULT_SELFCHECK_DIR)
+    p.set_defaults(func=cmd_selfcheck)
     p = sub.add_parser("faults", help="list the simulator's named faults")
     p.set_defaults(func=cmd_faults)
     return parser

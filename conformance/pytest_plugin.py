@@ -39,6 +39,8 @@ def pytest_addoption(parser):
                 help="simulator modelling option: HCCL sums partials in 'float32' or 'output_dtype'")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
+    g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
+                                                 "(the self-check uses it to reach a fault's killing case fast)")
 
 
 class _Settings:
@@ -140,6 +142,18 @@ def judge_case(request, mc2):
         return outcome
 
     return run
+
+
+def pytest_collection_modifyitems(session, config, items):
+    first = {c for c in config.getoption("--mc2-first").split(",") if c}
+    if first:  # tests covering `first` go first, cheapest first; the rest keep the catalogue order
+
+        def key(item):
+            covers = any(first & set(m.args) for m in item.iter_markers("covers"))
+            case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+            return (0, getattr(case, "cost", 0)) if covers else (1, 0)
+
+        items.sort(key=key)
 
 
 def pytest_collection_finish(session):

@@ -121,3 +121,19 @@ def test_a_worker_crash_loses_nothing_and_fails_the_run(tmp_path):
     n_collected = int(collected.stdout.strip().splitlines()[-1].split()[0])
     assert len(results) == n_collected  # every other test still ran and was recorded
     assert json.loads((tmp_path / "summary.json").read_text())["verdict"] == "FAIL"
+
+
+def test_selfcheck_scores_faults_and_the_clean_run(tmp_path):
+    proc = run("-m", "conformance.cli", "selfcheck", "--profile", "smoke", "-n", "2",
+               "--faults", "bias-once,unchecked:MARN-ATTR-00*", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-1000:]
+    result = json.loads((tmp_path / "selfcheck.json").read_text())
+    assert result["clean"]["passed"] and result["total"] == 5 and result["killed"] == 5
+    assert all(r["first_kill"].startswith("cases/") for r in result["faults"])
+    assert "5/5 faults killed" in (tmp_path / "selfcheck.md").read_text()
+    # the constraint listing shows which promises the self-check proved enforceable
+    listing = run("-m", "conformance.cli", "constraints", "--selfcheck", str(tmp_path))
+    line = next(x for x in listing.stdout.splitlines() if x.startswith("MARN-ATTR-001"))
+    assert "1/1" in line
+    bad = run("-m", "conformance.cli", "selfcheck", "--faults", "no-such-*", "--out", str(tmp_path))
+    assert bad.returncode == 2 and "matches no fault" in bad.stderr

@@ -58,6 +58,20 @@ class Case:
     def in_profile(self, profile: str) -> bool:
         return PROFILES.index(self.profile) <= PROFILES.index(profile)
 
+    @property
+    def cost(self) -> int:
+        """Elements the case moves (0 for shape-only): a cheap ordering key, not a timing."""
+        if self.shape_only:
+            return 0
+        total = 0
+        for _, spec in self.tensors:
+            if spec is not None:
+                n = 1
+                for d in spec.shape:
+                    n *= d
+                total += n
+        return total * self.world_size
+
     def seed(self, run_seed: int) -> int:
         """Stable per-case seed (crc32 is stable across processes, unlike hash())."""
         return zlib.crc32(f"{run_seed}/{self.id}".encode())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN = ("sim",)
+BUILTIN = ("sim", "torch-cpu")
 
 
 class BackendError(Exception):
@@ -21,6 +21,8 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None):
             raise BackendError(f"--backend sim: {exc}") from None
     if faults:
         raise BackendError(f"--fault applies only to the simulator, not to backend {spec!r}")
+    if spec == "torch-cpu":
+        spec = "conformance.backends.torch_cpu:TorchCpuBackend"
     if ":" not in spec:
         raise BackendError(f"unknown backend {spec!r}: expected one of {', '.join(BUILTIN)} "
                            f"or an import path 'package.module:attr'")

@@ -180,6 +180,38 @@ def cmd_selfcheck(a) -> int:
     return 0 if result["clean"]["passed"] and result["killed"] == result["total"] else 1
 
 
+def cmd_fuzz(a) -> int:
+    from .backends import load_backend
+    from .casegen import serial
+    from .fuzz import runner
+    from .judge import run_case
+    backend = load_backend(a.backend, faults=a.fault or (),
+                           sim_options={"allreduce_accumulation": a.sim_allreduce_accumulation or "float32"})
+    out = Path(a.out)
+    if a.replay:
+        case = runner.load_failure(Path(a.replay))
+        outcome = run_case(case, backend, seed=0)
+        print(outcome.report())
+        return 0 if outcome.passed else 1
+    budget = None if a.time else a.budget
+    result = runner.fuzz(backend, space=a.space, budget=budget, seconds=a.time, seed=a.seed, db=Path(a.db),
+                         shrink_seconds=a.shrink_time, progress=print)
+    print(f"fuzz: {result.examples} examples in {result.seconds:.1f} s ({result.rate:.1f} examples/s), "
+          f"space {a.space}, backend {a.backend}" + (f", faults {','.join(a.fault)}" if a.fault else ""))
+    if result.failure is None:
+        print("fuzz: no failure found")
+        return 0
+    path = runner.save_failure(result, out / "failure.json")
+    args = f"--backend {a.backend}" + "".join(f" --fault {f}" for f in a.fault or [])
+    print(f"fuzz: minimal failing case {result.failure.id} (inputs seed {result.failure.fixed_seed})\n"
+          f"{result.report}\n  saved: {path}\n  repro: mc2-conformance fuzz --replay {path} {args}")
+    if a.export:
+        target = serial.add_regression(result.failure)
+        print(f"fuzz: exported to {target}; it now runs as cases/test_regressions.py::test_regression"
+              f"[{result.failure.id}] (repro: mc2-conformance repro {result.failure.id} {args})")
+    return 1
+
+
 def cmd_faults(a) -> int:
     from .sim.faults import FAULTS
     for f in FAULTS.values():
@@ -232,6 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", default="*", help="comma-separated fault names or glob patterns (default all)")
     p.add_argument("--out", default=DEFAULT_SELFCHECK_DIR)
     p.set_defaults(func=cmd_selfcheck)
+    p = sub.add_parser("fuzz", help="property-based fuzzing of the valid and invalid input spaces")
+    _add_suite_options(p, profile=False)
+    p.add_argument("--space", default="all", choices=("all", "marn", "v3", "invalid"))
+    p.add_argument("--budget", type=int, default=200, help="number of examples (default 200)")
+    p.add_argument("--time", type=float, help="fuzz for this many seconds instead of a fixed budget")
+    p.add_argument("--shrink-time", type=float, default=20.0, help="seconds allowed for shrinking a failure")
+    p.add_argument("--db", default=".hypothesis/mc2-fuzz", help="example database folder (kept across runs)")
+    p.add_argument("--out", default="results/fuzz")
+    p.add_argument("--export", action="store_true", help="freeze the minimal failure into cases/regressions.json")
+    p.add_argument("--replay", help="rerun a saved failure.json instead of fuzzing")
+    p.set_defaults(func=cmd_fuzz)
     p = sub.add_parser("faults", help="list the simulator's named faults")
     p.set_defaults(func=cmd_faults)
     return parser

@@ -39,6 +39,10 @@ def pytest_addoption(parser):
                 help="simulator modelling option: HCCL sums partials in 'float32' or 'output_dtype'")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
+    g.addoption("--fuzz-examples", default="0",
+                help="the fuzz profile: run cases/test_fuzz.py with this many hypothesis examples per input space "
+                     "(0, the default, leaves the fuzz tests out)")
+    g.addoption("--fuzz-db", default=".hypothesis/mc2-fuzz", help="fuzz example database folder (xdist-safe)")
     g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
                                                  "(the self-check uses it to reach a fault's killing case fast)")
 
@@ -67,6 +71,11 @@ class _Settings:
             raise pytest.UsageError(f"--accumulation-bound {self.accumulation!r}: expected one of "
                                     f"{', '.join(ACCUMULATION_BOUNDS)}")
         self.sim_options = {"allreduce_accumulation": opt("--sim-allreduce-accumulation")}
+        try:
+            self.fuzz_examples = int(opt("--fuzz-examples"))
+        except ValueError:
+            raise pytest.UsageError(f"--fuzz-examples {opt('--fuzz-examples')!r}: expected an integer") from None
+        self.fuzz_db = opt("--fuzz-db")
         try:  # fail at start-up, in one line, rather than in every test
             self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options)
         except (BackendError, ValueError) as exc:
@@ -95,6 +104,7 @@ def pytest_configure(config):
     keep_freed_memory()
     config.addinivalue_line("markers", "covers(*ids): constraint ids this test covers")
     config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
+    config.addinivalue_line("markers", "mc2_fuzz: a fuzz test, run only with --fuzz-examples N")
     config.stash[_SETTINGS_KEY] = _Settings(config)
     path = config.getoption("--mc2-results")
     if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller
@@ -145,6 +155,11 @@ def judge_case(request, mc2):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    if settings(config).fuzz_examples <= 0:
+        fuzz = [item for item in items if item.get_closest_marker("mc2_fuzz")]
+        if fuzz:
+            config.hook.pytest_deselected(items=fuzz)
+            items[:] = [item for item in items if not item.get_closest_marker("mc2_fuzz")]
     first = {c for c in config.getoption("--mc2-first").split(",") if c}
     if first:  # tests covering `first` go first, cheapest first; the rest keep the catalogue order
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import marn, v3
+from . import marn, serial, v3
 from .model import PROFILES, Case, selects_world_size
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[Case, ...]:
-    cases = tuple(marn.all_cases()) + tuple(v3.all_cases())
+    """Every generated case, then the frozen regressions (fuzz findings) of cases/regressions.json."""
+    cases = tuple(marn.all_cases()) + tuple(v3.all_cases()) + tuple(serial.load_regressions())
     ids = [c.id for c in cases]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -19,12 +20,12 @@ def catalogue() -> tuple[Case, ...]:
 
 
 def select(*, profile: str, world_sizes: tuple[int, ...], kinds: tuple[str, ...] | None = None,
-           ops: tuple[str, ...] | None = None) -> list[Case]:
+           ops: tuple[str, ...] | None = None, origin: str = "catalogue") -> list[Case]:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
     return [c for c in catalogue()
             if c.in_profile(profile) and selects_world_size(c, world_sizes)
-            and (kinds is None or c.kind in kinds) and (ops is None or c.op in ops)]
+            and (kinds is None or c.kind in kinds) and (ops is None or c.op in ops) and c.origin == origin]
 
 
 def by_id(case_id: str) -> Case:

@@ -46,6 +46,8 @@ class Case:
     dtype: str = ""  # the case's headline dtype, for ids and reports
     notes: str = ""
     params: tuple[tuple[str, Any], ...] = field(default_factory=tuple)  # descriptive, for reports
+    origin: str = "catalogue"  # "catalogue" | "regression" (a frozen fuzz finding, cases/regressions.json)
+    fixed_seed: int | None = None  # regressions replay the exact inputs they were found with
 
     @property
     def tensor_map(self) -> dict[str, TensorSpec | None]:
@@ -74,6 +76,8 @@ class Case:
 
     def seed(self, run_seed: int) -> int:
         """Stable per-case seed (crc32 is stable across processes, unlike hash())."""
+        if self.fixed_seed is not None:
+            return self.fixed_seed
         return zlib.crc32(f"{run_seed}/{self.id}".encode())
 
 

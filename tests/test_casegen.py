@@ -148,3 +148,11 @@ def test_exact_cases_expect_unambiguous_roundings():
                 refs += [(y, c.dtype)] + ([(norm, c.dtype)] if "normOut" in names else [])
         for values, dtype in refs:
             assert _tie_distance_ulps(values, dtype).min() >= 0.1, c.id
+
+
+def test_test_module_basenames_are_unique_across_folders():
+    """pytest imports tests/ and cases/ modules by basename: a clash breaks collection of the whole run."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    names = [p.name for folder in ("tests", "cases") for p in (root / folder).glob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

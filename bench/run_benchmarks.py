@@ -103,9 +103,27 @@ def int_matmul_speedup(m=1024, k=4096, n=1024):
     return t_numpy, t_blas
 
 
+def fuzz_throughput(budget=400):
+    from conformance.fuzz import runner
+    result = runner.fuzz(SimulatorBackend(), budget=budget, seed=11)
+    return result.examples / result.seconds
+
+
+def selfcheck_wall(workers=2):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "conformance.cli", "selfcheck", "-n", str(workers), "--out", tmp],
+                              capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - t
+        score = json.loads((Path(tmp) / "selfcheck.json").read_text())
+    return wall, f"{score['killed']}/{score['total']} killed, clean {'passes' if score['clean']['passed'] else 'FAILS'}"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-profiles", action="store_true")
+    ap.add_argument("--skip-selfcheck", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     a = ap.parse_args()
     keep_freed_memory()
@@ -123,11 +141,15 @@ def main():
     res["v3_int8_matmul_speedup"] = round(t_numpy / t_blas, 1)
     res["shape_only_case_us"], res["shape_only_case"] = shape_only_overhead()
     res["shape_only_case_us"] = round(res["shape_only_case_us"], 1)
+    res["fuzz_examples_per_s_sim"] = round(fuzz_throughput(), 1)
     if not a.skip_profiles:
         for profile in ("smoke", "signoff"):
             wall, tail = profile_wall(profile)
             res[f"profile_{profile}_wall_s_n2"] = round(wall, 1)
             res[f"profile_{profile}_result"] = tail
+    if not a.skip_selfcheck:
+        wall, verdict = selfcheck_wall()
+        res["selfcheck_wall_s_n2"], res["selfcheck_result"] = round(wall, 1), verdict
     Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
     width = max(map(len, res))
     for k, v in res.items():

@@ -69,7 +69,7 @@ def cmd_run(a) -> int:
               file=sys.stderr)
         return proc.returncode or 2
     from .report import write_summary
-    s = write_summary(results, out)
+    s = write_summary(results, out, Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None)
     c = s["counts"]
     print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n  markdown: {out / 'summary.md'}")
@@ -239,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_suite_options(p)
     p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="pytest-xdist workers")
     p.add_argument("--out", help="output folder (default results/run-<time>)")
+    p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR,
+                   help="folder of a selfcheck run whose score the summary quotes (if present)")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")

@@ -78,6 +78,7 @@ class _Settings:
         self.fuzz_db = opt("--fuzz-db")
         try:  # fail at start-up, in one line, rather than in every test
             self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options)
+            casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
 

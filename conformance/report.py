@@ -86,10 +86,18 @@ def environment(run: dict) -> dict:
     return env
 
 
+def selfcheck_line(sc: dict | None) -> str:
+    if not sc:
+        return "self-check: not run (mc2-conformance selfcheck)"
+    return (f"self-check: {sc['killed']}/{sc['total']} simulator faults killed ({sc['score']:.0%}), clean simulator "
+            f"{'passes' if sc['clean']['passed'] else 'FAILS'} (profile {sc['profile']})")
+
+
 def to_markdown(run: dict, s: dict) -> str:
     lines = [f"# MC2 conformance sign-off: **{s['verdict']}**", ""]
     c = s["counts"]
     lines.append(f"{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped")
+    lines += ["", selfcheck_line(s.get("selfcheck"))]
     lines += ["", "## Environment", "", "| key | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in environment(run).items()]
     lines += ["", "## Constraints", "", "| constraint | verdict | passed | failed | skipped | promise |",
@@ -128,6 +136,7 @@ def to_html(run: dict, s: dict) -> str:
              f"<style>{_CSS}</style></head><body>",
              f"<h1>MC2 conformance sign-off: <span class='{s['verdict']}'>{s['verdict']}</span></h1>",
              f"<p>{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped</p>",
+             f"<p>{e(selfcheck_line(s.get('selfcheck')))}</p>",
              "<h2>Environment</h2><table>"]
     parts += [f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in environment(run).items()]
     parts.append("</table><h2>Constraints</h2><table><tr><th>constraint</th><th>verdict</th><th>passed</th>"
@@ -155,13 +164,17 @@ def to_html(run: dict, s: dict) -> str:
     return "\n".join(parts)
 
 
-def write_summary(results: Path, out_dir: Path) -> dict:
+def write_summary(results: Path, out_dir: Path, selfcheck: Path | None = None) -> dict:
+    """`selfcheck`: a selfcheck.json whose score the summary quotes (the suite's own detection power)."""
     run, tests = read_results(results)
     s = summarise(run, tests)
+    if selfcheck and Path(selfcheck).exists():
+        s["selfcheck"] = json.loads(Path(selfcheck).read_text())
     out_dir = Path(out_dir)
     (out_dir / "summary.md").write_text(to_markdown(run, s))
     (out_dir / "summary.html").write_text(to_html(run, s))
     (out_dir / "summary.json").write_text(json.dumps({"verdict": s["verdict"], "counts": s["counts"],
                                                       "environment": environment(run),
+                                                      "selfcheck": selfcheck_line(s.get("selfcheck")),
                                                       "constraints": s["constraints"]}, indent=1))
     return s

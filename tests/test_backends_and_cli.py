@@ -141,3 +141,12 @@ def test_selfcheck_scores_faults_and_the_clean_run(tmp_path):
     assert "1/1" in line
     bad = run("-m", "conformance.cli", "selfcheck", "--faults", "no-such-*", "--out", str(tmp_path))
     assert bad.returncode == 2 and "matches no fault" in bad.stderr
+
+
+def test_corrupted_regressions_file_is_a_one_line_usage_error(tmp_path):
+    bad = tmp_path / "regressions.json"
+    bad.write_text("{broken")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                          capture_output=True, text=True, cwd=ROOT, env=dict(ENV, MC2_REGRESSIONS=str(bad)))
+    assert proc.returncode == 4 and "regressions.json is corrupted" in proc.stderr
+    assert "Traceback" not in proc.stderr

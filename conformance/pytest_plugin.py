@@ -18,6 +18,8 @@ from . import casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
 from .memory import keep_freed_memory
+from .waivers import WaiverBook, WaiverError
+from .waivers import load as load_waivers
 from .tolerance.accumulation import ACCUMULATION_BOUNDS
 
 DEFAULT_WORLD_SIZES = "1,2,4,8"
@@ -39,6 +41,10 @@ def pytest_addoption(parser):
                 help="simulator modelling option: HCCL sums partials in 'float32' or 'output_dtype'")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
+    g.addoption("--waivers", default=None, help="TOML file of waivers (pattern, reason, issue, cann_versions, "
+                                                 "expires): the only way to accept a known failure")
+    g.addoption("--cann-version", default=None, help="CANN version under test, for waivers and reports "
+                                                      "(default: what the backend reports)")
     g.addoption("--fuzz-examples", default="0",
                 help="the fuzz profile: run cases/test_fuzz.py with this many hypothesis examples per input space "
                      "(0, the default, leaves the fuzz tests out)")
@@ -81,6 +87,13 @@ class _Settings:
             casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
+        self.cann_version = opt("--cann-version") or self.backend.describe().get("cann_version")
+        self.waivers = None
+        if opt("--waivers"):
+            try:
+                self.waivers = WaiverBook(load_waivers(opt("--waivers")), cann_version=self.cann_version)
+            except WaiverError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     def repro(self, nodeid: str) -> str:
         args = ["pytest", nodeid, "--backend", self.backend_spec, "--seed", str(self.seed),
@@ -172,7 +185,43 @@ def pytest_collection_modifyitems(session, config, items):
         items.sort(key=key)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failure matched by an active waiver is reported as waived (xfailed with the waiver's reason)."""
+    outcome = yield
+    report = outcome.get_result()
+    book = settings(item.config).waivers
+    if book is None or not report.failed or report.when not in ("call", "setup"):
+        return
+    waiver = book.waiver_for(item.nodeid)
+    if waiver is not None:
+        report.outcome = "skipped"
+        report.wasxfail = waiver.label()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    book = settings(config).waivers
+    if book is None or hasattr(config, "workerinput"):
+        return
+    findings = book.findings()
+    if findings:
+        terminalreporter.section("waivers")
+        for line in findings:
+            terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """Under xdist the controller collects nothing itself: it learns the test ids from the workers."""
+    book = settings(node.config).waivers
+    if book is not None:
+        book.note_collected(ids)
+
+
 def pytest_collection_finish(session):
+    book = settings(session.config).waivers
+    if book is not None and session.items:
+        book.note_collected([item.nodeid for item in session.items])
     path = session.config.getoption("--mc2-coverage")
     if not path:
         return
@@ -206,8 +255,17 @@ class ResultsLog:
         entry = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
                  "duration": round(report.duration, 4), "time": time.time(),
                  **{k: json.loads(v) for k, v in report.user_properties if k == "mc2"}}
-        if report.outcome == "failed":
+        wasxfail = getattr(report, "wasxfail", "")
+        if report.outcome == "skipped" and wasxfail.startswith("waived:"):
+            entry["outcome"] = "waived"
+            entry["message"] = wasxfail
+        elif report.outcome == "failed":
             entry["message"] = str(report.longrepr)[-4000:]
         elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
             entry["message"] = report.longrepr[2]
         self._write(entry)
+
+    def pytest_sessionfinish(self, session):
+        book = settings(session.config).waivers
+        if book is not None:
+            self._write({"waiver_findings": book.findings()})

@@ -26,6 +26,8 @@ def read_results(path: Path) -> tuple[dict, list[dict]]:
         entry = json.loads(line)
         if "run" in entry:
             run = entry["run"]
+        elif "waiver_findings" in entry:
+            run["waiver_findings"] = entry["waiver_findings"]
         else:  # a setup error and a call result of one test: keep the worst
             prev = tests.get(entry["nodeid"])
             if prev is None or entry["outcome"] == "failed":
@@ -45,7 +47,7 @@ def summarise(run: dict, tests: list[dict]) -> dict:
     counts = defaultdict(int)
     for t in tests:
         counts[t["outcome"]] += 1
-    per_constraint = {c.id: {"passed": 0, "failed": 0, "skipped": 0} for c in CONSTRAINTS}
+    per_constraint = {c.id: {"passed": 0, "failed": 0, "skipped": 0, "waived": 0} for c in CONSTRAINTS}
     accuracy: dict = {}
     for t in tests:
         info = t.get("mc2") or {}
@@ -65,14 +67,18 @@ def summarise(run: dict, tests: list[dict]) -> dict:
                 for metric in ("share_over_1ulp", "max_rel_error", "mean_rel_error", "share_rel_over_1e-3"):
                     acc[metric] = max(acc.get(metric, 0.0), vm.get(metric, 0.0))
                 acc["max_abs_balance"] = max(acc.get("max_abs_balance", 0.0), abs(vm.get("error_balance", 0.0)))
-    verdict = "FAIL" if counts["failed"] or not tests else "PASS"
+    verdict = "FAIL" if counts["failed"] or not tests else ("PASS WITH WAIVERS" if counts["waived"] else "PASS")
     return {"verdict": verdict, "counts": dict(counts), "constraints": per_constraint, "accuracy": accuracy,
-            "failures": [t for t in tests if t["outcome"] == "failed"]}
+            "failures": [t for t in tests if t["outcome"] == "failed"],
+            "waived": [t for t in tests if t["outcome"] == "waived"],
+            "waiver_findings": run.get("waiver_findings", [])}
 
 
 def _constraint_state(c) -> str:
     if c["failed"]:
         return "fail"
+    if c.get("waived"):
+        return "waived"
     if c["passed"]:
         return "pass"
     return "skipped" if c["skipped"] else "not run"
@@ -96,7 +102,8 @@ def selfcheck_line(sc: dict | None) -> str:
 def to_markdown(run: dict, s: dict) -> str:
     lines = [f"# MC2 conformance sign-off: **{s['verdict']}**", ""]
     c = s["counts"]
-    lines.append(f"{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped")
+    lines.append(f"{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('waived', 0)} waived, "
+                 f"{c.get('skipped', 0)} skipped")
     lines += ["", selfcheck_line(s.get("selfcheck"))]
     lines += ["", "## Environment", "", "| key | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in environment(run).items()]
@@ -115,6 +122,10 @@ def to_markdown(run: dict, s: dict) -> str:
                          f"{a.get('share_over_1ulp', 0):.2e} | {a.get('max_rel_error', 0):.2e} |")
     lines += ["", "## Documented ambiguities (the suite's choice)", ""]
     lines += [f"- **{a.id}**: {a.statement} *Choice:* {a.choice}" for a in AMBIGUITIES]
+    lines += ["", "## Waived failures", ""]
+    lines += [f"- {t['nodeid']}: {t.get('message', '')}" for t in s["waived"]] or ["none"]
+    if s["waiver_findings"]:
+        lines += ["", "### Waiver findings", ""] + [f"- {x}" for x in s["waiver_findings"]]
     lines += ["", "## Failures", ""]
     if not s["failures"]:
         lines.append("none")
@@ -125,7 +136,7 @@ def to_markdown(run: dict, s: dict) -> str:
 
 _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}"
-        ".pass{background:#d4f4d4}.fail{background:#f8c8c8}.skipped,.not{background:#eee}"
+        ".pass{background:#d4f4d4}.waived{background:#fff2b3}.fail{background:#f8c8c8}.skipped,.not{background:#eee}"
         "pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}.PASS{color:#080}.FAIL{color:#b00}")
 
 
@@ -134,7 +145,7 @@ def to_html(run: dict, s: dict) -> str:
     c = s["counts"]
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>MC2 sign-off {s['verdict']}</title>"
              f"<style>{_CSS}</style></head><body>",
-             f"<h1>MC2 conformance sign-off: <span class='{s['verdict']}'>{s['verdict']}</span></h1>",
+             f"<h1>MC2 conformance sign-off: <span class='{s['verdict'].split()[0]}'>{s['verdict']}</span></h1>",
              f"<p>{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped</p>",
              f"<p>{e(selfcheck_line(s.get('selfcheck')))}</p>",
              "<h2>Environment</h2><table>"]
@@ -155,6 +166,9 @@ def to_html(run: dict, s: dict) -> str:
                          f"<td>{a.get('max_rel_error', 0):.2e}</td></tr>")
     parts.append("</table><h2>Documented ambiguities</h2><ul>")
     parts += [f"<li><b>{a.id}</b>: {e(a.statement)} <i>Choice:</i> {e(a.choice)}</li>" for a in AMBIGUITIES]
+    parts.append("</ul><h2>Waived failures</h2><ul>")
+    parts += [f"<li>{e(t['nodeid'])}: {e(t.get('message', ''))}</li>" for t in s["waived"]] or ["<li>none</li>"]
+    parts += [f"<li><b>waiver finding</b>: {e(x)}</li>" for x in s["waiver_findings"]]
     parts.append("</ul><h2>Failures</h2>")
     if not s["failures"]:
         parts.append("<p>none</p>")

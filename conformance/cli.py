@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,8 +63,11 @@ def cmd_run(a) -> int:
     results = out / "results.jsonl"
     if results.exists():
         results.unlink()
+    allure_dir = out / "allure-results"
+    if allure_dir.exists():  # never --clean-alluredir under xdist (it races): empty it here, before the run
+        shutil.rmtree(allure_dir)
     args = [str(cases_dir()), *_suite_args(a), "--mc2-results", str(results),
-            "--junitxml", str(out / "junit.xml"), "-q", "-rfE"]
+            "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE"]
     if a.workers and a.workers > 1:
         args += ["-n", str(a.workers)]
     print(f"mc2-conformance: {a.profile} run on backend {a.backend}, results in {out}", flush=True)
@@ -77,7 +81,7 @@ def cmd_run(a) -> int:
     c = s["counts"]
     print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n"
-          f"  markdown: {out / 'summary.md'}")
+          f"  markdown: {out / 'summary.md'}\n  allure results: {allure_dir}\n  junit: {out / 'junit.xml'}")
     for line in s["waiver_findings"]:
         print(f"  {line}")
     return 0 if s["verdict"].startswith("PASS") else 1

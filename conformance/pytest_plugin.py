@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from . import casegen
+from . import allure_results, casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
 from .memory import keep_freed_memory
@@ -120,6 +120,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
     config.addinivalue_line("markers", "mc2_fuzz: a fuzz test, run only with --fuzz-examples N")
     config.stash[_SETTINGS_KEY] = _Settings(config)
+    alluredir = config.getoption("--alluredir", None)
+    if alluredir and not hasattr(config, "workerinput"):  # run-wide facts: once, from the controller
+        s = settings(config)
+        allure_results.write_run_files(alluredir, {
+            **s.backend.describe(), "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
+            "seed": s.seed, "faults": ",".join(s.faults) or "none", "cann_version": s.cann_version or "unknown"})
     path = config.getoption("--mc2-results")
     if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller
         config.pluginmanager.register(ResultsLog(path, settings(config)), "mc2-results-log")
@@ -152,6 +158,9 @@ def judge_case(request, mc2):
     from .judge import run_case
 
     def run(case, *, seed: int | None = None, expected: dict | None = None):
+        alluring = bool(request.config.getoption("--alluredir", None))
+        if alluring:
+            allure_results.label_case(case, seed=mc2.seed if seed is None else seed)
         outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
                            accumulation=mc2.accumulation, expected=expected)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
@@ -162,6 +171,8 @@ def judge_case(request, mc2):
         if outcome.category == "unsupported":
             pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
         if not outcome.passed:
+            if alluring:
+                allure_results.attach_failure(outcome)
             pytest.fail(f"{outcome.report()}\nrepro: {mc2.repro(request.node.nodeid)}", pytrace=False)
         return outcome
 
@@ -208,6 +219,14 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("waivers")
         for line in findings:
             terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem, report, sched):
+    """xdist lost a worker in the middle of `crashitem`: make it appear in Allure as broken."""
+    alluredir = sched.config.getoption("--alluredir", None)
+    if alluredir:
+        allure_results.write_broken(alluredir, crashitem, f"worker crashed while running {crashitem}")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,0 +1,54 @@
+"""Allure results of a sign-off run: labels, parameters, run-wide files, attachments, broken crashed tests."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(out, *extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
+    return subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--profile", "smoke", "-n", "2",
+                           "--out", str(out), *extra], capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+def results(out):
+    return [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
+
+
+def labels(r, name):
+    return [x["value"] for x in r["labels"] if x["name"] == name]
+
+
+def test_failed_tests_carry_labels_parameters_and_attachments(tmp_path):
+    proc = run(tmp_path, "--fault", "bias-once")
+    assert proc.returncode == 1
+    rs = results(tmp_path)
+    failed = [r for r in rs if r["status"] == "failed"]
+    assert failed and all(labels(r, "epic") for r in rs if r["status"] != "skipped")
+    r = next(r for r in failed if "MARN-NUM-001" in labels(r, "story"))
+    assert labels(r, "epic")[0].endswith("MatmulAllReduceAddRmsNorm") and "NUM" in labels(r, "feature")
+    assert labels(r, "severity") == ["critical"]
+    params = {p["name"]: p["value"] for p in r["parameters"]}
+    assert {"case", "dtype", "world size", "shapes", "seed"} <= set(params)
+    assert "Case(" not in params["case"]
+    assert {a["name"] for a in r["attachments"]} == {"error statistics", "worst elements"}
+    passed = [r for r in rs if r["status"] == "passed"]
+    assert passed and not any(r.get("attachments") for r in passed)  # nothing attached to passing tests
+    d = tmp_path / "allure-results"
+    categories = json.loads((d / "categories.json").read_text())
+    assert {"wrong status code", "tolerance exceeded", "cross-rank mismatch", "timeout", "crash",
+            "not supported"} <= {c["name"] for c in categories}
+    env = (d / "environment.properties").read_text()
+    assert "backend=sim" in env and "faults=bias-once" in env
+
+
+def test_a_crashed_workers_test_appears_as_broken(tmp_path):
+    proc = run(tmp_path, "--backend", "fake_backend:CrashingBackend")
+    assert proc.returncode == 1
+    broken = [r for r in results(tmp_path) if r["status"] == "broken"]
+    assert any("marn-exact-k16n48-fp16-w2" in r["fullName"] and "crashed" in r["statusDetails"]["message"]
+               for r in broken)

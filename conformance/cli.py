@@ -78,12 +78,45 @@ def cmd_run(a) -> int:
         return proc.returncode or 2
     from .report import write_summary
     s = write_summary(results, out, Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None)
+    print(allure_html([out], out))
     c = s["counts"]
     print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n"
           f"  markdown: {out / 'summary.md'}\n  allure results: {allure_dir}\n  junit: {out / 'junit.xml'}")
     for line in s["waiver_findings"]:
         print(f"  {line}")
+    return 0 if s["verdict"].startswith("PASS") else 1
+
+
+def allure_html(result_dirs: list[Path], out: Path) -> str:
+    """Build the Allure 3 HTML report with the npm package `allure` (Node only, no Java); one line either way."""
+    npx = shutil.which("npx")
+    if npx is None:
+        return "allure report: skipped: Node.js (npx) not found; install Node, then `npm install -g allure@3`"
+    probe = subprocess.run([npx, "--no-install", "allure", "--version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return "allure report: skipped: the npm package 'allure' is not installed (`npm install -g allure@3`)"
+    sources = [str(d / "allure-results") for d in result_dirs if (d / "allure-results").is_dir()]
+    proc = subprocess.run([npx, "--no-install", "allure", "generate", *sources, "-o", str(out / "allure-report")],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"allure report: failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"
+    return f"allure report: {out / 'allure-report' / 'index.html'}"
+
+
+def cmd_report(a) -> int:
+    from .report import write_summary
+    dirs = [Path(d) for d in a.results]
+    missing = [str(d) for d in dirs if not (d / "results.jsonl").exists()]
+    if missing:
+        raise CliError(f"no results.jsonl in {', '.join(missing)} (a folder written by `mc2-conformance run`)")
+    out = Path(a.out) if a.out else dirs[0]
+    out.mkdir(parents=True, exist_ok=True)
+    s = write_summary([d / "results.jsonl" for d in dirs], out,
+                      Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None)
+    print(allure_html(dirs, out))
+    print(f"mc2-conformance report: verdict {s['verdict']} over {len(dirs)} node(s)\n  verdict page: "
+          f"{out / 'summary.html'}\n  markdown: {out / 'summary.md'}\n  json: {out / 'summary.json'}")
     return 0 if s["verdict"].startswith("PASS") else 1
 
 
@@ -256,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of a selfcheck run whose score the summary quotes (if present)")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("report", help="verdict page (+ Allure HTML) from one or more run folders, merged")
+    p.add_argument("results", nargs="+", help="folders written by `mc2-conformance run` (one per hardware node)")
+    p.add_argument("--out", help="output folder (default: the first results folder)")
+    p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR)
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")

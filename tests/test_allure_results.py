@@ -52,3 +52,24 @@ def test_a_crashed_workers_test_appears_as_broken(tmp_path):
     broken = [r for r in results(tmp_path) if r["status"] == "broken"]
     assert any("marn-exact-k16n48-fp16-w2" in r["fullName"] and "crashed" in r["statusDetails"]["message"]
                for r in broken)
+
+
+def test_report_merges_nodes_and_says_in_one_line_when_allure_is_missing(tmp_path):
+    a, b = tmp_path / "nodeA", tmp_path / "nodeB"
+    assert run(a).returncode == 0
+    assert run(b, "--fault", "no-gamma").returncode == 1
+    env = dict(os.environ, PATH="/usr/bin/nonexistent")  # no npx
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "report", str(a), str(b), "--out",
+                           str(tmp_path / "merged")], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "allure report: skipped: Node.js (npx) not found" in proc.stdout
+    summary = json.loads((tmp_path / "merged" / "summary.json").read_text())
+    assert summary["verdict"] == "FAIL" and len(summary["environments"]) == 2
+    assert "faults=no-gamma" not in str(summary["environments"][next(k for k in summary["environments"]
+                                                                     if "nodeA" in k)])
+    md = (tmp_path / "merged" / "summary.md").read_text()
+    assert "## Environment of node1:nodeA" in md and "## Environment of node2:nodeB" in md
+    assert (tmp_path / "merged" / "summary.html").exists()
+    bad = subprocess.run([sys.executable, "-m", "conformance.cli", "report", str(tmp_path / "nothing")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "no results.jsonl" in bad.stderr

@@ -76,7 +76,7 @@ def test_run_clean_smoke_writes_a_passing_report(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["verdict"] == "PASS" and summary["counts"]["passed"] > 0
-    assert (tmp_path / "junit.xml").exists() and "<table>" in (tmp_path / "summary.html").read_text()
+    assert (tmp_path / "junit.xml").exists() and "<table id='matrix'>" in (tmp_path / "summary.html").read_text()
 
 
 def test_run_with_a_fault_fails_names_the_constraint_and_prints_a_repro(tmp_path):

@@ -51,7 +51,8 @@ def label_case(case, *, seed: int) -> None:
 
 def attach_failure(outcome) -> None:
     import allure
-    allure.attach(json.dumps(outcome.stats(), indent=1, default=float), name="error statistics",
+    stats = {name: {k: v for k, v in st.items() if k != "sample"} for name, st in outcome.stats().items()}
+    allure.attach(json.dumps(stats, indent=1, default=float), name="error statistics",
                   attachment_type=allure.attachment_type.JSON)
     rows = [c for c in outcome.failures if "worst_index" in c.stats]
     if rows:
@@ -63,6 +64,43 @@ def attach_failure(outcome) -> None:
             w.writerow([c.name, s["failed"], s["checked"], s["worst_index"], s["worst_actual"], s["worst_reference"],
                         s["worst_bound"]])
         allure.attach(buf.getvalue(), name="worst elements", attachment_type=allure.attachment_type.CSV)
+    png = error_plot_png(outcome)
+    if png:
+        allure.attach(png, name="error against bound", attachment_type=allure.attachment_type.PNG)
+
+
+def error_plot_png(outcome) -> bytes | None:
+    """Error against bound for the failing checks' worst elements; None without matplotlib (an optional extra,
+    imported only here, with the Agg backend)."""
+    samples = [(c.name, c.stats["sample"]) for c in outcome.failures if "sample" in c.stats]
+    if not samples:
+        return None
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=80)
+    lo, hi = float("inf"), 0.0
+    for name, sample in samples[:6]:
+        finite = [(b, e) for b, e in zip(sample["bound"], sample["error"]) if b > 0 and e > 0 and e != float("inf")]
+        if finite:
+            ax.scatter([b for b, _ in finite], [e for _, e in finite], s=8, label=name)
+            lo = min(lo, min(min(b, e) for b, e in finite))
+            hi = max(hi, max(max(b, e) for b, e in finite))
+    if hi > 0:
+        ax.plot([lo, hi], [lo, hi], "k--", linewidth=1, label="error = bound")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("derived bound")
+    ax.set_ylabel("|error|")
+    ax.set_title(outcome.case_id, fontsize=8)
+    ax.legend(fontsize=6)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def write_run_files(alluredir: str, environment: dict) -> None:
@@ -71,6 +109,8 @@ def write_run_files(alluredir: str, environment: dict) -> None:
     lines = [f"{k.replace(' ', '_')}={str(v).replace(chr(10), ' ')}" for k, v in environment.items()]
     (d / "environment.properties").write_text("\n".join(lines) + "\n")
     (d / "categories.json").write_text(json.dumps(CATEGORIES, indent=1))
+    # Allure 3's default report ignores categories.json; it reads them from allurerc.mjs beside the results
+    (d.parent / "allurerc.mjs").write_text("export default " + json.dumps({"categories": CATEGORIES}, indent=1) + ";\n")
 
 
 def write_broken(alluredir: str, nodeid: str, message: str) -> None:

@@ -98,7 +98,7 @@ def allure_html(result_dirs: list[Path], out: Path) -> str:
         return "allure report: skipped: the npm package 'allure' is not installed (`npm install -g allure@3`)"
     sources = [str(d / "allure-results") for d in result_dirs if (d / "allure-results").is_dir()]
     proc = subprocess.run([npx, "--no-install", "allure", "generate", *sources, "-o", str(out / "allure-report")],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=result_dirs[0])  # cwd: its allurerc.mjs (categories)
     if proc.returncode != 0:
         return f"allure report: failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"
     return f"allure report: {out / 'allure-report' / 'index.html'}"

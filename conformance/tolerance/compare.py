@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+PLOT_SAMPLE = 400  # failing checks keep their worst elements (|reference|, |error|, bound) for the report's plot
 BALANCE_MIN_COUNT = 64
 BALANCE_FLOOR = 0.25
 BALANCE_SIGMAS = 6.0
@@ -68,6 +69,11 @@ def bounded(name: str, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray, *
         idx = _fmt_index(worst, a.shape)
         stats.update(worst_index=idx, worst_actual=float(a.flat[worst]), worst_reference=float(ref.flat[worst]),
                      worst_bound=float(bound.flat[worst]))
+        flat_ratio = np.nan_to_num(ratio.reshape(-1), nan=np.inf, posinf=np.inf)
+        top = np.argsort(-np.where(checkable.reshape(-1), flat_ratio, -np.inf))[:PLOT_SAMPLE]
+        stats["sample"] = {"reference": [float(v) for v in np.abs(ref.reshape(-1)[top])],
+                           "error": [float(v) for v in np.nan_to_num(err.reshape(-1)[top], nan=np.inf)],
+                           "bound": [float(v) for v in bound.reshape(-1)[top]]}
         checks.append(Check(name, False, f"{name}: {n_bad} of {n_checked} elements outside the error bound; "
                                          f"worst at {idx}: got {a.flat[worst]!r}, reference {ref.flat[worst]!r}, "
                                          f"|error| {err.flat[worst]:.6g} > bound {bound.flat[worst]:.6g}", stats))

@@ -123,8 +123,10 @@ def pytest_configure(config):
     alluredir = config.getoption("--alluredir", None)
     if alluredir and not hasattr(config, "workerinput"):  # run-wide facts: once, from the controller
         s = settings(config)
+        from . import __version__
+        from .report import git_revision
         allure_results.write_run_files(alluredir, {
-            **s.backend.describe(), "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
+            **s.backend.describe(), "suite_version": __version__, "git_revision": git_revision(), "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
             "seed": s.seed, "faults": ",".join(s.faults) or "none", "cann_version": s.cann_version or "unknown"})
     path = config.getoption("--mc2-results")
     if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from ..spec.marn import INPLACE_OP, OP
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec
+from .mutate import null, set_attr, set_tensor
 
 INT32_MAX = 2**31 - 1
 OK, NULLPTR, INVALID = 0, 161001, 161002
@@ -189,20 +190,7 @@ def _mutations(op: str):
     dt = "float16"
     other = "bfloat16"
 
-    def set_t(name, **kw):
-        def f(t, a):
-            t[name] = replace(t[name], **kw)
-        return f
-
-    def null(name):
-        def f(t, a):
-            t[name] = None
-        return f
-
-    def set_a(name, value):
-        def f(t, a):
-            a[name] = value
-        return f
+    set_t, set_a = set_tensor, set_attr
 
     def outs_like_residual(shape):
         def f(t, a):

@@ -13,6 +13,10 @@ import itertools
 from dataclasses import dataclass, replace
 
 from ..spec.v3 import OP
+from .mutate import all_of as _many
+from .mutate import null as _null
+from .mutate import set_attr as _attr
+from .mutate import set_tensor as _set
 from .model import (CONTIGUOUS, NZ, NZ_3D, NZ_TRANSPOSED, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec)
 
 INT32_MAX = 2**31 - 1
@@ -176,31 +180,6 @@ def exact_cases() -> list[Case]:
     cases.append(_case("exact_f32_scale_applied_in_full-fp16_pt", "float16", 1, t, attrs(2), status=OK,
                        kind="exact", profile="signoff", covers=["V3-NUM-001", "V3-NUM-005"]))
     return cases
-
-
-def _set(name, **kw):
-    def f(t, a):
-        t[name] = replace(t[name], **kw)
-    return f
-
-
-def _null(name):
-    def f(t, a):
-        t[name] = None
-    return f
-
-
-def _attr(name, value):
-    def f(t, a):
-        a[name] = value
-    return f
-
-
-def _many(*fs):
-    def f(t, a):
-        for g in fs:
-            g(t, a)
-    return f
 
 
 def _mutations():

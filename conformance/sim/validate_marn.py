@@ -110,10 +110,15 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
                                      if not (isinstance(eps, float) and 0.0 < eps < upper) else None)
 
 
-def validate(op: str, tensors: dict[str, TensorArg | None], attrs: dict, world_size: int,
-             faults: frozenset = frozenset()) -> tuple[int, str, str]:
-    """(status, constraint id, message) of the first violated rule; (0, "", "") when all hold."""
-    for cid, status, message in _rules(op, tensors, attrs, world_size, faults):
+def first_violation(rules, faults) -> tuple[int, str, str]:
+    """(status, constraint id, message) of the first violated rule that no `unchecked:<id>` fault switched off;
+    (0, "", "") when all hold."""
+    for cid, status, message in rules:
         if message is not None and f"unchecked:{cid}" not in faults:
             return status, cid, f"{cid}: {message}"
     return 0, "", ""
+
+
+def validate(op: str, tensors: dict[str, TensorArg | None], attrs: dict, world_size: int,
+             faults: frozenset = frozenset()) -> tuple[int, str, str]:
+    return first_violation(_rules(op, tensors, attrs, world_size, faults), faults)

@@ -5,6 +5,7 @@ rule touches tensor data)."""
 from __future__ import annotations
 
 from .. import quant
+from .validate_marn import first_violation
 from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 
@@ -110,7 +111,4 @@ def _rules(op, t, attrs, world_size, faults):
 
 
 def validate(op, tensors, attrs, world_size, faults=frozenset()):
-    for cid, status, message in _rules(op, tensors, attrs, world_size, faults):
-        if message is not None and f"unchecked:{cid}" not in faults:
-            return status, cid, f"{cid}: {message}"
-    return 0, "", ""
+    return first_violation(_rules(op, tensors, attrs, world_size, faults), faults)

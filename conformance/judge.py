@@ -6,6 +6,7 @@ pass, wrong_status, tolerance, exact_mismatch, bad_output, unsupported, backend_
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -61,10 +62,13 @@ def _category(check: compare.Check) -> str:
 
 
 def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilistic",
-             with_metrics: bool = True, expected: dict | None = None) -> Outcome:
-    """Judge `case` on `backend`. `expected` holds frozen reference outputs (golden) to compare against."""
+             with_metrics: bool = True, expected: dict | None = None, devices: tuple[int, ...] = ()) -> Outcome:
+    """Judge `case` on `backend`. `expected` holds frozen reference outputs (golden) to compare against;
+    `devices` are the device ids leased for it, passed on to the backend in the invocation."""
     t0 = time.perf_counter()
     inv = materialise(case, seed)
+    if devices:
+        inv = dataclasses.replace(inv, devices=tuple(devices))
     reason = backend.unsupported_reason(inv)
     if reason:
         return Outcome(case.id, "unsupported", detail=reason)

@@ -108,6 +108,7 @@ class Invocation:
     attrs: Mapping[str, Any]  # scalar arguments by C name: epsilon, reduceOp, commTurn, streamMode
     shape_only: bool = False  # only GetWorkspaceSize is called; no data exists
     case_id: str = ""
+    devices: tuple[int, ...] = ()  # device ids leased for this invocation (rank r uses devices[r]); () if none
 
 
 @dataclass

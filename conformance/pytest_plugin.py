@@ -7,9 +7,11 @@ the one-line repro command to every failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
+import tempfile
 import time
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from . import allure_results, casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
+from .hw.leasing import DeviceLeaser, LeaseError, parse_devices
 from .memory import keep_freed_memory
 from .waivers import WaiverBook, WaiverError
 from .waivers import load as load_waivers
@@ -45,6 +48,11 @@ def pytest_addoption(parser):
                                                  "expires): the only way to accept a known failure")
     g.addoption("--cann-version", default=None, help="CANN version under test, for waivers and reports "
                                                       "(default: what the backend reports)")
+    g.addoption("--devices", default=None,
+                help="device ids to lease per test, e.g. 0-7 or 0,1,2,3, or 'env' for ASCEND_RT_VISIBLE_DEVICES; each "
+                     "test leases an aligned block for its world size (default: no leasing, for the simulator)")
+    g.addoption("--lease-dir", default=None, help="folder of the lease lock files shared by all xdist workers "
+                                                   "(default: <tmp>/mc2-leases-<uid>)")
     g.addoption("--fuzz-examples", default="0",
                 help="the fuzz profile: run cases/test_fuzz.py with this many hypothesis examples per input space "
                      "(0, the default, leaves the fuzz tests out)")
@@ -82,6 +90,14 @@ class _Settings:
         except ValueError:
             raise pytest.UsageError(f"--fuzz-examples {opt('--fuzz-examples')!r}: expected an integer") from None
         self.fuzz_db = opt("--fuzz-db")
+        self.leaser = None
+        if opt("--devices"):
+            try:
+                ids = parse_devices(None if opt("--devices") == "env" else opt("--devices"))
+            except LeaseError as exc:
+                raise pytest.UsageError(f"--devices: {exc}") from None
+            lease_dir = opt("--lease-dir") or os.path.join(tempfile.gettempdir(), f"mc2-leases-{os.getuid()}")
+            self.leaser = DeviceLeaser(ids, lease_dir)
         try:  # fail at start-up, in one line, rather than in every test
             self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options)
             casegen.catalogue()  # also reads cases/regressions.json
@@ -154,6 +170,20 @@ def mc2(request) -> _Settings:
     return settings(request.config)
 
 
+@contextlib.contextmanager
+def lease_for(mc2: _Settings, case):
+    """Lease an aligned block of devices for the case's world size (3 and 6, the rejection cases, take the
+    next valid block) for the duration of the invocation; no leasing without --devices."""
+    if mc2.leaser is None:
+        yield ()
+        return
+    size = next((k for k in (1, 2, 4, 8) if k >= case.world_size), None)
+    if size is None or size > len(mc2.leaser.devices):
+        pytest.skip(f"needs {case.world_size} devices, {len(mc2.leaser.devices)} configured with --devices")
+    with mc2.leaser.lease(size) as held:
+        yield held.devices[:case.world_size]
+
+
 @pytest.fixture
 def judge_case(request, mc2):
     """Run a case on the backend under test; fail with the judged report plus a repro line, or skip."""
@@ -163,8 +193,9 @@ def judge_case(request, mc2):
         alluring = bool(request.config.getoption("--alluredir", None))
         if alluring:
             allure_results.label_case(case, seed=mc2.seed if seed is None else seed)
-        outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
-                           accumulation=mc2.accumulation, expected=expected)
+        with lease_for(mc2, case) as devices:
+            outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
+                               accumulation=mc2.accumulation, expected=expected, devices=devices)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(
             {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,

@@ -47,8 +47,10 @@ class Outcome:
         lines += [f"  {c.message}" for c in self.failures]
         return "\n".join(lines)
 
-    def stats(self) -> dict:
-        return {c.name: c.stats for c in self.checks if c.stats}
+    def stats(self, *, samples: bool = False) -> dict:
+        """Per-check statistics; `samples` keeps the worst-element samples failing checks carry for plots."""
+        return {c.name: (c.stats if samples else {k: v for k, v in c.stats.items() if k != "sample"})
+                for c in self.checks if c.stats}
 
 
 def _category(check: compare.Check) -> str:

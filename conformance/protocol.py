@@ -63,6 +63,13 @@ class TensorArg:
         return tuple(reversed(strides))
 
     @classmethod
+    def transposed_strides(cls, shape: Sequence[int]) -> tuple[int, ...]:
+        """Strides of a (.., r, c) view of a contiguous (.., c, r) buffer: the last two axes swapped."""
+        shape = tuple(shape)
+        base = cls.contiguous_strides(shape[:-2] + (shape[-1], shape[-2]))
+        return base[:-2] + (base[-1], base[-2])
+
+    @classmethod
     def from_array(cls, arr: np.ndarray, dtype: str, *, format: str = "ND",
                    storage_shape: tuple[int, ...] | None = None) -> "TensorArg":
         item = arr.dtype.itemsize
@@ -94,9 +101,7 @@ class TensorArg:
         """A (.., r, c) view of a contiguous (.., c, r) buffer: the one non-contiguity aclnn allows for x2."""
         if len(self.shape) < 2 or self.numel == 0:
             return False
-        swapped = self.shape[:-2] + (self.shape[-1], self.shape[-2])
-        base = self.contiguous_strides(swapped)
-        want = base[:-2] + (base[-1], base[-2])
+        want = self.transposed_strides(self.shape)
         return all(st == w for st, w, d in zip(self.strides, want, self.shape) if d != 1)
 
 

@@ -200,9 +200,7 @@ def judge_case(request, mc2):
         request.node.user_properties.append(("mc2", json.dumps(
             {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,
              "world_size": case.world_size, "kind": case.kind, "covers": list(case.covers),
-             "seconds": round(outcome.seconds, 4),
-             "stats": {n: {k: v for k, v in st.items() if k != "sample"} for n, st in outcome.stats().items()}},
-            default=float)))
+             "seconds": round(outcome.seconds, 4), "stats": outcome.stats()}, default=float)))
         if outcome.category == "unsupported":
             pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
         if not outcome.passed:

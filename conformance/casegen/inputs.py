@@ -105,17 +105,13 @@ def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None,
         rng, spec = shared, TensorSpec(spec.dtype, spec.shape, spec.values[len("shared:"):], spec.layout, spec.format)
     if rng is None:  # shape-only: descriptors, no allocation
         strides = TensorArg.contiguous_strides(shape)
-        if spec.layout == TRANSPOSED:
-            base = TensorArg.contiguous_strides(shape[:-2] + (shape[-1], shape[-2]))
-            strides = base[:-2] + (base[-1], base[-2])
+        if spec.layout in (TRANSPOSED, NZ_TRANSPOSED):
+            strides = TensorArg.transposed_strides(shape)
         elif spec.layout == STRIDED:
             strides = tuple(s * 2 for s in TensorArg.contiguous_strides(shape[:-1] + (shape[-1] * 2,)))
             strides = strides[:-1] + (2,)
         if spec.layout in (NZ, NZ_TRANSPOSED):
             rows, cols = (shape[-1], shape[-2]) if spec.layout == NZ_TRANSPOSED else (shape[-2], shape[-1])
-            if spec.layout == NZ_TRANSPOSED:
-                base = TensorArg.contiguous_strides((shape[-1], shape[-2]))
-                strides = (base[1], base[0])
             return TensorArg(spec.dtype, tuple(shape), strides, spec.format,
                              quant.nz_storage_shape(rows, cols, dtypes.np_dtype(spec.dtype).itemsize), None)
         return TensorArg.descriptor(spec.dtype, shape, strides=strides, format=spec.format)
@@ -130,9 +126,8 @@ def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None,
     elif spec.layout in (NZ, NZ_TRANSPOSED):  # the NZ tiling of the stored matrix (k, n), or (n, k) if transposed
         stored = (shape[-1], shape[-2]) if spec.layout == NZ_TRANSPOSED else tuple(shape)
         nz = quant.nd_to_nz(_draw(spec, case, rng, stored))
-        strides = TensorArg.contiguous_strides(shape)
-        if spec.layout == NZ_TRANSPOSED:
-            strides = (1, shape[-2])
+        strides = (TensorArg.transposed_strides(shape) if spec.layout == NZ_TRANSPOSED
+                   else TensorArg.contiguous_strides(shape))
         return TensorArg(spec.dtype, tuple(shape), strides, spec.format, nz.shape, nz)
     elif spec.layout == NZ_3D:
         nz = quant.nd_to_nz(_draw(spec, case, rng, tuple(shape)))

@@ -35,7 +35,7 @@ def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = 
                         f"the same result)" if differing else "every rank holds the same output")
     ref = reference(inv)
     ref32 = ref.out.astype(np.float32) if expected is None else expected["output"]
-    actual = rows(outs[0]) if outs[0].ndim != 2 else outs[0]
+    actual = rows(outs[0])
     ref32 = ref32.reshape(actual.shape)
     if exact:  # the reference rounded once to the output dtype: unambiguous by case design (see test_casegen)
         yield compare.exact("rank 0 output", actual, dtypes.round_to(ref32, ref.out_dtype).astype(np.float32))

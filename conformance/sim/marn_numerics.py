@@ -48,63 +48,79 @@ def _accumulate_in_dtype(x1: np.ndarray, x2: np.ndarray, dtype: str, chunk: int 
     return acc
 
 
-def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+def contributions(ranks, r: int, faults: frozenset) -> list[np.ndarray]:
+    """The stored partial(s) rank r puts into the all-reduce: x1 @ x2 (+ bias), in the output dtype.
+    `ranks` is every rank's arguments (faults such as rank0-data read another rank's)."""
     world = len(ranks)
-    if "rank0-data" in faults:
-        ranks = [ranks[0]] * world
-    dtype = ranks[0]["x1"].dtype
-    rnd = _rounder(faults)
-    partials = []
-    for r, t in enumerate(ranks):
-        if "accumulate-in-output-dtype" in faults:
-            part = _accumulate_in_dtype(as_matrix(t["x1"]), _matrix(t["x2"], faults), dtype)
-        else:
-            part = as_matrix(t["x1"]) @ _matrix(t["x2"], faults)
-        bias = t.get("bias")
-        if bias is not None and not ("bias-once" in faults and r > 0):
-            part += as_matrix(bias).reshape(-1)
-        if "drop-last-rank" in faults and world > 1 and r == world - 1:
-            continue
-        if "double-rank0" in faults and r == 0:
-            partials.append(rnd(part, dtype))
-        partials.append(rnd(part, dtype))
-    mm = allreduce(partials, dtype, accumulation, rnd)
+    t = own_arguments(ranks, r, faults)
+    dtype = t["x1"].dtype
+    if "accumulate-in-output-dtype" in faults:
+        part = _accumulate_in_dtype(as_matrix(t["x1"]), _matrix(t["x2"], faults), dtype)
+    else:
+        part = as_matrix(t["x1"]) @ _matrix(t["x2"], faults)
+    bias = t.get("bias")
+    if bias is not None and not ("bias-once" in faults and r > 0):
+        part += as_matrix(bias).reshape(-1)
+    if "drop-last-rank" in faults and world > 1 and r == world - 1:
+        return []
+    stored = _rounder(faults)(part, dtype)
+    return [stored, stored] if ("double-rank0" in faults and r == 0) else [stored]
+
+
+def reduce_partials(partials: list[np.ndarray], dtype: str, accumulation: str, faults: frozenset) -> np.ndarray:
+    """What every rank holds after the all-reduce (partials in rank order)."""
+    mm = allreduce(partials, dtype, accumulation, _rounder(faults))
     if "lsb-drift" in faults and mm.size:
         bits = mm.reshape(-1).view(np.uint16)
         bits[::7] += np.where(mm.reshape(-1)[::7].astype(np.float32) >= 0, 1, -1).astype(np.uint16)
+    return mm
+
+
+def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset) -> dict[str, np.ndarray]:
+    """One rank's outputs from the reduced matmul and its own residual and gamma."""
+    dtype = t["x1"].dtype
+    rnd = _rounder(faults)
+    res_arg = t["residual"]
     if mm.size == 0:  # empty b*s or n: nothing to compute, outputs keep their (empty) shapes
-        empty = {"residual" if op.startswith("Inplace") else "y": None, "normOut": None}
-        return [{k: np.zeros(t["residual"].shape, dtypes.np_dtype(dtype)) for k in empty} for t in ranks]
+        empty = np.zeros(res_arg.shape, dtypes.np_dtype(dtype))
+        return {"residual" if op.startswith("Inplace") else "y": empty, "normOut": empty.copy()}
     mm32 = mm.astype(np.float32)
     eps = np.float32(attrs["epsilon"])
-    outs = []
-    for t in ranks:
-        res_arg = t["residual"]
-        residual = as_matrix(res_arg)
-        x = mm32 if "no-residual" in faults else mm32 + residual
-        y = rnd(x, dtype)
-        src = y.astype(np.float32) if (dtype == "float16" or "fp16-path-for-bf16" in faults) else x
-        axis = 0 if "rms-wrong-axis" in faults else 1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ms = np.mean(np.square(src), axis=axis, keepdims=True, dtype=np.float32)
-            if "eps-outside-sqrt" in faults:
-                rstd = 1.0 / (np.sqrt(ms) + eps)
-            else:
-                rstd = 1.0 / np.sqrt(ms + eps)
-        normed = rnd(src * rstd.astype(np.float32), dtype)
-        if "no-gamma" in faults:
-            norm_out = normed
+    residual = as_matrix(res_arg)
+    x = mm32 if "no-residual" in faults else mm32 + residual
+    y = rnd(x, dtype)
+    src = y.astype(np.float32) if (dtype == "float16" or "fp16-path-for-bf16" in faults) else x
+    axis = 0 if "rms-wrong-axis" in faults else 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms = np.mean(np.square(src), axis=axis, keepdims=True, dtype=np.float32)
+        if "eps-outside-sqrt" in faults:
+            rstd = 1.0 / (np.sqrt(ms) + eps)
         else:
-            norm_out = rnd(normed.astype(np.float32) * as_matrix(t["gamma"]).reshape(-1), dtype)
-        shape = res_arg.shape
-        y, norm_out = y.reshape(shape), norm_out.reshape(shape)
-        if op.startswith("Inplace"):
-            written = y
-            if "inplace-no-write" in faults:
-                written = np.asarray(res_arg.data).copy()
-            elif "inplace-writes-normout" in faults:
-                written = norm_out
-            outs.append({"residual": written, "normOut": norm_out})
-        else:
-            outs.append({"y": y, "normOut": norm_out})
-    return outs
+            rstd = 1.0 / np.sqrt(ms + eps)
+    normed = rnd(src * rstd.astype(np.float32), dtype)
+    if "no-gamma" in faults:
+        norm_out = normed
+    else:
+        norm_out = rnd(normed.astype(np.float32) * as_matrix(t["gamma"]).reshape(-1), dtype)
+    shape = res_arg.shape
+    y, norm_out = y.reshape(shape), norm_out.reshape(shape)
+    if not op.startswith("Inplace"):
+        return {"y": y, "normOut": norm_out}
+    written = y
+    if "inplace-no-write" in faults:
+        written = np.asarray(res_arg.data).copy()
+    elif "inplace-writes-normout" in faults:
+        written = norm_out
+    return {"residual": written, "normOut": norm_out}
+
+
+def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+    """All ranks in one process: the three phases in sequence (process mode runs them on each rank)."""
+    partials = [p for r in range(len(ranks)) for p in contributions(ranks, r, faults)]
+    mm = reduce_partials(partials, ranks[0]["x1"].dtype, accumulation, faults)
+    return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults) for r in range(len(ranks))]
+
+
+def own_arguments(ranks, r: int, faults: frozenset) -> dict:
+    """The arguments rank r computes with (fault rank0-data: rank 0's, on every rank)."""
+    return ranks[0] if "rank0-data" in faults else ranks[r]

@@ -112,11 +112,11 @@ def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
     return dtypes.round_to(r.astype(np.float32) * s2_32, out_dtype)
 
 
-def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+def combine(locals_: list[np.ndarray], ranks, attrs: dict, faults: frozenset, accumulation: str) -> np.ndarray:
+    """What every rank holds after the all-reduce of the ranks' stored values (in rank order)."""
     world = len(ranks)
     out_spec = ranks[0]["output"]
     out_dtype = out_spec.dtype
-    locals_ = [local_stored(t, out_dtype, faults) for t in ranks]
     c1, c2 = ranks[0].get("commQuantScale1"), ranks[0].get("commQuantScale2")
     if c1 is not None and c2 is not None:
         result = _lowbit(locals_, c1, c2, out_dtype, world, faults)
@@ -128,7 +128,19 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> li
     if "lsb-drift" in faults:
         bits = result.reshape(-1).view(np.uint16)
         bits[::7] += np.uint16(1)
-    outs = [{"output": result.copy()} for _ in ranks]
-    if "ranks-disagree" in faults and world > 1:
-        outs[-1]["output"].reshape(-1).view(np.uint16)[0] += np.uint16(1)
-    return outs
+    return result
+
+
+def output_for(result: np.ndarray, r: int, world: int, faults: frozenset) -> dict[str, np.ndarray]:
+    out = result.copy()
+    if "ranks-disagree" in faults and world > 1 and r == world - 1:
+        out.reshape(-1).view(np.uint16)[0] += np.uint16(1)
+    return {"output": out}
+
+
+def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+    """All ranks in one process: the three phases in sequence (process mode runs them on each rank)."""
+    out_dtype = ranks[0]["output"].dtype
+    locals_ = [local_stored(t, out_dtype, faults) for t in ranks]
+    result = combine(locals_, ranks, attrs, faults, accumulation)
+    return [output_for(result, r, len(ranks), faults) for r in range(len(ranks))]

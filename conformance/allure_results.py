@@ -22,7 +22,7 @@ CATEGORIES = [
     {"name": "cross-rank mismatch", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: cross_rank_mismatch\b.*"},
     {"name": "bad output", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: (bad_output|backend_error)\b.*"},
     {"name": "timeout", "matchedStatuses": ["failed", "broken"], "messageRegex": r"(?s).*(timeout|timed out).*"},
-    {"name": "crash", "matchedStatuses": ["broken", "failed"], "messageRegex": r"(?s).*crashed.*"},
+    {"name": "crash", "matchedStatuses": ["broken", "failed"], "messageRegex": r"(?s).*(: crash\b|crashed).*"},
     {"name": "not supported", "matchedStatuses": ["skipped"], "messageRegex": r"(?s).*does not support.*"},
 ]
 SEVERITY = {"compute": "critical", "reject": "normal", "accept": "normal"}

@@ -1,7 +1,8 @@
 """Run one case against one backend and judge it: the layer between cases and comparisons.
 
 Returns an `Outcome`; it never raises for a failed check. Categories (also the report's failure categories):
-pass, wrong_status, tolerance, exact_mismatch, bad_output, unsupported, backend_error.
+pass, wrong_status, tolerance, exact_mismatch, cross_rank_mismatch, bad_output, unsupported, backend_error,
+timeout and crash (a rank of a process-based backend hung past its deadline or died).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .casegen.inputs import materialise
 from .casegen.model import Case
-from .protocol import status_name
+from .protocol import RankFailure, status_name
 from .tolerance import compare, marn_check, v3_check
 
 _NUMERIC_CHECKS = {
@@ -76,6 +77,8 @@ def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilist
         return Outcome(case.id, "unsupported", detail=reason)
     try:
         results = backend.invoke(inv)
+    except RankFailure as exc:  # a hung or dead rank: the engine has torn its group down; the run goes on
+        return Outcome(case.id, exc.kind, detail=str(exc), seconds=time.perf_counter() - t0)
     except Exception as exc:  # a backend bug is a finding, not a crash of the suite
         return Outcome(case.id, "backend_error", detail=f"backend raised {type(exc).__name__}: {exc}")
     if len(results) != case.world_size:

@@ -131,3 +131,14 @@ class Backend(Protocol):
     def unsupported_reason(self, inv: Invocation) -> str | None: ...
 
     def invoke(self, inv: Invocation) -> list[RankResult]: ...
+
+
+class RankFailure(Exception):
+    """A rank did not answer: `kind` is "timeout" (past the invocation's deadline) or "crash" (the rank's
+    process died). Raised by process-based backends; the judge turns it into a failure of that category."""
+
+    def __init__(self, kind: str, rank: int, detail: str, last_output: str = ""):
+        self.kind, self.rank, self.detail, self.last_output = kind, rank, detail, last_output
+        tail = f"\n  last output of rank {rank}:\n" + "\n".join(f"    {ln}" for ln in last_output.splitlines()) \
+            if last_output.strip() else f" (rank {rank} printed nothing)"
+        super().__init__(f"{detail}{tail}")

@@ -57,6 +57,9 @@ def pytest_addoption(parser):
                 help="the fuzz profile: run cases/test_fuzz.py with this many hypothesis examples per input space "
                      "(0, the default, leaves the fuzz tests out)")
     g.addoption("--fuzz-db", default=".hypothesis/mc2-fuzz", help="fuzz example database folder (xdist-safe)")
+    g.addoption("--rank-deadline", default=os.environ.get("MC2_RANK_DEADLINE"),
+                help="seconds one invocation may take on backends that run ranks in worker processes "
+                     "(sim-process, aclnn, torch-npu); a rank past it fails its test as `timeout` (env MC2_RANK_DEADLINE)")
     g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
                                                  "(the self-check uses it to reach a fault's killing case fast)")
 
@@ -98,8 +101,14 @@ class _Settings:
                 raise pytest.UsageError(f"--devices: {exc}") from None
             lease_dir = opt("--lease-dir") or os.path.join(tempfile.gettempdir(), f"mc2-leases-{os.getuid()}")
             self.leaser = DeviceLeaser(ids, lease_dir)
+        self.rank_deadline = opt("--rank-deadline")
+        try:
+            deadline = float(self.rank_deadline) if self.rank_deadline else None
+        except ValueError:
+            raise pytest.UsageError(f"--rank-deadline {self.rank_deadline!r}: expected seconds, e.g. 120") from None
         try:  # fail at start-up, in one line, rather than in every test
-            self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options)
+            self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options,
+                                        deadline_s=deadline)
             casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -118,6 +127,8 @@ class _Settings:
             args += ["--fault", f]
         if self.accumulation != "probabilistic":
             args += ["--accumulation-bound", self.accumulation]
+        if self.rank_deadline:
+            args += ["--rank-deadline", str(self.rank_deadline)]
         if self.sim_options["allreduce_accumulation"] != "float32":
             args += ["--sim-allreduce-accumulation", self.sim_options["allreduce_accumulation"]]
         return shlex.join(args)
@@ -147,6 +158,14 @@ def pytest_configure(config):
     path = config.getoption("--mc2-results")
     if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller
         config.pluginmanager.register(ResultsLog(path, settings(config)), "mc2-results-log")
+
+
+def pytest_unconfigure(config):
+    """Stop the backend's rank worker processes (process-based backends) at the end of the session."""
+    s = config.stash.get(_SETTINGS_KEY, None)
+    close = getattr(getattr(s, "backend", None), "close", None)
+    if callable(close):
+        close()
 
 
 def pytest_report_header(config):
@@ -218,6 +237,10 @@ def pytest_collection_modifyitems(session, config, items):
         if fuzz:
             config.hook.pytest_deselected(items=fuzz)
             items[:] = [item for item in items if not item.get_closest_marker("mc2_fuzz")]
+    if getattr(settings(config).backend, "reuses_rank_groups", False):
+        # rank worker groups live as long as consecutive tests share a world size: order tests by it (stable)
+        items.sort(key=lambda item: getattr(getattr(getattr(item, "callspec", None), "params", {}).get("case"),
+                                            "world_size", 0))
     first = {c for c in config.getoption("--mc2-first").split(",") if c}
     if first:  # tests covering `first` go first, cheapest first; the rest keep the catalogue order
 

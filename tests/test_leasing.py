@@ -188,3 +188,28 @@ def test_leased_ids_reach_the_backend(tmp_path):
     with leaser.lease(4) as held:
         run_case(casegen.by_id("v3-exact-bf16-fp-bf16-w4"), Recorder(), seed=0, devices=held.devices)
     assert seen == [(0, 1, 2, 3)]
+
+
+def test_process_mode_ranks_run_only_on_their_leased_devices_under_xdist(tmp_path):
+    """The suite as a hardware run uses it: pytest -n 4, the simulator's process mode, 8 fake devices. The ranks
+    themselves log the device they ran on; per test, the devices and the span from first start to last end
+    must never meet another test's (`overlaps`, shown able to fail above)."""
+    device_log = tmp_path / "devices.jsonl"
+    env = dict(os.environ, MC2_SIM_DEVICE_LOG=str(device_log))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "cases/test_v3.py", "-k", "exact",
+                           "-n", "4", "-q", "-p", "no:cacheprovider", "--backend", "sim-process", "--devices", "0-7",
+                           "--lease-dir", str(tmp_path / "locks")], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    per_case: dict[str, dict] = {}
+    for line in device_log.read_text().splitlines():
+        e = json.loads(line)
+        c = per_case.setdefault(e["case"], {"devices": [], "start": e["start"], "end": e["end"], "pids": set()})
+        c["devices"].append(e["device"])
+        c["start"], c["end"] = min(c["start"], e["start"]), max(c["end"], e["end"])
+        c["pids"].add(e["pid"])
+    leases = list(per_case.values())
+    sizes = {len(x["devices"]) for x in leases}
+    assert sizes == {1, 2, 4, 8}, sizes
+    assert all(sorted(x["devices"]) == list(range(min(x["devices"]), min(x["devices"]) + len(x["devices"])))
+               and min(x["devices"]) % len(x["devices"]) == 0 for x in leases), "aligned, one device per rank"
+    assert overlaps(leases) == []

@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN = ("sim", "torch-cpu")
+BUILTIN = ("sim", "sim-process", "torch-cpu", "aclnn", "torch-npu")
+_BUILTIN_PATHS = {
+    "torch-cpu": "conformance.backends.torch_cpu:TorchCpuBackend",
+    "aclnn": "conformance.backends.aclnn.backend:AclnnBackend",
+    "torch-npu": "conformance.backends.torch_npu_backend:TorchNpuBackend",
+}
+# backends whose ranks run on the rank engine accept its per-invocation deadline
+_TAKES_DEADLINE = ("aclnn", "torch-npu")
 
 
 class BackendError(Exception):
     """Bad backend selection; the message is one line, fit for a command-line error."""
 
 
-def load_backend(spec: str, *, faults=(), sim_options: dict | None = None):
-    """`sim` or `package.module:attr`, where attr is a backend object or a zero-argument factory."""
-    if spec == "sim":
+def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadline_s: float | None = None):
+    """A built-in name or `package.module:attr`, where attr is a backend object or a zero-argument factory.
+    `deadline_s` is the per-invocation deadline of backends that run their ranks in worker processes."""
+    if deadline_s is not None and deadline_s <= 0:
+        raise BackendError(f"--rank-deadline {deadline_s}: expected a positive number of seconds")
+    if spec in ("sim", "sim-process"):
         from ..sim import SimOptions, SimulatorBackend
         try:
-            return SimulatorBackend(faults=faults, options=SimOptions(**(sim_options or {})))
+            if spec == "sim":
+                return SimulatorBackend(faults=faults, options=SimOptions(**(sim_options or {})))
+            from ..sim.process_backend import SimProcessBackend
+            return SimProcessBackend(faults=faults, options=SimOptions(**(sim_options or {})),
+                                     **({"deadline_s": deadline_s} if deadline_s else {}))
         except ValueError as exc:
-            raise BackendError(f"--backend sim: {exc}") from None
+            raise BackendError(f"--backend {spec}: {exc}") from None
     if faults:
         raise BackendError(f"--fault applies only to the simulator, not to backend {spec!r}")
-    if spec == "torch-cpu":
-        spec = "conformance.backends.torch_cpu:TorchCpuBackend"
+    name, spec = spec, _BUILTIN_PATHS.get(spec, spec)
+    if name in _TAKES_DEADLINE and deadline_s:
+        return _construct(spec, deadline_s=deadline_s)
+    return _construct(spec)
+
+
+def _construct(spec: str, **kwargs):
     if ":" not in spec:
         raise BackendError(f"unknown backend {spec!r}: expected one of {', '.join(BUILTIN)} "
                            f"or an import path 'package.module:attr'")
@@ -37,7 +56,9 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None):
         raise BackendError(f"backend {spec!r}: module {module_name!r} has no attribute {attr!r}") from None
     if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "invoke")):
         try:
-            backend = obj()
+            backend = obj(**kwargs)
+        except BackendError:  # already one line, e.g. missing vendor libraries
+            raise
         except Exception as exc:  # a factory that needs arguments, or fails to start its device
             raise BackendError(f"backend {spec!r}: calling {attr}() failed: {type(exc).__name__}: {exc}") from None
     else:

@@ -1,0 +1,62 @@
+"""RankEngine: runs an Invocation with one worker process per rank, keeping the group alive between calls.
+
+A group is keyed by (world size, leased devices): consecutive tests of the same world size on the same devices
+reuse its processes and communicator. A different key closes the current group first, so an engine never
+holds processes on devices its test runner no longer leases. A hung or dead rank tears the group down and
+raises RankFailure; the next invocation starts a fresh group.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from ..protocol import Invocation, RankResult
+from .group import WorkerGroup
+
+
+class RankEngine:
+    def __init__(self, *, program: str, options: dict | None = None, deadline_s: float = 120.0,
+                 setup_deadline_s: float = 300.0, persistent: bool = True, env: dict | None = None):
+        """program: import path `package.module:factory` of the RankProgram (conformance/engine/program.py);
+        options: keyword arguments for the factory (picklable); deadline_s: per invocation, all ranks;
+        setup_deadline_s: starting a group (process start, device open, communicator init);
+        persistent=False starts a fresh group for every invocation (the upstream way; the benchmark baseline)."""
+        if deadline_s <= 0 or setup_deadline_s <= 0:
+            raise ValueError(f"deadlines must be positive (deadline_s={deadline_s}, setup_deadline_s={setup_deadline_s})")
+        self.program, self.options = program, dict(options or {})
+        self.deadline_s, self.setup_deadline_s = deadline_s, setup_deadline_s
+        self.persistent, self.env = persistent, env
+        self.group: WorkerGroup | None = None
+        self.groups_started = 0
+        self._finalizer = None
+
+    def _group_for(self, inv: Invocation) -> WorkerGroup:
+        key = (inv.world_size, tuple(inv.devices))
+        if self.group is not None and (self.group.closed or (self.group.world_size, self.group.devices) != key):
+            self.close()
+        if self.group is None:
+            self.group = WorkerGroup(program=self.program, options=self.options, world_size=inv.world_size,
+                                     devices=tuple(inv.devices), setup_deadline_s=self.setup_deadline_s, env=self.env)
+            self.groups_started += 1
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            # closes the live group when the engine is collected or the interpreter exits
+            self._finalizer = weakref.finalize(self, self.group.close)
+        return self.group
+
+    def run(self, inv: Invocation) -> list[RankResult]:
+        if inv.world_size < 1 or len(inv.ranks) != inv.world_size:
+            raise ValueError(f"invocation {inv.case_id}: world_size {inv.world_size} with {len(inv.ranks)} ranks")
+        if inv.devices and len(inv.devices) < inv.world_size:
+            raise ValueError(f"invocation {inv.case_id}: {len(inv.devices)} devices for {inv.world_size} ranks")
+        group = self._group_for(inv)
+        try:
+            return group.invoke(inv, self.deadline_s)
+        finally:
+            if group.closed or not self.persistent:
+                self.close()
+
+    def close(self) -> None:
+        if self.group is not None:
+            self.group.close()
+            self.group = None

@@ -1,0 +1,121 @@
+"""ctypes prototypes of every CANN function the backend calls, with the enums and constants they take.
+
+Signatures are copied from the operator documents (docs/aclnn*.md: the GetWorkspaceSize / execute pairs and
+their sample code) and device-facts 6 (aclCreateTensor, enums, HCCL root-info set-up). Handles (aclTensor*,
+aclIntArray*, aclOpExecutor*, aclrtStream, HcclComm) are opaque `void*`; status returns are `int`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
+from dataclasses import dataclass
+from typing import Sequence
+
+from .libs import Libraries
+
+ACL = "libascendcl.so"
+NNOPBASE = "libnnopbase.so"
+OPAPI = "libopapi.so"
+HCCL = "libhccl.so"
+
+ACL_FORMAT = {"ND": 2, "FRACTAL_NZ": 29}
+ACL_MEM_MALLOC_HUGE_FIRST = 0
+ACL_MEMCPY_HOST_TO_DEVICE = 1
+ACL_MEMCPY_DEVICE_TO_HOST = 2
+ACL_ERROR_REPEAT_INITIALIZE = 100002  # aclInit a second time in one process: the runtime is already up
+HCCL_ROOT_INFO_BYTES = 4108
+HCCL_COMM_NAME_BYTES = 128
+
+
+class HcclRootInfo(ctypes.Structure):
+    _fields_ = [("internal", ctypes.c_char * HCCL_ROOT_INFO_BYTES)]
+
+
+@dataclass(frozen=True)
+class OperatorAbi:
+    """One aclnn operator: its two C functions and the order of its arguments."""
+    workspace_fn: str
+    execute_fn: str
+    inputs: tuple[str, ...]  # tensor arguments before the scalars, in C order
+    scalars: tuple[str, ...]  # epsilon / group / reduceOp / commTurn / streamMode, in C order
+    outputs: tuple[str, ...]  # tensor arguments after the scalars, in C order
+    results: tuple[str, ...]  # the tensors whose contents come back to the host after the call
+
+    @property
+    def tensors(self) -> tuple[str, ...]:
+        return self.inputs + self.outputs
+
+
+_MARN_IN = ("x1", "x2", "bias", "residual", "gamma")
+_COMM = ("group", "reduceOp", "commTurn", "streamMode")
+OPERATORS = {
+    "MatmulAllReduceAddRmsNorm": OperatorAbi(
+        "aclnnMatmulAllReduceAddRmsNormGetWorkspaceSize", "aclnnMatmulAllReduceAddRmsNorm",
+        _MARN_IN, ("epsilon",) + _COMM, ("y", "normOut"), ("y", "normOut")),
+    "InplaceMatmulAllReduceAddRmsNorm": OperatorAbi(  # the residual is the y output (written in place)
+        "aclnnInplaceMatmulAllReduceAddRmsNormGetWorkspaceSize", "aclnnInplaceMatmulAllReduceAddRmsNorm",
+        _MARN_IN, ("epsilon",) + _COMM, ("normOut",), ("residual", "normOut")),
+    "QuantMatmulAllReduceV3": OperatorAbi(
+        "aclnnQuantMatmulAllReduceV3GetWorkspaceSize", "aclnnQuantMatmulAllReduceV3",
+        ("x1", "x2", "bias", "x3", "dequantScale", "pertokenScale", "commQuantScale1", "commQuantScale2"),
+        _COMM, ("output",), ("output",)),
+}
+SCALAR_CTYPES = {"epsilon": c_double, "group": c_char_p, "reduceOp": c_char_p, "commTurn": c_int64,
+                 "streamMode": c_int64}
+
+_I64P = POINTER(c_int64)
+_U64P = POINTER(c_uint64)
+_VPP = POINTER(c_void_p)
+_EXECUTE = (c_void_p, c_uint64, c_void_p, c_void_p)  # (workspace, workspaceSize, executor, stream)
+
+# name: (home library, restype, argtypes)
+PROTOTYPES: dict[str, tuple[str, type, tuple]] = {
+    "aclInit": (ACL, c_int, (c_char_p,)),
+    "aclFinalize": (ACL, c_int, ()),
+    "aclrtSetDevice": (ACL, c_int, (c_int32,)),
+    "aclrtResetDevice": (ACL, c_int, (c_int32,)),
+    "aclrtCreateStream": (ACL, c_int, (_VPP,)),
+    "aclrtDestroyStream": (ACL, c_int, (c_void_p,)),
+    "aclrtSynchronizeStreamWithTimeout": (ACL, c_int, (c_void_p, c_int32)),
+    "aclrtMalloc": (ACL, c_int, (_VPP, c_size_t, c_int)),
+    "aclrtFree": (ACL, c_int, (c_void_p,)),
+    "aclrtMemcpy": (ACL, c_int, (c_void_p, c_size_t, c_void_p, c_size_t, c_int)),
+    # viewDims, viewDimsNum, dataType, stride, offset, format, storageDims, storageDimsNum, tensorData
+    "aclCreateTensor": (NNOPBASE, c_void_p, (_I64P, c_uint64, c_int, _I64P, c_int64, c_int, _I64P, c_uint64,
+                                             c_void_p)),
+    "aclDestroyTensor": (NNOPBASE, c_int, (c_void_p,)),
+    "aclCreateIntArray": (NNOPBASE, c_void_p, (_I64P, c_uint64)),
+    "aclDestroyIntArray": (NNOPBASE, c_int, (c_void_p,)),
+    "aclnnCalculateMatmulWeightSizeV2": (OPAPI, c_int, (c_void_p, c_int, _U64P)),
+    "aclnnTransMatmulWeightGetWorkspaceSize": (OPAPI, c_int, (c_void_p, _U64P, _VPP)),
+    "aclnnTransMatmulWeight": (OPAPI, c_int, _EXECUTE),
+    "HcclGetRootInfo": (HCCL, c_int, (POINTER(HcclRootInfo),)),
+    "HcclCommInitRootInfo": (HCCL, c_int, (c_uint32, POINTER(HcclRootInfo), c_uint32, _VPP)),
+    "HcclGetCommName": (HCCL, c_int, (c_void_p, c_char_p)),
+    "HcclCommDestroy": (HCCL, c_int, (c_void_p,)),
+}
+for _abi in OPERATORS.values():
+    PROTOTYPES[_abi.workspace_fn] = (OPAPI, c_int, (c_void_p,) * len(_abi.inputs)
+                                     + tuple(SCALAR_CTYPES[s] for s in _abi.scalars)
+                                     + (c_void_p,) * len(_abi.outputs) + (_U64P, _VPP))
+    PROTOTYPES[_abi.execute_fn] = (OPAPI, c_int, _EXECUTE)
+
+
+class Api:
+    """The prototyped functions as attributes: `api.aclrtMalloc(...)`."""
+
+    def __init__(self, libs: Libraries):
+        self.libs = libs
+        for name, (home, restype, argtypes) in PROTOTYPES.items():
+            func = libs.resolve(name, home)
+            func.restype, func.argtypes = restype, argtypes
+            setattr(self, name, func)
+
+    def fn(self, name: str):
+        return getattr(self, name)
+
+
+def int64_array(values: Sequence[int]):
+    values = [int(v) for v in values]
+    return (c_int64 * len(values))(*values)

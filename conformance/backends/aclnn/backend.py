@@ -1,0 +1,89 @@
+"""The aclnn backend: the three operators through their C API (ctypes), one worker process per rank on the
+rank engine (conformance/engine). The per-rank work is conformance/backends/aclnn/program.py.
+
+Settings (constructor arguments, else environment): lib_dir / $MC2_ACLNN_LIB_DIR (else $ASCEND_HOME_PATH),
+sync_timeout_ms / $MC2_ACLNN_SYNC_TIMEOUT_MS (aclrtSynchronizeStreamWithTimeout, default 60000),
+deadline_s (per invocation, all ranks; from --rank-deadline). The libraries are located at construction, so a
+missing one fails the run at start-up with one line naming every path looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ...engine import RankEngine
+from ...protocol import Invocation, RankResult
+from . import abi, libs
+from .program import DEFAULT_SYNC_TIMEOUT_MS
+
+PROGRAM = "conformance.backends.aclnn.program:AclnnRankProgram"
+SYNC_TIMEOUT_ENV = "MC2_ACLNN_SYNC_TIMEOUT_MS"
+VERSION_FILES = ("version.cfg", "version.info", "ascend_toolkit_install.info",
+                 "aarch64-linux/ascend_toolkit_install.info", "x86_64-linux/ascend_toolkit_install.info",
+                 "runtime/version.info")
+
+
+def cann_version(home: Path) -> tuple[str, str] | None:
+    """(version, file it came from) from the first version file of a CANN install that names one."""
+    for rel in VERSION_FILES:
+        path = home / rel
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        match = re.search(r"^\s*(?:Version|version)\s*=\s*(\S+)", text, re.MULTILINE)
+        if match:
+            return match.group(1), str(path)
+    return None
+
+
+class AclnnBackend:
+    name = "aclnn"
+    reuses_rank_groups = True  # the plugin orders tests by world size so communicators live long
+
+    def __init__(self, *, lib_dir: str | None = None, sync_timeout_ms: int | None = None,
+                 deadline_s: float = 120.0, persistent: bool = True):
+        self.lib_dir = lib_dir or os.environ.get(libs.LIB_DIR_ENV) or None
+        self.paths = libs.find(self.lib_dir)  # BackendError (one line) if any library is missing
+        self.sync_timeout_ms = int(sync_timeout_ms or os.environ.get(SYNC_TIMEOUT_ENV) or DEFAULT_SYNC_TIMEOUT_MS)
+        self.deadline_s = deadline_s
+        self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent,
+                                 options={"lib_dir": self.lib_dir, "sync_timeout_ms": self.sync_timeout_ms})
+        self._symbols: dict[str, str] | None = None
+
+    def describe(self) -> dict[str, str]:
+        info = {"backend": "aclnn (C API through ctypes, one process per rank)",
+                "rank_deadline_s": str(self.deadline_s), "sync_timeout_ms": str(self.sync_timeout_ms)}
+        info.update({f"lib {name}": str(path) for name, path in self.paths.items()})
+        info.update(self._symbol_origins())
+        home = Path(os.environ["ASCEND_HOME_PATH"]) if os.environ.get("ASCEND_HOME_PATH") else \
+            self.paths["libascendcl.so"].parent.parent
+        found = cann_version(home)
+        if found:
+            info["cann_version"], info["cann_version_file"] = found
+        return info
+
+    def _symbol_origins(self) -> dict[str, str]:
+        """Which library exports the tensor helpers (UNCONFIRMED: libnnopbase or libascendcl)."""
+        if self._symbols is None:
+            try:
+                loaded = libs.load(self.lib_dir)
+                for symbol in ("aclCreateTensor", "aclDestroyTensor", "aclCreateIntArray"):
+                    loaded.resolve(symbol, abi.PROTOTYPES[symbol][0])
+                self._symbols = {f"{s} from": lib for s, lib in loaded.origin.items()}
+            except Exception as exc:  # describe() reports; invoke() will fail with the same cause
+                self._symbols = {"symbols": f"not loadable here: {exc}"}
+        return self._symbols
+
+    def unsupported_reason(self, inv: Invocation) -> str | None:
+        if inv.op not in abi.OPERATORS:
+            return f"the aclnn backend has no binding for {inv.op}"
+        return None
+
+    def invoke(self, inv: Invocation) -> list[RankResult]:
+        return self.engine.run(inv)
+
+    def close(self) -> None:
+        self.engine.close()

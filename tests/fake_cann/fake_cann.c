@@ -1,0 +1,602 @@
+/* A recording stand-in for the CANN libraries (libascendcl, libnnopbase, libopapi, libhccl), for the
+ * marshalling tests of conformance/backends/aclnn. It proves what the backend passes, not what a device does.
+ *
+ * - Device memory is host memory (aligned_alloc); streams, communicators and executors are small structs.
+ * - Every call appends one JSON line to the file named by FAKE_CANN_LOG (if set): pointers are reported as ids
+ *   (m<k>[+offset] for device memory, t<k> tensors, a<k> int arrays, e<k> executors, s<k> streams, c<k>
+ *   communicators), dims as arrays, and copied bytes as an FNV-1a 64 hash ("fnv", hex), so a test can check
+ *   the content of every transfer without the log holding the data.
+ * - The operators' execute fills each output's storage with bytes derived from x1 (out[i] = x1[i % n] ^ tag,
+ *   tag 0x11 for y/output/residual, 0x22 for normOut), so the copy back to the host is verifiable.
+ * Behaviour injection (read at every call, so a test can change it between calls):
+ *   FAKE_CANN_FAIL="fn=code[+N][@device],..."  fn returns code (a pointer-returning fn returns NULL);
+ *                                          +N: not its first N calls since aclInit; @device: only on that
+ *                                          device (the one set by aclrtSetDevice)
+ *   FAKE_CANN_SYNC_DELAY_MS=N              aclrtSynchronizeStreamWithTimeout takes N ms; past its timeout it
+ *                                          returns 507046 (ACL_ERROR_RT_STREAM_SYNC_TIMEOUT) after the timeout
+ *   FAKE_CANN_WORKSPACE=N                  the workspace size the operators report (default 4096)
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ROOT_INFO_BYTES 4108
+#define COMM_NAME_BYTES 128
+#define SYNC_TIMEOUT 507046
+#define ACL_ERROR_INVALID_PARAM 100000
+#define ACL_ERROR_REPEAT_INITIALIZE 100002
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int current_device = -1; /* per thread, as aclrtSetDevice is */
+static int init_count = 0;
+static int next_id = 1;
+
+/* ---- JSON log ------------------------------------------------------------------------------------- */
+
+typedef struct { char *buf; size_t len, cap; } Str;
+
+static void put(Str *s, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < s->cap - s->len) { s->len += n; return; }
+        s->cap = s->cap * 2 + (n > 0 ? (size_t)n : 0) + 256;
+        s->buf = realloc(s->buf, s->cap);
+    }
+}
+
+static Str begin(const char *fn) {
+    Str s = {malloc(256), 0, 256};
+    s.buf[0] = 0;
+    put(&s, "{\"fn\":\"%s\",\"dev\":%d", fn, current_device);
+    return s;
+}
+
+static void put_str(Str *s, const char *key, const char *v) {
+    if (!v) { put(s, ",\"%s\":null", key); return; }
+    put(s, ",\"%s\":\"", key);
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') put(s, "\\%c", *v);
+        else if ((unsigned char)*v < 0x20) put(s, "\\u%04x", *v);
+        else put(s, "%c", *v);
+    }
+    put(s, "\"");
+}
+
+static void put_dims(Str *s, const char *key, const int64_t *d, uint64_t n) {
+    if (!d) { put(s, ",\"%s\":null", key); return; }
+    put(s, ",\"%s\":[", key);
+    for (uint64_t i = 0; i < n; i++) put(s, i ? ",%lld" : "%lld", (long long)d[i]);
+    put(s, "]");
+}
+
+static void finish(Str *s) {
+    put(s, "}\n");
+    const char *path = getenv("FAKE_CANN_LOG");
+    if (path && *path) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (fd >= 0) { ssize_t w = write(fd, s->buf, s->len); (void)w; close(fd); }
+    }
+    free(s->buf);
+}
+
+static uint64_t fnv(const void *p, size_t n) {
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+/* ---- behaviour injection -------------------------------------------------------------------------- */
+
+static struct { const char *fn; long calls; } counters[64]; /* calls per function, for "+N" */
+
+static long count_call(const char *fn) {
+    for (int i = 0; i < 64; i++) {
+        if (!counters[i].fn) counters[i].fn = fn;
+        if (counters[i].fn == fn || strcmp(counters[i].fn, fn) == 0) return ++counters[i].calls;
+    }
+    return 0;
+}
+
+static int injected(const char *fn) {
+    long nth = count_call(fn); /* callers hold the lock */
+    const char *spec = getenv("FAKE_CANN_FAIL");
+    if (!spec) return 0;
+    size_t len = strlen(fn);
+    for (const char *p = spec; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+        if (strncmp(p, fn, len) == 0 && p[len] == '=') {
+            char *end;
+            long code = strtol(p + len + 1, &end, 10);
+            if (*end == '+' && nth <= strtol(end + 1, &end, 10)) continue; /* the first N calls succeed */
+            if (*end == '@' && strtol(end + 1, NULL, 10) != current_device) continue;
+            return (int)code;
+        }
+    }
+    return 0;
+}
+
+static long env_long(const char *name, long dflt) {
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : dflt;
+}
+
+/* ---- device memory -------------------------------------------------------------------------------- */
+
+typedef struct { char *p; size_t size; int id; int live; } Alloc;
+static Alloc *allocs;
+static size_t n_allocs, cap_allocs;
+
+static void mem_name(const void *p, char *out, size_t n) {
+    if (!p) { snprintf(out, n, "null"); return; }
+    for (size_t i = 0; i < n_allocs; i++) {
+        Alloc *a = &allocs[i];
+        if (a->live && (const char *)p >= a->p && (const char *)p < a->p + (a->size ? a->size : 1)) {
+            size_t off = (const char *)p - a->p;
+            if (off) snprintf(out, n, "m%d+%zu", a->id, off); else snprintf(out, n, "m%d", a->id);
+            return;
+        }
+    }
+    snprintf(out, n, "host");
+}
+
+static Alloc *find_alloc(const void *p) {
+    for (size_t i = 0; i < n_allocs; i++)
+        if (allocs[i].live && allocs[i].p == p) return &allocs[i];
+    return NULL;
+}
+
+/* ---- runtime (libascendcl) ------------------------------------------------------------------------ */
+
+typedef struct { int id; } Stream;
+
+int aclInit(const char *config) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclInit");
+    if (!rc) rc = init_count++ ? ACL_ERROR_REPEAT_INITIALIZE : 0; /* as ACL: one init per process */
+    if (!rc) memset(counters, 0, sizeof counters); /* "+N" counts from here */
+    Str s = begin("aclInit");
+    put_str(&s, "config", config);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclFinalize(void) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclFinalize");
+    if (!rc && init_count > 0) init_count = 0;
+    Str s = begin("aclFinalize");
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtSetDevice(int32_t device) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclrtSetDevice");
+    if (!rc) current_device = device;
+    Str s = begin("aclrtSetDevice");
+    put(&s, ",\"device\":%d,\"status\":%d", device, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtResetDevice(int32_t device) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclrtResetDevice");
+    put(&s, ",\"device\":%d,\"status\":0", device);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+int aclrtCreateStream(void **stream) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclrtCreateStream");
+    Stream *st = NULL;
+    if (!rc) { st = malloc(sizeof *st); st->id = next_id++; *stream = st; }
+    Str s = begin("aclrtCreateStream");
+    if (st) put(&s, ",\"stream\":\"s%d\"", st->id);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtDestroyStream(void *stream) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclrtDestroyStream");
+    put(&s, ",\"stream\":\"s%d\",\"status\":0", stream ? ((Stream *)stream)->id : -1);
+    finish(&s);
+    free(stream);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+int aclrtSynchronizeStreamWithTimeout(void *stream, int32_t timeout_ms) {
+    long delay = env_long("FAKE_CANN_SYNC_DELAY_MS", 0);
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclrtSynchronizeStreamWithTimeout");
+    pthread_mutex_unlock(&lock);
+    if (!rc && delay > 0) {
+        long wait = (timeout_ms > 0 && delay > timeout_ms) ? timeout_ms : delay;
+        struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* outside the lock: other ranks' threads go on */
+        if (timeout_ms > 0 && delay > timeout_ms) rc = SYNC_TIMEOUT;
+    }
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclrtSynchronizeStreamWithTimeout");
+    put(&s, ",\"stream\":\"s%d\",\"timeout\":%d,\"status\":%d", stream ? ((Stream *)stream)->id : -1,
+        timeout_ms, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtMalloc(void **ptr, size_t size, int policy) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclrtMalloc");
+    if (!rc && size == 0) rc = ACL_ERROR_INVALID_PARAM; /* as ACL: no zero-byte allocations */
+    Alloc *a = NULL;
+    if (!rc) {
+        if (n_allocs == cap_allocs) {
+            cap_allocs = cap_allocs * 2 + 64;
+            allocs = realloc(allocs, cap_allocs * sizeof *allocs);
+        }
+        a = &allocs[n_allocs++];
+        a->p = aligned_alloc(32, (size + 31) / 32 * 32);
+        memset(a->p, 0xA5, size); /* never zero: an uncopied byte stands out */
+        a->size = size; a->id = next_id++; a->live = 1;
+        *ptr = a->p;
+    }
+    Str s = begin("aclrtMalloc");
+    if (a) put(&s, ",\"ptr\":\"m%d\"", a->id);
+    put(&s, ",\"size\":%zu,\"policy\":%d,\"status\":%d", size, policy, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtFree(void *ptr) {
+    pthread_mutex_lock(&lock);
+    Alloc *a = find_alloc(ptr);
+    int rc = a ? 0 : ACL_ERROR_INVALID_PARAM;
+    Str s = begin("aclrtFree");
+    if (a) put(&s, ",\"ptr\":\"m%d\"", a->id); else put(&s, ",\"ptr\":\"unknown\"");
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    if (a) { free(a->p); a->live = 0; }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtMemcpy(void *dst, size_t dest_max, const void *src, size_t count, int kind) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclrtMemcpy");
+    if (!rc && count > dest_max) rc = ACL_ERROR_INVALID_PARAM;
+    char dn[64], sn[64];
+    mem_name(dst, dn, sizeof dn);
+    mem_name(src, sn, sizeof sn);
+    Str s = begin("aclrtMemcpy");
+    put(&s, ",\"dst\":\"%s\",\"destMax\":%zu,\"src\":\"%s\",\"count\":%zu,\"kind\":%d", dn, dest_max, sn, count, kind);
+    if (!rc) { memcpy(dst, src, count); put(&s, ",\"fnv\":\"%016llx\"", (unsigned long long)fnv(src, count)); }
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+/* ---- tensors and arrays (libnnopbase) ------------------------------------------------------------- */
+
+typedef struct {
+    int id, dtype, format, ndim, nstorage;
+    int64_t dims[8], strides[8], storage[8], offset;
+    char *data;
+} Tensor;
+
+typedef struct { int id; uint64_t n; int64_t v[8]; } IntArray;
+
+static int itemsize(int dtype) {
+    switch (dtype) {
+    case 2: case 4: case 12: return 1;    /* INT8, UINT8, BOOL */
+    case 1: case 6: case 7: case 27: return 2; /* FLOAT16, INT16, UINT16, BF16 */
+    case 0: case 3: case 8: return 4;     /* FLOAT, INT32, UINT32 */
+    default: return 8;                    /* INT64, UINT64, DOUBLE */
+    }
+}
+
+static size_t storage_bytes(const Tensor *t) {
+    size_t n = 1;
+    for (int i = 0; i < t->nstorage; i++) n *= (size_t)t->storage[i];
+    return n * itemsize(t->dtype);
+}
+
+void *aclCreateTensor(const int64_t *view, uint64_t ndim, int dtype, const int64_t *stride, int64_t offset,
+                      int format, const int64_t *storage, uint64_t nstorage, void *data) {
+    pthread_mutex_lock(&lock);
+    Tensor *t = NULL;
+    if (!injected("aclCreateTensor") && ndim <= 8 && nstorage <= 8) {
+        t = calloc(1, sizeof *t);
+        t->id = next_id++; t->dtype = dtype; t->format = format; t->offset = offset; t->data = data;
+        t->ndim = (int)ndim; t->nstorage = (int)nstorage;
+        memcpy(t->dims, view, ndim * sizeof *view);
+        if (stride) memcpy(t->strides, stride, ndim * sizeof *stride);
+        memcpy(t->storage, storage, nstorage * sizeof *storage);
+    }
+    char dn[64];
+    mem_name(data, dn, sizeof dn);
+    Str s = begin("aclCreateTensor");
+    if (t) put(&s, ",\"tensor\":\"t%d\"", t->id); else put(&s, ",\"tensor\":null");
+    put_dims(&s, "view", view, ndim);
+    put(&s, ",\"dtype\":%d", dtype);
+    put_dims(&s, "strides", stride, ndim);
+    put(&s, ",\"offset\":%lld,\"format\":%d", (long long)offset, format);
+    put_dims(&s, "storage", storage, nstorage);
+    put(&s, ",\"data\":\"%s\"", dn);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return t;
+}
+
+int aclDestroyTensor(const void *tensor) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclDestroyTensor");
+    put(&s, ",\"tensor\":\"t%d\"", tensor ? ((const Tensor *)tensor)->id : -1);
+    finish(&s);
+    free((void *)tensor);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+void *aclCreateIntArray(const int64_t *value, uint64_t size) {
+    pthread_mutex_lock(&lock);
+    IntArray *a = NULL;
+    if (!injected("aclCreateIntArray") && size <= 8) {
+        a = calloc(1, sizeof *a);
+        a->id = next_id++; a->n = size;
+        memcpy(a->v, value, size * sizeof *value);
+    }
+    Str s = begin("aclCreateIntArray");
+    if (a) put(&s, ",\"array\":\"a%d\"", a->id); else put(&s, ",\"array\":null");
+    put_dims(&s, "value", value, size);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return a;
+}
+
+int aclDestroyIntArray(const void *array) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclDestroyIntArray");
+    put(&s, ",\"array\":\"a%d\"", array ? ((const IntArray *)array)->id : -1);
+    finish(&s);
+    free((void *)array);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+/* ---- operators (libopapi) ------------------------------------------------------------------------- */
+
+enum { OP_MARN, OP_INPLACE, OP_V3, OP_TRANS };
+typedef struct { int id, op; const Tensor *x1, *out1, *out2; } Executor;
+
+static void put_tensor(Str *s, const char *key, const void *t) {
+    if (t) put(s, ",\"%s\":\"t%d\"", key, ((const Tensor *)t)->id); else put(s, ",\"%s\":null", key);
+}
+
+static int workspace_result(Str *s, const char *fn, int op, const Tensor *x1, const Tensor *o1,
+                            const Tensor *o2, uint64_t *ws, void **executor) {
+    int rc = injected(fn);
+    Executor *e = NULL;
+    if (!rc) {
+        e = calloc(1, sizeof *e);
+        e->id = next_id++; e->op = op; e->x1 = x1; e->out1 = o1; e->out2 = o2;
+        *ws = (uint64_t)env_long("FAKE_CANN_WORKSPACE", 4096);
+        *executor = e;
+        put(s, ",\"workspaceSize\":%llu,\"executor\":\"e%d\"", (unsigned long long)*ws, e->id);
+    }
+    put(s, ",\"status\":%d", rc);
+    finish(s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+static void put_comm_attrs(Str *s, const char *group, const char *reduce_op, int64_t comm_turn,
+                           int64_t stream_mode) {
+    put_str(s, "group", group);
+    put_str(s, "reduceOp", reduce_op);
+    put(s, ",\"commTurn\":%lld,\"streamMode\":%lld", (long long)comm_turn, (long long)stream_mode);
+}
+
+int aclnnMatmulAllReduceAddRmsNormGetWorkspaceSize(const void *x1, const void *x2, const void *bias,
+        const void *residual, const void *gamma, double epsilon, const char *group, const char *reduce_op,
+        int64_t comm_turn, int64_t stream_mode, const void *y, const void *norm_out, uint64_t *ws,
+        void **executor) {
+    const char *fn = "aclnnMatmulAllReduceAddRmsNormGetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "x1", x1); put_tensor(&s, "x2", x2); put_tensor(&s, "bias", bias);
+    put_tensor(&s, "residual", residual); put_tensor(&s, "gamma", gamma);
+    put(&s, ",\"epsilon\":%.17g", epsilon);
+    put_comm_attrs(&s, group, reduce_op, comm_turn, stream_mode);
+    put_tensor(&s, "y", y); put_tensor(&s, "normOut", norm_out);
+    return workspace_result(&s, fn, OP_MARN, x1, y, norm_out, ws, executor);
+}
+
+int aclnnInplaceMatmulAllReduceAddRmsNormGetWorkspaceSize(const void *x1, const void *x2, const void *bias,
+        const void *residual, const void *gamma, double epsilon, const char *group, const char *reduce_op,
+        int64_t comm_turn, int64_t stream_mode, const void *norm_out, uint64_t *ws, void **executor) {
+    const char *fn = "aclnnInplaceMatmulAllReduceAddRmsNormGetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "x1", x1); put_tensor(&s, "x2", x2); put_tensor(&s, "bias", bias);
+    put_tensor(&s, "residual", residual); put_tensor(&s, "gamma", gamma);
+    put(&s, ",\"epsilon\":%.17g", epsilon);
+    put_comm_attrs(&s, group, reduce_op, comm_turn, stream_mode);
+    put_tensor(&s, "normOut", norm_out);
+    return workspace_result(&s, fn, OP_INPLACE, x1, residual, norm_out, ws, executor);
+}
+
+int aclnnQuantMatmulAllReduceV3GetWorkspaceSize(const void *x1, const void *x2, const void *bias,
+        const void *x3, const void *dequant, const void *pertoken, const void *comm1, const void *comm2,
+        const char *group, const char *reduce_op, int64_t comm_turn, int64_t stream_mode, const void *output,
+        uint64_t *ws, void **executor) {
+    const char *fn = "aclnnQuantMatmulAllReduceV3GetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "x1", x1); put_tensor(&s, "x2", x2); put_tensor(&s, "bias", bias);
+    put_tensor(&s, "x3", x3); put_tensor(&s, "dequantScale", dequant);
+    put_tensor(&s, "pertokenScale", pertoken); put_tensor(&s, "commQuantScale1", comm1);
+    put_tensor(&s, "commQuantScale2", comm2);
+    put_comm_attrs(&s, group, reduce_op, comm_turn, stream_mode);
+    put_tensor(&s, "output", output);
+    return workspace_result(&s, fn, OP_V3, x1, output, NULL, ws, executor);
+}
+
+static void fill_output(const Tensor *out, const Tensor *x1, unsigned char tag) {
+    if (!out || !out->data) return;
+    size_t n = storage_bytes(out), m = x1 && x1->data ? storage_bytes(x1) : 0;
+    unsigned char *o = (unsigned char *)out->data;
+    const unsigned char *src = m ? (const unsigned char *)x1->data : NULL;
+    for (size_t i = 0; i < n; i++) o[i] = (src ? src[i % m] : 0) ^ tag;
+}
+
+static int execute(const char *fn, void *workspace, uint64_t ws, void *executor, void *stream) {
+    pthread_mutex_lock(&lock);
+    int rc = injected(fn);
+    Executor *e = executor;
+    char wn[64];
+    mem_name(workspace, wn, sizeof wn);
+    Str s = begin(fn);
+    put(&s, ",\"workspace\":\"%s\",\"workspaceSize\":%llu,\"executor\":\"e%d\",\"stream\":\"s%d\"", wn,
+        (unsigned long long)ws, e ? e->id : -1, stream ? ((Stream *)stream)->id : -1);
+    if (!rc && e && e->op != OP_TRANS) { fill_output(e->out1, e->x1, 0x11); fill_output(e->out2, e->x1, 0x22); }
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    free(e); /* as aclnn: the executor lives until its execute */
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclnnMatmulAllReduceAddRmsNorm(void *w, uint64_t ws, void *e, void *st) {
+    return execute("aclnnMatmulAllReduceAddRmsNorm", w, ws, e, st);
+}
+int aclnnInplaceMatmulAllReduceAddRmsNorm(void *w, uint64_t ws, void *e, void *st) {
+    return execute("aclnnInplaceMatmulAllReduceAddRmsNorm", w, ws, e, st);
+}
+int aclnnQuantMatmulAllReduceV3(void *w, uint64_t ws, void *e, void *st) {
+    return execute("aclnnQuantMatmulAllReduceV3", w, ws, e, st);
+}
+
+int aclnnCalculateMatmulWeightSizeV2(const void *shape, int dtype, uint64_t *size) {
+    pthread_mutex_lock(&lock);
+    const IntArray *a = shape;
+    int rc = injected("aclnnCalculateMatmulWeightSizeV2");
+    if (!rc && (!a || a->n < 2)) rc = 161002;
+    Str s = begin("aclnnCalculateMatmulWeightSizeV2");
+    put(&s, ",\"array\":\"a%d\",\"dtype\":%d", a ? a->id : -1, dtype);
+    if (!rc) { /* device-facts 5: align(dim[-2], 16) * align(dim[-1], 32 for int8 else 16) */
+        int64_t c0 = itemsize(dtype) == 1 ? 32 : 16;
+        *size = (uint64_t)((a->v[a->n - 2] + 15) / 16 * 16) * (uint64_t)((a->v[a->n - 1] + c0 - 1) / c0 * c0);
+        put(&s, ",\"size\":%llu", (unsigned long long)*size);
+    }
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclnnTransMatmulWeightGetWorkspaceSize(void *weight, uint64_t *ws, void **executor) {
+    const char *fn = "aclnnTransMatmulWeightGetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    const Tensor *t = weight;
+    Str s = begin(fn);
+    put_tensor(&s, "weight", weight);
+    if (t && t->data) /* the ND matrix the backend stored: rows * cols elements from the start */
+        put(&s, ",\"fnv\":\"%016llx\"", (unsigned long long)fnv(t->data,
+            (size_t)t->storage[0] * (size_t)t->storage[1] * itemsize(t->dtype)));
+    return workspace_result(&s, fn, OP_TRANS, NULL, NULL, NULL, ws, executor);
+}
+
+int aclnnTransMatmulWeight(void *w, uint64_t ws, void *e, void *st) {
+    return execute("aclnnTransMatmulWeight", w, ws, e, st);
+}
+
+/* ---- collectives (libhccl) ------------------------------------------------------------------------ */
+
+typedef struct { int id; uint32_t n_ranks, rank; char name[COMM_NAME_BYTES]; } Comm;
+
+int HcclGetRootInfo(void *root_info) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("HcclGetRootInfo");
+    unsigned char *b = root_info;
+    if (!rc) { /* recognisable: a header, then a pattern that depends on the process */
+        for (int i = 0; i < ROOT_INFO_BYTES; i++) b[i] = (unsigned char)((i * 7 + getpid()) % 251);
+        snprintf((char *)b, 32, "fake-root-%d", (int)getpid());
+    }
+    Str s = begin("HcclGetRootInfo");
+    if (!rc) {
+        put_str(&s, "tag", (char *)b);
+        put(&s, ",\"fnv\":\"%016llx\"", (unsigned long long)fnv(b, ROOT_INFO_BYTES));
+    }
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int HcclCommInitRootInfo(uint32_t n_ranks, const void *root_info, uint32_t rank, void **comm) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("HcclCommInitRootInfo");
+    Comm *c = NULL;
+    uint64_t h = fnv(root_info, ROOT_INFO_BYTES);
+    if (!rc) {
+        c = calloc(1, sizeof *c);
+        c->id = next_id++; c->n_ranks = n_ranks; c->rank = rank;
+        snprintf(c->name, sizeof c->name, "fakecomm_%08llx_r%u", (unsigned long long)(h & 0xffffffffULL), rank);
+        *comm = c;
+    }
+    Str s = begin("HcclCommInitRootInfo");
+    put(&s, ",\"nRanks\":%u,\"rank\":%u,\"fnv\":\"%016llx\"", n_ranks, rank, (unsigned long long)h);
+    if (c) put(&s, ",\"comm\":\"c%d\"", c->id);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int HcclGetCommName(void *comm, char *name) {
+    pthread_mutex_lock(&lock);
+    Comm *c = comm;
+    int rc = c ? injected("HcclGetCommName") : 4; /* HCCL_E_PTR */
+    if (!rc) memcpy(name, c->name, COMM_NAME_BYTES);
+    Str s = begin("HcclGetCommName");
+    put(&s, ",\"comm\":\"c%d\"", c ? c->id : -1);
+    if (!rc) put_str(&s, "name", c->name);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int HcclCommDestroy(void *comm) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("HcclCommDestroy");
+    put(&s, ",\"comm\":\"c%d\",\"status\":0", comm ? ((Comm *)comm)->id : -1);
+    finish(&s);
+    free(comm);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}

@@ -1,0 +1,336 @@
+"""The three operators through their Python entry points on an Ascend NPU: torch_npu and MindSpeed.
+
+- QuantMatmulAllReduceV3: `torch_npu.npu_mm_all_reduce_base(x1, x2, hcom, ...)`, which calls
+  aclnnQuantMatmulAllReduceV3 when both comm scales are given (device-facts 7). Without them torch_npu calls
+  aclnnQuantMatmulAllReduceV2 (pertoken) or aclnnQuantMatmulAllReduce instead, so such cases are declared
+  unsupported unless `accept_v2_dispatch` (env MC2_TORCH_NPU_V3_VIA_V2=1) accepts that route.
+- (Inplace)MatmulAllReduceAddRmsNorm: MindSpeed's `npu_mm_all_reduce_add_rms_norm(_)`; torch_npu has none.
+Each rank is a worker process of the rank engine (one process per rank, as upstream launches them): the
+program sets the device, joins an `hccl` process group at a TCP address rank 0 picked, looks up the HCCL
+communicator name and passes it as `hcom`.
+
+Limitations, by construction of the bindings:
+- Status codes: torch_npu raises RuntimeError instead of returning a status. An aclnn code (161001, 161002,
+  361001, 561xxx) found in the message is reported; otherwise the rank gets ACLNN_ERR_INNER with the message,
+  which includes every check torch_npu or MindSpeed make themselves before aclnn is reached. Exact status
+  codes need the aclnn backend.
+- Cases the bindings cannot express are declared (see `unsupported_reason`), never run in a distorted form.
+
+All access to torch_npu, MindSpeed and torch.distributed goes through one seam object (`TorchNpuSeam`), named
+by an import path, so tests replace it with a recording stand-in (tests/stand_ins/torch_npu_stand_in.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import re
+import socket
+
+import numpy as np
+
+from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg
+
+V3 = "QuantMatmulAllReduceV3"
+MARN = "MatmulAllReduceAddRmsNorm"
+INPLACE = "InplaceMatmulAllReduceAddRmsNorm"
+ACL_FORMAT_FRACTAL_NZ = 29
+DEFAULT_SEAM = f"{__name__}:TorchNpuSeam"
+PROGRAM = f"{__name__}:TorchNpuRankProgram"
+
+# What each binding needs as a tensor (NULL impossible), and the outputs it allocates itself.
+REQUIRED = {V3: ("x1", "x2", "output"), MARN: ("x1", "x2", "residual", "gamma", "y", "normOut"),
+            INPLACE: ("x1", "x2", "residual", "gamma", "normOut")}
+OUTPUTS = {V3: ("output",), MARN: ("y", "normOut"), INPLACE: ("normOut",)}
+FLOAT16S = ("float16", "bfloat16")
+
+
+def _load(path: str):
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _is_tiled_nz(arg: TensorArg) -> bool:
+    """Data already FRACTAL_NZ-tiled (storage shape differs from the view), as opposed to ND values tagged NZ."""
+    return arg.format == "FRACTAL_NZ" and arg.storage_shape is not None and tuple(arg.storage_shape) != arg.shape
+
+
+def _out_shape(x1: TensorArg, x2: TensorArg) -> tuple[int, ...]:
+    """torch_npu's output size: x1's sizes with the last replaced by x2.size(1)."""
+    return x1.shape[:-1] + (x2.shape[1] if len(x2.shape) > 1 else 0,)
+
+
+def unsupported_reason(inv: Invocation, *, marn_available: bool, accept_v2_dispatch: bool = False) -> str | None:
+    """Why the torch_npu / MindSpeed bindings cannot express this invocation as the case means it (None: they can)."""
+    if inv.shape_only:
+        return ("shape-only case: torch_npu has no GetWorkspaceSize-only call, and its descriptors (up to "
+                "INT32_MAX elements) would have to be allocated")
+    if inv.op in (MARN, INPLACE) and not marn_available:
+        return (f"{inv.op} has no torch_npu binding; it needs MindSpeed (mindspeed.ops."
+                f"npu_mm_all_reduce_add_rms_norm{'_' if inv.op == INPLACE else ''}), which is not installed")
+    if int(inv.attrs.get("streamMode", 1)) != 1:
+        return f"streamMode={inv.attrs['streamMode']}: torch_npu and MindSpeed always pass 1 (ACL_STOP_ON_FAILURE)"
+    for t in inv.ranks:
+        nulls = [n for n in REQUIRED[inv.op] if t.get(n) is None]
+        if nulls:
+            return (f"null pointer for {', '.join(nulls)}: the Python binding takes it as a required tensor or "
+                    f"allocates it itself, so NULL cannot be passed (the aclnn backend covers 161001)")
+        for name, arg in t.items():
+            if arg is None:
+                continue
+            if any(s <= 0 for s, d in zip(arg.strides, arg.shape) if d > 1):
+                return f"{name} has zero or negative strides {arg.strides}: not a torch view of device memory"
+            if _is_tiled_nz(arg) and not (name == "x2" and len(arg.shape) == 2 and len(arg.storage_shape) == 4):
+                return (f"{name} in FRACTAL_NZ with storage shape {arg.storage_shape}: torch_npu.npu_format_cast "
+                        f"makes the NZ storage itself (4-D, from a 2-D weight), so this storage cannot be passed")
+            if inv.op != V3 and arg.format != "ND":
+                return (f"{name} in {arg.format}: MindSpeed casts every input to ND (npu_format_cast) before the "
+                        f"call, so the operator never sees this format")
+        x1, x2 = t["x1"], t["x2"]
+        if inv.op == V3:
+            if x1.dtype in FLOAT16S + ("float32",) or x2.dtype in FLOAT16S + ("float32",):
+                return (f"x1 {x1.dtype} / x2 {x2.dtype}: npu_mm_all_reduce_base sends non-integer inputs to "
+                        f"aclnnMatmulAllReduce or aclnnWeightQuantMatmulAllReduce, not to {V3}")
+            if t.get("commQuantScale1") is None and t.get("commQuantScale2") is None and not accept_v2_dispatch:
+                return ("no comm scales: npu_mm_all_reduce_base then calls aclnnQuantMatmulAllReduceV2 (pertoken) or "
+                        f"aclnnQuantMatmulAllReduce, not {V3} (accept with MC2_TORCH_NPU_V3_VIA_V2=1)")
+            deq = t.get("dequantScale")
+            want = ("bfloat16" if deq is not None and deq.dtype == "bfloat16" else "float16", _out_shape(x1, x2))
+            out = t["output"]
+            if (out.dtype, out.shape) != want or not out.is_contiguous or out.format != "ND":
+                return (f"output {out.dtype}{list(out.shape)}: npu_mm_all_reduce_base allocates its output itself, "
+                        f"as contiguous {want[0]}{list(want[1])} (float16 unless dequant_scale is bfloat16)")
+        else:
+            if x2.dtype == "int8" and (x1.dtype == "int8" or x1.dtype in FLOAT16S):
+                return (f"x1 {x1.dtype} / x2 int8: MindSpeed sends these to the (Weight)Quant variant of "
+                        f"{inv.op}, not to {inv.op}")
+            residual = t["residual"]
+            for name in OUTPUTS[inv.op]:
+                out = t[name]
+                if (out.dtype, out.shape) != (residual.dtype, residual.shape) or not out.is_contiguous:
+                    return (f"{name} {out.dtype}{list(out.shape)}: MindSpeed allocates it itself, like residual "
+                            f"({residual.dtype}{list(residual.shape)}, contiguous)")
+    return None
+
+
+_ACLNN_CODE = re.compile(r"(?<!\d)(161001|161002|361001|561\d{3})(?!\d)")
+
+
+def status_from_exception(exc: BaseException) -> tuple[int, str]:
+    """A binding's exception as (status, message): an aclnn code in the message where present, else INNER."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())[:600]
+    found = _ACLNN_CODE.search(text)
+    if found:
+        return int(found.group(1)), f"torch_npu raised, status parsed from the message: {text}"
+    return ACLNN_ERR_INNER, f"torch_npu raised without an aclnn status (reported as ACLNN_ERR_INNER): {text}"
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+# --- the seam: the only code that touches torch_npu, MindSpeed and torch.distributed ------------------------
+
+class TorchNpuSeam:
+    """The real bindings, imported when a rank program builds it (never in the test runner's process)."""
+
+    @classmethod
+    def capabilities(cls, **_options) -> dict:
+        """Asked in the test runner's process, without importing torch_npu."""
+        return {"marn": importlib.util.find_spec("mindspeed") is not None,
+                "versions": {"torch": _version("torch"), "torch_npu": _version("torch-npu"),
+                             "mindspeed": _version("mindspeed")}}
+
+    def __init__(self):
+        try:
+            import torch
+            import torch.distributed as dist
+            import torch_npu
+        except ImportError as exc:
+            raise ImportError(f"torch_npu backend: cannot import torch_npu (the Ascend PyTorch adapter, "
+                              f"pip package torch-npu, matching torch): {exc}") from None
+        self.torch, self.dist, self.torch_npu = torch, dist, torch_npu
+        os.environ.setdefault("HCCL_WHITELIST_DISABLE", "1")
+
+    def set_device(self, device: int) -> None:
+        self.torch_npu.npu.set_device(device)
+
+    def to_device(self, t):
+        return t.npu()
+
+    def to_host(self, t):
+        return t.cpu()
+
+    def format_cast(self, t, acl_format: int):
+        return self.torch_npu.npu_format_cast(t, acl_format)
+
+    def init_process_group(self, *, init_method: str, rank: int, world_size: int) -> None:
+        self.dist.init_process_group("hccl", init_method=init_method, rank=rank, world_size=world_size)
+
+    def hcom_name(self, rank: int) -> str:
+        pg = self.dist.distributed_c10d._get_default_group()
+        return pg._get_backend(self.torch.device("npu")).get_hccl_comm_name(rank)
+
+    def mm_all_reduce_base(self, x1, x2, hcom, **kwargs):
+        return self.torch_npu.npu_mm_all_reduce_base(x1, x2, hcom, **kwargs)
+
+    def _mindspeed(self, name: str):
+        try:  # MindSpeed keeps each op in a module of its own name; accept the function re-exported too
+            obj = importlib.import_module(f"mindspeed.ops.{name}")
+        except ImportError as exc:
+            raise ImportError(f"torch_npu backend: cannot import mindspeed.ops.{name} (MindSpeed): {exc}") from None
+        return getattr(obj, name, obj)
+
+    def mm_all_reduce_add_rms_norm(self, x1, x2, residual, gamma, hcom, **kwargs):
+        return self._mindspeed("npu_mm_all_reduce_add_rms_norm")(x1, x2, residual, gamma, hcom, **kwargs)
+
+    def mm_all_reduce_add_rms_norm_(self, x1, x2, residual, gamma, hcom, **kwargs):
+        return self._mindspeed("npu_mm_all_reduce_add_rms_norm_")(x1, x2, residual, gamma, hcom, **kwargs)
+
+    def synchronize(self) -> None:
+        self.torch_npu.npu.synchronize()
+
+    def destroy_process_group(self) -> None:
+        if self.dist.is_initialized():
+            self.dist.destroy_process_group()
+
+
+# --- the rank program (runs in a rank's worker process) ------------------------------------------------------
+
+class TorchNpuRankProgram:
+    """One rank: marshals its TensorArgs into device tensors, calls the binding, copies the outputs back."""
+
+    def __init__(self, *, rank: int, world_size: int, device: int | None, seam: str = DEFAULT_SEAM,
+                 seam_options: dict | None = None):
+        self.rank, self.world_size = rank, world_size
+        self.device = rank if device is None else device  # upstream: set_device(rank)
+        self.seam = _load(seam)(**(seam_options or {}))
+        self.hcom = ""
+
+    def open(self) -> bytes:
+        self.seam.set_device(self.device)
+        if self.rank != 0:
+            return b""
+        with socket.socket() as s:  # a free port for the process group's TCP store (rank 0 hosts it)
+            s.bind(("127.0.0.1", 0))
+            return f"tcp://127.0.0.1:{s.getsockname()[1]}".encode()
+
+    def connect(self, token: bytes) -> None:
+        self.seam.init_process_group(init_method=token.decode(), rank=self.rank, world_size=self.world_size)
+        self.hcom = self.seam.hcom_name(self.rank)
+
+    def close(self) -> None:
+        self.seam.destroy_process_group()
+
+    # --- marshalling ---
+    def _device_tensor(self, arg: TensorArg):
+        """A device tensor with the argument's values, view (strides) and format."""
+        from .torch_cpu import to_torch
+        if _is_tiled_nz(arg):  # an NZ-tiled weight: decode to the stored ND matrix, let torch_npu tile it
+            from ..reference.v3 import x2_matrix
+            logical = x2_matrix(arg)  # (k, n)
+            transposed = arg.is_last_two_transposed and not arg.is_contiguous
+            stored = to_torch(np.ascontiguousarray(logical.T if transposed else logical), arg.dtype)
+            nz = self.seam.format_cast(self.seam.to_device(stored), ACL_FORMAT_FRACTAL_NZ)
+            return nz.t() if transposed else nz
+        values = to_torch(np.asarray(arg.data), arg.dtype)  # the view's values, contiguous
+        if not arg.numel:  # numpy may hand an empty array odd strides: give it the case's contiguous ones
+            values = values.new_empty(arg.shape)
+        if arg.format == "FRACTAL_NZ":  # ND values tagged NZ: torch_npu tiles them
+            return self.seam.format_cast(self.seam.to_device(values), ACL_FORMAT_FRACTAL_NZ)
+        if arg.is_contiguous:
+            return self.seam.to_device(values)
+        if arg.is_last_two_transposed:  # a transposed view of a contiguous device tensor
+            return self.seam.to_device(values.transpose(-1, -2).contiguous()).transpose(-1, -2)
+        # any other view: a flat buffer covering it, the values written through the same strides
+        extent = 1 + sum((d - 1) * s for d, s in zip(arg.shape, arg.strides)) if arg.numel else 0
+        flat = values.new_zeros(extent)
+        flat.as_strided(arg.shape, arg.strides).copy_(values)
+        return self.seam.to_device(flat).as_strided(arg.shape, arg.strides)
+
+    def _call(self, op: str, t: dict, attrs):
+        common = {"reduce_op": str(attrs.get("reduceOp", "sum")), "comm_turn": int(attrs.get("commTurn", 0))}
+        if op == V3:
+            out = self.seam.mm_all_reduce_base(
+                t["x1"], t["x2"], self.hcom, bias=t.get("bias"), x3=t.get("x3"), dequant_scale=t.get("dequantScale"),
+                pertoken_scale=t.get("pertokenScale"), comm_quant_scale_1=t.get("commQuantScale1"),
+                comm_quant_scale_2=t.get("commQuantScale2"), **common)
+            return {"output": out}
+        fn = self.seam.mm_all_reduce_add_rms_norm if op == MARN else self.seam.mm_all_reduce_add_rms_norm_
+        y, norm = fn(t["x1"], t["x2"], t["residual"], t["gamma"], self.hcom, epsilon=float(attrs["epsilon"]),
+                     bias=t.get("bias"), **common)
+        # inplace: the result is what the operator wrote into the residual tensor passed in, whatever it returns
+        return {"y": y, "normOut": norm} if op == MARN else {"residual": t["residual"], "normOut": norm}
+
+    def invoke(self, call) -> RankResult:
+        from .torch_cpu import to_numpy
+        if call.shape_only:
+            raise ValueError(f"{call.case_id}: shape-only cases are declared unsupported by the torch_npu backend")
+        outputs = OUTPUTS[call.op]
+        t = {n: self._device_tensor(a) for n, a in call.tensors.items() if a is not None and n not in outputs}
+        try:
+            produced = self._call(call.op, t, call.attrs)
+            self.seam.synchronize()
+        except (RuntimeError, ValueError, TypeError) as exc:  # what TORCH_CHECK and argument parsing raise
+            status, message = status_from_exception(exc)
+            return RankResult(status, {}, message)
+        result = {}
+        for name, tensor in produced.items():
+            spec = call.tensors[name]
+            host = self.seam.to_host(tensor)
+            got = (str(host.dtype).removeprefix("torch."), tuple(host.shape))
+            want_dtype = "int64" if spec.dtype == "uint64" else spec.dtype
+            if got != (want_dtype, spec.shape):
+                return RankResult(ACLNN_ERR_INNER, {}, f"the binding returned {name} as {got[0]}{list(got[1])}, "
+                                                       f"the case's descriptor is {spec.dtype}{list(spec.shape)}")
+            result[name] = to_numpy(host, spec.dtype)
+        return RankResult(ACLNN_SUCCESS, result)
+
+
+# --- the backend (runs in the test runner's process) -------------------------------------------------------
+
+class TorchNpuBackend:
+    name = "torch_npu"
+
+    def __init__(self, *, seam: str = DEFAULT_SEAM, seam_options: dict | None = None,
+                 accept_v2_dispatch: bool | None = None, deadline_s: float = 120.0, env: dict | None = None):
+        """seam: import path of the seam class (a stand-in in tests); seam_options: its keyword arguments;
+        accept_v2_dispatch: run V3 cases without comm scales through torch_npu's V2/V1 entry points;
+        env: the rank processes' environment (default: this process's)."""
+        self.seam, self.seam_options = seam, dict(seam_options or {})
+        self.capabilities = _load(seam).capabilities(**self.seam_options)
+        if accept_v2_dispatch is None:
+            accept_v2_dispatch = os.environ.get("MC2_TORCH_NPU_V3_VIA_V2", "") == "1"
+        self.accept_v2_dispatch = accept_v2_dispatch
+        self.deadline_s, self.env = deadline_s, env
+        self._engine = None
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": "torch_npu (npu_mm_all_reduce_base; MindSpeed npu_mm_all_reduce_add_rms_norm(_))",
+                **self.capabilities["versions"], "seam": self.seam,
+                "status codes": "parsed from the binding's exception message where present, else ACLNN_ERR_INNER",
+                "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported"}
+
+    def unsupported_reason(self, inv: Invocation) -> str | None:
+        return unsupported_reason(inv, marn_available=self.capabilities["marn"],
+                                  accept_v2_dispatch=self.accept_v2_dispatch)
+
+    def invoke(self, inv: Invocation) -> list[RankResult]:
+        reason = self.unsupported_reason(inv)
+        if reason:
+            raise ValueError(f"{inv.case_id}: not expressible through torch_npu: {reason}")
+        if self._engine is None:
+            from ..engine import RankEngine
+            self._engine = RankEngine(program=PROGRAM, options={"seam": self.seam, "seam_options": self.seam_options},
+                                      deadline_s=self.deadline_s, env=self.env)
+        return self._engine.run(inv)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None

@@ -1,0 +1,178 @@
+"""A stand-in for the torch_npu backend's seam (conformance/backends/torch_npu_backend.py: TorchNpuSeam).
+
+It records every call to a JSON-lines log (function, rank, each tensor's dtype, shape, strides, format and a
+fingerprint of its values, and the scalar keywords: hcom, reduce_op, comm_turn, epsilon) and computes plausible
+results with torch on the CPU: the documented formulas in fp32 (no low-bit communication), summed over a real
+gloo process group, so copy-back and cross-rank behaviour can be checked. Tensors "on the device" are CPU
+tensors; `format_cast(t, 29)` marks the storage of its result FRACTAL_NZ.
+
+Options (keywords, picklable): log (path, required), marn (False: MindSpeed "not installed"), raise_message
+(every operator call raises RuntimeError(raise_message); env MC2_STAND_IN_RAISE does the same).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from conformance import quant
+
+
+def fingerprint_array(arr: np.ndarray) -> str:
+    """Of the logical values: the same bytes torch holds for the mapped dtype (uint64 words as int64, bf16 raw)."""
+    return hashlib.sha1(np.ascontiguousarray(arr).tobytes()).hexdigest()[:16]
+
+
+def fingerprint_tensor(t: torch.Tensor) -> str:
+    raw = t.contiguous().reshape(-1).view(torch.uint8) if t.numel() else torch.zeros(0, dtype=torch.uint8)
+    return hashlib.sha1(raw.numpy().tobytes()).hexdigest()[:16]
+
+
+def read_log(path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class StandInSeam:
+    @classmethod
+    def capabilities(cls, *, marn: bool = True, **_options) -> dict:
+        return {"marn": marn, "versions": {"torch": torch.__version__, "torch_npu": "stand-in",
+                                           "mindspeed": "stand-in" if marn else "not installed"}}
+
+    def __init__(self, *, log: str, marn: bool = True, raise_message: str | None = None):
+        self.log, self.marn = log, marn
+        self.raise_message = raise_message or os.environ.get("MC2_STAND_IN_RAISE")
+        self.rank = None
+        self._nz: list[torch.Tensor] = []  # tensors made by format_cast(.., 29): their storages are "NZ"
+
+    # --- recording ---
+    def _describe(self, v):
+        if not isinstance(v, torch.Tensor):
+            return v
+        ptr = v.untyped_storage().data_ptr()
+        nz = any(n.untyped_storage().data_ptr() == ptr for n in self._nz)
+        return {"dtype": str(v.dtype).removeprefix("torch."), "shape": list(v.shape), "stride": list(v.stride()),
+                "format": "FRACTAL_NZ" if nz else "ND", "fp": fingerprint_tensor(v)}
+
+    def _record(self, fn: str, **fields) -> None:
+        entry = {"fn": fn, "rank": self.rank, **{k: self._describe(v) for k, v in fields.items()}}
+        with open(self.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def _operator_called(self, fn: str, **fields) -> None:
+        self._record(fn, **fields)
+        if self.raise_message:
+            raise RuntimeError(self.raise_message)
+
+    # --- the seam ---
+    def set_device(self, device: int) -> None:
+        self._record("set_device", device=device)
+
+    def to_device(self, t):
+        return t.clone()
+
+    def to_host(self, t):
+        return t.detach().clone()
+
+    def format_cast(self, t, acl_format: int):
+        self._record("npu_format_cast", src=t, acl_format=acl_format)
+        out = t.contiguous().clone()
+        if acl_format == 29:
+            self._nz.append(out)
+        return out
+
+    def init_process_group(self, *, init_method: str, rank: int, world_size: int) -> None:
+        self.rank = rank
+        self._record("init_process_group", init_method=init_method, world_size=world_size)
+        dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world_size)
+
+    def hcom_name(self, rank: int) -> str:
+        name = f"stand-in-hcom:{dist.get_world_size()}:{rank}"
+        self._record("get_hccl_comm_name", returned=name)
+        return name
+
+    def synchronize(self) -> None:
+        self._record("synchronize")
+        self._nz.clear()
+
+    def destroy_process_group(self) -> None:
+        self._record("destroy_process_group")
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+    @staticmethod
+    def _all_reduce(x: torch.Tensor) -> torch.Tensor:
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(x)
+        return x
+
+    def mm_all_reduce_base(self, x1, x2, hcom, *, reduce_op="sum", bias=None, antiquant_scale=None,
+                           antiquant_offset=None, x3=None, dequant_scale=None, pertoken_scale=None,
+                           comm_quant_scale_1=None, comm_quant_scale_2=None, comm_turn=0, antiquant_group_size=0):
+        self._operator_called("npu_mm_all_reduce_base", x1=x1, x2=x2, hcom=hcom, reduce_op=reduce_op, bias=bias,
+                              antiquant_scale=antiquant_scale, antiquant_offset=antiquant_offset, x3=x3,
+                              dequant_scale=dequant_scale, pertoken_scale=pertoken_scale,
+                              comm_quant_scale_1=comm_quant_scale_1, comm_quant_scale_2=comm_quant_scale_2,
+                              comm_turn=comm_turn, antiquant_group_size=antiquant_group_size)
+        try:
+            out = self._v3(x1, x2, bias, x3, dequant_scale, pertoken_scale)
+        except Exception as exc:  # inputs the formula cannot take (an invalid case): raise as torch_npu would
+            raise RuntimeError(f"stand-in npu_mm_all_reduce_base failed: {type(exc).__name__}: {exc}") from None
+        self._record("returned", output=out)
+        return out
+
+    def _v3(self, x1, x2, bias, x3, dequant_scale, pertoken_scale):
+        acc = x1.reshape(-1, x1.shape[-1]).double() @ x2.double()
+        if bias is not None:
+            acc = acc + bias.double()
+        if dequant_scale.dtype == torch.int64:  # an npu_trans_quant_param word: the FP19 scale it applies
+            scale = torch.from_numpy(quant.applied_scale(dequant_scale.numpy().view(np.uint64)).astype(np.float64))
+        else:
+            scale = dequant_scale.double()
+        value = acc * scale.reshape(1, -1)
+        if pertoken_scale is not None:
+            value = value * pertoken_scale.double().reshape(-1, 1)
+        if x3 is not None:
+            value = value + x3.double().reshape(value.shape)
+        out_dtype = torch.bfloat16 if dequant_scale.dtype == torch.bfloat16 else torch.float16  # torch_npu's rule
+        total = self._all_reduce(value.float())
+        return total.to(out_dtype).reshape(*x1.shape[:-1], x2.shape[-1])
+
+    def _marn(self, fn, x1, x2, residual, gamma, hcom, *, reduce_op, epsilon, bias, comm_turn, **rest):
+        self._operator_called(fn, x1=x1, x2=x2, residual=residual, gamma=gamma, hcom=hcom, reduce_op=reduce_op,
+                              epsilon=epsilon, bias=bias, comm_turn=comm_turn, **rest)
+        if not self.marn:
+            raise ImportError("stand-in: MindSpeed not installed")
+        try:
+            return self._marn_values(x1, x2, residual, gamma, epsilon, bias)
+        except Exception as exc:
+            raise RuntimeError(f"stand-in {fn} failed: {type(exc).__name__}: {exc}") from None
+
+    def _marn_values(self, x1, x2, residual, gamma, epsilon, bias):
+        mm = x1.reshape(-1, x1.shape[-1]).float() @ x2.float()
+        if bias is not None:
+            mm = mm + bias.float()
+        x = self._all_reduce(mm) + residual.reshape(mm.shape).float()
+        y = x.to(residual.dtype)
+        norm = torch.nn.functional.rms_norm(y.float(), (y.shape[-1],), weight=gamma.float(), eps=epsilon)
+        return y.reshape(residual.shape), norm.to(residual.dtype).reshape(residual.shape)
+
+    def mm_all_reduce_add_rms_norm(self, x1, x2, residual, gamma, hcom, *, reduce_op="sum", epsilon=1e-6,
+                                   bias=None, comm_turn=0, **rest):
+        y, norm = self._marn("npu_mm_all_reduce_add_rms_norm", x1, x2, residual, gamma, hcom, reduce_op=reduce_op,
+                             epsilon=epsilon, bias=bias, comm_turn=comm_turn, **rest)
+        self._record("returned", y=y, normOut=norm)
+        return y, norm
+
+    def mm_all_reduce_add_rms_norm_(self, x1, x2, residual, gamma, hcom, *, reduce_op="sum", epsilon=1e-6,
+                                    bias=None, comm_turn=0, **rest):
+        y, norm = self._marn("npu_mm_all_reduce_add_rms_norm_", x1, x2, residual, gamma, hcom, reduce_op=reduce_op,
+                             epsilon=epsilon, bias=bias, comm_turn=comm_turn, **rest)
+        residual.copy_(y)  # in place, as MindSpeed writes y into residual
+        self._record("returned", residual=residual, normOut=norm)
+        return residual, norm

@@ -213,3 +213,14 @@ def test_process_mode_ranks_run_only_on_their_leased_devices_under_xdist(tmp_pat
     assert all(sorted(x["devices"]) == list(range(min(x["devices"]), min(x["devices"]) + len(x["devices"])))
                and min(x["devices"]) % len(x["devices"]) == 0 for x in leases), "aligned, one device per rank"
     assert overlaps(leases) == []
+
+
+def test_a_process_gets_its_last_block_back_when_it_is_free(tmp_path):
+    """Affinity: the rank workers of the last group still live on those devices."""
+    mine, other = DeviceLeaser(list(range(8)), tmp_path), DeviceLeaser(list(range(8)), tmp_path)
+    with other.lease(2), mine.lease(2) as first:
+        assert first.devices == (2, 3)
+    with mine.lease(2) as again:
+        assert again.devices == (2, 3), "the first free block would be (0, 1)"
+    with other.lease(2) as theirs:
+        assert theirs.devices == (0, 1)

@@ -78,6 +78,13 @@ class DeviceLeaser:
         self.dir = Path(lock_dir)
         (self.dir / "tickets").mkdir(parents=True, exist_ok=True)
         self.poll = poll
+        self.last: dict[int, tuple[int, ...]] = {}  # per size, the block this process held last
+
+    def _in_preference_order(self, k: int) -> list[tuple[int, ...]]:
+        """Aligned blocks of k, the one this process held last first: its rank workers (and their
+        communicator) still live on those devices, so taking it again spares a group restart."""
+        blocks = self._blocks(k)
+        return sorted(blocks, key=lambda b: b != self.last.get(k))
 
     def _device_lock(self, d: int) -> Path:
         return self.dir / f"device-{d}.lock"
@@ -150,7 +157,7 @@ class DeviceLeaser:
                         target = self._target(size, reserved)
                         if target:
                             reserved |= set(target)
-                    for block in self._blocks(k):
+                    for block in self._in_preference_order(k):
                         if reserved & set(block):
                             continue
                         fds = []
@@ -160,6 +167,7 @@ class DeviceLeaser:
                                 break
                             fds.append(fd)
                         if len(fds) == k:
+                            self.last[k] = block
                             return Lease(block, time.monotonic() - t0, fds)
                         for fd in fds:
                             _unlock(fd)

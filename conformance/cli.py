@@ -260,12 +260,16 @@ def cmd_faults(a) -> int:
     from .sim.faults import FAULTS
     for f in FAULTS.values():
         print(f"{f.name:<34} {','.join(f.violates):<40} {f.description}")
+    print(f"{'rank-hangs:<r>':<34} {'(engine; sim-process only)':<40} rank r never joins the all-reduce: the test "
+          f"must fail as timeout")
+    print(f"{'rank-dies:<r>':<34} {'(engine; sim-process only)':<40} rank r SIGKILLs itself before the all-reduce: "
+          f"the test must fail as crash")
     return 0
 
 
 def _add_suite_options(p, *, profile=True):
     p.add_argument("--backend", default=os.environ.get("MC2_BACKEND", "sim"),
-                   help="'sim' or an import path 'package.module:attr'")
+                   help="sim, sim-process, torch-cpu, aclnn, torch-npu, or an import path 'package.module:attr'")
     if profile:
         p.add_argument("--profile", default="signoff", choices=PROFILES)
         p.add_argument("--world-sizes", default="1,2,4,8")

@@ -238,3 +238,15 @@ def test_signoff_passes_in_process_mode_and_hangs_do_not_stop_the_run(tmp_path, 
     assert hung.returncode == 1 and " failed" in tail and " passed" in tail, hung.stdout[-2000:]
     assert "marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2: timeout" in hung.stdout
     assert "--rank-deadline 1" in hung.stdout, "the repro line carries the deadline"
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--backend", "sim", "--fault", "rank-hangs:1"], "needs ranks in processes: use --backend sim-process"),
+    (["--backend", "sim-process", "--fault", "rank-dies:x"], "expected rank-dies:<rank>"),
+    (["--backend", "sim-process", "--rank-deadline", "soon"], "--rank-deadline 'soon': expected seconds"),
+    (["--backend", "sim-process", "--rank-deadline", "-1"], "expected a positive number of seconds"),
+])
+def test_bad_engine_options_fail_in_one_line(args, words):
+    run = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "--collect-only", "-q",
+                          "-p", "no:cacheprovider", *args], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 4 and words in run.stderr and "Traceback" not in run.stderr, run.stderr

@@ -27,6 +27,9 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadl
         from ..sim import SimOptions, SimulatorBackend
         try:
             if spec == "sim":
+                engine_faults = [f for f in faults if f.split(":")[0] in ("rank-hangs", "rank-dies")]
+                if engine_faults:
+                    raise ValueError(f"fault {engine_faults[0]!r} needs ranks in processes: use --backend sim-process")
                 return SimulatorBackend(faults=faults, options=SimOptions(**(sim_options or {})))
             from ..sim.process_backend import SimProcessBackend
             return SimProcessBackend(faults=faults, options=SimOptions(**(sim_options or {})),

@@ -3,7 +3,7 @@ upstream way: spawn the rank processes, open the device, initialise the communic
 the in-process simulator as the floor. Same tiny case per world size, so the numbers are overhead, not compute.
 Also the shared-memory transport rate on a large case.
 
-    python bench/bench_engine.py [--repeats N]
+    python bench/bench_engine.py [--repeats N] [--out bench/engine_results.json]
 
 On hardware the spawn-per-test column would add device open and HCCL initialisation (seconds per group);
 here the simulator's open/connect are free, so the gap below is a lower bound.
@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import time
+from datetime import date
+from pathlib import Path
 
 from conformance import casegen
 from conformance.casegen.inputs import materialise
@@ -40,6 +44,7 @@ def _case(world: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "engine_results.json"))
     args = ap.parse_args()
     rows = []
     for world in (1, 2, 4, 8):
@@ -59,9 +64,12 @@ def main() -> None:
     proc, inline_backend = SimProcessBackend(), SimulatorBackend()
     t_proc, t_inline = _per_call(proc, inv, 3), _per_call(inline_backend, inv, 3)
     proc.close()
-    print(json.dumps({"overhead_per_invocation": rows,
-                      "large_case": {"case": big.id, "input_MB": round(nbytes / 1e6, 1),
-                                     "process_mode_s": round(t_proc, 3), "inline_s": round(t_inline, 3)}}, indent=1))
+    text = json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores", "date": date.today().isoformat(),
+                       "overhead_per_invocation": rows,
+                       "large_case": {"case": big.id, "input_MB": round(nbytes / 1e6, 1),
+                                      "process_mode_s": round(t_proc, 3), "inline_s": round(t_inline, 3)}}, indent=1)
+    print(text)
+    Path(args.out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

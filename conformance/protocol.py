@@ -45,6 +45,13 @@ def status_name(code: int) -> str:
     return f"{code} ({STATUS_NAMES.get(code, 'unknown')})"
 
 
+def span_elements(shape: Sequence[int], strides: Sequence[int]) -> int:
+    """Elements of storage a view with non-negative element strides reaches, first to last (0 if empty)."""
+    if any(d == 0 for d in shape):
+        return 0
+    return 1 + sum((d - 1) * s for d, s in zip(shape, strides))
+
+
 @dataclass(frozen=True)
 class TensorArg:
     dtype: str
@@ -88,6 +95,11 @@ class TensorArg:
         for d in self.shape:
             n *= d
         return n
+
+    @property
+    def span(self) -> int:
+        """Elements of storage the view reaches (its strides applied to its shape)."""
+        return span_elements(self.shape, self.strides)
 
     @property
     def is_contiguous(self) -> bool:

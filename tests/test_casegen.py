@@ -5,7 +5,7 @@ import pytest
 
 from conformance import casegen
 from conformance.casegen.inputs import materialise
-from conformance.sim.backend import _VALIDATORS
+from conformance.sim.backend import VALIDATORS
 from conformance.spec import BY_ID
 
 INVALID = [c for c in casegen.catalogue() if c.kind == "invalid"]
@@ -29,7 +29,7 @@ def test_covers_name_known_constraints():
 def test_invalid_case_violates_exactly_the_constraint_it_names(case):
     inv = materialise(case, 0)
     t = dict(inv.ranks[0])
-    validate = _VALIDATORS[case.op]
+    validate = VALIDATORS[case.op]
     status, cid, _ = validate(case.op, t, dict(inv.attrs), case.world_size)
     assert (status, cid) == (case.expected_status, case.covers[0])
     # with that one rule switched off, nothing else is wrong with the input

@@ -14,6 +14,12 @@ _BUILTIN_PATHS = {
 _TAKES_DEADLINE = ("aclnn", "torch-npu")
 
 
+def import_attr(path: str):
+    """The object an import path `package.module:attr` names (rank programs, seams)."""
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
 class BackendError(Exception):
     """Bad backend selection; the message is one line, fit for a command-line error."""
 

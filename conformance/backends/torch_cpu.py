@@ -70,10 +70,10 @@ class TorchCpuBackend:
         return None
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
-        from ..sim.backend import _VALIDATORS
+        from ..sim.backend import VALIDATORS
         results = []
         for tensors in inv.ranks:
-            status, _, message = _VALIDATORS[inv.op](inv.op, dict(tensors), dict(inv.attrs), inv.world_size)
+            status, _, message = VALIDATORS[inv.op](inv.op, dict(tensors), dict(inv.attrs), inv.world_size)
             results.append(RankResult(status, {}, message))
         if inv.shape_only or any(r.status for r in results):
             return results

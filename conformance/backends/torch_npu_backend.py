@@ -32,6 +32,7 @@ import socket
 import numpy as np
 
 from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg
+from . import import_attr
 
 V3 = "QuantMatmulAllReduceV3"
 MARN = "MatmulAllReduceAddRmsNorm"
@@ -45,11 +46,6 @@ REQUIRED = {V3: ("x1", "x2", "output"), MARN: ("x1", "x2", "residual", "gamma", 
             INPLACE: ("x1", "x2", "residual", "gamma", "normOut")}
 OUTPUTS = {V3: ("output",), MARN: ("y", "normOut"), INPLACE: ("normOut",)}
 FLOAT16S = ("float16", "bfloat16")
-
-
-def _load(path: str):
-    module_name, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 def _is_tiled_nz(arg: TensorArg) -> bool:
@@ -209,7 +205,7 @@ class TorchNpuRankProgram:
                  seam_options: dict | None = None):
         self.rank, self.world_size = rank, world_size
         self.device = rank if device is None else device  # upstream: set_device(rank)
-        self.seam = _load(seam)(**(seam_options or {}))
+        self.seam = import_attr(seam)(**(seam_options or {}))
         self.hcom = ""
 
     def open(self) -> bytes:
@@ -248,8 +244,7 @@ class TorchNpuRankProgram:
         if arg.is_last_two_transposed:  # a transposed view of a contiguous device tensor
             return self.seam.to_device(values.transpose(-1, -2).contiguous()).transpose(-1, -2)
         # any other view: a flat buffer covering it, the values written through the same strides
-        extent = 1 + sum((d - 1) * s for d, s in zip(arg.shape, arg.strides)) if arg.numel else 0
-        flat = values.new_zeros(extent)
+        flat = values.new_zeros(arg.span)
         flat.as_strided(arg.shape, arg.strides).copy_(values)
         return self.seam.to_device(flat).as_strided(arg.shape, arg.strides)
 
@@ -303,7 +298,7 @@ class TorchNpuBackend:
         accept_v2_dispatch: run V3 cases without comm scales through torch_npu's V2/V1 entry points;
         env: the rank processes' environment (default: this process's)."""
         self.seam, self.seam_options = seam, dict(seam_options or {})
-        self.capabilities = _load(seam).capabilities(**self.seam_options)
+        self.capabilities = import_attr(seam).capabilities(**self.seam_options)
         if accept_v2_dispatch is None:
             accept_v2_dispatch = os.environ.get("MC2_TORCH_NPU_V3_VIA_V2", "") == "1"
         self.accept_v2_dispatch = accept_v2_dispatch

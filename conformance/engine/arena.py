@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..protocol import span_elements
+
 ALIGN = 64  # cache-line aligned slots; also satisfies the 32-byte alignment device copies prefer
 
 
@@ -26,12 +28,6 @@ class Slot:
     dtype: np.dtype
     shape: tuple[int, ...]
     strides: tuple[int, ...]  # in elements, all >= 0
-
-
-def _span_elements(shape, strides) -> int:
-    if any(d == 0 for d in shape):
-        return 0
-    return 1 + sum((d - 1) * s for d, s in zip(shape, strides))
 
 
 def _element_strides(arr: np.ndarray) -> tuple[int, ...] | None:
@@ -45,7 +41,7 @@ def nbytes_needed(arr: np.ndarray) -> int:
     strides = _element_strides(arr)
     if strides is None:
         return arr.nbytes
-    return _span_elements(arr.shape, strides) * arr.dtype.itemsize
+    return span_elements(arr.shape, strides) * arr.dtype.itemsize
 
 
 def _round_up(n: int) -> int:
@@ -91,7 +87,7 @@ class Arena:
 
     def view(self, slot: Slot, *, writable: bool = False) -> np.ndarray:
         item = slot.dtype.itemsize
-        count = _span_elements(slot.shape, slot.strides)
+        count = span_elements(slot.shape, slot.strides)
         if count == 0:
             return np.zeros(slot.shape, slot.dtype)
         flat = np.frombuffer(self.buf, slot.dtype, count, slot.offset)

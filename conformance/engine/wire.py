@@ -3,9 +3,11 @@ everything else pickled. Both sides use the same two functions, so the format li
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from .arena import Arena, BumpAllocator, Slot, nbytes_needed
+from .arena import Arena, BumpAllocator, nbytes_needed
 
 
 def pack(obj, arena: Arena | None, alloc: BumpAllocator | None):
@@ -42,21 +44,13 @@ def tensor_slot(arg, arena: Arena, alloc: BumpAllocator):
     offset = alloc.take(nbytes_needed(data))
     if offset is None:  # the engine sizes the arena first, so this means a bug in that sizing
         raise RuntimeError("rank engine: arena too small for the inputs")
-    return (_without_data(arg), arena.put(offset, data))
+    return (dataclasses.replace(arg, data=None), arena.put(offset, data))
 
 
 def tensor_view(entry, arena: Arena):
     """Rebuild the TensorArg on the worker side: its data is a read-only view of the arena."""
-    import dataclasses
     if entry is None:
         return None
     arg, slot = entry
     return arg if slot is None else dataclasses.replace(arg, data=arena.view(slot))
 
-
-def _without_data(arg):
-    import dataclasses
-    return dataclasses.replace(arg, data=None)
-
-
-__all__ = ["pack", "unpack", "tensor_slot", "tensor_view", "Slot"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
-import importlib
 import os
 import signal
 import sys
@@ -17,6 +16,7 @@ import traceback
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle
 
+from ..backends import import_attr
 from ..protocol import RankResult
 from .arena import Arena, BumpAllocator
 from .program import RankCall
@@ -30,11 +30,6 @@ def _die_with_parent(parent_pid: int) -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
-
-
-def _load_factory(path: str):
-    module_name, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 class _Channel:
@@ -77,7 +72,7 @@ def _invoke(conn: Connection, program, arena: Arena, msg: dict):
 def serve(conn: Connection) -> None:
     kind, spec = conn.recv()
     assert kind == "start", kind
-    program = _load_factory(spec["program"])(rank=spec["rank"], world_size=spec["world_size"],
+    program = import_attr(spec["program"])(rank=spec["rank"], world_size=spec["world_size"],
                                              device=spec["device"], **spec["options"])
     conn.send(("ready", program.open()))
     kind, token = conn.recv()

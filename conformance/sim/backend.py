@@ -31,7 +31,7 @@ class SimOptions:
                              f"{', '.join(ALLREDUCE_ACCUMULATIONS)}")
 
 
-_VALIDATORS = {
+VALIDATORS = {
     "MatmulAllReduceAddRmsNorm": validate_marn.validate,
     "InplaceMatmulAllReduceAddRmsNorm": validate_marn.validate,
     "QuantMatmulAllReduceV3": validate_v3.validate,
@@ -57,12 +57,12 @@ class SimulatorBackend:
                 "faults": ",".join(sorted(self.faults)) or "none"}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
-        if inv.op not in _VALIDATORS:
+        if inv.op not in VALIDATORS:
             return f"the simulator does not implement {inv.op}"
         return None
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
-        validate = _VALIDATORS[inv.op]
+        validate = VALIDATORS[inv.op]
         results = []
         for tensors in inv.ranks:
             status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, self.faults)

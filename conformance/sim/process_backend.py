@@ -9,7 +9,6 @@ import os
 from ..engine import RankEngine
 from ..protocol import Invocation, RankResult
 from .backend import SimOptions, SimulatorBackend
-from .faults import parse_faults
 from .rank_program import split_engine_faults
 
 PROGRAM = "conformance.sim.rank_program:SimRankProgram"
@@ -46,5 +45,3 @@ class SimProcessBackend:
     def close(self) -> None:
         self.engine.close()
 
-
-__all__ = ["SimProcessBackend", "parse_faults"]

@@ -17,20 +17,14 @@ import fcntl
 import json
 import os
 import signal
-import sys
 import time
 
 from ..protocol import ACLNN_ERR_INNER, RankResult
-from . import marn_numerics, v3_numerics, validate_marn, validate_v3
+from . import marn_numerics, v3_numerics
+from .backend import VALIDATORS
 from .faults import parse_faults
 
 ENGINE_FAULTS = ("rank-hangs", "rank-dies")
-
-_VALIDATORS = {
-    "MatmulAllReduceAddRmsNorm": validate_marn.validate,
-    "InplaceMatmulAllReduceAddRmsNorm": validate_marn.validate,
-    "QuantMatmulAllReduceV3": validate_v3.validate,
-}
 
 
 def split_engine_faults(faults) -> tuple[tuple[str, ...], dict[str, int]]:
@@ -73,7 +67,6 @@ class SimRankProgram:
                 time.sleep(3600)
         if self.engine_faults.get("rank-dies") == call.rank:
             print(f"rank {call.rank}: entering the all-reduce of {call.case_id} (fault rank-dies)", flush=True)
-            sys.stdout.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
     def invoke(self, call) -> RankResult:
@@ -91,7 +84,7 @@ class SimRankProgram:
                                   "pid": os.getpid(), "start": start, "end": end}) + "\n")
 
     def _invoke(self, call) -> RankResult:
-        status, _, message = _VALIDATORS[call.op](call.op, dict(call.tensors), dict(call.attrs), call.world_size,
+        status, _, message = VALIDATORS[call.op](call.op, dict(call.tensors), dict(call.attrs), call.world_size,
                                                   self.faults)
         # pre-flight, as a real rank would need: a rank that executes while a peer rejected blocks forever
         statuses = call.group.allgather(status)

@@ -14,6 +14,17 @@ CODE_FROM_CONVENTION = "convention"  # aclnn convention: 161001 null pointer, 16
 
 KINDS = ("reject", "accept", "compute")
 
+# Where a rejection may surface (the two-phase aclnn interface): the first phase (GetWorkspaceSize) or the
+# second (the aclnnXxx launch call, incl. tiling and kernel launch). Documents mostly do not say: "either".
+PHASE_WORKSPACE = "workspace"
+PHASE_LAUNCH = "launch"
+PHASE_EITHER = "either"
+PHASES = (PHASE_WORKSPACE, PHASE_LAUNCH, PHASE_EITHER)
+
+# --status-check: "documented" enforces a code only where a document states it (any other rejection is
+# conformant and recorded); "convention" also enforces the aclnn convention's 161001/161002.
+STATUS_CHECKS = ("documented", "convention")
+
 
 @dataclass(frozen=True)
 class Constraint:
@@ -27,6 +38,8 @@ class Constraint:
     code_source: str = CODE_FROM_CONVENTION
     source: str = ""  # document and section
     notes: str = ""
+    phase: str = PHASE_EITHER  # where a rejection may surface (PHASES)
+    revision: str = ""  # the document revision the record is taken from (spec.revisions)
 
     @property
     def family(self) -> str:
@@ -35,6 +48,21 @@ class Constraint:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"{self.id}: kind {self.kind!r} not in {KINDS}")
+        if self.phase not in PHASES:
+            raise ValueError(f"{self.id}: phase {self.phase!r} not in {PHASES}")
+
+    def promised_codes(self, status_check: str = "documented") -> frozenset[int] | None:
+        """The status codes a rejection must carry; None where any non-success status is conformant."""
+        if status_check not in STATUS_CHECKS:
+            raise ValueError(f"status check {status_check!r} not in {', '.join(STATUS_CHECKS)}")
+        if self.kind != "reject" or self.expected_status is None:
+            return None
+        if self.code_source == CODE_FROM_DOCUMENT or status_check == "convention":
+            return frozenset({self.expected_status})
+        return None
+
+    def promised_phases(self) -> frozenset[str]:
+        return frozenset({PHASE_WORKSPACE, PHASE_LAUNCH}) if self.phase == PHASE_EITHER else frozenset({self.phase})
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def large_case(dtype="float16", b=4, s=1024, k=4096, n=4096):
     shape = Shape("bench", b, s, k, n, "full")
     t = base_tensors(OP, dtype, shape)
     case = Case(id=f"bench-{dtype}", op=OP, world_size=1, tensors=tuple(t.items()),
-                attrs=tuple(base_attrs(k=k).items()), expected_status=0, covers=(), kind="valid", profile="full",
+                attrs=tuple(base_attrs(k=k).items()), rejects=False, covers=(), kind="valid", profile="full",
                 dtype=dtype)
     return case, 2.0 * b * s * k * n
 
@@ -82,7 +82,7 @@ def profile_wall(profile, workers=2):
 
 def shape_only_overhead(repeats=200):
     sim = SimulatorBackend()
-    case = next(c for c in casegen.catalogue() if c.shape_only and c.expected_status == 0)
+    case = next(c for c in casegen.catalogue() if c.shape_only and not c.rejects)
     run_case(case, sim, seed=0)
     t = time.perf_counter()
     for _ in range(repeats):

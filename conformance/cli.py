@@ -20,6 +20,12 @@ import time
 from pathlib import Path
 
 from .casegen.model import PROFILES
+from .options import SIM_FLAGS, sim_flag_args, sim_options_from
+from .spec.model import STATUS_CHECKS
+
+
+def _sim_options(a) -> dict:
+    return sim_options_from(lambda flag: getattr(a, flag.lstrip("-").replace("-", "_"), None))
 
 
 DEFAULT_SELFCHECK_DIR = "results/selfcheck"
@@ -43,12 +49,13 @@ def _suite_args(a) -> list[str]:
         args += ["--fault", f]
     if getattr(a, "accumulation_bound", None):
         args += ["--accumulation-bound", a.accumulation_bound]
-    if getattr(a, "sim_allreduce_accumulation", None):
-        args += ["--sim-allreduce-accumulation", a.sim_allreduce_accumulation]
+    args += sim_flag_args(_sim_options(a))
     if getattr(a, "waivers", None):
         args += ["--waivers", a.waivers]
     if getattr(a, "cann_version", None):
         args += ["--cann-version", a.cann_version]
+    if getattr(a, "status_check", None):
+        args += ["--status-check", a.status_check]
     return args
 
 
@@ -206,9 +213,16 @@ def cmd_repro(a) -> int:
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
     backend = load_backend(a.backend, faults=a.fault or (),
-                           sim_options={"allreduce_accumulation": a.sim_allreduce_accumulation or "float32"})
-    outcome = run_case(case, backend, seed=a.seed, accumulation=a.accumulation_bound or "probabilistic")
+                           sim_options=_sim_options(a))
+    outcome = run_case(case, backend, seed=a.seed, accumulation=a.accumulation_bound or "probabilistic",
+                       status_check=a.status_check or "documented")
     print(f"{case.id}: {outcome.category} ({outcome.seconds:.2f} s)")
+    print(f"  expected: {outcome.expected}")
+    if outcome.observed:
+        print("  observed: " + ", ".join(f"rank {r} {s}{' at ' + p if p else ''}"
+                                         for r, (s, p) in enumerate(outcome.observed)))
+    if outcome.detail:
+        print(f"  {outcome.detail}")
     for c in outcome.checks:
         print(f"  [{'ok' if c.passed else 'FAIL'}] {c.message}")
     return 0 if outcome.passed else 1
@@ -230,7 +244,7 @@ def cmd_fuzz(a) -> int:
     from .fuzz import runner
     from .judge import run_case
     backend = load_backend(a.backend, faults=a.fault or (),
-                           sim_options={"allreduce_accumulation": a.sim_allreduce_accumulation or "float32"})
+                           sim_options=_sim_options(a))
     out = Path(a.out)
     if a.replay:
         case = runner.load_failure(Path(a.replay))
@@ -276,7 +290,10 @@ def _add_suite_options(p, *, profile=True):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fault", action="append", help="simulator fault (repeatable)")
     p.add_argument("--accumulation-bound", choices=("probabilistic", "worst_case"))
-    p.add_argument("--sim-allreduce-accumulation", choices=("float32", "output_dtype"))
+    for f in SIM_FLAGS:
+        p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
+    p.add_argument("--status-check", choices=STATUS_CHECKS,
+                   help="enforce only codes a document states (documented, default) or also the aclnn convention's")
 
 
 def build_parser() -> argparse.ArgumentParser:

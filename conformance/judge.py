@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from .casegen.inputs import materialise
 from .casegen.model import Case
+from .expectation import PHASE_WORDS, Expected
+from .expectation import expected as _expected
 from .protocol import RankFailure, status_name
 from .tolerance import compare, marn_check, v3_check
 
@@ -30,6 +32,8 @@ class Outcome:
     checks: list[compare.Check] = field(default_factory=list)
     detail: str = ""
     seconds: float = 0.0
+    expected: str = ""  # what the catalogue promises (Expected.describe())
+    observed: list[tuple[int, str]] = field(default_factory=list)  # (status, phase) per rank, recorded always
 
     @property
     def passed(self) -> bool:
@@ -55,20 +59,26 @@ class Outcome:
 
 
 def _category(check: compare.Check) -> str:
-    if "exact" in check.message:
-        return "exact_mismatch"
-    if check.name == "cross-rank identity":
-        return "cross_rank_mismatch"
-    if "bound" in check.name or "balance" in check.name:
-        return "tolerance"
-    return "bad_output"
+    return check.category or "bad_output"
+
+
+def _status_check(r: int, status: int, phase: str, message: str, want: Expected) -> compare.Check:
+    where = f" from {PHASE_WORDS[phase]}" if phase in PHASE_WORDS else ""
+    ok = want.admits(status, phase)
+    msg = (f"rank {r}: status {status_name(status)}{where}, expected {want.describe()} [{want.basis}]"
+           + (f" [{message}]" if message else ""))
+    return compare.Check(f"rank {r} status", ok, msg, {}, category="wrong_status")
 
 
 def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilistic",
-             with_metrics: bool = True, expected: dict | None = None, devices: tuple[int, ...] = ()) -> Outcome:
+             with_metrics: bool = True, expected: dict | None = None, devices: tuple[int, ...] = (),
+             status_check: str = "documented", constraints=None) -> Outcome:
     """Judge `case` on `backend`. `expected` holds frozen reference outputs (golden) to compare against;
-    `devices` are the device ids leased for it, passed on to the backend in the invocation."""
+    `devices` are the device ids leased for it, passed on to the backend in the invocation. The expected
+    status comes from the catalogue (`constraints`: another document revision's records, default the
+    contract's) under `status_check` ("documented" or "convention")."""
     t0 = time.perf_counter()
+    want = _expected(case, status_check=status_check, constraints=constraints)
     inv = materialise(case, seed)
     if devices:
         inv = dataclasses.replace(inv, devices=tuple(devices))
@@ -84,19 +94,17 @@ def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilist
     if len(results) != case.world_size:
         return Outcome(case.id, "backend_error",
                        detail=f"backend returned {len(results)} rank results for world size {case.world_size}")
-    checks = []
-    for r, res in enumerate(results):
-        ok = res.status == case.expected_status
-        msg = (f"rank {r}: status {status_name(res.status)}, expected {status_name(case.expected_status)}"
-               + (f" [{res.message}]" if res.message else ""))
-        checks.append(compare.Check(f"rank {r} status", ok, msg, {}))
+    checks = [_status_check(r, res.status, res.phase, res.message, want) for r, res in enumerate(results)]
+    observed = [(res.status, res.phase) for res in results]
     if any(not c.passed for c in checks):
-        return Outcome(case.id, "wrong_status", checks, seconds=time.perf_counter() - t0)
-    if case.expected_status == 0 and not case.shape_only:
+        return Outcome(case.id, "wrong_status", checks, seconds=time.perf_counter() - t0,
+                       expected=want.describe(), observed=observed)
+    if want.accept and not case.shape_only:
         exact_outputs = dict(case.params).get("exact_outputs") if case.kind == "exact" else ()
         checks += list(_NUMERIC_CHECKS[case.op](inv, results, exact=case.kind == "exact",
                                                 exact_outputs=exact_outputs, accumulation=accumulation,
                                                 with_metrics=with_metrics, expected=expected))
     failed = [c for c in checks if not c.passed]
     category = _category(failed[0]) if failed else "pass"
-    return Outcome(case.id, category, checks, seconds=time.perf_counter() - t0)
+    return Outcome(case.id, category, checks, seconds=time.perf_counter() - t0, expected=want.describe(),
+                   observed=observed)

@@ -128,11 +128,16 @@ class Invocation:
     devices: tuple[int, ...] = ()  # device ids leased for this invocation (rank r uses devices[r]); () if none
 
 
+PHASE_WORKSPACE = "workspace"  # the status came from GetWorkspaceSize
+PHASE_LAUNCH = "launch"  # GetWorkspaceSize returned 0; the launch call (tiling, kernel) returned the status
+
+
 @dataclass
 class RankResult:
     status: int
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     message: str = ""  # the backend's own explanation (validation message, log tail)
+    phase: str = ""  # PHASE_WORKSPACE or PHASE_LAUNCH for a non-success status; "" when not known
 
 
 class Backend(Protocol):

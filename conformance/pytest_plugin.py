@@ -23,6 +23,8 @@ from .hw.leasing import DeviceLeaser, LeaseError, parse_devices
 from .memory import keep_freed_memory
 from .waivers import WaiverBook, WaiverError
 from .waivers import load as load_waivers
+from .options import SIM_FLAGS, sim_flag_args, sim_options_from
+from .spec.model import STATUS_CHECKS
 from .tolerance.accumulation import ACCUMULATION_BOUNDS
 
 DEFAULT_WORLD_SIZES = "1,2,4,8"
@@ -40,8 +42,12 @@ def pytest_addoption(parser):
                 help="simulator fault to inject (repeatable); `mc2-conformance faults` lists them")
     g.addoption("--accumulation-bound", default="probabilistic",
                 help=f"fp32 dot-product error model of the tolerance: {', '.join(ACCUMULATION_BOUNDS)}")
-    g.addoption("--sim-allreduce-accumulation", default="float32",
-                help="simulator modelling option: HCCL sums partials in 'float32' or 'output_dtype'")
+    for f in SIM_FLAGS:
+        g.addoption(f.flag, default=None, help=f"{f.help}: {', '.join(f.choices)} (default {f.default})")
+    g.addoption("--status-check", default="documented",
+                help="which rejection codes are enforced: 'documented' (default: only codes a document states; any "
+                     "other rejection is conformant and recorded) or 'convention' (also the aclnn convention's "
+                     "161001/161002 where no document states a code)")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
     g.addoption("--waivers", default=None, help="TOML file of waivers (pattern, reason, issue, cann_versions, "
@@ -87,7 +93,10 @@ class _Settings:
         if self.accumulation not in ACCUMULATION_BOUNDS:
             raise pytest.UsageError(f"--accumulation-bound {self.accumulation!r}: expected one of "
                                     f"{', '.join(ACCUMULATION_BOUNDS)}")
-        self.sim_options = {"allreduce_accumulation": opt("--sim-allreduce-accumulation")}
+        self.sim_options = sim_options_from(opt)
+        self.status_check = opt("--status-check")
+        if self.status_check not in STATUS_CHECKS:
+            raise pytest.UsageError(f"--status-check {self.status_check!r}: expected one of {', '.join(STATUS_CHECKS)}")
         try:
             self.fuzz_examples = int(opt("--fuzz-examples"))
         except ValueError:
@@ -129,8 +138,9 @@ class _Settings:
             args += ["--accumulation-bound", self.accumulation]
         if self.rank_deadline:
             args += ["--rank-deadline", str(self.rank_deadline)]
-        if self.sim_options["allreduce_accumulation"] != "float32":
-            args += ["--sim-allreduce-accumulation", self.sim_options["allreduce_accumulation"]]
+        if self.status_check != "documented":
+            args += ["--status-check", self.status_check]
+        args += sim_flag_args(self.sim_options)
         return shlex.join(args)
 
 
@@ -214,12 +224,14 @@ def judge_case(request, mc2):
             allure_results.label_case(case, seed=mc2.seed if seed is None else seed)
         with lease_for(mc2, case) as devices:
             outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
-                               accumulation=mc2.accumulation, expected=expected, devices=devices)
+                               accumulation=mc2.accumulation, expected=expected, devices=devices,
+                               status_check=mc2.status_check)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(
             {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,
              "world_size": case.world_size, "kind": case.kind, "covers": list(case.covers),
-             "seconds": round(outcome.seconds, 4), "stats": outcome.stats()}, default=float)))
+             "seconds": round(outcome.seconds, 4), "stats": outcome.stats(), "expected": outcome.expected,
+             "observed": outcome.observed}, default=float)))
         if outcome.category == "unsupported":
             pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
         if not outcome.passed:

@@ -43,6 +43,7 @@ def run_fault(fault: str, *, cases_dir: Path, profile: str, world_sizes: str, se
     t0 = time.perf_counter()
     proc = subprocess.run(_pytest_cmd(cases_dir, profile, world_sizes, seed,
                                       ["--fault", fault, "-x", "--mc2-results", str(results),
+                                       "--status-check", FAULTS[fault].status_check,
                                        "--mc2-first", ",".join(FAULTS[fault].violates)]),
                           capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     first, ran = _first_failure(results)

@@ -19,7 +19,7 @@ def first_kill(fault: str, cases, *, seed: int = 0):
     ordered = sorted(cases, key=lambda c: not (violated & set(c.covers)))
     backend = SimulatorBackend(faults=[fault])
     for case in ordered:
-        outcome = run_case(case, backend, seed=seed, with_metrics=False)
+        outcome = run_case(case, backend, seed=seed, with_metrics=False, status_check=FAULTS[fault].status_check)
         if not outcome.passed:
             return case, outcome
     return None

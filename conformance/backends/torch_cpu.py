@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import ACLNN_ERR_INNER, Invocation, RankResult
+from ..protocol import ACLNN_ERR_INNER, PHASE_WORKSPACE, Invocation, RankResult
 
 try:
     import torch
@@ -74,7 +74,7 @@ class TorchCpuBackend:
         results = []
         for tensors in inv.ranks:
             status, _, message = VALIDATORS[inv.op](inv.op, dict(tensors), dict(inv.attrs), inv.world_size)
-            results.append(RankResult(status, {}, message))
+            results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
         if inv.shape_only or any(r.status for r in results):
             return results
         try:

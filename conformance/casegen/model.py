@@ -38,7 +38,7 @@ class Case:
     world_size: int
     tensors: tuple[tuple[str, TensorSpec | None], ...]  # C argument order; None is a null pointer
     attrs: tuple[tuple[str, Any], ...]
-    expected_status: int
+    rejects: bool  # the case must be rejected; which code and phase are allowed comes from the catalogue
     covers: tuple[str, ...]
     kind: str  # "valid" | "invalid" | "exact"
     profile: str  # the smallest profile that contains the case

@@ -27,7 +27,7 @@ def to_dict(case: Case) -> dict:
         "tensors": [[name, None if spec is None else {"dtype": spec.dtype, "shape": list(spec.shape),
                                                         "values": spec.values, "layout": spec.layout,
                                                         "format": spec.format}] for name, spec in case.tensors],
-        "attrs": [[k, v] for k, v in case.attrs], "expected_status": case.expected_status,
+        "attrs": [[k, v] for k, v in case.attrs], "rejects": case.rejects,
         "covers": list(case.covers), "kind": case.kind, "profile": case.profile, "shape_only": case.shape_only,
         "dtype": case.dtype, "notes": case.notes, "params": [[k, _jsonable(v)] for k, v in case.params],
         "fixed_seed": case.fixed_seed,
@@ -43,7 +43,7 @@ def from_dict(d: dict, *, origin: str = "regression") -> Case:
                                                                 spec["layout"], spec["format"]))
                     for name, spec in d["tensors"])
     return Case(id=d["id"], op=d["op"], world_size=int(d["world_size"]), tensors=tensors,
-                attrs=tuple((k, v) for k, v in d["attrs"]), expected_status=int(d["expected_status"]),
+                attrs=tuple((k, v) for k, v in d["attrs"]), rejects=bool(d["rejects"]) if "rejects" in d else int(d["expected_status"]) != 0,
                 covers=tuple(d["covers"]), kind=d["kind"], profile=d.get("profile", "smoke"),
                 shape_only=bool(d.get("shape_only", False)), dtype=d.get("dtype", ""), notes=d.get("notes", ""),
                 params=tuple((k, _tuplify(v)) for k, v in d.get("params", [])), origin=origin,

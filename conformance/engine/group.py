@@ -191,9 +191,9 @@ class WorkerGroup:
                         conn.send(("gathered", payloads))
                     gather = {}
             elif msg[0] == "result":
-                _, status, outputs, message = msg
+                _, status, outputs, message, phase = msg
                 outs = {k: unpack(v, self.arena, copy=True) for k, v in outputs.items()}
-                results[r] = RankResult(status, outs, message)
+                results[r] = RankResult(status, outs, message, phase)
             elif msg[0] == "raised":
                 # the other ranks may be blocked in a collective with it: the group cannot be trusted
                 self.close(force=True)

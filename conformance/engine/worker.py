@@ -66,7 +66,7 @@ def _invoke(conn: Connection, program, arena: Arena, msg: dict):
     if not isinstance(result, RankResult):
         raise TypeError(f"{type(program).__name__}.invoke returned {type(result).__name__}, not RankResult")
     outputs = {k: pack(v, arena, alloc) for k, v in result.outputs.items()}
-    conn.send(("result", result.status, outputs, result.message))
+    conn.send(("result", result.status, outputs, result.message, result.phase))
 
 
 def serve(conn: Connection) -> None:

@@ -45,7 +45,7 @@ def marn_valid(draw) -> Case:
         covers = ["MARN-EMPTY-001"]
     elif n == 0:
         covers = ["MARN-EMPTY-002"]
-    case = marn._case(op, name, dtype, ws, t, marn.base_attrs(epsilon=float(eps), k=k), status=0, covers=covers,
+    case = marn._case(op, name, dtype, ws, t, marn.base_attrs(epsilon=float(eps), k=k), covers=covers,
                       kind="valid", profile="smoke")
     return Case(**{**case.__dict__, "fixed_seed": draw(input_seeds)})
 
@@ -68,7 +68,7 @@ def v3_valid(draw) -> Case:
     name = (f"fuzz-{row.name}-b{shape.b}s{shape.s}k{k}n{n}-x1_{'3d' if x1_3d else '2d'}-x2{layout}"
             f"-{'bias' if bias else 'nobias'}-deq{scale_shape}-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
     covers = ["V3-NUM-001", "V3-NUM-006"] + (["V3-NUM-003"] if lowbit else [])
-    case = v3._case(name, row.out, ws, t, v3.attrs(k), status=0, covers=covers, kind="valid", profile="smoke")
+    case = v3._case(name, row.out, ws, t, v3.attrs(k), covers=covers, kind="valid", profile="smoke")
     return Case(**{**case.__dict__, "fixed_seed": draw(input_seeds)})
 
 

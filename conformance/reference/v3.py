@@ -60,21 +60,22 @@ def scale_values(t: TensorArg) -> np.ndarray:
     return data.astype(np.float32).astype(np.float64)
 
 
-def local_value(tensors) -> tuple[np.ndarray, np.ndarray]:
-    """One rank's dequantised value (m, n) in float64, before any rounding to the output dtype, and the
-    magnitude of the terms summed into it: |dequant * pertoken * acc| + |x3|."""
+def local_value(tensors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One rank's dequantised value (m, n) in float64, before any rounding to the output dtype, the
+    magnitude of the terms summed into it (|dequant * pertoken * acc| + |x3|) and that of the product alone."""
     acc = int_matmul(rows(tensors["x1"].data), x2_matrix(tensors["x2"]))
     if tensors.get("bias") is not None:
         acc = wrap_int32(acc + np.asarray(tensors["bias"].data).astype(np.float64).reshape(-1))
     local = acc * scale_values(tensors["dequantScale"])
     if tensors.get("pertokenScale") is not None:
         local *= np.asarray(tensors["pertokenScale"].data).astype(np.float64).reshape(-1, 1)
-    terms = np.abs(local)
+    product = np.abs(local)
+    terms = product.copy()
     if tensors.get("x3") is not None:
         x3 = rows(tensors["x3"].data).astype(np.float32).astype(np.float64)
         local += x3
         terms += np.abs(x3)
-    return local, terms
+    return local, terms, product
 
 
 @dataclass
@@ -82,6 +83,8 @@ class V3Reference:
     out: np.ndarray  # (m, n) float64
     abs_locals: np.ndarray  # sum over ranks of |local_r|: what the output-dtype roundings scale with
     abs_terms: np.ndarray  # sum over ranks of |dequant * pertoken * acc| + |x3|: what fp32 roundings scale with
+    abs_products: np.ndarray  # sum over ranks of |dequant * pertoken * acc| over ranks that add an x3, else 0:
+    #                           the product a kernel may store in the output dtype before adding x3
     lowbit: bool
     scale1: np.ndarray | None  # (n,) or (1,) float64
     scale2: np.ndarray | None
@@ -98,10 +101,13 @@ def reference(inv: Invocation) -> V3Reference:
         s1 = scale_values(c1)
         s2 = scale_values(inv.ranks[0]["commQuantScale2"])
     total = absl = abst = None
+    absp = 0.0
     for tensors in inv.ranks:
-        local, terms = local_value(tensors)
+        local, terms, product = local_value(tensors)
         mag = np.abs(local)
         abst = terms if abst is None else abst + terms
+        if tensors.get("x3") is not None:
+            absp = absp + product
         if lowbit:  # local is stored in the output dtype, then quantised with scale1
             stored = dtypes.round_to(local.astype(np.float32), out_dtype).astype(np.float64)
             local = quant.to_int8(stored / s1).astype(np.float64)
@@ -109,4 +115,5 @@ def reference(inv: Invocation) -> V3Reference:
         absl = mag if absl is None else absl + mag
     if lowbit:
         total = quant.to_int8(total * (s1 / s2)).astype(np.float64) * s2
-    return V3Reference(total, absl, abst, lowbit, s1, s2, out_dtype, inv.world_size)
+    absp = absp if isinstance(absp, np.ndarray) else np.zeros_like(absl)
+    return V3Reference(total, absl, abst, absp, lowbit, s1, s2, out_dtype, inv.world_size)

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__
-from ..protocol import ACLNN_ERR_INNER, Invocation, RankResult
+from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, Invocation, RankResult
 from . import marn_numerics, v3_numerics, validate_marn, validate_v3
 from .faults import parse_faults
 
 ALLREDUCE_ACCUMULATIONS = ("float32", "output_dtype")
+RMS_SOURCES = tuple(marn_numerics.RMS_SOURCES)
+X3_ROUNDINGS = v3_numerics.X3_ROUNDINGS
 
 
 @dataclass(frozen=True)
@@ -21,14 +23,26 @@ class SimOptions:
 
     allreduce_accumulation: how HCCL sums fp16/bf16 partials (MARN-AMB-003, UNCONFIRMED in device-facts 3):
         "float32" (default: sum in fp32, store once) or "output_dtype" (sequential sum, rounding each add).
+    bf16_rms_source: which bf16 value feeds the RMSNorm (MARN-AMB-007; the kernel picks one per shape,
+        device-facts 3): "fp32_sum" (default), "rounded_y" or "split_d" (mean square from the fp32 sum,
+        numerator from the rounded y).
+    x3_rounding: V3's x3 added to the product after it was stored in the output dtype ("after_store",
+        default: what the kernels do, device-facts 1) or before the one store ("fused") (V3-AMB-007).
     """
 
     allreduce_accumulation: str = "float32"
+    bf16_rms_source: str = "fp32_sum"
+    x3_rounding: str = "after_store"
 
     def __post_init__(self):
-        if self.allreduce_accumulation not in ALLREDUCE_ACCUMULATIONS:
-            raise ValueError(f"allreduce_accumulation {self.allreduce_accumulation!r} not in "
-                             f"{', '.join(ALLREDUCE_ACCUMULATIONS)}")
+        for name, allowed in (("allreduce_accumulation", ALLREDUCE_ACCUMULATIONS),
+                              ("bf16_rms_source", RMS_SOURCES), ("x3_rounding", X3_ROUNDINGS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} {getattr(self, name)!r} not in {', '.join(allowed)}")
+
+    def path_of(self, op: str) -> str:
+        """The keyword the operator's numerics take for the path option."""
+        return self.x3_rounding if op == "QuantMatmulAllReduceV3" else self.bf16_rms_source
 
 
 VALIDATORS = {
@@ -54,6 +68,7 @@ class SimulatorBackend:
         return {"backend": "sim (CPU simulator)", "suite_version": __version__,
                 "numpy": np.__version__, "machine": platform.machine(),
                 "allreduce_accumulation": self.options.allreduce_accumulation,
+                "bf16_rms_source": self.options.bf16_rms_source, "x3_rounding": self.options.x3_rounding,
                 "faults": ",".join(sorted(self.faults)) or "none"}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
@@ -66,13 +81,13 @@ class SimulatorBackend:
         results = []
         for tensors in inv.ranks:
             status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, self.faults)
-            results.append(RankResult(status, {}, message))
+            results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
         if inv.shape_only or any(r.status for r in results):
             return results
         try:
             outs = _NUMERICS[inv.op](inv.op, [dict(t) for t in inv.ranks], dict(inv.attrs), self.faults,
-                                     self.options.allreduce_accumulation)
+                                     self.options.allreduce_accumulation, self.options.path_of(inv.op))
         except Exception as exc:  # an unvalidated input reached the kernel: the device would fail inside
-            return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}")
+            return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]
         return [RankResult(0, o) for o in outs]

@@ -4,7 +4,10 @@ Per rank: p_r = x1_r @ x2_r (fp32 accumulation) + bias_r, stored in the output d
 stored partials summed (option `allreduce_accumulation`: in fp32 then rounded once, or sequentially in the
 output dtype), the result stored in the output dtype. Then, with the rank's own residual and gamma:
 - fp16: y = fp16(mm + residual); rstd from the rounded y in fp32; normOut = fp16(fp16(y * rstd) * gamma).
-- bf16: x = mm + residual in fp32; y = bf16(x); rstd from x; normOut = bf16(bf16(x * rstd) * gamma).
+- bf16: x = mm + residual in fp32; y = bf16(x); then, by the kernel's AddRmsNorm mode (device-facts 3; option
+  `rms_source`, RMS_SOURCES): the mean square and the numerator of x * rstd both from x ("fp32_sum"), both
+  from the rounded y ("rounded_y"), or the mean square from x and the numerator from y ("split_d");
+  normOut = bf16(bf16(numerator * rstd) * gamma).
 Rounding is half to even everywhere (fault `truncate` makes it toward zero).
 """
 
@@ -14,6 +17,10 @@ import numpy as np
 
 from .. import dtypes
 from ..reference.marn import as_matrix
+
+
+# bf16 paths a correct kernel takes (device-facts 3): (mean-square source, numerator source)
+RMS_SOURCES = {"fp32_sum": ("x", "x"), "rounded_y": ("y", "y"), "split_d": ("x", "y")}
 
 
 def _rounder(faults):
@@ -76,8 +83,10 @@ def reduce_partials(partials: list[np.ndarray], dtype: str, accumulation: str, f
     return mm
 
 
-def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset) -> dict[str, np.ndarray]:
-    """One rank's outputs from the reduced matmul and its own residual and gamma."""
+def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
+           rms_source: str = "fp32_sum") -> dict[str, np.ndarray]:
+    """One rank's outputs from the reduced matmul and its own residual and gamma; `rms_source` (RMS_SOURCES)
+    is the bf16 path (fp16 always normalises the rounded y)."""
     dtype = t["x1"].dtype
     rnd = _rounder(faults)
     res_arg = t["residual"]
@@ -89,10 +98,12 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset) -> 
     residual = as_matrix(res_arg)
     x = mm32 if "no-residual" in faults else mm32 + residual
     y = rnd(x, dtype)
-    src = y.astype(np.float32) if (dtype == "float16" or "fp16-path-for-bf16" in faults) else x
+    y32 = y.astype(np.float32)
+    ms_from, num_from = ("y", "y") if dtype == "float16" else RMS_SOURCES[rms_source]
     axis = 0 if "rms-wrong-axis" in faults else 1
+    src = y32 if num_from == "y" else x
     with np.errstate(invalid="ignore", divide="ignore"):
-        ms = np.mean(np.square(src), axis=axis, keepdims=True, dtype=np.float32)
+        ms = np.mean(np.square(y32 if ms_from == "y" else x), axis=axis, keepdims=True, dtype=np.float32)
         if "eps-outside-sqrt" in faults:
             rstd = 1.0 / (np.sqrt(ms) + eps)
         else:
@@ -114,11 +125,12 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset) -> 
     return {"residual": written, "normOut": norm_out}
 
 
-def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
+        rms_source: str = "fp32_sum") -> list[dict[str, np.ndarray]]:
     """All ranks in one process: the three phases in sequence (process mode runs them on each rank)."""
     partials = [p for r in range(len(ranks)) for p in contributions(ranks, r, faults)]
     mm = reduce_partials(partials, ranks[0]["x1"].dtype, accumulation, faults)
-    return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults) for r in range(len(ranks))]
+    return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults, rms_source) for r in range(len(ranks))]
 
 
 def own_arguments(ranks, r: int, faults: frozenset) -> dict:

@@ -27,6 +27,8 @@ class SimProcessBackend:
         self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent,
                                  options={"faults": tuple(faults),
                                           "allreduce_accumulation": self._inline.options.allreduce_accumulation,
+                                          "bf16_rms_source": self._inline.options.bf16_rms_source,
+                                          "x3_rounding": self._inline.options.x3_rounding,
                                           "device_log": os.environ.get("MC2_SIM_DEVICE_LOG")})
 
     def describe(self) -> dict[str, str]:

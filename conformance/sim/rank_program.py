@@ -19,7 +19,7 @@ import os
 import signal
 import time
 
-from ..protocol import ACLNN_ERR_INNER, RankResult
+from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
 from . import marn_numerics, v3_numerics
 from .backend import VALIDATORS
 from .faults import parse_faults
@@ -43,11 +43,13 @@ def split_engine_faults(faults) -> tuple[tuple[str, ...], dict[str, int]]:
 
 class SimRankProgram:
     def __init__(self, *, rank: int, world_size: int, device: int | None, faults=(),
-                 allreduce_accumulation: str = "float32", device_log: str | None = None):
+                 allreduce_accumulation: str = "float32", bf16_rms_source: str = "fp32_sum",
+                 x3_rounding: str = "after_store", device_log: str | None = None):
         numerical, self.engine_faults = split_engine_faults(faults)
         self.faults = parse_faults(numerical)
         self.rank, self.world_size, self.device = rank, world_size, device
         self.accumulation = allreduce_accumulation
+        self.rms_source, self.x3_rounding = bf16_rms_source, x3_rounding
         self.device_log = device_log
         self.token = b""
 
@@ -89,20 +91,20 @@ class SimRankProgram:
         # pre-flight, as a real rank would need: a rank that executes while a peer rejected blocks forever
         statuses = call.group.allgather(status)
         if call.shape_only or any(statuses):
-            return RankResult(status, {}, message)
+            return RankResult(status, {}, message, PHASE_WORKSPACE if status else "")
         self._engine_fault(call)
         ranks = [dict(t) for t in call.group_tensors]
         try:
             outputs = self._compute(call, ranks)
         except Exception as exc:  # an unvalidated input reached the kernel: the device would fail inside
-            return RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}")
+            return RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
         return RankResult(0, outputs)
 
     def _compute(self, call, ranks) -> dict:
         r, faults = call.rank, self.faults
         if call.op == "QuantMatmulAllReduceV3":
             own = ranks[r]
-            local = v3_numerics.local_stored(own, own["output"].dtype, faults)
+            local = v3_numerics.local_stored(own, own["output"].dtype, faults, self.x3_rounding)
             locals_ = call.group.allgather(local)
             result = v3_numerics.combine(list(locals_), ranks, dict(call.attrs), faults, self.accumulation)
             return v3_numerics.output_for(result, r, call.world_size, faults)
@@ -111,4 +113,4 @@ class SimRankProgram:
         partials = [p for rank_parts in gathered for p in rank_parts]
         mm = marn_numerics.reduce_partials(partials, ranks[0]["x1"].dtype, self.accumulation, faults)
         return marn_numerics.finish(call.op, mm, marn_numerics.own_arguments(ranks, r, faults), dict(call.attrs),
-                                    faults)
+                                    faults, self.rms_source)

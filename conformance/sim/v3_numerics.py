@@ -2,7 +2,9 @@
 
 Per rank: acc = x1 @ x2 + bias in int32 (exact), then
 - fp16 output without pertoken (INT64/UINT64 words): fixpipe dequant, fp16(fp32(acc) * FP19 scale) (+ x3);
-- otherwise in fp32: acc * dequantScale (* pertokenScale) (+ x3), stored in the output dtype.
+- otherwise in fp32: acc * dequantScale (* pertokenScale), stored in the output dtype;
+- x3 (option `x3_rounding`): "after_store" (the kernels, device-facts 1 CORRECTED: the stored product plus x3,
+  rounded again) or "fused" (added in fp32 before the one store; the documents allow either).
 Without comm scales: HCCL sums the stored values (option allreduce_accumulation) and stores the result.
 Low-bit: fp16: v = fp16(local / scale1); bf16: v = fp16(fp32(local) / fp32(scale1)); q = int8(v) (half-even,
 saturating). The rows (padded up to a multiple of W) are split into W blocks; all_to_all sends block b of every
@@ -50,7 +52,10 @@ def _x2(t, faults) -> np.ndarray:
     return x2
 
 
-def local_stored(t: dict, out_dtype: str, faults) -> np.ndarray:
+X3_ROUNDINGS = ("after_store", "fused")
+
+
+def local_stored(t: dict, out_dtype: str, faults, x3_rounding: str = "after_store") -> np.ndarray:
     """One rank's dequantised value, stored in the output dtype."""
     acc = int_matmul(rows(t["x1"].data), _x2(t, faults))
     bias = t.get("bias")
@@ -73,6 +78,8 @@ def local_stored(t: dict, out_dtype: str, faults) -> np.ndarray:
         value = value + np.asarray(bias.data).astype(np.float32).reshape(-1)
     x3 = t.get("x3")
     if x3 is not None and "x3-after-allreduce" not in faults:
+        if x3_rounding == "after_store":
+            value = dtypes.round_to(value, out_dtype).astype(np.float32)
         value = value + rows(x3.data).astype(np.float32)
     return dtypes.round_to(value, out_dtype)
 
@@ -138,9 +145,10 @@ def output_for(result: np.ndarray, r: int, world: int, faults: frozenset) -> dic
     return {"output": out}
 
 
-def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str) -> list[dict[str, np.ndarray]]:
+def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
+        x3_rounding: str = "after_store") -> list[dict[str, np.ndarray]]:
     """All ranks in one process: the three phases in sequence (process mode runs them on each rank)."""
     out_dtype = ranks[0]["output"].dtype
-    locals_ = [local_stored(t, out_dtype, faults) for t in ranks]
+    locals_ = [local_stored(t, out_dtype, faults, x3_rounding) for t in ranks]
     result = combine(locals_, ranks, attrs, faults, accumulation)
     return [output_for(result, r, len(ranks), faults) for r in range(len(ranks))]

@@ -1,6 +1,7 @@
 """What GetWorkspaceSize of the MatmulAllReduceAddRmsNorm pair checks, one rule per constraint id.
 
-Rules run in order; the first violated rule decides the status. A rule whose constraint is named in `skip`
+Rules run in order; the first violated rule decides the status, which is the catalogue's code for that
+constraint (`CATALOGUE`) unless a fault substitutes another. A rule whose constraint is named in `skip`
 (fault `unchecked:<id>`) is not run. Rules never touch tensor data, so shape-only descriptors validate
 without any allocation.
 """
@@ -10,6 +11,9 @@ from __future__ import annotations
 from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
+from ..spec import BY_ID
+
+CATALOGUE = None  # the rule's status is its constraint's code in the catalogue (spec), the one source
 
 INT32_MAX = 2**31 - 1
 FLOAT_DTYPES = ("float16", "bfloat16")
@@ -20,7 +24,7 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
     """Yield (constraint id, status, message or None) lazily; each rule only looks at present tensors."""
     inplace = op.startswith("Inplace")
     outputs = ("normOut",) if inplace else ("y", "normOut")
-    null_code = INVALID if "nullptr-as-invalid" in faults else NULLPTR
+    null_code = INVALID if "nullptr-as-invalid" in faults else CATALOGUE
     for name in ("x1", "x2", "residual", "gamma"):
         yield "MARN-NULL-001", null_code, (f"{name} is null" if t.get(name) is None else None)
     for name in outputs:
@@ -29,84 +33,84 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
         yield "MARN-NULL-003", NULLPTR, "bias is null"
     present = {k: v for k, v in t.items() if v is not None}
     for name, v in present.items():
-        yield "MARN-DTYPE-001", INVALID, (f"{name} dtype {v.dtype} not in FLOAT16/BFLOAT16"
+        yield "MARN-DTYPE-001", CATALOGUE, (f"{name} dtype {v.dtype} not in FLOAT16/BFLOAT16"
                                           if v.dtype not in FLOAT_DTYPES else None)
     x1 = present.get("x1")
     for name, v in present.items():
         if x1 is not None and v.dtype != x1.dtype:
-            yield "MARN-DTYPE-002", INVALID, f"{name} dtype {v.dtype} differs from x1 dtype {x1.dtype}"
+            yield "MARN-DTYPE-002", CATALOGUE, f"{name} dtype {v.dtype} differs from x1 dtype {x1.dtype}"
     for name, v in present.items():
-        yield "MARN-FORMAT-001", INVALID, (f"{name} format {v.format} is not ND" if v.format != "ND" else None)
+        yield "MARN-FORMAT-001", CATALOGUE, (f"{name} format {v.format} is not ND" if v.format != "ND" else None)
 
     x2, bias, res, gamma = (present.get(n) for n in ("x2", "bias", "residual", "gamma"))
     if x1 is not None:
-        yield "MARN-SHAPE-001", INVALID, (f"x1 is {len(x1.shape)}-D, expected 2-D or 3-D"
+        yield "MARN-SHAPE-001", CATALOGUE, (f"x1 is {len(x1.shape)}-D, expected 2-D or 3-D"
                                           if len(x1.shape) not in (2, 3) else None)
     if x2 is not None:
-        yield "MARN-SHAPE-002", INVALID, (f"x2 is {len(x2.shape)}-D, expected 2-D" if len(x2.shape) != 2 else None)
+        yield "MARN-SHAPE-002", CATALOGUE, (f"x2 is {len(x2.shape)}-D, expected 2-D" if len(x2.shape) != 2 else None)
     if x1 is None or x2 is None or len(x1.shape) not in (2, 3) or len(x2.shape) != 2:
         return
     k, n = x1.shape[-1], x2.shape[1]
     m = x1.shape[0] * (x1.shape[1] if len(x1.shape) == 3 else 1)
-    yield "MARN-SHAPE-003", INVALID, (f"x1 k={k} but x2 k={x2.shape[0]}" if x2.shape[0] != k else None)
+    yield "MARN-SHAPE-003", CATALOGUE, (f"x1 k={k} but x2 k={x2.shape[0]}" if x2.shape[0] != k else None)
     if bias is not None:
-        yield "MARN-SHAPE-004", INVALID, (f"bias shape {bias.shape}, expected ({n},)" if bias.shape != (n,) else None)
+        yield "MARN-SHAPE-004", CATALOGUE, (f"bias shape {bias.shape}, expected ({n},)" if bias.shape != (n,) else None)
     if res is not None:
-        yield "MARN-SHAPE-005", INVALID, (f"residual is {len(res.shape)}-D, expected 3-D (b, s, n)"
+        yield "MARN-SHAPE-005", CATALOGUE, (f"residual is {len(res.shape)}-D, expected 3-D (b, s, n)"
                                           if len(res.shape) != 3 else None)
         if len(res.shape) == 3:
             bs = res.shape[0] * res.shape[1]
             want = x1.shape[:2] if len(x1.shape) == 3 else None
             bad = (bs != m) if want is None else (tuple(res.shape[:2]) != tuple(want))
-            yield "MARN-SHAPE-006", INVALID, (f"residual (b, s) = {res.shape[:2]} does not match x1 (m = {m})"
+            yield "MARN-SHAPE-006", CATALOGUE, (f"residual (b, s) = {res.shape[:2]} does not match x1 (m = {m})"
                                               if bad else None)
-            yield "MARN-SHAPE-007", INVALID, (f"residual n = {res.shape[2]} but x2 n = {n}"
+            yield "MARN-SHAPE-007", CATALOGUE, (f"residual n = {res.shape[2]} but x2 n = {n}"
                                               if res.shape[2] != n else None)
     if gamma is not None:
-        yield "MARN-SHAPE-008", INVALID, (f"gamma shape {gamma.shape}, expected ({n},)"
+        yield "MARN-SHAPE-008", CATALOGUE, (f"gamma shape {gamma.shape}, expected ({n},)"
                                           if gamma.shape != (n,) else None)
     if res is not None:
         for name, cid in (("y", "MARN-OUT-001"), ("normOut", "MARN-OUT-002")):
             out = present.get(name)
             if out is not None:
-                yield cid, INVALID, (f"{name} shape {out.shape} differs from residual {res.shape}"
+                yield cid, CATALOGUE, (f"{name} shape {out.shape} differs from residual {res.shape}"
                                      if out.shape != res.shape else None)
 
     def over(v):
         return v >= INT32_MAX if "int32-max-inclusive" in faults else v > INT32_MAX
 
     if len(x1.shape) == 3:  # (b, s, k): the document bounds b*s
-        yield "MARN-BOUND-001", INVALID, (f"b*s = {m} exceeds INT32_MAX" if over(m) else None)
+        yield "MARN-BOUND-001", CATALOGUE, (f"b*s = {m} exceeds INT32_MAX" if over(m) else None)
     else:  # (m, k)
-        yield "MARN-BOUND-002", INVALID, (f"m = {m} exceeds INT32_MAX" if over(m) else None)
-    yield "MARN-BOUND-003", INVALID, (f"k = {k} exceeds INT32_MAX" if over(k) else None)
-    yield "MARN-BOUND-004", INVALID, (f"n = {n} exceeds INT32_MAX" if over(n) else None)
-    yield "MARN-EMPTY-003", INVALID, ("k is 0 (empty k is not supported)" if k == 0 else None)
+        yield "MARN-BOUND-002", CATALOGUE, (f"m = {m} exceeds INT32_MAX" if over(m) else None)
+    yield "MARN-BOUND-003", CATALOGUE, (f"k = {k} exceeds INT32_MAX" if over(k) else None)
+    yield "MARN-BOUND-004", CATALOGUE, (f"n = {n} exceeds INT32_MAX" if over(n) else None)
+    yield "MARN-EMPTY-003", CATALOGUE, ("k is 0 (empty k is not supported)" if k == 0 else None)
     if "reject-empty-bs" in faults and m == 0:
-        yield "MARN-EMPTY-001", INVALID, "b*s is 0"
+        yield "MARN-EMPTY-001", CATALOGUE, "b*s is 0"
     if "reject-empty-n" in faults and n == 0:
-        yield "MARN-EMPTY-002", INVALID, "n is 0"
+        yield "MARN-EMPTY-002", CATALOGUE, "n is 0"
 
-    yield "MARN-LAYOUT-001", INVALID, ("x1 is not contiguous" if not x1.is_contiguous else None)
+    yield "MARN-LAYOUT-001", CATALOGUE, ("x1 is not contiguous" if not x1.is_contiguous else None)
     x2_ok = x2.is_contiguous or (x2.is_last_two_transposed and "reject-transposed-x2" not in faults)
     if not x2_ok:
         cid = "MARN-LAYOUT-002" if x2.is_last_two_transposed else "MARN-LAYOUT-003"
-        yield cid, INVALID, f"x2 strides {x2.strides} are neither contiguous nor a last-two-axes transpose"
+        yield cid, CATALOGUE, f"x2 strides {x2.strides} are neither contiguous nor a last-two-axes transpose"
     for name, cid in (("residual", "MARN-LAYOUT-004"), ("gamma", "MARN-LAYOUT-005")):
         v = present.get(name)
         if v is not None:
-            yield cid, INVALID, (f"{name} is not contiguous" if not v.is_contiguous else None)
+            yield cid, CATALOGUE, (f"{name} is not contiguous" if not v.is_contiguous else None)
 
-    yield "MARN-WORLD-001", INVALID, (f"world size {world_size} not in 1/2/4/8"
+    yield "MARN-WORLD-001", CATALOGUE, (f"world size {world_size} not in 1/2/4/8"
                                       if world_size not in VALID_WORLD_SIZES else None)
-    yield "MARN-ATTR-001", INVALID, (f"reduceOp {attrs.get('reduceOp')!r} is not 'sum'"
+    yield "MARN-ATTR-001", CATALOGUE, (f"reduceOp {attrs.get('reduceOp')!r} is not 'sum'"
                                      if attrs.get("reduceOp") != "sum" else None)
-    yield "MARN-ATTR-002", INVALID, (f"commTurn {attrs.get('commTurn')} is not 0" if attrs.get("commTurn") != 0 else None)
-    yield "MARN-ATTR-003", INVALID, (f"streamMode {attrs.get('streamMode')} is not 1"
+    yield "MARN-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0" if attrs.get("commTurn") != 0 else None)
+    yield "MARN-ATTR-003", CATALOGUE, (f"streamMode {attrs.get('streamMode')} is not 1"
                                      if attrs.get("streamMode") != 1 else None)
     eps = attrs.get("epsilon")
     upper = 0.99 if "eps-upper-0.99" in faults else 1.0
-    yield "MARN-ATTR-004", INVALID, (f"epsilon {eps!r} not in (0, 1)"
+    yield "MARN-ATTR-004", CATALOGUE, (f"epsilon {eps!r} not in (0, 1)"
                                      if not (isinstance(eps, float) and 0.0 < eps < upper) else None)
 
 
@@ -115,6 +119,8 @@ def first_violation(rules, faults) -> tuple[int, str, str]:
     (0, "", "") when all hold."""
     for cid, status, message in rules:
         if message is not None and f"unchecked:{cid}" not in faults:
+            if status is CATALOGUE:  # a fault that rejects a valid input (an accept record) answers 161002
+                status = BY_ID[cid].expected_status if BY_ID[cid].kind == "reject" else INVALID
             return status, cid, f"{cid}: {message}"
     return 0, "", ""
 

@@ -28,6 +28,7 @@ class Check:
     passed: bool
     message: str
     stats: dict = field(default_factory=dict)
+    category: str = ""  # the Outcome category a failure of this check gives (judge); "" -> bad_output
 
 
 def _fmt_index(flat: int, shape) -> str:
@@ -75,8 +76,9 @@ def bounded(name: str, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray, *
                            "error": [float(v) for v in np.nan_to_num(err.reshape(-1)[top], nan=np.inf)],
                            "bound": [float(v) for v in bound.reshape(-1)[top]]}
         checks.append(Check(name, False, f"{name}: {n_bad} of {n_checked} elements outside the error bound; "
-                                         f"worst at {idx}: got {a.flat[worst]!r}, reference {ref.flat[worst]!r}, "
-                                         f"|error| {err.flat[worst]:.6g} > bound {bound.flat[worst]:.6g}", stats))
+                                         f"worst at {idx}: got {float(a.flat[worst])!r}, reference "
+                                         f"{float(ref.flat[worst])!r}, |error| {err.flat[worst]:.6g} > bound "
+                                         f"{bound.flat[worst]:.6g}", stats, category="tolerance"))
     if balance_name:
         checks.append(_balance(balance_name, signed, ref))
     return checks
@@ -101,7 +103,7 @@ def _balance(name: str, signed: np.ndarray, ref: np.ndarray) -> Check:
         return Check(name, True, f"{name}: error balance {b:+.3f} within +-{limit:.3f} over {count} errors", stats)
     lean = "toward zero (truncation?)" if b < 0 else "away from zero"
     return Check(name, False, f"{name}: signed error leans {lean}: balance {b:+.3f} over {count} nonzero errors, "
-                              f"limit +-{limit:.3f}; round-to-nearest gives ~0", stats)
+                              f"limit +-{limit:.3f}; round-to-nearest gives ~0", stats, category="tolerance")
 
 
 def exact(name: str, actual: np.ndarray, expected: np.ndarray) -> Check:
@@ -115,5 +117,6 @@ def exact(name: str, actual: np.ndarray, expected: np.ndarray) -> Check:
         return Check(name, True, f"{name}: all {a.size} elements exact", {"elements": int(a.size), "failed": 0})
     worst = int(np.argmax(np.where(bad, np.nan_to_num(np.abs(a - expected), nan=np.inf), -1)))
     return Check(name, False, f"{name}: {n_bad} of {a.size} elements differ from the exact result; worst at "
-                              f"{_fmt_index(worst, a.shape)}: got {a.flat[worst]!r}, exact "
-                              f"{expected.flat[worst]!r}", {"elements": int(a.size), "failed": n_bad})
+                              f"{_fmt_index(worst, a.shape)}: got {float(a.flat[worst])!r}, exact "
+                              f"{float(expected.flat[worst])!r}", {"elements": int(a.size), "failed": n_bad},
+                 category="exact_mismatch")

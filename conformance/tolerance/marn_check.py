@@ -17,7 +17,11 @@ def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = 
     `expected` (frozen golden outputs, keys "y.<rank>" and "normOut.<rank>") replaces the live reference
     values; the magnitudes the bound scales with still come from the live inputs.
     Exact cases compare `exact_outputs` (default y) bit for bit with the reference rounded to the output dtype;
-    the case design guarantees that rounding is unambiguous (tests/test_casegen.py checks the tie distance)."""
+    the case design guarantees that rounding is unambiguous (tests/test_casegen.py checks the tie distance).
+
+    The rounding-balance test runs on y only. normOut's errors share one rstd per row, and a correct kernel may
+    take rstd from the rounded y (device-facts 3): that moves a whole row's errors in one direction, so a
+    balance test on normOut would fail correct devices depending on the seed."""
     exact_outputs = tuple(exact_outputs or (("y",) if exact else ()))
     inplace = inv.op.startswith("Inplace")
     y_name = "residual" if inplace else "y"
@@ -67,8 +71,7 @@ def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = 
             yield compare.exact(n_label, n_out, dtypes.round_to(norm_ref, dtype).astype(np.float32))
         else:
             e_n = marn_bounds.norm_bound(y_ref, e_y, rstd, gamma, eps, dtype)
-            yield from compare.bounded(n_label + ": error bound", n_out, norm_ref, e_n,
-                                       balance_name=None if exact else n_label + ": rounding balance")
+            yield from compare.bounded(n_label + ": error bound", n_out, norm_ref, e_n)
         if with_metrics and r == 0:
             metrics = {"y": vendor_metrics(y_out, y_ref, dtype), "normOut": vendor_metrics(n_out, norm_ref, dtype)}
     if metrics:

@@ -20,6 +20,17 @@ differ from it only where a value sits near a rounding boundary:
     E = W scale1 (1 + 1/16) + 2 u P + gamma(4, u32) T + scale2 (1 + 1/16) + u |ref| + eta
 Saturation is modelled by the reference (clamping never increases a difference), so the bound also holds
 for saturated elements.
+
+x3 added after the product was stored (device-facts 1 CORRECTED: the kernels store deq * pt * acc in the output
+dtype, then add x3 and round again; V3-AMB-007). The first rounding errs by at most u |product_r| (1 + g4) +
+eta per rank that adds an x3, independently of how much x3 then cancels: with X = sum over those ranks of
+|deq * pt * acc_r| (ref.abs_products), the local values may move by u (1 + g4) X + W eta. Without comm scales
+that moves the sum one for one, and the later roundings (gamma(W + 1, u) on the stored values) scale it once
+more; with comm scales a moved local moves local / scale1 by as many int8 steps and the result by the same
+amount, read through fp16's 1/16-step imprecision. So both bounds gain
+    E_x3 = (u + gamma(W + 1, u) u) (1 + g4) X + W eta         (no comm scales)
+    E_x3 = (1 + 1/16) u (1 + g4) X + W eta                    (comm scales)
+and the fused path (one rounding) needs no more than that, so one bound serves both paths.
 """
 
 from __future__ import annotations
@@ -36,7 +47,11 @@ def bound(ref: V3Reference) -> np.ndarray:
     W = ref.world_size
     P, T = ref.abs_locals, ref.abs_terms
     g4 = gamma_n(4, U32)
-    if not ref.lowbit:
-        return gamma_n(W + 1, u) * (P + g4 * T) + g4 * T + 2 * U32 * P + (W + 1) * eta
+    X = ref.abs_products
+    has_x3 = bool(np.any(X))
     step = 1 + 1 / 16
-    return W * ref.scale1 * step + 2 * u * P + g4 * T + ref.scale2 * step + u * np.abs(ref.out) + eta
+    if not ref.lowbit:
+        e_x3 = ((u + gamma_n(W + 1, u) * u) * (1 + g4)) * X + W * eta if has_x3 else 0.0
+        return gamma_n(W + 1, u) * (P + g4 * T) + g4 * T + 2 * U32 * P + (W + 1) * eta + e_x3
+    e_x3 = (step * u * (1 + g4)) * X + W * eta if has_x3 else 0.0
+    return W * ref.scale1 * step + 2 * u * P + g4 * T + ref.scale2 * step + u * np.abs(ref.out) + eta + e_x3

@@ -32,7 +32,8 @@ def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = 
                  if not np.array_equal(outs[r].view(np.uint16), outs[0].view(np.uint16))]
     yield compare.Check("cross-rank identity", not differing,
                         f"cross-rank identity: ranks {differing} differ from rank 0 (an all-reduce gives every rank "
-                        f"the same result)" if differing else "every rank holds the same output")
+                        f"the same result)" if differing else "every rank holds the same output",
+                        category="cross_rank_mismatch")
     ref = reference(inv)
     ref32 = ref.out.astype(np.float32) if expected is None else expected["output"]
     actual = rows(outs[0])

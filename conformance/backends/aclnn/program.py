@@ -20,7 +20,7 @@ from ctypes import byref, c_uint64, c_void_p
 import numpy as np
 
 from ... import dtypes, quant
-from ...protocol import RankResult, TensorArg
+from ...protocol import PHASE_LAUNCH, PHASE_WORKSPACE, RankResult, TensorArg
 from . import abi, libs
 
 DEFAULT_SYNC_TIMEOUT_MS = 60000
@@ -217,7 +217,7 @@ class AclnnRankProgram:
             status, workspace, executor = self._workspace_size(op, handles, call.attrs)
             message = f"{op.workspace_fn} returned {status}" if status else ""
             if call.shape_only:
-                return RankResult(status, {}, message)
+                return RankResult(status, {}, message, PHASE_WORKSPACE if status else "")
             refused = self._preflight(call, status, message)
             if refused is not None:
                 return refused
@@ -277,17 +277,18 @@ class AclnnRankProgram:
             refusal = ", ".join(f"rank {r} rejected it with {s}" for r, s in peers)
             message = f"{message}; " if message else "GetWorkspaceSize accepted; "
             message += f"not executed: {refusal}"
-        return RankResult(status, {}, message)
+        return RankResult(status, {}, message, PHASE_WORKSPACE if status else "")
 
     def _execute(self, res: Resources, op: abi.OperatorAbi, call, workspace: int, executor, addrs) -> RankResult:
         ws_addr = res.malloc(workspace) if workspace else None
         code = self.api.fn(op.execute_fn)(ws_addr, workspace, executor, self.stream)
         if code:
-            return RankResult(code, {}, f"{op.execute_fn} returned {code}")
+            return RankResult(code, {}, f"{op.execute_fn} returned {code}", PHASE_LAUNCH)
         code = self._sync(op.execute_fn)
         if code:
             return RankResult(code, {}, f"aclrtSynchronizeStreamWithTimeout({self.sync_timeout_ms} ms) after "
-                                        f"{op.execute_fn} returned {code} (a timeout if the stream did not finish)")
+                                        f"{op.execute_fn} returned {code} (a timeout if the stream did not finish)",
+                                PHASE_LAUNCH)
         outputs = {}
         for name in op.results:
             t = call.tensors.get(name)

@@ -1,0 +1,69 @@
+"""The expected outcome of a case, taken from the catalogue alone (the one source of expected statuses).
+
+A case says only whether it must be accepted or rejected and which constraints it covers. What a rejection
+must look like comes from the constraint record: the codes a document states (or, under
+`--status-check convention`, the aclnn convention's 161001/161002) and the phase it may surface in. Where a
+document states no code, any non-success status is conformant: the observed code is recorded, not judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .casegen.model import Case
+from .protocol import status_name
+from .spec import BY_ID
+from .spec.model import PHASE_LAUNCH, PHASE_WORKSPACE, STATUS_CHECKS
+
+PHASE_WORDS = {PHASE_WORKSPACE: "GetWorkspaceSize", PHASE_LAUNCH: "the launch call"}
+
+
+@dataclass(frozen=True)
+class Expected:
+    accept: bool
+    codes: frozenset[int] | None = None  # None: any non-success status
+    phases: frozenset[str] = frozenset({PHASE_WORKSPACE, PHASE_LAUNCH})
+    basis: str = ""  # the constraint id and why these codes (document revision or convention)
+
+    def admits(self, status: int, phase: str = "") -> bool:
+        """Whether one rank's (status, phase) is conformant; an unreported phase ("") is not judged."""
+        if self.accept:
+            return status == 0
+        if status == 0 or (self.codes is not None and status not in self.codes):
+            return False
+        return not phase or phase in self.phases
+
+    def describe(self) -> str:
+        if self.accept:
+            return "success (0)"
+        codes = ("any rejection (no document states a code)" if self.codes is None
+                 else "rejection with " + " or ".join(status_name(c) for c in sorted(self.codes)))
+        where = " or ".join(PHASE_WORDS[p] for p in sorted(self.phases, reverse=True))
+        return f"{codes} from {where}"
+
+
+def rejecting_constraint(case: Case) -> str:
+    """The constraint an invalid case violates: its first covered `reject` record."""
+    for cid in case.covers:
+        if BY_ID[cid].kind == "reject":
+            return cid
+    raise ValueError(f"{case.id}: an invalid case must cover a reject constraint, covers {case.covers}")
+
+
+def expected(case: Case, *, status_check: str = "documented", constraints=None) -> Expected:
+    """`constraints` (id -> Constraint) replaces the default catalogue, e.g. another document revision's."""
+    if status_check not in STATUS_CHECKS:
+        raise ValueError(f"--status-check {status_check!r}: expected one of {', '.join(STATUS_CHECKS)}")
+    if not case.rejects:
+        return Expected(True, basis="valid input")
+    by_id = constraints or BY_ID
+    cid = rejecting_constraint(case)
+    c = by_id[cid]
+    codes = c.promised_codes(status_check)
+    if codes is None:
+        basis = f"{cid}: the document states no code"
+    elif c.code_source == "document":
+        basis = f"{cid}: code stated by {c.source}" + (f" ({c.revision})" if c.revision else "")
+    else:
+        basis = f"{cid}: aclnn convention (--status-check convention)"
+    return Expected(False, codes, c.promised_phases(), basis)

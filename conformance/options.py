@@ -1,0 +1,46 @@
+"""Suite options defined once, for both the pytest plugin and the `mc2-conformance` command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sim.backend import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS, SimOptions
+
+
+@dataclass(frozen=True)
+class SimFlag:
+    flag: str  # command-line flag
+    field: str  # SimOptions field
+    choices: tuple[str, ...]
+    help: str
+
+    @property
+    def default(self) -> str:
+        return getattr(SimOptions(), self.field)
+
+
+SIM_FLAGS = (
+    SimFlag("--sim-allreduce-accumulation", "allreduce_accumulation", ALLREDUCE_ACCUMULATIONS,
+            "simulator modelling option: HCCL sums partials in fp32 or in the output dtype (MARN-AMB-003)"),
+    SimFlag("--sim-bf16-rms-source", "bf16_rms_source", RMS_SOURCES,
+            "simulator path: which bf16 value feeds MARN's RMSNorm (MARN-AMB-007; sim-cann picks it per shape "
+            "as the tiling does)"),
+    SimFlag("--sim-x3-rounding", "x3_rounding", X3_ROUNDINGS,
+            "simulator path: V3 adds x3 after storing the product in the output dtype (after_store, the kernels) "
+            "or before the one store (fused) (V3-AMB-007)"),
+)
+
+
+def sim_options_from(get) -> dict:
+    """SimOptions keyword arguments from `get(flag) -> value or None` (None keeps the default)."""
+    return {f.field: get(f.flag) for f in SIM_FLAGS if get(f.flag) is not None}
+
+
+def sim_flag_args(options: dict) -> list[str]:
+    """The command-line arguments that reproduce `options` (defaults left out)."""
+    args = []
+    for f in SIM_FLAGS:
+        value = options.get(f.field)
+        if value is not None and value != f.default:
+            args += [f.flag, value]
+    return args

@@ -56,6 +56,8 @@ def _suite_args(a) -> list[str]:
         args += ["--cann-version", a.cann_version]
     if getattr(a, "status_check", None):
         args += ["--status-check", a.status_check]
+    if getattr(a, "doc_revision", None):
+        args += ["--doc-revision", a.doc_revision]
     return args
 
 
@@ -138,8 +140,25 @@ def coverage(profile: str, world_sizes: str) -> dict:
         return json.loads(path.read_text())
 
 
+def cmd_deviations(a) -> int:
+    from .spec import deviations
+    if a.waivers:
+        print(deviations.waiver_toml(), end="")
+        return 0
+    for line in deviations.listing():
+        print(line)
+    print(f"\n{len(deviations.DEVIATIONS)} deviations of the published source (hicann/ops-transformer@c29bc10) from "
+          f"the documents; waive them with --waivers waivers/cann-source-deviations.toml")
+    return 0
+
+
 def cmd_constraints(a) -> int:
     from . import selfcheck
+    if a.doc_drift:
+        from .spec.revisions import drift_lines
+        for line in drift_lines():
+            print(line)
+        return 0
     from .sim.faults import FAULTS
     from .spec import AMBIGUITIES, CONSTRAINTS
     cov = coverage(a.profile, a.world_sizes)["coverage"]
@@ -154,6 +173,7 @@ def cmd_constraints(a) -> int:
         rows.append({"id": c.id, "ops": list(c.ops), "kind": c.kind, "expected_status": c.expected_status,
                      "code_source": c.code_source, "original": c.original, "paraphrase": c.paraphrase,
                      "constrains": list(c.constrains), "source": c.source, "notes": c.notes,
+                     "phase": c.phase, "revision": c.revision,
                      "tests": cov.get(c.id, []), "faults": faults_of.get(c.id, []),
                      "faults_killed": {f: killed.get(f) for f in faults_of.get(c.id, [])}})
     uncovered = [r["id"] for r in rows if not r["tests"]]
@@ -161,13 +181,16 @@ def cmd_constraints(a) -> int:
         print(json.dumps({"profile": a.profile, "constraints": rows, "uncovered": uncovered,
                           "ambiguities": [vars(x) for x in AMBIGUITIES]}, indent=1, ensure_ascii=False))
         return 0
-    print(f"{'constraint':<17}{'kind':<8}{'status':<8}{'code from':<11}{'tests':>6}{'faults':>7}{'killed':>7}  promise")
+    print("status: the code a document promises; (code) = the aclnn convention's, enforced only with "
+          "--status-check convention (by default any rejection passes there and its code is recorded)")
+    print(f"{'constraint':<17}{'kind':<8}{'status':<9}{'code from':<11}{'tests':>6}{'faults':>7}{'killed':>7}  promise")
     for r in rows:
-        status = "-" if r["expected_status"] is None else str(r["expected_status"])
+        status = ("-" if r["expected_status"] is None else str(r["expected_status"])
+                  if r["code_source"] == "document" else f"({r['expected_status']})")
         source = r["code_source"] if r["expected_status"] is not None else "-"
         kills = [v for v in r["faults_killed"].values() if v is not None]
         proven = f"{sum(kills)}/{len(r['faults'])}" if kills else "?"
-        print(f"{r['id']:<17}{r['kind']:<8}{status:<8}{source:<11}{len(r['tests']):>6}"
+        print(f"{r['id']:<17}{r['kind']:<8}{status:<9}{source:<11}{len(r['tests']):>6}"
               f"{len(r['faults']):>7}{proven:>7}  {r['paraphrase']}")
         if a.verbose:
             print(f"{'':17}original: {r['original']}")
@@ -186,6 +209,10 @@ def cmd_constraints(a) -> int:
     for x in AMBIGUITIES:
         print(f"  {x.id}: {x.statement}\n  {'':{len(x.id)}}  choice: {x.choice}"
               + (f" [option: {x.option}]" if x.option else ""))
+    from .spec.deviations import listing
+    print("\nWhere the published implementation contradicts the documents (mc2-conformance deviations):")
+    for line in listing():
+        print(f"  {line}")
     return 0
 
 
@@ -214,13 +241,17 @@ def cmd_repro(a) -> int:
         raise CliError(str(exc.args[0])) from None
     backend = load_backend(a.backend, faults=a.fault or (),
                            sim_options=_sim_options(a))
+    from .spec import constraints_for
     outcome = run_case(case, backend, seed=a.seed, accumulation=a.accumulation_bound or "probabilistic",
-                       status_check=a.status_check or "documented")
+                       status_check=a.status_check or "documented", constraints=constraints_for(a.doc_revision))
     print(f"{case.id}: {outcome.category} ({outcome.seconds:.2f} s)")
     print(f"  expected: {outcome.expected}")
     if outcome.observed:
-        print("  observed: " + ", ".join(f"rank {r} {s}{' at ' + p if p else ''}"
+        print("  observed: " + ", ".join(f"rank {r} status {s}{' from ' + p if p else ''}"
                                          for r, (s, p) in enumerate(outcome.observed)))
+    from .spec.deviations import deviations_of
+    for d in deviations_of(case.id):
+        print(f"  known deviation {d.id} of the published source: {d.behaviour}")
     if outcome.detail:
         print(f"  {outcome.detail}")
     for c in outcome.checks:
@@ -294,6 +325,7 @@ def _add_suite_options(p, *, profile=True):
         p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
     p.add_argument("--status-check", choices=STATUS_CHECKS,
                    help="enforce only codes a document states (documented, default) or also the aclnn convention's")
+    p.add_argument("--doc-revision", help="judge against a newer document revision (constraints --doc-drift lists them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -321,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="signoff", choices=PROFILES)
     p.add_argument("--world-sizes", default="1,2,4,8")
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
+    p.add_argument("--doc-drift", action="store_true",
+                   help="list what changed in the newer revisions of the documents (for --doc-revision)")
     p.set_defaults(func=cmd_constraints)
+    p = sub.add_parser("deviations", help="where the published CANN source contradicts the documents")
+    p.add_argument("--waivers", action="store_true", help="print them as a waiver file (TOML)")
+    p.set_defaults(func=cmd_deviations)
     p = sub.add_parser("golden", help="check or regenerate golden/")
     p.add_argument("--regenerate", action="store_true")
     p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "golden"))
@@ -363,6 +400,10 @@ def main(argv=None) -> int:
     except (CliError, BackendError, GoldenError, ValueError) as exc:
         print(f"mc2-conformance {a.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `mc2-conformance ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from .memory import keep_freed_memory
 from .waivers import WaiverBook, WaiverError
 from .waivers import load as load_waivers
 from .options import SIM_FLAGS, sim_flag_args, sim_options_from
+from .spec import constraints_for
 from .spec.model import STATUS_CHECKS
 from .tolerance.accumulation import ACCUMULATION_BOUNDS
 
@@ -48,6 +49,9 @@ def pytest_addoption(parser):
                 help="which rejection codes are enforced: 'documented' (default: only codes a document states; any "
                      "other rejection is conformant and recorded) or 'convention' (also the aclnn convention's "
                      "161001/161002 where no document states a code)")
+    g.addoption("--doc-revision", default=None,
+                help="judge against a newer revision of the documents (e.g. repo-c29bc10, or DOC=REV,...; "
+                     "`mc2-conformance constraints --doc-drift` lists them); default: the documents in shared/docs")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
     g.addoption("--waivers", default=None, help="TOML file of waivers (pattern, reason, issue, cann_versions, "
@@ -95,6 +99,11 @@ class _Settings:
                                     f"{', '.join(ACCUMULATION_BOUNDS)}")
         self.sim_options = sim_options_from(opt)
         self.status_check = opt("--status-check")
+        self.doc_revision = opt("--doc-revision")
+        try:
+            self.constraints = constraints_for(self.doc_revision)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--doc-revision: {exc}") from None
         if self.status_check not in STATUS_CHECKS:
             raise pytest.UsageError(f"--status-check {self.status_check!r}: expected one of {', '.join(STATUS_CHECKS)}")
         try:
@@ -140,6 +149,8 @@ class _Settings:
             args += ["--rank-deadline", str(self.rank_deadline)]
         if self.status_check != "documented":
             args += ["--status-check", self.status_check]
+        if self.doc_revision:
+            args += ["--doc-revision", self.doc_revision]
         args += sim_flag_args(self.sim_options)
         return shlex.join(args)
 
@@ -225,7 +236,7 @@ def judge_case(request, mc2):
         with lease_for(mc2, case) as devices:
             outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
                                accumulation=mc2.accumulation, expected=expected, devices=devices,
-                               status_check=mc2.status_check)
+                               status_check=mc2.status_check, constraints=mc2.constraints)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(
             {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .spec import AMBIGUITIES, CONSTRAINTS
+from .spec.deviations import DEVIATIONS, deviations_of
 
 
 def read_results(path: Path) -> tuple[dict, list[dict]]:
@@ -72,10 +73,40 @@ def summarise(run: dict, tests: list[dict]) -> dict:
                 acc["max_abs_balance"] = max(acc.get("max_abs_balance", 0.0), abs(vm.get("error_balance", 0.0)))
     verdict = "FAIL" if counts["failed"] or not tests else ("PASS WITH WAIVERS" if counts["waived"] else "PASS")
     return {"verdict": verdict, "counts": dict(counts), "constraints": per_constraint, "accuracy": accuracy,
-            "matrix": matrix,
+            "matrix": matrix, "rejections": rejections(tests), "deviations": deviation_rows(tests),
             "failures": [t for t in tests if t["outcome"] == "failed"],
             "waived": [t for t in tests if t["outcome"] == "waived"],
             "waiver_findings": run.get("waiver_findings", [])}
+
+
+def rejections(tests: list[dict]) -> dict:
+    """Per rejection constraint: what the catalogue promised and every (status, phase) the ranks answered with
+    (recorded for every invalid case, judged only where a document states the code)."""
+    out: dict = {}
+    for t in tests:
+        info = t.get("mc2") or {}
+        if info.get("kind") != "invalid" or not info.get("covers") or "observed" not in info:
+            continue
+        row = out.setdefault(info["covers"][0], {"expected": info.get("expected", ""), "observed": {}})
+        for status, phase in info["observed"]:
+            key = f"{status}" + (f" from {phase}" if phase else "")
+            row["observed"][key] = row["observed"].get(key, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def deviation_rows(tests: list[dict]) -> list[dict]:
+    """Each known deviation of the published source, with what this run's matching cases did."""
+    by_dev: dict = {d.id: {"passed": 0, "failed": 0, "waived": 0, "skipped": 0} for d in DEVIATIONS}
+    for t in tests:
+        case_id = (t.get("mc2") or {}).get("case_id")
+        for d in deviations_of(case_id) if case_id else ():
+            by_dev[d.id][t["outcome"]] = by_dev[d.id].get(t["outcome"], 0) + 1
+    return [{"id": d.id, "constraints": list(d.constraints), "quote": d.document_quote, "source": d.source_ref,
+             "behaviour": d.behaviour, "run": by_dev[d.id]} for d in DEVIATIONS]
+
+
+def _run_counts(r: dict) -> str:
+    return ", ".join(f"{v} {k}" for k, v in r.items() if v) or "no matching case ran"
 
 
 _RANK = {None: -1, "skipped": 0, "passed": 1, "waived": 2, "failed": 3}
@@ -157,6 +188,14 @@ def to_markdown(run: dict, s: dict) -> str:
         for out, a in sorted(outs.items()):
             lines.append(f"| {key} | {out} | {a['worst_ratio']:.3f} | {a['worst_case']} | "
                          f"{a.get('share_over_1ulp', 0):.2e} | {a.get('max_rel_error', 0):.2e} |")
+    lines += ["", "## Rejections: promised and observed status (per rank, with the phase it came from)", "",
+              "| constraint | promised | observed |", "|---|---|---|"]
+    lines += [f"| {cid} | {r['expected']} | {', '.join(f'{k} x{n}' for k, n in r['observed'].items())} |"
+              for cid, r in s["rejections"].items()]
+    lines += ["", "## Deviations of the published implementation from the documents", "",
+              "| deviation | constraints | behaviour of the source | document | this run |", "|---|---|---|---|---|"]
+    lines += [f"| {d['id']} | {', '.join(d['constraints'])} | {d['behaviour']} | {d['quote'].replace(chr(10), ' / ')} "
+              f"| {_run_counts(d['run'])} |" for d in s["deviations"]]
     lines += ["", "## Documented ambiguities (the suite's choice)", ""]
     lines += [f"- **{a.id}**: {a.statement} *Choice:* {a.choice}" for a in AMBIGUITIES]
     lines += ["", "## Waived failures", ""]
@@ -213,6 +252,14 @@ def to_html(run: dict, s: dict) -> str:
                          for con in CONSTRAINTS for st in [s["constraints"][con.id]]])
     ambiguities = "".join(f"<li><b>{a.id}</b>: {e(a.statement)} <i>Choice:</i> {e(a.choice)}</li>"
                           for a in AMBIGUITIES)
+    rejected = table(["constraint", "promised", "observed (status from phase x ranks)"],
+                     [f"<tr><td>{cid}</td><td>{e(r['expected'])}</td><td>"
+                      f"{e(', '.join(f'{k} x{n}' for k, n in r['observed'].items()))}</td></tr>"
+                      for cid, r in s["rejections"].items()], "id='rejections'")
+    deviations = table(["deviation", "constraints", "behaviour of the source", "document", "source", "this run"],
+                       [f"<tr><td>{d['id']}</td><td>{', '.join(d['constraints'])}</td><td>{e(d['behaviour'])}</td>"
+                        f"<td lang='zh'>{e(d['quote'])}</td><td>{e(d['source'])}</td><td>{_run_counts(d['run'])}</td></tr>"
+                        for d in s["deviations"]], "id='deviations'")
     verdict_class = s["verdict"].split()[0]
     return "\n".join([
         f"<!doctype html><html><head><meta charset='utf-8'><title>MC2 sign-off {s['verdict']}</title>"
@@ -225,6 +272,8 @@ def to_html(run: dict, s: dict) -> str:
         "<h2>Accuracy (worst error / derived bound; vendor metrics on rank 0)</h2>", accuracy,
         "<h2>Failures</h2>", failures, "<h2>Waived failures</h2><ul>", waived, "</ul>",
         "<h2>Environment</h2>", envs, "<h2>Constraints</h2>", constraints,
+        "<h2>Rejections: promised and observed status</h2>", rejected,
+        "<h2>Deviations of the published implementation from the documents</h2>", deviations,
         "<h2>Documented ambiguities</h2><ul>", ambiguities, "</ul></body></html>"])
 
 

@@ -4,6 +4,7 @@ A waiver file (TOML) holds entries:
 
     [[waiver]]
     pattern = "cases/test_v3.py::test_valid[v3-*-nox3-*]"  # the pytest node id; only * and ? are wildcards
+                                                           # (or a list of such patterns: any may match)
     reason = "x3 null rejected: the vendor reads V3-AMB-001 restrictively"
     issue = "https://example.invalid/tracker/123"
     cann_versions = ["8.0.RC2"]                            # optional: applies only to these CANN versions
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REQUIRED = ("pattern", "reason", "issue", "expires")
+PATTERN_SEPARATOR = " | "  # how a list of patterns is held (and shown) in one Waiver
 KNOWN = set(REQUIRED) | {"cann_versions"}
 
 
@@ -38,10 +40,17 @@ class Waiver:
     expires: dt.date
     cann_versions: tuple[str, ...] = ()
 
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        return tuple(self.pattern.split(PATTERN_SEPARATOR))
+
     def matches(self, nodeid: str) -> bool:
         # node ids contain [ ]: unlike fnmatch, only * and ? are wildcards here
-        regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in self.pattern)
-        return re.fullmatch(regex, nodeid) is not None
+        for pattern in self.patterns:
+            regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+            if re.fullmatch(regex, nodeid) is not None:
+                return True
+        return False
 
     def state(self, *, today: dt.date, cann_version: str | None) -> str:
         """active | expired | other-version"""
@@ -86,10 +95,13 @@ def load(path: str | Path) -> list[Waiver]:
         versions = e.get("cann_versions", [])
         if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
             raise WaiverError(f"{where}: cann_versions must be a list of strings")
-        for f in ("pattern", "reason", "issue"):
+        patterns = e["pattern"] if isinstance(e["pattern"], list) else [e["pattern"]]
+        if not patterns or not all(isinstance(p, str) and p.strip() and PATTERN_SEPARATOR not in p for p in patterns):
+            raise WaiverError(f"{where}: pattern must be a non-empty string or a list of them")
+        for f in ("reason", "issue"):
             if not isinstance(e[f], str) or not e[f].strip():
                 raise WaiverError(f"{where}: {f} must be a non-empty string")
-        waivers.append(Waiver(e["pattern"], e["reason"], e["issue"], expires, tuple(versions)))
+        waivers.append(Waiver(PATTERN_SEPARATOR.join(patterns), e["reason"], e["issue"], expires, tuple(versions)))
     return waivers
 
 

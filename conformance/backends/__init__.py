@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN = ("sim", "sim-process", "torch-cpu", "aclnn", "torch-npu")
+BUILTIN = ("sim", "sim-process", "sim-cann", "torch-cpu", "aclnn", "torch-npu")
 _BUILTIN_PATHS = {
     "torch-cpu": "conformance.backends.torch_cpu:TorchCpuBackend",
     "aclnn": "conformance.backends.aclnn.backend:AclnnBackend",
@@ -44,6 +44,14 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadl
             raise BackendError(f"--backend {spec}: {exc}") from None
     if faults:
         raise BackendError(f"--fault applies only to the simulator, not to backend {spec!r}")
+    if spec == "sim-cann":
+        from ..sim.cann.backend import CannOptions, SimCannBackend
+        opts = dict(sim_options or {})
+        paths = sorted(k for k in opts if k != "allreduce_accumulation")
+        if paths:
+            raise BackendError(f"--backend sim-cann takes its numeric paths from the published source; "
+                               f"drop the simulator path option(s) {', '.join(paths)}")
+        return SimCannBackend(CannOptions(**opts))
     name, spec = spec, _BUILTIN_PATHS.get(spec, spec)
     if name in _TAKES_DEADLINE and deadline_s:
         return _construct(spec, deadline_s=deadline_s)

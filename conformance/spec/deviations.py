@@ -8,6 +8,7 @@ so a release team can accept a deviation on purpose instead of being surprised b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -21,3 +22,180 @@ class Deviation:
     source_ref: str  # "hicann/ops-transformer@<rev> path:line" (one or more, "; "-separated)
     behaviour: str  # what the implementation does instead (English)
     case_patterns: tuple[str, ...]  # case-id globs (* and ?) of the cases that fail because of it
+
+
+_OT = "hicann/ops-transformer@c29bc10"
+_OPBASE = "hicann/opbase@313b014"
+_GEN = "mirror-cann/asc-devkit@78d7801"
+_MARN_DOC = "aclnnMatmulAllReduceAddRmsNorm.md"
+_V3_DOC = "aclnnQuantMatmulAllReduceV3.md"
+_MARN_OPS = ("MatmulAllReduceAddRmsNorm", "InplaceMatmulAllReduceAddRmsNorm")
+_V3_OPS = ("QuantMatmulAllReduceV3",)
+_MARN_API = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_api/aclnn_matmul_all_reduce_add_rms_norm.cpp"
+_V3_API = "mc2/matmul_all_reduce/op_host/op_api/aclnn_quant_matmul_all_reduce_v3.cpp"
+_MAR_TILING = "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling.cpp"
+_QMAR_TILING = "mc2/matmul_all_reduce/op_host/op_tiling/quant_matmul_all_reduce_tiling.cpp"
+
+# Each record: document sentences (verbatim, one per line), the source that contradicts them (see
+# docs/cann-source/*.md for the reading), and the case-id globs of the cases that fail because of it on a
+# device that behaves as the source does (`--backend sim-cann`). tests/test_deviations.py proves the globs
+# exact: every matched case fails on sim-cann, and nothing else fails there.
+DEVIATIONS: tuple[Deviation, ...] = (
+    Deviation(
+        "DEV-MARN-001", _MARN_OPS, ("MARN-LAYOUT-003",),
+        "支持最后两轴转置情况下的非连续的tensor传入。", f"{_MARN_DOC} / 参数说明 (x2)",
+        f"{_OT} mc2/matmul_all_reduce_add_rms_norm/op_host/matmul_all_reduce_add_rms_norm_def.cpp:45; "
+        f"{_OPBASE} src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:290-307,372",
+        "x2 is declared contiguity-agnostic: a strided (not transposed) x2 passes both calls and the kernel reads "
+        "its buffer as a contiguous (k, n) matrix (status 0, wrong values).",
+        ("marn*-MARN-LAYOUT-003-x2_strided-*",)),
+    Deviation(
+        "DEV-MARN-002", _MARN_OPS, ("MARN-ATTR-001",),
+        "reduceOp(char*, 计算输入):reduce操作类型。数据类型支持String。当前仅支持输入\"sum\"。",
+        f"{_MARN_DOC} / 参数说明 (reduceOp)",
+        f"{_OT} {_MAR_TILING}:655; {_GEN} tools/build/opbuild/op_aclnn_generator.cpp:599",
+        "reduceOp is compared on its first three characters: \"summ\" is accepted and runs as sum.",
+        ("marn*-MARN-ATTR-001-reduce_summ-*",)),
+    Deviation(
+        "DEV-MARN-003", _MARN_OPS, ("MARN-ATTR-002",),
+        "commTurn(int64_t, 计算输入):Host侧的整型,数据类型支持int64_t。通信数据切分数,即总数据量/单次通信量。当前版本仅支持输入0。",
+        f"{_MARN_DOC} / 参数说明 (commTurn)",
+        f"{_OT} mc2/common/src/context_transfer.cpp:34, checked at {_MAR_TILING}:660",
+        "commTurn is read as a 32-bit int: 2**32 (low 32 bits 0) is accepted.",
+        ("marn*-MARN-ATTR-002-commturn_2pow32-*",)),
+    Deviation(
+        "DEV-MARN-004", _MARN_OPS, ("MARN-ATTR-004",),
+        "epsilon(double, 计算输入):公式中的输入epsilon,Host侧双精度,用于防止除0错误。epsilon取值满足取值范围(0,1),默认值为1e-06。",
+        f"{_MARN_DOC} / 参数说明 (epsilon) and 约束与限制",
+        f"{_GEN} tools/build/opbuild/op_aclnn_generator.cpp:674; {_OT} "
+        "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/common_add_rms_norm_tiling.cpp:193",
+        "epsilon is converted to float before the (0, 1) range check: NaN passes (both comparisons false); "
+        "1e-50 and 0.9999999999, inside (0, 1), become 0.0f and 1.0f and are rejected (561002).",
+        ("marn*-MARN-ATTR-004-eps_nan-*", "marn*-tiny-eps1e-50-*", "marn*-tiny-eps0.9999999999-*")),
+    Deviation(
+        "DEV-MARN-005", _MARN_OPS, ("MARN-SHAPE-006",),
+        "输入residual必须是三维,其维度为(b, s, n),当x1为二维时,residual的(b*s)等于x1的m。",
+        f"{_MARN_DOC} / 约束与限制",
+        f"{_OT} mc2/common/src/context_transfer.cpp:166-167",
+        "For a 3-D x1 only the product b*s is compared with residual's: x1 (1, 4, k) with residual (2, 2, n) "
+        "is accepted, rows paired by flat index.",
+        ("marn*-MARN-SHAPE-006-residual_bs_swapped-*",)),
+    Deviation(
+        "DEV-MARN-006", _MARN_OPS,
+        ("MARN-WORLD-001", "MARN-ATTR-001", "MARN-ATTR-003", "MARN-ATTR-004", "MARN-DTYPE-001", "MARN-NULL-002"),
+        "支持(b*s)、n为0的空tensor,不支持k为0的空tensor。\n支持1、2、4、8卡,并且仅支持hccs链路all mesh组网。",
+        f"{_MARN_DOC} / 约束与限制 (with the rules the short-cut bypasses)",
+        f"{_OT} {_MARN_API}:48,64-66 (the launch returns at :81-84)",
+        "When x1, x2, residual or gamma is empty and k != 0, GetWorkspaceSize returns 0 with workspace 0 before "
+        "streamMode, the generated null checks of y/normOut, the dtype lookup, tiling (epsilon, reduceOp, commTurn, "
+        "world size): an invalid attribute, dtype, null output or world size on an empty input is accepted.",
+        ("marn*-*-on_empty_bs-*",)),
+    Deviation(
+        "DEV-MARN-007", _MARN_OPS, ("MARN-FORMAT-001",),
+        "bias(aclTensor*, 计算输入):公式中的输入bias,数据类型支持FLOAT16、BFLOAT16。数据格式支持ND。",
+        f"{_MARN_DOC} / 参数说明 (bias)",
+        f"{_OPBASE} src/nnopbase/individual_op/executor/indv_executor_ext.cpp:1250,1263; {_OT} "
+        f"{_MAR_TILING}:632-651",
+        "Optional inputs take no part in the kernel lookup by dtype and format, and tiling checks only the bias's "
+        "rank and length: a FRACTAL_NZ bias is accepted and read as ND.",
+        ("marn*-MARN-FORMAT-001-bias_nz-*",)),
+    Deviation(
+        "DEV-V3-001", _V3_OPS, ("V3-BOUND-001", "V3-BOUND-002", "V3-BOUND-003"),
+        "m大小不超过2147483647,x1与x2的最后一维大小不超过65535,x1的最后一维指k,x2的最后一维指转置时的k或非转置时的n。",
+        f"{_V3_DOC} / 约束与限制, with the return-code table (161002 for shapes)",
+        f"{_OT} {_QMAR_TILING}:139-167",
+        "m > INT32_MAX, k > 65535 and an untransposed n > 65535 pass the host checks and are rejected by tiling "
+        "with 561002, not the documented 161002.",
+        ("v3-V3-BOUND-001-m_over_max-*", "v3-V3-BOUND-002-k65536-*", "v3-V3-BOUND-003-n65536_x2N-*")),
+    Deviation(
+        "DEV-V3-002", _V3_OPS, ("V3-EMPTY-001",),
+        "不支持空tensor。",
+        f"{_V3_DOC} / 约束与限制, with the return-code table (161002 for shapes)",
+        f"hicann/opbase@aa3cd74 src/nnopbase/individual_op/executor/indv_executor.cpp:1076-1082; "
+        f"{_OT} {_MAR_TILING}:768,796-799",
+        "An empty output (m or n = 0) is accepted with status 0 and nothing computed; an empty k is rejected by "
+        "tiling with 561002, not 161002.",
+        ("v3-V3-EMPTY-001-*",)),
+    Deviation(
+        "DEV-V3-003", _V3_OPS, ("V3-DTYPE-006",),
+        "若输出output类型为FLOAT16,当pertokenSclale为空时,dequantScale的类型为INT64、UINT64,当pertokenSclale不为空时,"
+        "dequantScale的类型为FLOAT32;若输出output类型为BFLOAT16,dequantScale的类型为BFLOAT16,x3的类型为BFLOAT16。",
+        f"{_V3_DOC} / 约束与限制, with the return-code table (161002 for dtypes)",
+        f"{_OT} {_V3_API}:111-121 (accepts), {_QMAR_TILING}:189-196 (rejects)",
+        "fp16 output with a FLOAT32 dequantScale and no pertokenScale passes the host and is rejected by tiling "
+        "with 561002, not 161002.",
+        ("v3-V3-DTYPE-006-fp16_f32_deq_no_pt-*",)),
+    Deviation(
+        "DEV-V3-004", _V3_OPS, ("V3-LAYOUT-003",),
+        "当x2的数据格式为FRACTAL_NZ时,当前版本仅支持四维输入,配合aclnnCalculateMatmulWeightSizeV2和aclnnTransMatmulWeight"
+        "完成输入ND到NZ的转换,非连续的tensor仅支持transpose场景。",
+        f"{_V3_DOC} / 参数说明 (x2)",
+        f"{_OT} mc2/matmul_all_reduce/op_host/matmul_all_reduce_def.cpp:57",
+        "A strided (not transposed) x2 is accepted (status 0) and its buffer read as if contiguous.",
+        ("v3-V3-LAYOUT-003-x2_strided-*",)),
+    Deviation(
+        "DEV-V3-005", _V3_OPS, ("V3-SHAPE-003",),
+        "当x2的数据格式为FRACTAL_NZ时,当前版本仅支持四维输入,配合aclnnCalculateMatmulWeightSizeV2和aclnnTransMatmulWeight"
+        "完成输入ND到NZ的转换,非连续的tensor仅支持transpose场景。",
+        f"{_V3_DOC} / 参数说明 (x2)",
+        f"{_OT} {_V3_API}:147-160,193-197; hicann/opbase@aa3cd74 "
+        "src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:298-299",
+        "A FRACTAL_NZ x2 with 3-D storage is accepted (status 0): the host treats it as a 2-D view and the NZ "
+        "kernel reads the same bytes.",
+        ("v3-V3-SHAPE-003-x2_nz_3d_storage-*",)),
+    Deviation(
+        "DEV-V3-006", _V3_OPS, ("V3-SHAPE-004", "V3-SHAPE-005", "V3-SHAPE-006"),
+        "输入x1可为2维或者3维,且不为空Tensor,其shape为(b, s, k)或者(m, k)。x2必须是2维,且不为空Tensor。其shape为(k, n),"
+        "k轴满足mm算子入参要求,k轴相等。",
+        f"{_V3_DOC} / 约束与限制, with the return-code table (161002 for shapes)",
+        f"{_OT} {_V3_API}:193-195; {_MAR_TILING}:684-723,772-774",
+        "With a 4-D FRACTAL_NZ x2 the host's shape check returns early: a k mismatch and a wrongly shaped x3 are "
+        "never checked (the launch computes with them), a wrong bias length is left to tiling (561002, not 161002).",
+        ("v3-V3-*-x2nz-*",)),
+    Deviation(
+        "DEV-V3-007", _V3_OPS, ("V3-ATTR-002",),
+        "commTurn(int64_t, 计算输入):通信数据切分数,数据类型支持INT64。即总数据量/单次通信量。当前版本仅支持输入为0。",
+        f"{_V3_DOC} / 参数说明 (commTurn)",
+        f"{_OT} mc2/common/src/context_transfer.cpp:34, checked at {_MAR_TILING}:660",
+        "commTurn is read as a 32-bit int: 2**32 is accepted.",
+        ("v3-V3-ATTR-002-commturn_2pow32-*",)),
+)
+
+BY_ID = {d.id: d for d in DEVIATIONS}
+
+
+def _glob(pattern: str) -> re.Pattern:
+    return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
+
+
+def deviations_of(case_id: str) -> list[Deviation]:
+    """The deviations whose case patterns match `case_id`."""
+    return [d for d in DEVIATIONS if any(_glob(p).fullmatch(case_id) for p in d.case_patterns)]
+
+
+WAIVER_EXPIRES = "2027-06-30"  # a release team renews waivers on purpose; the shipped file is generated
+
+
+def waiver_toml(*, expires: str = WAIVER_EXPIRES) -> str:
+    """waivers/cann-source-deviations.toml: one waiver per deviation, its issue the record id."""
+    lines = ["# Generated by `mc2-conformance deviations --waivers` from conformance/spec/deviations.py: one waiver",
+             "# per place where the published CANN source contradicts the operator documents. Applying it says:",
+             "# we accept that the device behaves as the source does there. Regenerate, do not edit.", ""]
+    for d in DEVIATIONS:
+        patterns = ", ".join(f'"cases/test_*.py::test_*[{p}]"' for p in d.case_patterns)
+        reason = d.behaviour.replace("\\", "\\\\").replace('"', '\\"')
+        lines += ["[[waiver]]", f"pattern = [{patterns}]", f'reason = "{d.id}: {reason}"', f'issue = "{d.id}"',
+                  f"expires = {expires}", ""]
+    return "\n".join(lines)
+
+
+def listing() -> list[str]:
+    """The deviation table for `mc2-conformance constraints` and `deviations`."""
+    out = []
+    for d in DEVIATIONS:
+        out.append(f"{d.id}  [{', '.join(d.constraints)}]  {d.behaviour}")
+        for q in d.document_quote.split("\n"):
+            out.append(f"    document ({d.document_ref}): {q}")
+        out.append(f"    source: {d.source_ref}")
+        out.append(f"    cases: {', '.join(d.case_patterns)}")
+    return out

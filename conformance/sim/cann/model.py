@@ -8,8 +8,8 @@ REPO = "hicann/ops-transformer"
 REVISION = "c29bc1069d3252c641e2aa059ec88f392d3f05ac"  # 2025-11-15, the revision every citation refers to
 REV = REVISION[:7]
 
-WORKSPACE = "workspace"  # GetWorkspaceSize returned the status
-LAUNCH = "launch"  # GetWorkspaceSize returned 0; the second call (tiling, kernel launch) returned the status
+WORKSPACE = "workspace"  # GetWorkspaceSize returned the status (tiling runs inside it: 561002 comes from here)
+LAUNCH = "launch"  # GetWorkspaceSize returned 0; the second call (kernel launch) returned the status
 
 
 @dataclass(frozen=True)

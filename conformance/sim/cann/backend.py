@@ -1,0 +1,128 @@
+"""`--backend sim-cann`: a device that behaves as the published source does (hicann/ops-transformer c29bc10).
+
+Per rank the host model (marn_host / v3_host) answers with the status and phase the implementation gives;
+inputs it accepts run through the contract simulator's numeric phases on the paths the kernels take:
+- MatmulAllReduceAddRmsNorm bf16: the RMS source of the AddRmsNorm tiling mode (marn_host.addrmsnorm_mode and
+  RMS_SOURCE); fp16 always the rounded y;
+- QuantMatmulAllReduceV3: x3 added after the product is stored in the output dtype (v3_host.KERNEL_FACTS);
+- a strided x2 that the host accepts is read as if it were contiguous (the first k*n elements of its buffer);
+- the empty-tensor short-cut launches nothing: the output buffers come back as they were passed.
+This is a behaviour model, not a second opinion on numerics: where the source and the documents disagree,
+`conformance.spec.deviations` names the difference and the cases it fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+
+import numpy as np
+
+from ... import __version__
+from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, Invocation, RankResult, TensorArg
+from .. import marn_numerics, v3_numerics
+from . import marn_host, v3_host
+from .model import REPO, REVISION
+
+HOSTS = {
+    "MatmulAllReduceAddRmsNorm": marn_host.check,
+    "InplaceMatmulAllReduceAddRmsNorm": marn_host.check,
+    "QuantMatmulAllReduceV3": v3_host.check,
+}
+# the mode's (mean-square source, numerator source) as the contract simulator's path names
+_PATH_OF_SOURCES = {("fp32_sum", "fp32_sum"): "fp32_sum", ("rounded_y", "rounded_y"): "rounded_y",
+                    ("fp32_sum", "rounded_y"): "split_d"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CannOptions:
+    """Modelling inputs the source leaves to the platform (named, with the reason).
+
+    vector_cores: GetCoreNumAiv() of the device; 48 on Atlas A2 910B1/B2, 40 on 910B3/B4 (UNCONFIRMED here).
+    allreduce_accumulation: HCCL's accumulation of fp16/bf16 partials (not in the published source).
+    The tile rows the AddRmsNorm mode is chosen with are the communication tile's M, picked by the formulaic
+    tiling; the model takes m (b*s), the largest a tile can be: small shapes then take SingleN/MergeN
+    (rounded y), wide n SplitD, the rest Normal (fp32 sum), as the tiling's branches do.
+    """
+
+    vector_cores: int = 48
+    allreduce_accumulation: str = "float32"
+
+
+def rms_path(m: int, n: int, dtype: str, vector_cores: int) -> str:
+    mode = marn_host.addrmsnorm_mode(m, n, dtype, vector_cores=vector_cores)
+    if dtype != "bfloat16":
+        return "rounded_y"
+    return _PATH_OF_SOURCES[marn_host.RMS_SOURCE[mode]]
+
+
+def read_as_contiguous(t: TensorArg) -> TensorArg:
+    """The (k, n) x2 a kernel reads when it ignores the view's strides: k*n consecutive elements from the
+    view's first element (within the buffer: a strided view spans at least that many)."""
+    data = np.asarray(t.data)
+    item = data.dtype.itemsize
+    flat = np.lib.stride_tricks.as_strided(data, shape=(t.numel,), strides=(item,), writeable=False)
+    dense = np.array(flat).reshape(t.shape)
+    return TensorArg.from_array(dense, t.dtype, format=t.format)
+
+
+def nz_storage_as_4d(t: TensorArg) -> TensorArg:
+    """A FRACTAL_NZ x2 whose storage dims merge the tiling's first two axes (accepted by the host, v3_host):
+    the kernel reads the same bytes as the 4-D tiling (n1, k1, 16, 32) of the (k, n) view."""
+    k, n = t.shape[-2], t.shape[-1]
+    if t.is_last_two_transposed and not t.is_contiguous:
+        k, n = n, k
+    data = np.asarray(t.data).reshape(-(-n // 32), -(-k // 16), 16, 32)
+    return dataclasses.replace(t, storage_shape=data.shape, data=data)
+
+
+class SimCannBackend:
+    name = "sim-cann"
+
+    def __init__(self, options: CannOptions | None = None, **_ignored):
+        self.options = options or CannOptions()
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": f"sim-cann (device model of {REPO}@{REVISION[:7]})", "suite_version": __version__,
+                "numpy": np.__version__, "machine": platform.machine(),
+                "source_revision": f"{REPO}@{REVISION}", "vector_cores": str(self.options.vector_cores),
+                "allreduce_accumulation": self.options.allreduce_accumulation}
+
+    def unsupported_reason(self, inv: Invocation) -> str | None:
+        return None if inv.op in HOSTS else f"sim-cann does not model {inv.op}"
+
+    def invoke(self, inv: Invocation) -> list[RankResult]:
+        verdicts = [HOSTS[inv.op](inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
+        results = [RankResult(v.status, {}, f"{v.rule}: {v.message}" if v.rule else v.message, v.phase)
+                   for v in verdicts]
+        if inv.shape_only or any(v.status for v in verdicts):
+            return results
+        if not any(v.launched for v in verdicts):  # workspace 0: the launch call returns at once
+            return [RankResult(0, _untouched(inv.op, t), verdicts[0].message) for t in inv.ranks]
+        ranks = [dict(t) for t in inv.ranks]
+        for t, v in zip(ranks, verdicts):
+            if v.x2_read_contiguous:
+                t["x2"] = read_as_contiguous(t["x2"])
+            elif t["x2"] is not None and t["x2"].format == "FRACTAL_NZ" and np.ndim(t["x2"].data) == 3:
+                t["x2"] = nz_storage_as_4d(t["x2"])
+        try:
+            outs = self._numerics(inv, ranks)
+        except Exception as exc:  # the kernel met an input the host let through
+            return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
+                    for _ in inv.ranks]
+        return [RankResult(0, o) for o in outs]
+
+    def _numerics(self, inv: Invocation, ranks: list[dict]) -> list[dict]:
+        acc = self.options.allreduce_accumulation
+        if inv.op == "QuantMatmulAllReduceV3":
+            return v3_numerics.run(inv.op, ranks, dict(inv.attrs), frozenset(), acc, "after_store")
+        res = ranks[0]["residual"]
+        m = int(np.prod(res.shape[:-1])) if res.shape else 0
+        path = rms_path(m, res.shape[-1], res.dtype, self.options.vector_cores)
+        return marn_numerics.run(inv.op, ranks, dict(inv.attrs), frozenset(), acc, path)
+
+
+def _untouched(op: str, t) -> dict[str, np.ndarray]:
+    names = ("output",) if op == "QuantMatmulAllReduceV3" else (
+        ("residual", "normOut") if op.startswith("Inplace") else ("y", "normOut"))
+    return {n: np.array(t[n].data, copy=True) for n in names if t.get(n) is not None and t[n].data is not None}

@@ -156,3 +156,46 @@ def test_test_module_basenames_are_unique_across_folders():
     root = Path(__file__).resolve().parent.parent
     names = [p.name for folder in ("tests", "cases") for p in (root / folder).glob("test_*.py")]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_v3_fp16_output_carries_x3_only_in_the_ambiguity_cases():
+    """V3-AMB-001: a device that follows the literal text (x3 only with a bf16 output) passes every valid case
+    that is not about x3; the permissive reading is exercised by cases marked ('ambiguity', 'V3-AMB-001')."""
+    from conformance.casegen.v3 import AMBIGUITY_X3
+    marked = []
+    for c in casegen.catalogue():
+        if c.op != "QuantMatmulAllReduceV3" or c.rejects:
+            continue
+        t = c.tensor_map
+        fp16_x3 = t["output"].dtype == "float16" and t.get("x3") is not None
+        assert fp16_x3 == (dict(c.params).get("ambiguity") == "V3-AMB-001"), c.id
+        if fp16_x3:
+            assert c.params == AMBIGUITY_X3 and c.kind == "valid", c.id
+            marked.append(c)
+    assert marked and any(c.in_profile("signoff") for c in marked)
+
+
+def test_v3_invalid_mutations_run_at_both_output_dtypes():
+    """Every mutation runs from an fp16-output and a bf16-output base row (the dequantScale/x3 pairing table's
+    cases are per output dtype by nature, and are left out)."""
+    from conformance.casegen.v3 import _pairing_mutations, invalid_cases
+    pairing = {name for name, *_ in _pairing_mutations()}
+    names = {}
+    for c in invalid_cases():
+        if not any(f"-{p}-" in c.id for p in pairing):
+            names.setdefault(c.id.rsplit("-", 2)[0], set()).add(c.dtype)
+    assert names and all(d == {"float16", "bfloat16"} for d in names.values()), [
+        n for n, d in names.items() if d != {"float16", "bfloat16"}]
+
+
+def test_v3_f32_scale_observation_passes_with_fp19_or_full_application():
+    """No document says whether a FLOAT32 dequantScale is truncated to FP19: the case is judged by the bound
+    only (fewer outputs than the balance statistic needs), and both behaviours pass."""
+    from conformance.judge import run_case
+    from conformance.sim import SimulatorBackend
+    from conformance.tolerance.compare import BALANCE_MIN_COUNT
+    case = casegen.by_id("v3-f32_scale_fp19_or_full-fp16_pt-fp16-w1")
+    assert case.kind == "valid" and np.prod(case.tensor_map["output"].shape) < BALANCE_MIN_COUNT
+    for faults in ([], ["fp19-applied-to-float-scales"]):
+        outcome = run_case(case, SimulatorBackend(faults=faults), seed=0, with_metrics=False)
+        assert outcome.passed, outcome.report()

@@ -234,6 +234,7 @@ def _mutations(op: str, dt: str):
         ("gamma_strided", "MARN-LAYOUT-005", set_t("gamma", layout=STRIDED)),
         ("x1_nz", "MARN-FORMAT-001", set_t("x1", format="FRACTAL_NZ")),
         ("x2_nz", "MARN-FORMAT-001", set_t("x2", format="FRACTAL_NZ")),
+        ("bias_nz", "MARN-FORMAT-001", set_t("bias", format="FRACTAL_NZ")),
         ("reduce_max", "MARN-ATTR-001", set_a("reduceOp", "max")),
         ("reduce_prod", "MARN-ATTR-001", set_a("reduceOp", "prod")),
         ("commturn_1", "MARN-ATTR-002", set_a("commTurn", 1)),

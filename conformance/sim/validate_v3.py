@@ -48,6 +48,12 @@ def _rules(op, t, attrs, world_size, faults):
         yield "V3-COMM-003", CATALOGUE, (f"comm scale dtypes {c1.dtype}/{c2.dtype} differ from output {out.dtype}"
                                        if (c1.dtype, c2.dtype) != (out.dtype, out.dtype) else None)
     yield "V3-FORMAT-002", CATALOGUE, (f"x1 format {x1.format} is not ND" if x1.format != "ND" else None)
+    yield "V3-FORMAT-003", CATALOGUE, (f"x2 format {x2.format} is neither ND nor FRACTAL_NZ"
+                                     if x2.format not in ("ND", "FRACTAL_NZ") else None)
+    for name, v in (("bias", bias), ("x3", x3), ("dequantScale", deq), ("pertokenScale", pt),
+                    ("commQuantScale1", c1), ("commQuantScale2", c2), ("output", out)):
+        if v is not None:
+            yield "V3-FORMAT-004", CATALOGUE, (f"{name} format {v.format} is not ND" if v.format != "ND" else None)
     yield "V3-SHAPE-001", CATALOGUE, (f"x1 is {len(x1.shape)}-D, expected 2-D or 3-D"
                                     if len(x1.shape) not in (2, 3) else None)
     if x2.format == "FRACTAL_NZ":

@@ -161,6 +161,19 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ("v3-V3-ATTR-002-commturn_2pow32-*",)),
 )
 
+DEVIATIONS += (
+    Deviation(
+        "DEV-V3-008", _V3_OPS, ("V3-FORMAT-004",),
+        "biasOptional(aclTensor*, 计算输入):公式中的输入biasOptional,数据类型支持INT32,数据格式支持ND。",
+        f"{_V3_DOC} / 参数说明 (bias, x3, dequantScale, pertokenScale, commQuantScale1/2: 数据格式支持ND)",
+        f"hicann/opbase@aa3cd74 src/nnopbase/individual_op/executor/indv_executor.cpp:959 (the kernel lookup "
+        f"keys on x1, x2 and output only); {_OT} {_V3_API}:95-140 (dtype and shape checks, no format check)",
+        "The formats of bias, x3, dequantScale, pertokenScale and the comm scales are never checked: a "
+        "FRACTAL_NZ one is accepted and its buffer read as ND.",
+        ("v3-V3-FORMAT-004-bias_nz-*", "v3-V3-FORMAT-004-x3_nz-*", "v3-V3-FORMAT-004-deq_nz-*",
+         "v3-V3-FORMAT-004-pertoken_nz-*", "v3-V3-FORMAT-004-comm_nz-*")),
+)
+
 BY_ID = {d.id: d for d in DEVIATIONS}
 
 

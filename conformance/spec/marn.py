@@ -31,8 +31,13 @@ _OUTS = "输出y和normOut的维度和数据类型同residual,其维度为(b, s,
 _SAME_DT = "x1、x2、bias、residual、gamma、y、normOut计算输入的数据类型要一致。"
 _TRANS = "只支持x2矩阵转置/不转置,x1矩阵支持不转置场景。"
 _EMPTY = "支持(b*s)、n为0的空tensor,不支持k为0的空tensor。"
-_FORMULA = ("mm_out = allReduce(x1 @ x2 + bias); y = mm_out + residual; "
-            "normOut = y / RMS(y) * gamma, RMS(y) = sqrt(1/d * sum(y_i^2) + epsilon)")
+_FORMULA = ("mm\\_out = allReduce(x1 @ x2 + bias) … y = mm\\_out + residual … normOut = \\frac{y}{RMS(y)} * gamma, "
+            "RMS(y) = \\sqrt{\\frac{1}{d} \\sum_{i=1}^{d} y_{i}^{2} + epsilon}")
+# `original` is text of the document, verbatim up to whitespace; excerpts from different places are joined by
+# " … " (ELIDED). Where no sentence states a constraint, original is "" and notes begin with PARAPHRASE_ONLY.
+# tests/test_spec_quotes.py checks both.
+ELIDED = " … "
+PARAPHRASE_ONLY = "paraphrase only:"
 
 CONSTRAINTS = (
     _c("MARN-SHAPE-001", "reject", _X1_DIMS, "x1 must be 2-D (m, k) or 3-D (b, s, k).", ["x1"], INVALID),
@@ -64,26 +69,27 @@ CONSTRAINTS = (
        ["x1", "x2"], INVALID),
     _c("MARN-BOUND-004", "reject", _BOUND, "n must not exceed INT32_MAX (n == INT32_MAX is accepted).",
        ["x2"], INVALID),
-    _c("MARN-LAYOUT-001", "reject", _TRANS + " x1:不支持非连续的tensor。",
+    _c("MARN-LAYOUT-001", "reject", _TRANS + ELIDED + "mm左矩阵。不支持非连续的tensor。",
        "x1 must be contiguous: a transposed or otherwise strided x1 is rejected.", ["x1"], INVALID),
-    _c("MARN-LAYOUT-002", "accept", _TRANS + " x2:支持最后两轴转置情况下的非连续的tensor传入。",
+    _c("MARN-LAYOUT-002", "accept", _TRANS + ELIDED + "mm右矩阵。支持最后两轴转置情况下的非连续的tensor传入。",
        "x2 may be passed transposed (a (k, n) view of a contiguous (n, k) buffer).", ["x2"], OK),
-    _c("MARN-LAYOUT-003", "reject", "x2:支持最后两轴转置情况下的非连续的tensor传入。",
+    _c("MARN-LAYOUT-003", "reject", "mm右矩阵。支持最后两轴转置情况下的非连续的tensor传入。",
        "x2 non-contiguous in any way other than the last-two-axes transpose is rejected.", ["x2"], INVALID,
        section="参数说明", notes="The document allows only the transpose; other strides follow the convention."),
-    _c("MARN-LAYOUT-004", "reject", "residual:不支持非连续的tensor。", "residual must be contiguous.",
+    _c("MARN-LAYOUT-004", "reject", "AddRmsNorm融合算子的残差输入,不支持非连续的tensor。", "residual must be contiguous.",
        ["residual"], INVALID, section="参数说明"),
-    _c("MARN-LAYOUT-005", "reject", "gamma:不支持非连续的tensor。", "gamma must be contiguous.",
+    _c("MARN-LAYOUT-005", "reject", "AddRmsNorm融合算子的RmsNorm计算输入,不支持非连续的tensor。", "gamma must be contiguous.",
        ["gamma"], INVALID, section="参数说明"),
     _c("MARN-FORMAT-001", "reject", "数据格式支持ND。", "Every tensor must be in ND format.",
-       ["x1", "x2", "residual", "gamma"], INVALID, section="参数说明"),
+       ["x1", "x2", "bias", "residual", "gamma"], INVALID, section="参数说明",
+       notes="The parameter list says 数据格式支持ND for x1, x2, bias, residual and gamma."),
     _c("MARN-WORLD-001", "reject", "支持1、2、4、8卡,并且仅支持hccs链路all mesh组网。",
        "Only world sizes 1, 2, 4 and 8 are supported; other sizes are rejected.", ["group"], INVALID),
-    _c("MARN-ATTR-001", "reject", "reduceOp:当前仅支持输入\"sum\"。", "reduceOp must be \"sum\".",
+    _c("MARN-ATTR-001", "reject", "reduceOp(char*, 计算输入):reduce操作类型。数据类型支持String。当前仅支持输入\"sum\"。", "reduceOp must be \"sum\".",
        ["reduceOp"], INVALID, section="参数说明"),
-    _c("MARN-ATTR-002", "reject", "commTurn:当前版本仅支持输入0。", "commTurn must be 0.", ["commTurn"],
+    _c("MARN-ATTR-002", "reject", "commTurn(int64_t, 计算输入):Host侧的整型,数据类型支持int64_t。通信数据切分数,即总数据量/单次通信量。当前版本仅支持输入0。", "commTurn must be 0.", ["commTurn"],
        INVALID, section="参数说明"),
-    _c("MARN-ATTR-003", "reject", "streamMode:当前版本仅支持枚举值1。", "streamMode must be 1.",
+    _c("MARN-ATTR-003", "reject", "AscendCL流模式的枚举,当前版本仅支持枚举值1。", "streamMode must be 1.",
        ["streamMode"], INVALID, section="参数说明"),
     _c("MARN-ATTR-004", "reject", "epsilon取值满足取值范围(0,1),默认值为1e-06。",
        "epsilon must lie in the open interval (0, 1): 0 and 1 are rejected, values just inside accepted.",
@@ -92,15 +98,19 @@ CONSTRAINTS = (
        ["x1", "residual"], OK),
     _c("MARN-EMPTY-002", "accept", _EMPTY, "An empty n is accepted and yields empty outputs.", ["x2"], OK),
     _c("MARN-EMPTY-003", "reject", _EMPTY, "An empty k is rejected.", ["x1", "x2"], INVALID),
-    _c("MARN-NULL-001", "reject", "x1、x2、residual、gamma为必选输入。",
+    _c("MARN-NULL-001", "reject", "",
        "A null x1, x2, residual or gamma is rejected with the null-pointer code.",
        ["x1", "x2", "residual", "gamma"], NULLPTR, section="参数说明",
-       notes="The document lists these as required inputs; the code follows the aclnn convention."),
-    _c("MARN-NULL-002", "reject", "y、normOut为计算输出。", "A null y or normOut is rejected (null-pointer code).",
-       ["y", "normOut"], NULLPTR, section="参数说明"),
+       notes=f"{PARAPHRASE_ONLY} no sentence of the document states this; implied by the parameter list, which "
+             "describes x1, x2, residual and gamma as 计算输入 the formula uses and never as 可选 (only bias is "
+             "qualified, by 'bias若非空'). The code follows the aclnn convention."),
+    _c("MARN-NULL-002", "reject", "", "A null y or normOut is rejected (null-pointer code).",
+       ["y", "normOut"], NULLPTR, section="参数说明",
+       notes=f"{PARAPHRASE_ONLY} no sentence of the document states this; implied by the parameter list "
+             "(y and normOut are the 计算输出 that receive the results) and the aclnn convention."),
     _c("MARN-NULL-003", "accept", "bias若非空,bias为一维,其维度为(n)。", "bias may be null.", ["bias"], OK),
     _c("MARN-INPLACE-001", "compute",
-       "aclnnInplaceMatmulAllReduceAddRmsNorm:原非Inplace场景中新建的输出张量y存储的结果直接存储到输入张量residual的内存中。",
+       "aclnnInplaceMatmulAllReduceAddRmsNorm:需新建一个输出张量normOut,原非Inplace场景中新建的输出张量y存储的结果直接存储到输入张量residual的内存中。",
        "The inplace variant writes y into residual's buffer (and normOut into normOut).",
        ["residual", "normOut"], ops=(INPLACE_OP,), section="接口原型"),
     _c("MARN-NUM-001", "compute", _FORMULA,
@@ -111,12 +121,16 @@ CONSTRAINTS = (
     _c("MARN-NUM-003", "compute", _FORMULA,
        "normOut = y / sqrt(mean(y^2) + epsilon) * gamma over the last axis (d = n).",
        ["normOut", "gamma", "epsilon"], section="功能描述"),
-    _c("MARN-NUM-004", "compute", "(device-facts 3) round-half-even at each store to FLOAT16/BFLOAT16",
+    _c("MARN-NUM-004", "compute", "",
        "Rounding to the output dtype is unbiased (round to nearest): the signed error is balanced.",
-       ["y", "normOut"], section="device-facts 3"),
-    _c("MARN-NUM-005", "compute", "(nccl-tests verifiable mode) integer inputs make every sum exact",
+       ["y", "normOut"], section="device-facts 3",
+       notes=f"{PARAPHRASE_ONLY} the document says nothing of rounding; device-facts 3: round-half-even at "
+             "each store to FLOAT16/BFLOAT16."),
+    _c("MARN-NUM-005", "compute", "",
        "With small-integer inputs whose every partial sum is representable, y is exact bit for bit.",
-       ["y"], section="功能描述"),
+       ["y"], section="功能描述",
+       notes=f"{PARAPHRASE_ONLY} implied by the formula (功能描述) with exact arithmetic: integer inputs make "
+             "every sum exact (the nccl-tests verifiable mode)."),
 )
 
 AMBIGUITIES = (

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from . import marn, v3
-from .model import CODE_FROM_DOCUMENT, Constraint
+from .model import CODE_FROM_DOCUMENT, PHASE_WORKSPACE, Constraint
 
 MARN_DOC = marn.DOC  # aclnnMatmulAllReduceAddRmsNorm.md
 V3_DOC = v3.DOC  # aclnnQuantMatmulAllReduceV3.md
@@ -120,7 +120,8 @@ def _o(cid: str, **fields) -> tuple[str, tuple[tuple[str, object], ...]]:
 
 
 def _documented(cids, note: str) -> Override:
-    return tuple(_o(cid, code_source=CODE_FROM_DOCUMENT, notes=note) for cid in cids)
+    # the new table is the first-phase call's ("第一段接口完成入参校验"): the code is promised from GetWorkspaceSize
+    return tuple(_o(cid, code_source=CODE_FROM_DOCUMENT, notes=note, phase=PHASE_WORKSPACE) for cid in cids)
 
 
 _M, _V = MARN_DOC, V3_DOC

@@ -19,7 +19,7 @@ NNOPBASE = "libnnopbase.so"
 OPAPI = "libopapi.so"
 HCCL = "libhccl.so"
 
-ACL_FORMAT = {"ND": 2, "FRACTAL_NZ": 29}
+ACL_FORMAT = {"NCHW": 0, "ND": 2, "NC1HWC0": 3, "FRACTAL_NZ": 29}  # aclFormat enum values
 ACL_MEM_MALLOC_HUGE_FIRST = 0
 ACL_MEMCPY_HOST_TO_DEVICE = 1
 ACL_MEMCPY_DEVICE_TO_HOST = 2

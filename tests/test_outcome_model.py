@@ -1,0 +1,95 @@
+"""The expected outcome has one source, the catalogue: changing a record's code changes what the judge
+demands and what the simulator answers; codes a document does not state are recorded, not judged (unless
+--status-check convention); the phase a record pins is enforced."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conformance import casegen, spec
+from conformance.expectation import expected
+from conformance.judge import run_case
+from conformance.protocol import PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
+from conformance.sim import SimulatorBackend
+
+MARN_NULL = "marn-MARN-NULL-001-null_x1-fp16-w2"  # the MARN document states no code
+V3_NULL = "v3-V3-NULL-001-null_x1-fp16-w2"  # the V3 document's table states 161001
+
+
+class Answers:
+    """A backend that answers every rank with a fixed status and phase."""
+
+    name = "answers"
+
+    def __init__(self, status: int, phase: str = ""):
+        self.status, self.phase = status, phase
+
+    def describe(self):
+        return {}
+
+    def unsupported_reason(self, inv):
+        return None
+
+    def invoke(self, inv):
+        return [RankResult(self.status, {}, "", self.phase if self.status else "") for _ in inv.ranks]
+
+
+def test_a_code_no_document_states_is_recorded_not_judged():
+    case = casegen.by_id(MARN_NULL)
+    outcome = run_case(case, Answers(561002, PHASE_WORKSPACE), seed=0)
+    assert outcome.passed and outcome.observed == [(561002, PHASE_WORKSPACE)] * 2
+    assert "any rejection" in outcome.expected
+    assert run_case(case, Answers(0), seed=0).category == "wrong_status"  # acceptance is never conformant
+
+
+def test_status_check_convention_enforces_the_convention_code():
+    case = casegen.by_id(MARN_NULL)
+    assert not run_case(case, Answers(161002), seed=0, status_check="convention").passed
+    assert run_case(case, Answers(161001), seed=0, status_check="convention").passed
+
+
+def test_a_documented_code_is_enforced():
+    case = casegen.by_id(V3_NULL)
+    assert run_case(case, Answers(161001), seed=0).passed
+    failed = run_case(case, Answers(161002), seed=0)
+    assert failed.category == "wrong_status" and "161001" in failed.report()
+
+
+def test_changing_the_catalogue_code_changes_the_judge_and_the_simulator(monkeypatch):
+    case = casegen.by_id(V3_NULL)
+    record = spec.BY_ID["V3-NULL-001"]
+    changed = {**spec.BY_ID, "V3-NULL-001": dataclasses.replace(record, expected_status=161002)}
+    # the judge: the same device answer flips with the record
+    assert not run_case(case, Answers(161001), seed=0, constraints=changed).passed
+    assert run_case(case, Answers(161002), seed=0, constraints=changed).passed
+    # the simulator takes its answer from the catalogue too
+    monkeypatch.setitem(spec.BY_ID, "V3-NULL-001", changed["V3-NULL-001"])
+    sim = SimulatorBackend()
+    assert run_case(case, sim, seed=0, constraints=changed).passed
+    assert run_case(case, sim, seed=0).observed[0][0] == 161002
+
+
+def test_a_pinned_phase_is_enforced():
+    case = casegen.by_id(V3_NULL)
+    record = spec.BY_ID["V3-NULL-001"]
+    pinned = {**spec.BY_ID, "V3-NULL-001": dataclasses.replace(record, phase=PHASE_WORKSPACE)}
+    assert run_case(case, Answers(161001, PHASE_WORKSPACE), seed=0, constraints=pinned).passed
+    assert not run_case(case, Answers(161001, PHASE_LAUNCH), seed=0, constraints=pinned).passed
+    assert run_case(case, Answers(161001, ""), seed=0, constraints=pinned).passed  # phase not reported
+
+
+def test_cases_carry_no_codes():
+    assert not any(hasattr(c, "expected_status") for c in casegen.catalogue()[:5])
+    for c in casegen.catalogue():
+        if c.rejects:
+            assert not expected(c).accept
+
+
+@pytest.mark.parametrize("check", ["documented", "convention"])
+def test_the_contract_simulator_passes_every_invalid_case_under_both_checks(check):
+    sim = SimulatorBackend()
+    cases = casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8), kinds=("invalid",))
+    failed = [o.report() for c in cases for o in [run_case(c, sim, seed=0, status_check=check)] if not o.passed]
+    assert not failed, failed[:3]

@@ -1,0 +1,48 @@
+"""Every `original` of the catalogue is text of its document, verbatim up to whitespace.
+
+An original may join excerpts from different places of the document with " … " (the spec modules' ELIDED);
+each excerpt must appear in the document. Where no sentence of the document states a record, its original is
+empty and its notes begin with "paraphrase only:", saying what the record is implied by.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance.spec import marn, v3
+
+ROOT = Path(__file__).resolve().parents[1]
+# the documents live in shared/docs of the checkout, or next to it (the lead's workspace)
+SHARED_DOCS = next((d for d in (ROOT / "shared" / "docs", ROOT.parent / "shared" / "docs") if d.is_dir()),
+                   ROOT / "shared" / "docs")
+MODULES = (marn, v3)
+RECORDS = [(mod, c) for mod in MODULES for c in mod.CONSTRAINTS]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _document(mod) -> str:
+    path = SHARED_DOCS / mod.DOC
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    return _norm(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("mod,c", RECORDS, ids=[c.id for _, c in RECORDS])
+def test_original_is_verbatim_document_text_or_marked_paraphrase(mod, c):
+    if not c.original:
+        assert c.notes.startswith(mod.PARAPHRASE_ONLY), (
+            f"{c.id}: an empty original needs notes beginning {mod.PARAPHRASE_ONLY!r} saying what implies it")
+        return
+    assert not c.notes.startswith(mod.PARAPHRASE_ONLY), f"{c.id}: marked paraphrase only but quotes {c.original!r}"
+    doc = _document(mod)
+    for excerpt in c.original.split(mod.ELIDED):
+        assert excerpt.strip(), f"{c.id}: empty excerpt in {c.original!r}"
+        assert _norm(excerpt) in doc, f"{c.id}: {excerpt!r} is not in {mod.DOC}"
+
+
+def test_the_elision_mark_is_the_same_in_both_modules():
+    assert marn.ELIDED == v3.ELIDED and marn.PARAPHRASE_ONLY == v3.PARAPHRASE_ONLY

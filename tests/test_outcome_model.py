@@ -93,3 +93,34 @@ def test_the_contract_simulator_passes_every_invalid_case_under_both_checks(chec
     cases = casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8), kinds=("invalid",))
     failed = [o.report() for c in cases for o in [run_case(c, sim, seed=0, status_check=check)] if not o.passed]
     assert not failed, failed[:3]
+
+
+class LiteralX3Reader(SimulatorBackend):
+    """A correct device that reads V3-AMB-001 literally: x3 only with a bf16 output."""
+
+    def invoke(self, inv):
+        t = inv.ranks[0]
+        if inv.op == "QuantMatmulAllReduceV3" and t.get("output") is not None and t["output"].dtype == "float16" \
+                and t.get("x3") is not None:
+            return [RankResult(161002, {}, "x3 needs a bf16 output", PHASE_WORKSPACE) for _ in inv.ranks]
+        return super().invoke(inv)
+
+
+def test_both_readings_of_the_x3_ambiguity_pass_every_v3_case():
+    from helpers import light_cases
+    cases = [c for c in light_cases("signoff") if c.op == "QuantMatmulAllReduceV3"]
+    ambiguous = [c for c in cases if dict(c.params).get("ambiguity") == "V3-AMB-001"]
+    assert ambiguous
+    for backend in (SimulatorBackend(), LiteralX3Reader()):
+        failed = [o.report() for c in cases for o in [run_case(c, backend, seed=0, with_metrics=False)]
+                  if not o.passed]
+        assert not failed, (type(backend).__name__, failed[:3])
+    literal = run_case(ambiguous[0], LiteralX3Reader(), seed=0)
+    assert literal.passed and literal.observed[0][0] == 161002  # recorded
+
+
+def test_an_ambiguity_case_still_judges_the_numbers_when_accepted():
+    from conformance.sim import SimulatorBackend as Sim
+    case = next(c for c in casegen.catalogue()
+                if dict(c.params).get("ambiguity") == "V3-AMB-001" and c.world_size > 1)
+    assert not run_case(case, Sim(faults=["x3-after-allreduce"]), seed=0).passed

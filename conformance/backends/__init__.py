@@ -14,10 +14,7 @@ _BUILTIN_PATHS = {
 _TAKES_DEADLINE = ("aclnn", "torch-npu")
 
 
-def import_attr(path: str):
-    """The object an import path `package.module:attr` names (rank programs, seams)."""
-    module_name, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+from ..importing import import_attr  # noqa: E402,F401  (re-exported for backends)
 
 
 class BackendError(Exception):

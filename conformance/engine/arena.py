@@ -103,9 +103,6 @@ class BumpAllocator:
     def __init__(self, start: int, end: int):
         self.start, self.end, self.next = start, end, start
 
-    def reset(self, start: int, end: int) -> None:
-        self.start, self.end, self.next = start, end, start
-
     def take(self, nbytes: int) -> int | None:
         if self.next + nbytes > self.end:
             return None

@@ -16,7 +16,7 @@ import traceback
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle
 
-from ..backends import import_attr
+from ..importing import import_attr
 from ..protocol import RankResult
 from .arena import Arena, BumpAllocator
 from .program import RankCall

@@ -23,7 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-VALID_SIZES = (1, 2, 4, 8)
+from ..spec.model import VALID_WORLD_SIZES
+
+VALID_SIZES = VALID_WORLD_SIZES
 
 
 class LeaseError(Exception):

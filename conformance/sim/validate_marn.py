@@ -12,12 +12,12 @@ from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
 from ..spec import BY_ID
+from ..spec.model import VALID_WORLD_SIZES
 
 CATALOGUE = None  # the rule's status is its constraint's code in the catalogue (spec), the one source
 
 INT32_MAX = 2**31 - 1
 FLOAT_DTYPES = ("float16", "bfloat16")
-VALID_WORLD_SIZES = (1, 2, 4, 8)
 
 
 def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):

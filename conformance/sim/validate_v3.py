@@ -5,12 +5,12 @@ rule touches tensor data)."""
 from __future__ import annotations
 
 from .. import quant
+from ..spec.model import VALID_WORLD_SIZES
 from .validate_marn import CATALOGUE, first_violation
 
 INT32_MAX = 2**31 - 1
 DIM_MAX = 65535
 OUT_DTYPES = ("float16", "bfloat16")
-VALID_WORLD_SIZES = (1, 2, 4, 8)
 
 
 def _rules(op, t, attrs, world_size, faults):

@@ -7,13 +7,16 @@ expected code follows the aclnn convention (161001 null pointer, 161002 invalid 
 
 from __future__ import annotations
 
+from ..protocol import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_SUCCESS
 from .model import CODE_FROM_CONVENTION, Ambiguity, Constraint
 
 OP = "MatmulAllReduceAddRmsNorm"
 INPLACE_OP = "InplaceMatmulAllReduceAddRmsNorm"
 BOTH = (OP, INPLACE_OP)
 DOC = "aclnnMatmulAllReduceAddRmsNorm.md"
-NULLPTR, INVALID, OK = 161001, 161002, 0
+OK = ACLNN_SUCCESS
+NULLPTR = ACLNN_ERR_PARAM_NULLPTR
+INVALID = ACLNN_ERR_PARAM_INVALID
 
 
 def _c(id, kind, original, paraphrase, constrains, status=None, section="约束与限制", ops=BOTH, notes=""):

@@ -21,6 +21,9 @@ PHASE_LAUNCH = "launch"
 PHASE_EITHER = "either"
 PHASES = (PHASE_WORKSPACE, PHASE_LAUNCH, PHASE_EITHER)
 
+# The world sizes both documents allow ("支持1、2、4、8卡"): the one definition the suite uses.
+VALID_WORLD_SIZES = (1, 2, 4, 8)
+
 # --status-check: "documented" enforces a code only where a document states it (any other rejection is
 # conformant and recorded); "convention" also enforces the aclnn convention's 161001/161002.
 STATUS_CHECKS = ("documented", "convention")

@@ -12,11 +12,14 @@ tests/test_spec_quotes.py checks both.
 
 from __future__ import annotations
 
+from ..protocol import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_SUCCESS
 from .model import CODE_FROM_CONVENTION, CODE_FROM_DOCUMENT, PHASE_EITHER, PHASE_WORKSPACE, Ambiguity, Constraint
 
 OP = "QuantMatmulAllReduceV3"
 DOC = "aclnnQuantMatmulAllReduceV3.md"
-NULLPTR, INVALID, OK = 161001, 161002, 0
+OK = ACLNN_SUCCESS
+NULLPTR = ACLNN_ERR_PARAM_NULLPTR
+INVALID = ACLNN_ERR_PARAM_INVALID
 ELIDED = " … "
 PARAPHRASE_ONLY = "paraphrase only:"
 _NULL_CODE = "161001 (ACLNN_ERR_PARAM_NULLPTR): 1. 传入的x1、x2、dequantScale或output是空指针。"

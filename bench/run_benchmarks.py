@@ -74,7 +74,7 @@ def simulator_gflops(inv, flops):
 def profile_wall(profile, workers=2):
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "cases"), "-q", "-p", "no:cacheprovider",
-                           "--profile", profile, "-n", str(workers)], capture_output=True, text=True, cwd=ROOT)
+                           "--mc2-profile", profile, "-n", str(workers)], capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - t
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-200:]
     return wall, tail

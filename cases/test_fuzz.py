@@ -1,7 +1,7 @@
-"""The fuzz profile: `pytest cases/test_fuzz.py --fuzz-examples N` (left out of ordinary runs).
+"""The fuzz profile: `pytest cases/test_fuzz.py --mc2-fuzz-examples N` (left out of ordinary runs).
 
 Hypothesis draws cases over each input space and judges them with the same checks as the fixed cases. The
-example database (--fuzz-db) is a directory, safe under xdist; under CI the `ci` hypothesis profile (conftest.py)
+example database (--mc2-fuzz-db) is a directory, safe under xdist; under CI the `ci` hypothesis profile (conftest.py)
 derandomises the run, and `--hypothesis-seed` pins it elsewhere. A failure prints the minimal case and the
 command that freezes it as a regression.
 """

@@ -13,7 +13,7 @@ from conformance.golden import GOLDEN_SEED, GoldenError, canonical_case_ids, exp
                                   for cid in canonical_case_ids()])
 def test_golden(case, mc2, judge_case):
     if case.world_size not in mc2.world_sizes:
-        pytest.skip(f"world size {case.world_size} not selected by --world-sizes")
+        pytest.skip(f"world size {case.world_size} not selected by --mc2-world-sizes")
     try:
         expected = expected_outputs(case.id, materialise(case, GOLDEN_SEED))
     except GoldenError as exc:

@@ -1,6 +1,6 @@
 """Conformance of aclnnMatmulAllReduceAddRmsNorm and aclnnInplaceMatmulAllReduceAddRmsNorm.
 
-The cases come from conformance.casegen (selected by --profile and --world-sizes); each test id names the
+The cases come from conformance.casegen (selected by --mc2-profile and --mc2-world-sizes); each test id names the
 operator, the case or constraint, the dtype and the world size.
 """
 

@@ -1,10 +1,17 @@
 """`mc2-conformance`: the release engineer's entry point.
 
   run          a sign-off run through pytest (progress on the console), then summary.md / .html / .json
+  report       the verdict page (+ Allure HTML) from one or more run folders, merged (one per hardware node)
   constraints  the constraint catalogue with the tests covering each constraint (--json for machines)
+  deviations   where the published CANN source contradicts the documents (--waivers: as a waiver file)
   golden       check the frozen golden data, or --regenerate it on purpose
   repro        rerun one case by id, without pytest, and print every check
+  selfcheck    score the suite: the clean simulator must pass, every named fault must be caught
+  fuzz         property-based fuzzing of the valid and invalid input spaces; replay or export a failure
   faults       list the simulator's named faults
+
+`run` translates its options to the pytest plugin's (--backend -> --mc2-backend, --seed -> --mc2-seed, ...);
+`mc2-conformance COMMAND --help` lists a command's options.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import time
 from pathlib import Path
 
 from .casegen.model import PROFILES
-from .options import SIM_FLAGS, sim_flag_args, sim_options_from
+from .options import SIM_FLAGS, pytest_flag, sim_flag_args, sim_options_from
 from .spec.model import STATUS_CHECKS
 
 
@@ -44,21 +51,34 @@ def cases_dir() -> Path:
 
 
 def _suite_args(a) -> list[str]:
-    args = ["--backend", a.backend, "--profile", a.profile, "--world-sizes", a.world_sizes, "--seed", str(a.seed)]
+    """The pytest plugin's options (--mc2-...) for this command line's (--backend, --profile, ...)."""
+    args = [pytest_flag("--backend"), a.backend, pytest_flag("--profile"), a.profile,
+            pytest_flag("--world-sizes"), a.world_sizes, pytest_flag("--seed"), str(a.seed)]
     for f in a.fault or []:
-        args += ["--fault", f]
-    if getattr(a, "accumulation_bound", None):
-        args += ["--accumulation-bound", a.accumulation_bound]
+        args += [pytest_flag("--fault"), f]
     args += sim_flag_args(_sim_options(a))
-    if getattr(a, "waivers", None):
-        args += ["--waivers", a.waivers]
-    if getattr(a, "cann_version", None):
-        args += ["--cann-version", a.cann_version]
-    if getattr(a, "status_check", None):
-        args += ["--status-check", a.status_check]
-    if getattr(a, "doc_revision", None):
-        args += ["--doc-revision", a.doc_revision]
+    for name in ("accumulation_bound", "waivers", "cann_version", "status_check", "doc_revision"):
+        if getattr(a, name, None):
+            args += [pytest_flag("--" + name.replace("_", "-")), getattr(a, name)]
     return args
+
+
+def _check_backend(a) -> None:
+    """Load (and close) the backend once before pytest starts: a missing library or package is one line and
+    exit status 2 (BackendError), not a run that fails every test."""
+    from .backends import load_backend
+    backend = load_backend(a.backend, faults=a.fault or (), sim_options=_sim_options(a))
+    close = getattr(backend, "close", None)
+    if callable(close):
+        close()
+
+
+def _workers_hint(workers: int) -> str | None:
+    cpus = os.cpu_count() or 1
+    if workers > cpus:
+        return (f"mc2-conformance: hint: -n {workers} is more than this machine's {cpus} CPUs; the cases are "
+                f"CPU-bound, so the run is slower than with -n {cpus} (the default)")
+    return None
 
 
 def _pytest(args: list[str], **kw) -> subprocess.CompletedProcess:
@@ -75,26 +95,41 @@ def cmd_run(a) -> int:
     allure_dir = out / "allure-results"
     if allure_dir.exists():  # never --clean-alluredir under xdist (it races): empty it here, before the run
         shutil.rmtree(allure_dir)
+    _check_backend(a)
     args = [str(cases_dir()), *_suite_args(a), "--mc2-results", str(results),
             "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE"]
     if a.workers and a.workers > 1:
         args += ["-n", str(a.workers)]
+        hint = _workers_hint(a.workers)
+        if hint:
+            print(hint, flush=True)
     print(f"mc2-conformance: {a.profile} run on backend {a.backend}, results in {out}", flush=True)
     proc = _pytest(args + list(a.pytest_args or []))
+    if proc.returncode == 4:  # pytest's usage error: its one line (ERROR: ...) is already on stderr
+        return 2
     if proc.returncode not in (0, 1) or not results.exists():
         print(f"mc2-conformance: pytest stopped with exit status {proc.returncode}; no summary written",
               file=sys.stderr)
         return proc.returncode or 2
-    from .report import write_summary
-    s = write_summary(results, out, Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None)
-    print(allure_html([out], out))
+    from .reporting import write_summary
+    allure_line = allure_html([out], out)  # first: the verdict page links the Allure report only if it was built
+    s = write_summary(results, out, Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None,
+                      allure_built=_allure_built(allure_line, out))
+    print(allure_line)
     c = s["counts"]
     print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n"
           f"  markdown: {out / 'summary.md'}\n  allure results: {allure_dir}\n  junit: {out / 'junit.xml'}")
     for line in s["waiver_findings"]:
         print(f"  {line}")
+    _print_reasons(s)
     return 0 if s["verdict"].startswith("PASS") else 1
+
+
+def _print_reasons(s: dict) -> None:
+    if not s["verdict"].startswith("PASS"):
+        for reason in s.get("verdict_reasons", []):
+            print(f"  why: {reason}")
 
 
 def allure_html(result_dirs: list[Path], out: Path) -> str:
@@ -113,26 +148,35 @@ def allure_html(result_dirs: list[Path], out: Path) -> str:
     return f"allure report: {out / 'allure-report' / 'index.html'}"
 
 
+def _allure_built(line: str, out: Path) -> bool:
+    """allure_html's line says it built the report now (not skipped or failed, leaving an old one behind)."""
+    index = out / "allure-report" / "index.html"
+    return line == f"allure report: {index}" and index.exists()
+
+
 def cmd_report(a) -> int:
-    from .report import write_summary
+    from .reporting import write_summary
     dirs = [Path(d) for d in a.results]
     missing = [str(d) for d in dirs if not (d / "results.jsonl").exists()]
     if missing:
         raise CliError(f"no results.jsonl in {', '.join(missing)} (a folder written by `mc2-conformance run`)")
     out = Path(a.out) if a.out else dirs[0]
     out.mkdir(parents=True, exist_ok=True)
+    allure_line = allure_html(dirs, out)
     s = write_summary([d / "results.jsonl" for d in dirs], out,
-                      Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None)
-    print(allure_html(dirs, out))
+                      Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None,
+                      allure_built=_allure_built(allure_line, out))
+    print(allure_line)
     print(f"mc2-conformance report: verdict {s['verdict']} over {len(dirs)} node(s)\n  verdict page: "
           f"{out / 'summary.html'}\n  markdown: {out / 'summary.md'}\n  json: {out / 'summary.json'}")
+    _print_reasons(s)
     return 0 if s["verdict"].startswith("PASS") else 1
 
 
 def coverage(profile: str, world_sizes: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "coverage.json"
-        proc = _pytest([str(cases_dir()), "--collect-only", "-q", "--profile", profile, "--world-sizes",
+        proc = _pytest([str(cases_dir()), "--collect-only", "-q", "--mc2-profile", profile, "--mc2-world-sizes",
                         world_sizes, "--mc2-coverage", str(path)], capture_output=True, text=True)
         if not path.exists():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
@@ -316,11 +360,14 @@ def _add_suite_options(p, *, profile=True):
     p.add_argument("--backend", default=os.environ.get("MC2_BACKEND", "sim"),
                    help="sim, sim-process, torch-cpu, aclnn, torch-npu, or an import path 'package.module:attr'")
     if profile:
-        p.add_argument("--profile", default="signoff", choices=PROFILES)
-        p.add_argument("--world-sizes", default="1,2,4,8")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fault", action="append", help="simulator fault (repeatable)")
-    p.add_argument("--accumulation-bound", choices=("probabilistic", "worst_case"))
+        p.add_argument("--profile", default="signoff", choices=PROFILES, help="case profile (default signoff)")
+        p.add_argument("--world-sizes", default="1,2,4,8",
+                       help="comma-separated world sizes to run (subset of 1,2,4,8; default all)")
+    p.add_argument("--seed", type=int, default=0, help="run seed; every case derives its inputs from it (default 0)")
+    p.add_argument("--fault", action="append",
+                   help="simulator fault to inject (repeatable); `mc2-conformance faults` lists them")
+    p.add_argument("--accumulation-bound", choices=("probabilistic", "worst_case"),
+                   help="fp32 dot-product error model of the tolerance (default probabilistic)")
     for f in SIM_FLAGS:
         p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
     p.add_argument("--status-check", choices=STATUS_CHECKS,
@@ -329,12 +376,16 @@ def _add_suite_options(p, *, profile=True):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = argparse.ArgumentParser(prog="mc2-conformance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the suite's version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("run", help="sign-off run: pytest + summary report")
     _add_suite_options(p)
-    p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="pytest-xdist workers")
+    p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1,
+                   help="pytest-xdist workers (default: the CPU count; more only slows the run; 0 or 1: no xdist)")
     p.add_argument("--waivers", help="TOML waiver file (see conformance/waivers.py)")
     p.add_argument("--cann-version", help="CANN version under test (for waivers and the report)")
     p.add_argument("--out", help="output folder (default results/run-<time>)")
@@ -345,13 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="verdict page (+ Allure HTML) from one or more run folders, merged")
     p.add_argument("results", nargs="+", help="folders written by `mc2-conformance run` (one per hardware node)")
     p.add_argument("--out", help="output folder (default: the first results folder)")
-    p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR)
+    p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR,
+                   help="folder of a selfcheck run whose score the verdict page quotes (if present)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the catalogue as JSON (for machines)")
     p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")
-    p.add_argument("--profile", default="signoff", choices=PROFILES)
-    p.add_argument("--world-sizes", default="1,2,4,8")
+    p.add_argument("--profile", default="signoff", choices=PROFILES,
+                   help="profile whose tests count as coverage (default signoff)")
+    p.add_argument("--world-sizes", default="1,2,4,8", help="world sizes whose tests count (default 1,2,4,8)")
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
     p.add_argument("--doc-drift", action="store_true",
                    help="list what changed in the newer revisions of the documents (for --doc-revision)")
@@ -360,29 +413,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--waivers", action="store_true", help="print them as a waiver file (TOML)")
     p.set_defaults(func=cmd_deviations)
     p = sub.add_parser("golden", help="check or regenerate golden/")
-    p.add_argument("--regenerate", action="store_true")
-    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "golden"))
+    p.add_argument("--regenerate", action="store_true",
+                   help="rewrite the golden data from the current reference (on purpose only)")
+    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "golden"),
+                   help="golden data folder (default: the suite's golden/)")
     p.set_defaults(func=cmd_golden)
     p = sub.add_parser("repro", help="rerun one case by id and print every check")
-    p.add_argument("case_id")
+    p.add_argument("case_id", help="a case id, as in a test id's brackets or `constraints -v`")
     _add_suite_options(p, profile=False)
     p.set_defaults(func=cmd_repro)
     p = sub.add_parser("selfcheck", help="score the suite: clean simulator must pass, every fault must be killed")
-    p.add_argument("--profile", default="signoff", choices=PROFILES)
-    p.add_argument("--world-sizes", default="1,2,4,8")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--profile", default="signoff", choices=PROFILES, help="case profile (default signoff)")
+    p.add_argument("--world-sizes", default="1,2,4,8", help="comma-separated world sizes (default 1,2,4,8)")
+    p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1,
+                   help="xdist workers of the clean run, and faulted runs side by side (default: the CPU count)")
     p.add_argument("--faults", default="*", help="comma-separated fault names or glob patterns (default all)")
-    p.add_argument("--out", default=DEFAULT_SELFCHECK_DIR)
+    p.add_argument("--out", default=DEFAULT_SELFCHECK_DIR,
+                   help=f"folder for selfcheck.json and selfcheck.md (default {DEFAULT_SELFCHECK_DIR})")
     p.set_defaults(func=cmd_selfcheck)
     p = sub.add_parser("fuzz", help="property-based fuzzing of the valid and invalid input spaces")
     _add_suite_options(p, profile=False)
-    p.add_argument("--space", default="all", choices=("all", "marn", "v3", "invalid"))
+    p.add_argument("--space", default="all", choices=("all", "marn", "v3", "invalid"),
+                   help="input space to draw from (default all)")
     p.add_argument("--budget", type=int, default=200, help="number of examples (default 200)")
     p.add_argument("--time", type=float, help="fuzz for this many seconds instead of a fixed budget")
     p.add_argument("--shrink-time", type=float, default=20.0, help="seconds allowed for shrinking a failure")
     p.add_argument("--db", default=".hypothesis/mc2-fuzz", help="example database folder (kept across runs)")
-    p.add_argument("--out", default="results/fuzz")
+    p.add_argument("--out", default="results/fuzz", help="folder for failure.json (default results/fuzz)")
     p.add_argument("--export", action="store_true", help="freeze the minimal failure into cases/regressions.json")
     p.add_argument("--replay", help="rerun a saved failure.json instead of fuzzing")
     p.set_defaults(func=cmd_fuzz)

@@ -1,4 +1,8 @@
-"""Suite options defined once, for both the pytest plugin and the `mc2-conformance` command line."""
+"""Suite options defined once, for both the pytest plugin and the `mc2-conformance` command line.
+
+The command line spells an option `--name`; the pytest plugin spells the same option `--mc2-name` (PYTEST_PREFIX),
+so that it cannot collide with another plugin's options (pytest-profiling's --profile, ...).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,24 @@ from dataclasses import dataclass
 from .sim.backend import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS, SimOptions
 
 
+PYTEST_PREFIX = "--mc2-"
+
+
+def pytest_flag(flag: str) -> str:
+    """The pytest plugin's spelling of a command-line option: --seed -> --mc2-seed."""
+    return PYTEST_PREFIX + flag.removeprefix("--")
+
+
 @dataclass(frozen=True)
 class SimFlag:
-    flag: str  # command-line flag
+    flag: str  # `mc2-conformance` flag (the pytest plugin's is `pytest_flag`)
     field: str  # SimOptions field
     choices: tuple[str, ...]
     help: str
+
+    @property
+    def pytest_flag(self) -> str:
+        return pytest_flag(self.flag)
 
     @property
     def default(self) -> str:
@@ -31,16 +47,18 @@ SIM_FLAGS = (
 )
 
 
-def sim_options_from(get) -> dict:
-    """SimOptions keyword arguments from `get(flag) -> value or None` (None keeps the default)."""
-    return {f.field: get(f.flag) for f in SIM_FLAGS if get(f.flag) is not None}
+def sim_options_from(get, *, pytest: bool = False) -> dict:
+    """SimOptions keyword arguments from `get(flag) -> value or None` (None keeps the default); `pytest`: ask
+    for the plugin's flag names (--mc2-sim-...) rather than the command line's (--sim-...)."""
+    values = {f.field: get(f.pytest_flag if pytest else f.flag) for f in SIM_FLAGS}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def sim_flag_args(options: dict) -> list[str]:
-    """The command-line arguments that reproduce `options` (defaults left out)."""
+    """The pytest arguments (--mc2-sim-...) that reproduce `options` (defaults left out)."""
     args = []
     for f in SIM_FLAGS:
         value = options.get(f.field)
         if value is not None and value != f.default:
-            args += [f.flag, value]
+            args += [f.pytest_flag, value]
     return args

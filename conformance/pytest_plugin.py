@@ -1,6 +1,11 @@
 """pytest integration: options, the backend fixture, case parametrization, and the results log.
 
-Registered through the `pytest11` entry point, so `pytest cases/` picks it up once the package is installed.
+Loaded by the suite's own conftest.py (`pytest_plugins`), never as a global `pytest11` plugin: pytest in any
+other project never sees it. Every option is spelled `--mc2-...` (the `mc2-conformance` command line spells the
+same options without the prefix and translates them). The plugin acts only when the session collects the suite's
+cases (a path argument inside or above cases/), or lazily when a test uses its marker or fixtures: only then is
+the backend loaded (one-line usage error if it cannot be), MC2_BACKEND / MC2_RANK_DEADLINE read and the
+allocator tuned (memory.keep_freed_memory). `pytest tests/...` in the repository leaves all of that alone.
 The plugin is the only module that knows pytest; it turns a judged Outcome into pass / fail / skip and adds
 the one-line repro command to every failure.
 """
@@ -10,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shlex
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,45 +38,49 @@ from .tolerance.accumulation import ACCUMULATION_BOUNDS
 DEFAULT_WORLD_SIZES = "1,2,4,8"
 
 
+CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+SUITE_FIXTURES = ("mc2", "judge_case")
+
+
 def pytest_addoption(parser):
-    g = parser.getgroup("mc2-conformance", "MC2 operator conformance")
-    g.addoption("--backend", default=os.environ.get("MC2_BACKEND", "sim"),
-                help="backend under test: 'sim' or an import path 'package.module:attr' (env MC2_BACKEND)")
-    g.addoption("--profile", default="signoff", help=f"case profile: {', '.join(PROFILES)} (default signoff)")
-    g.addoption("--world-sizes", default=DEFAULT_WORLD_SIZES,
+    g = parser.getgroup("mc2-conformance", "MC2 operator conformance (the suite's cases/ only)")
+    g.addoption("--mc2-backend", default=None,
+                help="backend under test: 'sim' or an import path 'package.module:attr' (env MC2_BACKEND; default sim)")
+    g.addoption("--mc2-profile", default="signoff", help=f"case profile: {', '.join(PROFILES)} (default signoff)")
+    g.addoption("--mc2-world-sizes", default=DEFAULT_WORLD_SIZES,
                 help="comma-separated world sizes to run (subset of 1,2,4,8; default all)")
-    g.addoption("--seed", default="0", help="run seed; every case derives its own inputs from it (default 0)")
-    g.addoption("--fault", action="append", default=[],
+    g.addoption("--mc2-seed", default="0", help="run seed; every case derives its own inputs from it (default 0)")
+    g.addoption("--mc2-fault", action="append", default=[],
                 help="simulator fault to inject (repeatable); `mc2-conformance faults` lists them")
-    g.addoption("--accumulation-bound", default="probabilistic",
+    g.addoption("--mc2-accumulation-bound", default="probabilistic",
                 help=f"fp32 dot-product error model of the tolerance: {', '.join(ACCUMULATION_BOUNDS)}")
     for f in SIM_FLAGS:
-        g.addoption(f.flag, default=None, help=f"{f.help}: {', '.join(f.choices)} (default {f.default})")
-    g.addoption("--status-check", default="documented",
+        g.addoption(f.pytest_flag, default=None, help=f"{f.help}: {', '.join(f.choices)} (default {f.default})")
+    g.addoption("--mc2-status-check", default="documented",
                 help="which rejection codes are enforced: 'documented' (default: only codes a document states; any "
                      "other rejection is conformant and recorded) or 'convention' (also the aclnn convention's "
                      "161001/161002 where no document states a code)")
-    g.addoption("--doc-revision", default=None,
+    g.addoption("--mc2-doc-revision", default=None,
                 help="judge against a newer revision of the documents (e.g. repo-c29bc10, or DOC=REV,...; "
                      "`mc2-conformance constraints --doc-drift` lists them); default: the documents in shared/docs")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
-    g.addoption("--waivers", default=None, help="TOML file of waivers (pattern, reason, issue, cann_versions, "
-                                                 "expires): the only way to accept a known failure")
-    g.addoption("--cann-version", default=None, help="CANN version under test, for waivers and reports "
-                                                      "(default: what the backend reports)")
-    g.addoption("--devices", default=None,
+    g.addoption("--mc2-waivers", default=None, help="TOML file of waivers (pattern, reason, issue, cann_versions, "
+                                                     "expires): the only way to accept a known failure")
+    g.addoption("--mc2-cann-version", default=None, help="CANN version under test, for waivers and reports "
+                                                          "(default: what the backend reports)")
+    g.addoption("--mc2-devices", default=None,
                 help="device ids to lease per test, e.g. 0-7 or 0,1,2,3, or 'env' for ASCEND_RT_VISIBLE_DEVICES; each "
                      "test leases an aligned block for its world size (default: no leasing, for the simulator)")
-    g.addoption("--lease-dir", default=None, help="folder of the lease lock files shared by all xdist workers "
-                                                   "(default: <tmp>/mc2-leases-<uid>)")
-    g.addoption("--fuzz-examples", default="0",
+    g.addoption("--mc2-lease-dir", default=None, help="folder of the lease lock files shared by all xdist workers "
+                                                       "(default: <tmp>/mc2-leases-<uid>)")
+    g.addoption("--mc2-fuzz-examples", default="0",
                 help="the fuzz profile: run cases/test_fuzz.py with this many hypothesis examples per input space "
                      "(0, the default, leaves the fuzz tests out)")
-    g.addoption("--fuzz-db", default=".hypothesis/mc2-fuzz", help="fuzz example database folder (xdist-safe)")
-    g.addoption("--rank-deadline", default=os.environ.get("MC2_RANK_DEADLINE"),
-                help="seconds one invocation may take on backends that run ranks in worker processes "
-                     "(sim-process, aclnn, torch-npu); a rank past it fails its test as `timeout` (env MC2_RANK_DEADLINE)")
+    g.addoption("--mc2-fuzz-db", default=".hypothesis/mc2-fuzz", help="fuzz example database folder (xdist-safe)")
+    g.addoption("--mc2-rank-deadline", default=None,
+                help="seconds one invocation may take on backends that run ranks in worker processes (sim-process, "
+                     "aclnn, torch-npu); a rank past it fails its test as `timeout` (env MC2_RANK_DEADLINE)")
     g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
                                                  "(the self-check uses it to reach a fault's killing case fast)")
 
@@ -77,80 +88,83 @@ def pytest_addoption(parser):
 class _Settings:
     def __init__(self, config):
         opt = config.getoption
-        self.backend_spec = opt("--backend")
-        self.profile = opt("--profile")
+        keep_freed_memory()  # only in sessions that run the suite's cases (see the module docstring)
+        self.backend_spec = opt("--mc2-backend") or os.environ.get("MC2_BACKEND") or "sim"
+        self.profile = opt("--mc2-profile")
         if self.profile not in PROFILES:
-            raise pytest.UsageError(f"--profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
+            raise pytest.UsageError(f"--mc2-profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
+        sizes = opt("--mc2-world-sizes")
         try:
-            self.world_sizes = tuple(sorted({int(w) for w in opt("--world-sizes").split(",") if w.strip()}))
+            self.world_sizes = tuple(sorted({int(w) for w in sizes.split(",") if w.strip()}))
         except ValueError:
-            raise pytest.UsageError(f"--world-sizes {opt('--world-sizes')!r}: expected integers like 1,2,4,8") from None
+            raise pytest.UsageError(f"--mc2-world-sizes {sizes!r}: expected integers like 1,2,4,8") from None
         bad = [w for w in self.world_sizes if w not in VALID_WORLD_SIZES]
         if bad or not self.world_sizes:
-            raise pytest.UsageError(f"--world-sizes {opt('--world-sizes')!r}: each must be one of 1, 2, 4, 8")
+            raise pytest.UsageError(f"--mc2-world-sizes {sizes!r}: each must be one of 1, 2, 4, 8")
         try:
-            self.seed = int(opt("--seed"))
+            self.seed = int(opt("--mc2-seed"))
         except ValueError:
-            raise pytest.UsageError(f"--seed {opt('--seed')!r}: expected an integer") from None
-        self.faults = tuple(opt("--fault"))
-        self.accumulation = opt("--accumulation-bound")
+            raise pytest.UsageError(f"--mc2-seed {opt('--mc2-seed')!r}: expected an integer") from None
+        self.faults = tuple(opt("--mc2-fault"))
+        self.accumulation = opt("--mc2-accumulation-bound")
         if self.accumulation not in ACCUMULATION_BOUNDS:
-            raise pytest.UsageError(f"--accumulation-bound {self.accumulation!r}: expected one of "
+            raise pytest.UsageError(f"--mc2-accumulation-bound {self.accumulation!r}: expected one of "
                                     f"{', '.join(ACCUMULATION_BOUNDS)}")
-        self.sim_options = sim_options_from(opt)
-        self.status_check = opt("--status-check")
-        self.doc_revision = opt("--doc-revision")
+        self.sim_options = sim_options_from(opt, pytest=True)
+        self.status_check = opt("--mc2-status-check")
+        self.doc_revision = opt("--mc2-doc-revision")
         try:
             self.constraints = constraints_for(self.doc_revision)
         except ValueError as exc:
-            raise pytest.UsageError(f"--doc-revision: {exc}") from None
+            raise pytest.UsageError(f"--mc2-doc-revision: {exc}") from None
         if self.status_check not in STATUS_CHECKS:
-            raise pytest.UsageError(f"--status-check {self.status_check!r}: expected one of {', '.join(STATUS_CHECKS)}")
+            raise pytest.UsageError(f"--mc2-status-check {self.status_check!r}: expected one of "
+                                    f"{', '.join(STATUS_CHECKS)}")
         try:
-            self.fuzz_examples = int(opt("--fuzz-examples"))
+            self.fuzz_examples = int(opt("--mc2-fuzz-examples"))
         except ValueError:
-            raise pytest.UsageError(f"--fuzz-examples {opt('--fuzz-examples')!r}: expected an integer") from None
-        self.fuzz_db = opt("--fuzz-db")
+            raise pytest.UsageError(f"--mc2-fuzz-examples {opt('--mc2-fuzz-examples')!r}: expected an integer") from None
+        self.fuzz_db = opt("--mc2-fuzz-db")
         self.leaser = None
-        if opt("--devices"):
+        if opt("--mc2-devices"):
             try:
-                ids = parse_devices(None if opt("--devices") == "env" else opt("--devices"))
+                ids = parse_devices(None if opt("--mc2-devices") == "env" else opt("--mc2-devices"))
             except LeaseError as exc:
-                raise pytest.UsageError(f"--devices: {exc}") from None
-            lease_dir = opt("--lease-dir") or os.path.join(tempfile.gettempdir(), f"mc2-leases-{os.getuid()}")
+                raise pytest.UsageError(f"--mc2-devices: {exc}") from None
+            lease_dir = opt("--mc2-lease-dir") or os.path.join(tempfile.gettempdir(), f"mc2-leases-{os.getuid()}")
             self.leaser = DeviceLeaser(ids, lease_dir)
-        self.rank_deadline = opt("--rank-deadline")
+        self.rank_deadline = opt("--mc2-rank-deadline") or os.environ.get("MC2_RANK_DEADLINE")
         try:
             deadline = float(self.rank_deadline) if self.rank_deadline else None
         except ValueError:
-            raise pytest.UsageError(f"--rank-deadline {self.rank_deadline!r}: expected seconds, e.g. 120") from None
+            raise pytest.UsageError(f"--mc2-rank-deadline {self.rank_deadline!r}: expected seconds, e.g. 120") from None
         try:  # fail at start-up, in one line, rather than in every test
             self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options,
                                         deadline_s=deadline)
             casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        self.cann_version = opt("--cann-version") or self.backend.describe().get("cann_version")
+        self.cann_version = opt("--mc2-cann-version") or self.backend.describe().get("cann_version")
         self.waivers = None
-        if opt("--waivers"):
+        if opt("--mc2-waivers"):
             try:
-                self.waivers = WaiverBook(load_waivers(opt("--waivers")), cann_version=self.cann_version)
+                self.waivers = WaiverBook(load_waivers(opt("--mc2-waivers")), cann_version=self.cann_version)
             except WaiverError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
     def repro(self, nodeid: str) -> str:
-        args = ["pytest", nodeid, "--backend", self.backend_spec, "--seed", str(self.seed),
-                "--profile", self.profile]
+        args = ["pytest", nodeid, "--mc2-backend", self.backend_spec, "--mc2-seed", str(self.seed),
+                "--mc2-profile", self.profile]
         for f in self.faults:
-            args += ["--fault", f]
+            args += ["--mc2-fault", f]
         if self.accumulation != "probabilistic":
-            args += ["--accumulation-bound", self.accumulation]
+            args += ["--mc2-accumulation-bound", self.accumulation]
         if self.rank_deadline:
-            args += ["--rank-deadline", str(self.rank_deadline)]
+            args += ["--mc2-rank-deadline", str(self.rank_deadline)]
         if self.status_check != "documented":
-            args += ["--status-check", self.status_check]
+            args += ["--mc2-status-check", self.status_check]
         if self.doc_revision:
-            args += ["--doc-revision", self.doc_revision]
+            args += ["--mc2-doc-revision", self.doc_revision]
         args += sim_flag_args(self.sim_options)
         return shlex.join(args)
 
@@ -159,20 +173,45 @@ _SETTINGS_KEY = pytest.StashKey[_Settings]()
 
 
 def settings(config) -> _Settings:
-    return config.stash[_SETTINGS_KEY]
+    """The run's settings, made on first use (a test outside cases/ that uses the suite's marker or fixtures)."""
+    s = config.stash.get(_SETTINGS_KEY, None)
+    if s is None:
+        s = config.stash[_SETTINGS_KEY] = _Settings(config)
+    return s
+
+
+def _active(config) -> _Settings | None:
+    """The settings if the plugin acts in this session, else None (never makes them)."""
+    return config.stash.get(_SETTINGS_KEY, None)
+
+
+def collects_suite_cases(config) -> bool:
+    """Whether a path this session collects is the suite's cases/ folder, inside it, or above it."""
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (base / arg.split("::")[0]).resolve()
+        if path == CASES_DIR or CASES_DIR in path.parents or path in CASES_DIR.parents:
+            return True
+    return False
+
+
+def _is_suite_item(item) -> bool:
+    return (item.get_closest_marker("mc2_cases") is not None or item.get_closest_marker("mc2_fuzz") is not None
+            or any(name in getattr(item, "fixturenames", ()) for name in SUITE_FIXTURES))
 
 
 def pytest_configure(config):
-    keep_freed_memory()
     config.addinivalue_line("markers", "covers(*ids): constraint ids this test covers")
     config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
-    config.addinivalue_line("markers", "mc2_fuzz: a fuzz test, run only with --fuzz-examples N")
-    config.stash[_SETTINGS_KEY] = _Settings(config)
+    config.addinivalue_line("markers", "mc2_fuzz: a fuzz test, run only with --mc2-fuzz-examples N")
+    if not collects_suite_cases(config):
+        return  # not a run of the suite's cases: no backend, no environment, no allocator tuning
+    settings(config)  # a bad backend or option: one-line usage error, before any test runs
     alluredir = config.getoption("--alluredir", None)
     if alluredir and not hasattr(config, "workerinput"):  # run-wide facts: once, from the controller
         s = settings(config)
         from . import __version__
-        from .report import git_revision
+        from .reporting.summary import git_revision
         allure_results.write_run_files(alluredir, {
             **s.backend.describe(), "suite_version": __version__, "git_revision": git_revision(), "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
             "seed": s.seed, "faults": ",".join(s.faults) or "none", "cann_version": s.cann_version or "unknown"})
@@ -190,7 +229,9 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
-    s = settings(config)
+    s = _active(config)
+    if s is None:
+        return None
     return (f"mc2-conformance: backend={s.backend_spec} profile={s.profile} world_sizes="
             f"{','.join(map(str, s.world_sizes))} seed={s.seed}" + (f" faults={','.join(s.faults)}" if s.faults else ""))
 
@@ -213,13 +254,13 @@ def mc2(request) -> _Settings:
 @contextlib.contextmanager
 def lease_for(mc2: _Settings, case):
     """Lease an aligned block of devices for the case's world size (3 and 6, the rejection cases, take the
-    next valid block) for the duration of the invocation; no leasing without --devices."""
+    next valid block) for the duration of the invocation; no leasing without --mc2-devices."""
     if mc2.leaser is None:
         yield ()
         return
     size = next((k for k in (1, 2, 4, 8) if k >= case.world_size), None)
     if size is None or size > len(mc2.leaser.devices):
-        pytest.skip(f"needs {case.world_size} devices, {len(mc2.leaser.devices)} configured with --devices")
+        pytest.skip(f"needs {case.world_size} devices, {len(mc2.leaser.devices)} configured with --mc2-devices")
     with mc2.leaser.lease(size) as held:
         yield held.devices[:case.world_size]
 
@@ -255,6 +296,8 @@ def judge_case(request, mc2):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    if _active(config) is None and not any(_is_suite_item(item) for item in items):
+        return
     if settings(config).fuzz_examples <= 0:
         fuzz = [item for item in items if item.get_closest_marker("mc2_fuzz")]
         if fuzz:
@@ -280,7 +323,7 @@ def pytest_runtest_makereport(item, call):
     """A failure matched by an active waiver is reported as waived (xfailed with the waiver's reason)."""
     outcome = yield
     report = outcome.get_result()
-    book = settings(item.config).waivers
+    book = getattr(_active(item.config), "waivers", None)
     if book is None or not report.failed or report.when not in ("call", "setup"):
         return
     waiver = book.waiver_for(item.nodeid)
@@ -290,7 +333,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    book = settings(config).waivers
+    book = getattr(_active(config), "waivers", None)
     if book is None or hasattr(config, "workerinput"):
         return
     findings = book.findings()
@@ -311,13 +354,13 @@ def pytest_handlecrashitem(crashitem, report, sched):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     """Under xdist the controller collects nothing itself: it learns the test ids from the workers."""
-    book = settings(node.config).waivers
+    book = getattr(_active(node.config), "waivers", None)
     if book is not None:
         book.note_collected(ids)
 
 
 def pytest_collection_finish(session):
-    book = settings(session.config).waivers
+    book = getattr(_active(session.config), "waivers", None)
     if book is not None and session.items:
         book.note_collected([item.nodeid for item in session.items])
     path = session.config.getoption("--mc2-coverage")
@@ -339,8 +382,14 @@ class ResultsLog:
     def __init__(self, path: str, s: _Settings):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        from . import __version__
+        from .reporting.summary import git_revision
+        node = {"hostname": platform.node(), "python": platform.python_version(), "platform": platform.platform(),
+                "suite_version": __version__, "git_revision": git_revision()}
         self._write({"run": {"backend": s.backend_spec, "profile": s.profile, "world_sizes": list(s.world_sizes),
                              "seed": s.seed, "faults": list(s.faults), "accumulation": s.accumulation,
+                             "status_check": s.status_check, "doc_revision": s.doc_revision or "shared (default)",
+                             "cann_version": s.cann_version, "node": node,
                              "environment": s.backend.describe(), "started": time.time()}})
 
     def _write(self, entry: dict):

@@ -22,8 +22,8 @@ from .sim.faults import FAULTS
 
 
 def _pytest_cmd(cases_dir: Path, profile: str, world_sizes: str, seed: int, extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", str(cases_dir), "-p", "no:cacheprovider", "-q", "--backend", "sim",
-            "--profile", profile, "--world-sizes", world_sizes, "--seed", str(seed), *extra]
+    return [sys.executable, "-m", "pytest", str(cases_dir), "-p", "no:cacheprovider", "-q", "--mc2-backend", "sim",
+            "--mc2-profile", profile, "--mc2-world-sizes", world_sizes, "--mc2-seed", str(seed), *extra]
 
 
 def _first_failure(results: Path) -> tuple[str | None, int]:
@@ -42,8 +42,8 @@ def run_fault(fault: str, *, cases_dir: Path, profile: str, world_sizes: str, se
     results = tmp / f"{fault.replace(':', '_')}.jsonl"
     t0 = time.perf_counter()
     proc = subprocess.run(_pytest_cmd(cases_dir, profile, world_sizes, seed,
-                                      ["--fault", fault, "-x", "--mc2-results", str(results),
-                                       "--status-check", FAULTS[fault].status_check,
+                                      ["--mc2-fault", fault, "-x", "--mc2-results", str(results),
+                                       "--mc2-status-check", FAULTS[fault].status_check,
                                        "--mc2-first", ",".join(FAULTS[fault].violates)]),
                           capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     first, ran = _first_failure(results)

@@ -51,11 +51,11 @@ def test_unknown_fault_is_rejected():
         load_backend("sim", faults=["no-such-fault"])
 
 
-@pytest.mark.parametrize("args,match", [(["--backend", "nonsense"], "unknown backend"),
-                                        (["--world-sizes", "3"], "--world-sizes"),
-                                        (["--profile", "huge"], "--profile"),
-                                        (["--seed", "x"], "--seed"),
-                                        (["--fault", "nope"], "unknown fault")])
+@pytest.mark.parametrize("args,match", [(["--mc2-backend", "nonsense"], "unknown backend"),
+                                        (["--mc2-world-sizes", "3"], "--mc2-world-sizes"),
+                                        (["--mc2-profile", "huge"], "--mc2-profile"),
+                                        (["--mc2-seed", "x"], "--mc2-seed"),
+                                        (["--mc2-fault", "nope"], "unknown fault")])
 def test_bad_pytest_options_give_a_usage_error(args, match):
     proc = run("-m", "pytest", "cases", "-p", "no:cacheprovider", "--collect-only", "-q", *args)
     assert proc.returncode == 4, proc.stdout + proc.stderr
@@ -85,7 +85,7 @@ def test_run_with_a_fault_fails_names_the_constraint_and_prints_a_repro(tmp_path
     assert proc.returncode == 1, proc.stdout[-2000:]
     md = (tmp_path / "summary.md").read_text()
     assert "**FAIL**" in md and "| MARN-NUM-001 | fail |" in md
-    assert "repro: pytest" in md and "--fault bias-once" in md and "outside the error bound" in md
+    assert "repro: pytest" in md and "--mc2-fault bias-once" in md and "outside the error bound" in md
     # the repro line reruns exactly the failing case, and it fails again
     repro = next(line for line in md.splitlines() if line.startswith("repro: "))[len("repro: "):]
     import shlex
@@ -117,7 +117,7 @@ def test_a_worker_crash_loses_nothing_and_fails_the_run(tmp_path):
     crashed = [n for n, e in results.items() if "marn-exact-k16n48-fp16-w2" in n and "test_exact" in n]
     assert crashed and results[crashed[0]]["outcome"] == "failed"
     assert "crashed" in results[crashed[0]]["message"]
-    collected = run("-m", "pytest", "cases", "--profile", "smoke", "--collect-only", "-q", "-p", "no:cacheprovider")
+    collected = run("-m", "pytest", "cases", "--mc2-profile", "smoke", "--collect-only", "-q", "-p", "no:cacheprovider")
     n_collected = int(collected.stdout.strip().splitlines()[-1].split()[0].split("/")[0])  # "80/83 tests collected"
     assert len(results) == n_collected  # every other test still ran and was recorded
     assert json.loads((tmp_path / "summary.json").read_text())["verdict"] == "FAIL"

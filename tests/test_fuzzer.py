@@ -47,7 +47,7 @@ def test_planted_fault_is_found_shrunk_exported_and_then_fixed(tmp_path):
         return subprocess.run([sys.executable, "-m", "pytest", "cases/test_regressions.py", "-q",
                                "-p", "no:cacheprovider", *args], capture_output=True, text=True, cwd=ROOT, env=env)
 
-    faulted, clean = pytest_run("--fault", "bias-once"), pytest_run()
+    faulted, clean = pytest_run("--mc2-fault", "bias-once"), pytest_run()
     assert faulted.returncode == 1 and "1 failed" in faulted.stdout, faulted.stdout[-1500:]
     assert clean.returncode == 0 and "1 passed" in clean.stdout, clean.stdout[-1500:]
 
@@ -75,4 +75,4 @@ def test_pytest_fuzz_profile_runs_only_when_asked():
                                "-p", "no:cacheprovider", *args], capture_output=True, text=True, cwd=ROOT)
         return proc.stdout
     assert "3 deselected" in collect() or "no tests" in collect()
-    assert "3 tests collected" in collect("--fuzz-examples", "5")
+    assert "3 tests collected" in collect("--mc2-fuzz-examples", "5")

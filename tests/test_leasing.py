@@ -157,16 +157,17 @@ def test_without_the_reservation_it_would_starve(tmp_path):
 
 def test_the_suite_leases_devices_per_test_and_skips_what_does_not_fit(tmp_path):
     def run(devices):
-        return subprocess.run([sys.executable, "-m", "pytest", "cases", "--profile", "smoke", "-n", "2", "-q",
-                               "-p", "no:cacheprovider", "--devices", devices, "--lease-dir", str(tmp_path / devices),
+        return subprocess.run([sys.executable, "-m", "pytest", "cases", "--mc2-profile", "smoke", "-n", "2", "-q",
+                               "-p", "no:cacheprovider", "--mc2-devices", devices,
+                               "--mc2-lease-dir", str(tmp_path / devices),
                                "-rs"], capture_output=True, text=True, cwd=ROOT)
     full = run("0-7")
     assert full.returncode == 0 and "skipped" not in full.stdout.splitlines()[-1], full.stdout[-1500:]
     two = run("0-1")
-    assert two.returncode == 0 and "needs 8 devices, 2 configured with --devices" in two.stdout
+    assert two.returncode == 0 and "needs 8 devices, 2 configured with --mc2-devices" in two.stdout
     bad = subprocess.run([sys.executable, "-m", "pytest", "cases", "--collect-only", "-q", "-p", "no:cacheprovider",
-                          "--devices", "x"], capture_output=True, text=True, cwd=ROOT)
-    assert bad.returncode == 4 and "--devices" in bad.stderr and "Traceback" not in bad.stderr
+                          "--mc2-devices", "x"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 4 and "--mc2-devices" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_leased_ids_reach_the_backend(tmp_path):
@@ -197,8 +198,8 @@ def test_process_mode_ranks_run_only_on_their_leased_devices_under_xdist(tmp_pat
     device_log = tmp_path / "devices.jsonl"
     env = dict(os.environ, MC2_SIM_DEVICE_LOG=str(device_log))
     proc = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "cases/test_v3.py", "-k", "exact",
-                           "-n", "4", "-q", "-p", "no:cacheprovider", "--backend", "sim-process", "--devices", "0-7",
-                           "--lease-dir", str(tmp_path / "locks")], capture_output=True, text=True, cwd=ROOT, env=env)
+                           "-n", "4", "-q", "-p", "no:cacheprovider", "--mc2-backend", "sim-process",
+                           "--mc2-devices", "0-7", "--mc2-lease-dir", str(tmp_path / "locks")], capture_output=True, text=True, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:]
     per_case: dict[str, dict] = {}
     for line in device_log.read_text().splitlines():

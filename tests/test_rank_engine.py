@@ -221,30 +221,30 @@ def test_engine_arguments_are_checked_in_one_line():
 
 
 def test_signoff_passes_in_process_mode_and_hangs_do_not_stop_the_run(tmp_path, marker):
-    """The done-when of the hardware path, as a user runs it: pytest with --backend sim-process."""
+    """The done-when of the hardware path, as a user runs it: pytest with --mc2-backend sim-process."""
     log = tmp_path / "results.jsonl"
     run = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "cases/test_v3.py", "-q",
-                          "-p", "no:cacheprovider", "-n", "2", "--backend", "sim-process", "-k", "exact or tiny",
+                          "-p", "no:cacheprovider", "-n", "2", "--mc2-backend", "sim-process", "-k", "exact or tiny",
                           "--mc2-results", str(log)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout[-2000:]
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     sizes = {e["mc2"]["world_size"] for e in entries if "mc2" in e}
     assert {1, 2, 4, 8} <= sizes
     hung = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "-q", "-p", "no:cacheprovider",
-                           "--backend", "sim-process", "--fault", "rank-hangs:1", "--rank-deadline", "1",
+                           "--mc2-backend", "sim-process", "--mc2-fault", "rank-hangs:1", "--mc2-rank-deadline", "1",
                            "-k", "tiny and fp16 and eps1e-06 and not inplace and (w1 or w2)"],
                           capture_output=True, text=True, cwd=ROOT)
     tail = hung.stdout.splitlines()[-1]
     assert hung.returncode == 1 and " failed" in tail and " passed" in tail, hung.stdout[-2000:]
     assert "marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2: timeout" in hung.stdout
-    assert "--rank-deadline 1" in hung.stdout, "the repro line carries the deadline"
+    assert "--mc2-rank-deadline 1" in hung.stdout, "the repro line carries the deadline"
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--backend", "sim", "--fault", "rank-hangs:1"], "needs ranks in processes: use --backend sim-process"),
-    (["--backend", "sim-process", "--fault", "rank-dies:x"], "expected rank-dies:<rank>"),
-    (["--backend", "sim-process", "--rank-deadline", "soon"], "--rank-deadline 'soon': expected seconds"),
-    (["--backend", "sim-process", "--rank-deadline", "-1"], "expected a positive number of seconds"),
+    (["--mc2-backend", "sim", "--mc2-fault", "rank-hangs:1"], "needs ranks in processes: use --backend sim-process"),
+    (["--mc2-backend", "sim-process", "--mc2-fault", "rank-dies:x"], "expected rank-dies:<rank>"),
+    (["--mc2-backend", "sim-process", "--mc2-rank-deadline", "soon"], "--mc2-rank-deadline 'soon': expected seconds"),
+    (["--mc2-backend", "sim-process", "--mc2-rank-deadline", "-1"], "expected a positive number of seconds"),
 ])
 def test_bad_engine_options_fail_in_one_line(args, words):
     run = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "--collect-only", "-q",

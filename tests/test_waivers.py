@@ -78,5 +78,5 @@ def test_waived_run_passes_with_waivers_and_an_unwaived_one_fails(tmp_path):
     proc, summary = run()
     assert proc.returncode == 1 and summary["verdict"] == "FAIL"
     bad = subprocess.run([sys.executable, "-m", "pytest", "cases", "--collect-only", "-q", "-p", "no:cacheprovider",
-                          "--waivers", str(tmp_path / "missing.toml")], capture_output=True, text=True, cwd=ROOT)
+                          "--mc2-waivers", str(tmp_path / "missing.toml")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 4 and "no such file" in bad.stderr and "Traceback" not in bad.stderr

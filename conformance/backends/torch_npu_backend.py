@@ -28,11 +28,13 @@ import importlib.util
 import os
 import re
 import socket
+import subprocess
+import sys
 
 import numpy as np
 
 from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg
-from . import import_attr
+from . import BackendError, import_attr
 
 V3 = "QuantMatmulAllReduceV3"
 MARN = "MatmulAllReduceAddRmsNorm"
@@ -134,6 +136,25 @@ def _version(dist: str) -> str:
 
 class TorchNpuSeam:
     """The real bindings, imported when a rank program builds it (never in the test runner's process)."""
+
+    @classmethod
+    def check(cls, env: dict | None = None, **_options) -> None:
+        """At construction, in the test runner's process: torch and torch_npu must be installed and import (in a
+        child process, as the rank programs import them; torch_npu is never imported here). One-line BackendError
+        otherwise. MindSpeed is optional: without it the MARN cases are declared unsupported (`capabilities`)."""
+        missing = [m for m in ("torch", "torch_npu") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise BackendError(f"torch-npu backend: {' and '.join(missing)} not installed (pip packages torch and "
+                               f"torch-npu, the Ascend PyTorch adapter matching torch)")
+        try:
+            probe = subprocess.run([sys.executable, "-c", "import torch, torch_npu"], capture_output=True, text=True,
+                                   env=env, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise BackendError("torch-npu backend: `import torch, torch_npu` did not finish in 300 s") from None
+        if probe.returncode != 0:
+            lines = (probe.stderr or probe.stdout).strip().splitlines()
+            raise BackendError(f"torch-npu backend: `import torch, torch_npu` failed: "
+                               f"{lines[-1] if lines else f'exit status {probe.returncode}'}")
 
     @classmethod
     def capabilities(cls, **_options) -> dict:
@@ -298,7 +319,11 @@ class TorchNpuBackend:
         accept_v2_dispatch: run V3 cases without comm scales through torch_npu's V2/V1 entry points;
         env: the rank processes' environment (default: this process's)."""
         self.seam, self.seam_options = seam, dict(seam_options or {})
-        self.capabilities = import_attr(seam).capabilities(**self.seam_options)
+        seam_class = import_attr(seam)
+        check = getattr(seam_class, "check", None)
+        if callable(check):  # a missing or broken torch_npu is one start-up line, not a failure in every test
+            check(env=env, **self.seam_options)
+        self.capabilities = seam_class.capabilities(**self.seam_options)
         if accept_v2_dispatch is None:
             accept_v2_dispatch = os.environ.get("MC2_TORCH_NPU_V3_VIA_V2", "") == "1"
         self.accept_v2_dispatch = accept_v2_dispatch

@@ -37,10 +37,6 @@ class FuzzResult:
         return self.examples / self.seconds if self.seconds else 0.0
 
 
-class _Found(Exception):
-    pass
-
-
 def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: float | None = None, seed: int | None = 0,
          db: Path | None = None, shrink_seconds: float = 20.0, accumulation: str = "probabilistic",
          progress=lambda msg: None) -> FuzzResult:

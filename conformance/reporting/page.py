@@ -1,0 +1,361 @@
+"""The verdict page as one model (a list of sections, each a title and structured blocks) and its two
+renderings: Markdown (summary.md) and self-contained HTML (summary.html: no scripts, no remote resources).
+Both render the same sections in the same order; only the markup differs.
+
+Order: verdict and evidence, what was signed off, [failures, on FAIL], matrix with its legend, accuracy,
+[failures otherwise], skipped tests by reason, waived failures, environment (per node), constraints,
+rejections, deviations, ambiguities.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..spec import AMBIGUITIES, CONSTRAINTS
+from .summary import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, SIMULATOR_LABEL, _constraint_state,
+                      _run_counts, environments, matrix_rows, selfcheck_line)
+
+
+# ---- the model -------------------------------------------------------------------------------------------------
+
+@dataclass
+class Text:
+    """A run of inline text; `cls` colours it on the page, `strong` bolds it in both renderings."""
+    text: str
+    strong: bool = False
+    cls: str = ""
+    href: str = ""
+    lang: str = ""
+
+
+Inline = Union[str, Text]
+
+
+@dataclass
+class Para:
+    parts: list
+    cls: str = ""
+
+
+@dataclass
+class Cell:
+    parts: list  # of Inline
+    cls: str = ""
+    title: str = ""
+    lang: str = ""
+    data: dict = field(default_factory=dict)
+    md: str | None = None  # the Markdown rendering's text where it differs (no colours there)
+
+
+@dataclass
+class Row:
+    cells: list  # of Cell | str
+    cls: str = ""
+
+
+@dataclass
+class Table:
+    head: list  # of str ("\n" = a line break in the header)
+    rows: list  # of Row | list[Cell | str]
+    id: str = ""
+    cls: str = ""
+
+
+@dataclass
+class Bullets:
+    items: list  # of list[Inline]
+
+
+@dataclass
+class Pre:
+    text: str
+
+
+@dataclass
+class Sub:
+    title: str
+    blocks: list
+
+
+@dataclass
+class Section:
+    id: str
+    title: list  # of Inline
+    blocks: list
+    level: int = 2
+
+
+# ---- building it ----------------------------------------------------------------------------------------------
+
+def _counts_line(c: dict) -> str:
+    return (f"{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('waived', 0)} waived, "
+            f"{c.get('skipped', 0)} skipped")
+
+
+def build_page(run: dict, s: dict) -> list[Section]:
+    verdict = s["verdict"]
+    allure = bool(s.get("allure_built"))
+    sections = [_verdict_section(s, allure), _signed_off_section(s)]
+    failures = _failures_section(s, allure)
+    if verdict == "FAIL":
+        sections.append(failures)
+    sections += [_matrix_section(s), _accuracy_section(s)]
+    if verdict != "FAIL":
+        sections.append(failures)
+    sections += [_skips_section(s), _waived_section(s), *_environment_sections(run),
+                 _constraints_section(s), _rejections_section(s), _deviations_section(s), _ambiguities_section()]
+    return sections
+
+
+def _verdict_section(s: dict, allure: bool) -> Section:
+    verdict = s["verdict"]
+    blocks = []
+    if s["signed_off"].get("simulator"):
+        blocks.append(Para([Text(SIMULATOR_LABEL, strong=True)], cls="simulator"))
+    label = {"NO VERDICT": "Why there is no verdict", "FAIL": "Why FAIL"}.get(verdict, "Evidence")
+    blocks.append(Para([Text(label + ":", strong=True)]))
+    blocks.append(Bullets([[r] for r in s.get("verdict_reasons", [])]))
+    line = [_counts_line(s["counts"]), " \u00b7 ", selfcheck_line(s.get("selfcheck"))]
+    if allure:
+        line += [" \u00b7 ", Text("Allure report", href="allure-report/index.html")]
+    blocks.append(Para(line))
+    return Section("verdict", ["MC2 conformance sign-off: ", Text(verdict, strong=True, cls=verdict.split()[0])],
+                   blocks, level=1)
+
+
+def _signed_off_section(s: dict) -> Section:
+    facts = s["signed_off"]
+    rows = [Row([k, str(v)]) for k, v in facts.items() if k != "simulator"]
+    if facts.get("simulator"):
+        rows.append(Row(["hardware", Cell([Text(SIMULATOR_LABEL, strong=True)], cls="simtext")]))
+    return Section("signed-off", ["What was signed off"], [Table(["what", "value"], rows, id="signed-off")])
+
+
+def _matrix_section(s: dict) -> Section:
+    legend = Table(["symbol", "meaning"],
+                   [Row([Cell([sym or "(blank)"], cls=f"sym {state}", md=md), meaning])
+                    for state, (sym, md, meaning) in CELL_STATES.items()], id="legend")
+    head = ["constraint"] + [f"w{ws}\n{dt}" for ws in MATRIX_WORLD_SIZES for dt in MATRIX_DTYPES]
+    rows = [[con.id] + [Cell([CELL_STATES[st][0]], cls=f"cell {st}", title=f"{con.id} w{ws} {dt}: {why}",
+                             md=CELL_STATES[st][1],
+                             data={"constraint": con.id, "world-size": ws, "dtype": dt})
+                        for ws, dt, st, why in cells]
+            for con, cells in matrix_rows(s)]
+    return Section("matrix", ["Matrix: constraint \u00d7 world size \u00d7 dtype"],
+                   [Sub("Legend", [legend]), Table(head, rows, id="matrix")])
+
+
+def _accuracy_section(s: dict) -> Section:
+    rows = [[key, a.get("output", out), f"{a['worst_ratio']:.3f}", a["worst_case"],
+             f"{a.get('share_over_1ulp', 0):.2e}",
+             f"{a.get('max_rel_error', 0):.2e}"]
+            for key, outs in sorted(s["accuracy"].items()) for out, a in sorted(outs.items())]
+    return Section("accuracy", ["Accuracy (worst error / derived bound; vendor metrics on rank 0)"],
+                   [Table(["operator / dtype", "output", "worst error/bound", "case", "share > 1 ulp", "max rel err"],
+                          rows, id="accuracy") if rows else Para(["no accuracy statistics (no numeric case ran)"])])
+
+
+def _failures_section(s: dict, allure: bool) -> Section:
+    blocks = []
+    for t in s["failures"]:
+        sub = [Pre(t.get("message", "").strip())]
+        if allure:
+            sub.append(Para([Text("open in the Allure report", href="allure-report/index.html")]))
+        blocks.append(Sub(t["nodeid"], sub))
+    return Section("failures", ["Failures"], blocks or [Para(["none"])])
+
+
+def _skips_section(s: dict) -> Section:
+    skips = s.get("skips") or []
+    body = (Table(["reason", "tests"], [[r, str(n)] for r, n in skips], id="skips") if skips
+            else Para(["none"]))
+    return Section("skips", [f"Skipped tests by reason ({sum(n for _, n in skips)})"], [body])
+
+
+def _waived_section(s: dict) -> Section:
+    items = [[f"{t['nodeid']}: {t.get('message', '')}"] for t in s["waived"]]
+    blocks = [Bullets(items) if items else Para(["none"])]
+    if s["waiver_findings"]:
+        blocks.append(Sub("Waiver findings", [Bullets([[x] for x in s["waiver_findings"]])]))
+    return Section("waived", ["Waived failures"], blocks)
+
+
+def _environment_sections(run: dict) -> list[Section]:
+    return [Section(f"environment-{i}" if name else "environment",
+                    [f"Environment of {name}" if name else "Environment"],
+                    [Table(["key", "value"], [[str(k), str(v)] for k, v in env.items()], cls="env")])
+            for i, (name, env) in enumerate(environments(run), 1)]
+
+
+def _constraints_section(s: dict) -> Section:
+    rows = []
+    for con in CONSTRAINTS:
+        st = s["constraints"][con.id]
+        state = _constraint_state(st)
+        rows.append(Row([con.id, state, str(st["passed"]), str(st["failed"]), str(st.get("waived", 0)),
+                         str(st["skipped"]), con.paraphrase], cls=state.replace(" ", "")))
+    return Section("constraints", ["Constraints"],
+                   [Table(["constraint", "verdict", "passed", "failed", "waived", "skipped", "promise"], rows,
+                          id="constraints")])
+
+
+def _rejections_section(s: dict) -> Section:
+    rows = [[cid, r["expected"], ", ".join(f"{k} x{n}" for k, n in r["observed"].items())]
+            for cid, r in s["rejections"].items()]
+    return Section("rejections", ["Rejections: promised and observed status (per rank, with the phase it came from)"],
+                   [Table(["constraint", "promised", "observed (status from phase x ranks)"], rows, id="rejections")])
+
+
+def _deviations_section(s: dict) -> Section:
+    rows = [[d["id"], ", ".join(d["constraints"]), d["behaviour"], Cell([d["quote"]], lang="zh"), d["source"],
+             _run_counts(d["run"])] for d in s["deviations"]]
+    return Section("deviations", ["Deviations of the published implementation from the documents"],
+                   [Table(["deviation", "constraints", "behaviour of the source", "document", "source", "this run"],
+                          rows, id="deviations")])
+
+
+def _ambiguities_section() -> Section:
+    return Section("ambiguities", ["Documented ambiguities (the suite's choice)"],
+                   [Bullets([[Text(a.id, strong=True), f": {a.statement} ", Text("Choice:", strong=True),
+                              f" {a.choice}"] for a in AMBIGUITIES])])
+
+
+# ---- Markdown ---------------------------------------------------------------------------------------------------
+
+def _md_inline(parts, *, in_table=False) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, Text):
+            t = p.text
+            if p.href:
+                t = f"[{t}]({p.href})"
+            if p.strong:
+                t = f"**{t}**"
+        else:
+            t = str(p)
+        out.append(t)
+    text = "".join(out)
+    if in_table:
+        text = text.replace("|", "\\|").replace("\n", " / ")
+    return text
+
+
+def _md_cell(c) -> str:
+    if isinstance(c, Cell):
+        return _md_inline([c.md] if c.md is not None else c.parts, in_table=True)
+    return _md_inline([c], in_table=True)
+
+
+def _md_blocks(blocks, level: int) -> list[str]:
+    lines: list[str] = []
+    for b in blocks:
+        if isinstance(b, Para):
+            lines += [_md_inline(b.parts), ""]
+        elif isinstance(b, Bullets):
+            lines += [f"- {_md_inline(item)}" for item in b.items] + [""]
+        elif isinstance(b, Pre):
+            lines += ["```", b.text, "```", ""]
+        elif isinstance(b, Table):
+            lines += ["| " + " | ".join(h.replace("\n", " ") for h in b.head) + " |",
+                      "|" + "---|" * len(b.head)]
+            for r in b.rows:
+                cells = r.cells if isinstance(r, Row) else r
+                lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+            lines.append("")
+        elif isinstance(b, Sub):
+            lines += [f"{'#' * (level + 1)} {b.title}", ""] + _md_blocks(b.blocks, level + 1)
+    return lines
+
+
+def render_markdown(page: list[Section]) -> str:
+    lines: list[str] = []
+    for sec in page:
+        lines += [f"{'#' * sec.level} {_md_inline(sec.title)}", ""] + _md_blocks(sec.blocks, sec.level)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# ---- HTML ---------------------------------------------------------------------------------------------------------
+
+_CJK_FONTS = "'Noto Sans CJK SC','Noto Serif CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','Droid Sans Fallback'"
+_CSS = ("body{font-family:sans-serif;margin:1.5em;max-width:1300px}#matrix td{padding:1px 4px}"
+        "table{border-collapse:collapse;margin:.6em 0 1em}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;"
+        "text-align:left;vertical-align:top}"
+        ".pass{background:#d4f4d4}.waived{background:#fff2b3}.fail{background:#f8c8c8}"
+        ".skipped{background:#dde4f0}.notrun{background:#eee}.na{background:repeating-linear-gradient("
+        "45deg,#fff,#fff 3px,#eee 3px,#eee 6px)}td.cell{text-align:center;width:2.2em}"
+        "#deviations td:nth-child(5){word-break:break-all;min-width:16em}"
+        "td.sym{text-align:center;width:4em}#legend td{font-size:12px;padding:1px 6px}"
+        "#signed-off td:first-child{font-weight:bold;white-space:nowrap}"
+        "pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}"
+        ".PASS{color:#080}.FAIL{color:#b00}.NO{color:#b60}"
+        ".simulator{color:#b60;border:2px solid #b60;padding:4px 8px;display:inline-block}"
+        ".simtext{color:#b60}h1+p{margin-top:0}"
+        "h3{font-size:15px;margin:.8em 0 .2em}"
+        f":lang(zh){{font-family:sans-serif,{_CJK_FONTS}}}")
+
+
+def _h_inline(parts) -> str:
+    e = html.escape
+    out = []
+    for p in parts:
+        if not isinstance(p, Text):
+            out.append(e(str(p)))
+            continue
+        t = e(p.text)
+        if p.strong:
+            t = f"<b>{t}</b>"
+        if p.href:
+            t = f"<a href='{e(p.href)}'>{t}</a>"
+        if p.cls or p.lang:
+            t = (f"<span{_attrs(cls=p.cls, lang=p.lang)}>{t}</span>")
+        out.append(t)
+    return "".join(out)
+
+
+def _attrs(**kw) -> str:
+    names = {"cls": "class"}
+    return "".join(f" {names.get(k, k)}='{html.escape(str(v))}'" for k, v in kw.items() if v not in (None, ""))
+
+
+def _h_cell(c, tag="td") -> str:
+    if not isinstance(c, Cell):
+        return f"<{tag}>{_h_inline([c])}</{tag}>"
+    data = "".join(_attrs(**{f"data-{k}": v}) for k, v in c.data.items())
+    return f"<{tag}{_attrs(cls=c.cls)}{data}{_attrs(title=c.title, lang=c.lang)}>{_h_inline(c.parts)}</{tag}>"
+
+
+def _h_blocks(blocks, level: int) -> list[str]:
+    out = []
+    for b in blocks:
+        if isinstance(b, Para):
+            out.append(f"<p{_attrs(cls=b.cls)}>{_h_inline(b.parts)}</p>")
+        elif isinstance(b, Bullets):
+            out.append("<ul>" + "".join(f"<li>{_h_inline(i)}</li>" for i in b.items) + "</ul>")
+        elif isinstance(b, Pre):
+            out.append(f"<pre>{html.escape(b.text)}</pre>")
+        elif isinstance(b, Table):
+            head = "<tr>" + "".join(f"<th>{'<br>'.join(html.escape(x) for x in h.split(chr(10)))}</th>"
+                                    for h in b.head) + "</tr>"
+            rows = "".join(f"<tr{_attrs(cls=r.cls if isinstance(r, Row) else '')}>"
+                           + "".join(_h_cell(c) for c in (r.cells if isinstance(r, Row) else r)) + "</tr>"
+                           for r in b.rows)
+            out.append(f"<table{_attrs(id=b.id, cls=b.cls)}>{head}{rows}</table>")
+        elif isinstance(b, Sub):
+            n = min(level + 1, 6)
+            out.append(f"<h{n}>{html.escape(b.title)}</h{n}>")
+            out += _h_blocks(b.blocks, level + 1)
+    return out
+
+
+def render_html(page: list[Section]) -> str:
+    title = "".join(p.text if isinstance(p, Text) else p for p in page[0].title) if page else "MC2 sign-off"
+    out = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+           f"<style>{_CSS}</style></head><body>"]
+    for sec in page:
+        out.append(f"<section id='s-{html.escape(sec.id)}'><h{sec.level}>{_h_inline(sec.title)}</h{sec.level}>")
+        out += _h_blocks(sec.blocks, sec.level)
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out)

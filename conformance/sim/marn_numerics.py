@@ -28,17 +28,39 @@ def _rounder(faults):
 
 
 def allreduce(partials: list[np.ndarray], dtype: str, accumulation: str, rnd) -> np.ndarray:
-    if accumulation == "float32":
-        total = partials[0].astype(np.float32)
-        for p in partials[1:]:
-            total += p.astype(np.float32)
-        return rnd(total, dtype)
-    if accumulation == "output_dtype":
-        total = partials[0]
-        for p in partials[1:]:
-            total = rnd(total.astype(np.float32) + p.astype(np.float32), dtype)
-        return total
-    raise ValueError(f"unknown allreduce_accumulation {accumulation!r}")
+    acc = Allreduce(dtype, accumulation, rnd)
+    for p in partials:
+        acc.add(p)
+    return acc.result()
+
+
+class Allreduce:
+    """The all-reduce fed one stored partial at a time (rank order), so the in-process simulator never holds
+    all W partials: float32 sums each widened partial into one accumulator (row block by row block, the same
+    additions), output_dtype rounds after every add."""
+
+    def __init__(self, dtype: str, accumulation: str, rnd):
+        if accumulation not in ("float32", "output_dtype"):
+            raise ValueError(f"unknown allreduce_accumulation {accumulation!r}")
+        self.dtype, self.accumulation, self.rnd = dtype, accumulation, rnd
+        self.total = None
+
+    def add(self, p: np.ndarray) -> None:
+        if self.total is None:
+            self.total = p.astype(np.float32) if self.accumulation == "float32" else p
+        elif self.accumulation == "float32":
+            flat_total, flat_p = self.total.reshape(-1), p.reshape(-1)
+            step = 1 << 21
+            for lo in range(0, flat_total.size, step):
+                flat_total[lo:lo + step] += flat_p[lo:lo + step].astype(np.float32)
+        else:
+            self.total = self.rnd(self.total.astype(np.float32) + p.astype(np.float32), self.dtype)
+
+    def result(self) -> np.ndarray:
+        if self.total is None:
+            return [][0]  # no partial at all: the same IndexError as indexing an empty list of partials
+        total, self.total = self.total, None
+        return self.rnd(total, self.dtype) if self.accumulation == "float32" else total
 
 
 def _matrix(t, faults):
@@ -58,16 +80,26 @@ def _accumulate_in_dtype(x1: np.ndarray, x2: np.ndarray, dtype: str, chunk: int 
 def contributions(ranks, r: int, faults: frozenset) -> list[np.ndarray]:
     """The stored partial(s) rank r puts into the all-reduce: x1 @ x2 (+ bias), in the output dtype.
     `ranks` is every rank's arguments (faults such as rank0-data read another rank's)."""
-    world = len(ranks)
+    return _stored(_operands(ranks, r, faults), r, len(ranks), faults)
+
+
+def _operands(ranks, r: int, faults: frozenset):
     t = own_arguments(ranks, r, faults)
-    dtype = t["x1"].dtype
-    if "accumulate-in-output-dtype" in faults:
-        part = _accumulate_in_dtype(as_matrix(t["x1"]), _matrix(t["x2"], faults), dtype)
-    else:
-        part = as_matrix(t["x1"]) @ _matrix(t["x2"], faults)
     bias = t.get("bias")
+    return (as_matrix(t["x1"]), _matrix(t["x2"], faults), None if bias is None else as_matrix(bias).reshape(-1),
+            t["x1"].dtype)
+
+
+def _stored(operands, r: int, world: int, faults: frozenset, rows: slice = slice(None)) -> list[np.ndarray]:
+    """contributions() for rows `rows` of x1 (every step is row-independent)."""
+    x1, x2, bias, dtype = operands
+    x1 = x1[rows]
+    if "accumulate-in-output-dtype" in faults:
+        part = _accumulate_in_dtype(x1, x2, dtype)
+    else:
+        part = x1 @ x2
     if bias is not None and not ("bias-once" in faults and r > 0):
-        part += as_matrix(bias).reshape(-1)
+        part += bias
     if "drop-last-rank" in faults and world > 1 and r == world - 1:
         return []
     stored = _rounder(faults)(part, dtype)
@@ -76,46 +108,67 @@ def contributions(ranks, r: int, faults: frozenset) -> list[np.ndarray]:
 
 def reduce_partials(partials: list[np.ndarray], dtype: str, accumulation: str, faults: frozenset) -> np.ndarray:
     """What every rank holds after the all-reduce (partials in rank order)."""
-    mm = allreduce(partials, dtype, accumulation, _rounder(faults))
+    return _drift(allreduce(partials, dtype, accumulation, _rounder(faults)), faults)
+
+
+def _drift(mm: np.ndarray, faults: frozenset) -> np.ndarray:
     if "lsb-drift" in faults and mm.size:
         bits = mm.reshape(-1).view(np.uint16)
         bits[::7] += np.where(mm.reshape(-1)[::7].astype(np.float32) >= 0, 1, -1).astype(np.uint16)
     return mm
 
 
+def _out_buffer(arg, dtype: str, m: int, n: int) -> np.ndarray:
+    """The caller's output tensor as a writable (m, n) view if it is one (contiguous, of the output dtype),
+    else a new array: the device writes its outputs into the buffers it is given."""
+    data = None if arg is None else arg.data
+    if (isinstance(data, np.ndarray) and data.dtype == dtypes.np_dtype(dtype) and data.flags.c_contiguous
+            and data.flags.writeable and data.size == m * n):
+        return data.reshape(m, n)
+    return np.empty((m, n), dtypes.np_dtype(dtype))
+
+
 def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
-           rms_source: str = "fp32_sum") -> dict[str, np.ndarray]:
+           rms_source: str = "fp32_sum", out: dict | None = None) -> dict[str, np.ndarray]:
     """One rank's outputs from the reduced matmul and its own residual and gamma; `rms_source` (RMS_SOURCES)
-    is the bf16 path (fp16 always normalises the rounded y)."""
+    is the bf16 path (fp16 always normalises the rounded y). `out` (the rank's own arguments) names output
+    buffers to write y and normOut into (never an input: the inplace y goes to a new array). Rows are
+    computed in blocks (every step is elementwise or per row) unless the fault rms-wrong-axis needs them all."""
     dtype = t["x1"].dtype
     rnd = _rounder(faults)
     res_arg = t["residual"]
     if mm.size == 0:  # empty b*s or n: nothing to compute, outputs keep their (empty) shapes
         empty = np.zeros(res_arg.shape, dtypes.np_dtype(dtype))
         return {"residual" if op.startswith("Inplace") else "y": empty, "normOut": empty.copy()}
-    mm32 = mm.astype(np.float32)
     eps = np.float32(attrs["epsilon"])
-    residual = as_matrix(res_arg)
-    x = mm32 if "no-residual" in faults else mm32 + residual
-    y = rnd(x, dtype)
-    y32 = y.astype(np.float32)
+    residual_all = np.asarray(res_arg.data).reshape(mm.shape)
+    gamma = None if "no-gamma" in faults else as_matrix(t["gamma"]).reshape(-1)
+    m, n = mm.shape
+    inplace = op.startswith("Inplace")
+    out = out or {}
+    y_all = _out_buffer(None if inplace else out.get("y"), dtype, m, n)
+    norm_all = _out_buffer(out.get("normOut"), dtype, m, n)
     ms_from, num_from = ("y", "y") if dtype == "float16" else RMS_SOURCES[rms_source]
     axis = 0 if "rms-wrong-axis" in faults else 1
-    src = y32 if num_from == "y" else x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ms = np.mean(np.square(y32 if ms_from == "y" else x), axis=axis, keepdims=True, dtype=np.float32)
-        if "eps-outside-sqrt" in faults:
-            rstd = 1.0 / (np.sqrt(ms) + eps)
-        else:
-            rstd = 1.0 / np.sqrt(ms + eps)
-    normed = rnd(src * rstd.astype(np.float32), dtype)
-    if "no-gamma" in faults:
-        norm_out = normed
-    else:
-        norm_out = rnd(normed.astype(np.float32) * as_matrix(t["gamma"]).reshape(-1), dtype)
+    blocks = [(0, m)] if axis == 0 else [(lo, min(m, lo + max(1, (1 << 19) // n))) for lo in range(0, m, max(1, (1 << 19) // n))]
+    for lo, hi in blocks:
+        mm32 = mm[lo:hi].astype(np.float32)
+        x = mm32 if "no-residual" in faults else mm32 + residual_all[lo:hi].astype(np.float32)
+        y = rnd(x, dtype)
+        y32 = y.astype(np.float32)
+        src = y32 if num_from == "y" else x
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ms = np.mean(np.square(y32 if ms_from == "y" else x), axis=axis, keepdims=True, dtype=np.float32)
+            if "eps-outside-sqrt" in faults:
+                rstd = 1.0 / (np.sqrt(ms) + eps)
+            else:
+                rstd = 1.0 / np.sqrt(ms + eps)
+        normed = rnd(src * rstd.astype(np.float32), dtype)
+        y_all[lo:hi] = y
+        norm_all[lo:hi] = normed if gamma is None else rnd(normed.astype(np.float32) * gamma, dtype)
     shape = res_arg.shape
-    y, norm_out = y.reshape(shape), norm_out.reshape(shape)
-    if not op.startswith("Inplace"):
+    y, norm_out = y_all.reshape(shape), norm_all.reshape(shape)
+    if not inplace:
         return {"y": y, "normOut": norm_out}
     written = y
     if "inplace-no-write" in faults:
@@ -127,10 +180,24 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
 
 def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
         rms_source: str = "fp32_sum") -> list[dict[str, np.ndarray]]:
-    """All ranks in one process: the three phases in sequence (process mode runs them on each rank)."""
-    partials = [p for r in range(len(ranks)) for p in contributions(ranks, r, faults)]
-    mm = reduce_partials(partials, ranks[0]["x1"].dtype, accumulation, faults)
-    return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults, rms_source) for r in range(len(ranks))]
+    """All ranks in one process: the three phases in sequence (process mode runs them on each rank). The
+    partials are summed as they are made (never all W held), and each rank writes into its own output
+    buffers."""
+    world, dtype = len(ranks), ranks[0]["x1"].dtype
+    operands = [_operands(ranks, r, faults) for r in range(world)]
+    m, n = operands[0][0].shape[0], operands[0][1].shape[1]
+    rows = max(1, (1 << 19) // max(n, 1))
+    blocks = []
+    for lo in range(0, max(m, 1), rows):  # the all-reduce of one row block at a time: no (m, n) float32 whole
+        acc = Allreduce(dtype, accumulation, _rounder(faults))
+        for r in range(world):
+            for p in _stored(operands[r], r, world, faults, slice(lo, lo + rows)):
+                acc.add(p)
+        blocks.append(acc.result())
+    mm = _drift(blocks[0] if len(blocks) == 1 else np.concatenate(blocks), faults)
+    del blocks
+    return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults, rms_source, out=ranks[r])
+            for r in range(len(ranks))]
 
 
 def own_arguments(ranks, r: int, faults: frozenset) -> dict:

@@ -62,8 +62,7 @@ def bounded(name: str, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray, *
              "unchecked": int(a.size - n_checked)}
     checks = []
     if n_bad == 0:
-        checks.append(Check(name, True, f"{name}: all {n_checked} elements within bound "
-                                        f"(worst error/bound {max_ratio:.3g})", stats))
+        checks.append(_passed(name, n_checked, max_ratio, stats))
     else:
         ratio[~bad] = -1.0
         worst = int(np.argmax(np.nan_to_num(ratio, nan=np.inf)))
@@ -84,7 +83,58 @@ def bounded(name: str, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray, *
     return checks
 
 
-def _balance(name: str, signed: np.ndarray, ref: np.ndarray) -> Check:
+def _passed(name: str, n_checked: int, max_ratio: float, stats: dict) -> Check:
+    return Check(name, True, f"{name}: all {n_checked} elements within bound (worst error/bound {max_ratio:.3g})",
+                 stats)
+
+
+class BoundedBlocks:
+    """`bounded` fed one row block at a time, for outputs of 10^8 elements: counts, the worst ratio and the
+    balance counts add up over blocks, so a passing check is identical to `bounded` on the whole arrays.
+    A failing one (`failed`) carries the worst element and a plot sample: the caller reruns `bounded` on the
+    whole arrays for it, so failures are reported exactly as before (at the old memory cost, on failure only)."""
+
+    def __init__(self, name: str, *, balance_name: str | None = None):
+        self.name, self.balance_name = name, balance_name
+        self.elements = self.n_bad = self.n_checked = self.away = self.toward = 0
+        self._maxima = []
+
+    def add(self, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray) -> None:
+        a = to_f32(actual)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            signed = a - ref
+            err = np.abs(signed)
+            checkable = np.isfinite(bound)
+            bad = ~(err <= bound)
+            bad &= checkable
+            ratio = err / bound
+        self.elements += int(a.size)
+        self.n_bad += int(np.count_nonzero(bad))
+        self.n_checked += int(np.count_nonzero(checkable))
+        ratio[~checkable] = 0.0
+        self._maxima.append(np.fmax.reduce(ratio, axis=None))  # nanmax without its all-NaN warning
+        if self.balance_name:
+            away, toward = _balance_counts(signed, ref)
+            self.away += away
+            self.toward += toward
+
+    @property
+    def failed(self) -> bool:
+        return self.n_bad > 0
+
+    def checks(self) -> list[Check]:
+        assert not self.failed, "a failing blocked check is rerun whole (compare.bounded)"
+        max_ratio = float(np.nanmax(np.array(self._maxima)))
+        stats = {"elements": self.elements, "checked": self.n_checked, "failed": 0, "max_ratio": max_ratio,
+                 "unchecked": self.elements - self.n_checked}
+        checks = [_passed(self.name, self.n_checked, max_ratio, stats)]
+        if self.balance_name:
+            checks.append(_balance_check(self.balance_name, self.away, self.toward))
+        return checks
+
+
+def _balance_counts(signed: np.ndarray, ref: np.ndarray) -> tuple[int, int]:
+    """(away, toward): nonzero errors pointing away from zero and toward zero (oriented by the reference)."""
     with np.errstate(invalid="ignore"):
         up = signed > 0
         down = signed < 0
@@ -92,6 +142,14 @@ def _balance(name: str, signed: np.ndarray, ref: np.ndarray) -> Check:
         neg = ref < 0
     away = int(np.count_nonzero(up & pos) + np.count_nonzero(down & neg))
     toward = int(np.count_nonzero(down & pos) + np.count_nonzero(up & neg))
+    return away, toward
+
+
+def _balance(name: str, signed: np.ndarray, ref: np.ndarray) -> Check:
+    return _balance_check(name, *_balance_counts(signed, ref))
+
+
+def _balance_check(name: str, away: int, toward: int) -> Check:
     count = away + toward
     if count < BALANCE_MIN_COUNT:
         return Check(name, True, f"{name}: {count} nonzero errors, too few to judge the balance",

@@ -9,6 +9,7 @@
   selfcheck    score the suite: the clean simulator must pass, every named fault must be caught
   fuzz         property-based fuzzing of the valid and invalid input spaces; replay or export a failure
   faults       list the simulator's named faults
+  diff         what changed between two run folders (status, bits, accuracy drift, performance, environment)
 
 `run` translates its options to the pytest plugin's (--backend -> --mc2-backend, --seed -> --mc2-seed, ...);
 `mc2-conformance COMMAND --help` lists a command's options.
@@ -86,9 +87,61 @@ def _pytest(args: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], env=env, **kw)
 
 
+def _replay_settings(a, out: Path) -> list[str]:
+    """--replay DIR: the recorded run's profile, world sizes, seed (and judging options not given here) and its
+    case ids (written to OUT/replay-case-ids.txt for --mc2-case-ids); the extra pytest arguments."""
+    from .reporting import diff
+    src = Path(a.replay).resolve()
+    run, _ = diff.load(src)
+    if not run:
+        raise CliError(f"--replay {a.replay}: its results.jsonl has no run entry")
+    a.profile = run.get("profile") or a.profile
+    a.world_sizes = ",".join(map(str, run.get("world_sizes") or [])) or a.world_sizes
+    a.seed = int(run.get("seed", a.seed))
+    if not a.status_check and run.get("status_check"):
+        a.status_check = run["status_check"]
+    if not a.accumulation_bound and run.get("accumulation"):
+        a.accumulation_bound = run["accumulation"]
+    if not a.doc_revision and run.get("doc_revision") and not str(run["doc_revision"]).startswith("shared"):
+        a.doc_revision = run["doc_revision"]
+    ids = diff.case_ids(src)
+    path = out / "replay-case-ids.txt"
+    path.write_text("".join(f"{i}\n" for i in ids))
+    print(f"mc2-conformance: replaying {len(ids)} cases of {src} (profile {a.profile}, world sizes "
+          f"{a.world_sizes}, seed {a.seed})", flush=True)
+    return ["--mc2-case-ids", str(path)]
+
+
+def _baseline_diff(a, out: Path, s: dict, results: Path) -> None:
+    """--baseline DIR (or --replay DIR): diff.md / .html / .json next to the summary, and a section on it."""
+    from .reporting import diff
+    from .reporting.page import build_page, render_html, render_markdown
+    from .reporting.summary import read_results
+    baseline = Path(a.baseline or a.replay).resolve()
+    d = diff.compare(baseline, out)
+    paths = diff.write(d, out)
+    s["diff"] = diff.summary_entry(d)
+    run, _ = read_results(results)
+    page = build_page(run, s)  # the verdict page again, now with its diff section
+    (out / "summary.md").write_text(render_markdown(page))
+    (out / "summary.html").write_text(render_html(page))
+    print(f"mc2-conformance: against the baseline {baseline}: {diff.headline(d)}\n  diff: {paths['html']}")
+
+
 def cmd_run(a) -> int:
     out = Path(a.out or f"results/run-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+    for name in ("baseline", "replay"):
+        src = getattr(a, name, None)
+        if src and Path(src).resolve() == out:
+            raise CliError(f"--{name} {src} is the output folder: give the new run another --out")
+        if src and not (Path(src) / "results.jsonl").exists():
+            raise CliError(f"--{name} {src}: no results.jsonl there (a folder written by `mc2-conformance run`)")
     out.mkdir(parents=True, exist_ok=True)
+    extra = _replay_settings(a, out) if a.replay else []
+    if a.keep_outputs:
+        if (out / "outputs").exists():
+            shutil.rmtree(out / "outputs")
+        extra += ["--mc2-keep-outputs", str(out / "outputs")]
     results = out / "results.jsonl"
     if results.exists():
         results.unlink()
@@ -97,7 +150,7 @@ def cmd_run(a) -> int:
         shutil.rmtree(allure_dir)
     _check_backend(a)
     args = [str(cases_dir()), *_suite_args(a), "--mc2-results", str(results),
-            "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE"]
+            "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE", *extra]
     if a.workers and a.workers > 1:
         args += ["-n", str(a.workers)]
         hint = _workers_hint(a.workers)
@@ -123,7 +176,25 @@ def cmd_run(a) -> int:
     for line in s["waiver_findings"]:
         print(f"  {line}")
     _print_reasons(s)
+    if a.baseline or a.replay:
+        _baseline_diff(a, out, s, results)
     return 0 if s["verdict"].startswith("PASS") else 1
+
+
+def cmd_diff(a) -> int:
+    from .reporting import diff
+    fail_on = diff.parse_gate(a.fail_on)
+    d = diff.compare(a.old, a.new, alpha=a.alpha, min_group=a.min_group, accuracy_threshold=a.accuracy_threshold,
+                     perf_threshold=a.perf_threshold, perf_min_seconds=a.perf_min_seconds)
+    status = diff.gate(d, fail_on)
+    if a.out:
+        paths = diff.write(d, a.out, fail_on)
+        print(f"mc2-conformance diff: {diff.headline(d, fail_on)}\n  page: {paths['html']}\n  markdown: "
+              f"{paths['md']}\n  json: {paths['json']}")
+    else:
+        from .reporting.page import render_markdown
+        print(render_markdown(diff.build_page(d, fail_on)), end="")
+    return status
 
 
 def _print_reasons(s: dict) -> None:
@@ -391,6 +462,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default results/run-<time>)")
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR,
                    help="folder of a selfcheck run whose score the summary quotes (if present)")
+    p.add_argument("--keep-outputs", action="store_true",
+                   help="also store the outputs of small cases (< 64 KiB per case) as .npz in OUT/outputs/ (default: "
+                        "only their sha256)")
+    p.add_argument("--baseline", metavar="DIR",
+                   help="a previous run folder: write diff.md / diff.html / diff.json against it next to the summary "
+                        "and a section on the verdict page (see `mc2-conformance diff`)")
+    p.add_argument("--replay", metavar="DIR",
+                   help="rerun the case ids of a previous run folder with its profile, world sizes and seed, and diff "
+                        "against it (implies --baseline DIR unless given)")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("report", help="verdict page (+ Allure HTML) from one or more run folders, merged")
@@ -446,6 +526,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fuzz)
     p = sub.add_parser("faults", help="list the simulator's named faults")
     p.set_defaults(func=cmd_faults)
+    from .reporting import diff as _diff
+    p = sub.add_parser("diff", help="what changed between two run folders; exit 1 where a gated category changed",
+                       description=_diff.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("old", help="the baseline run folder (e.g. the previous CANN version's)")
+    p.add_argument("new", help="the run folder to compare with it")
+    p.add_argument("--out", help="write diff.md, diff.html and diff.json here (default: Markdown on stdout)")
+    p.add_argument("--fail-on", default="status",
+                   help=f"comma-separated categories that make the exit status 1: {', '.join(_diff.CATEGORIES)} "
+                        f"or all (default status)")
+    p.add_argument("--alpha", type=float, default=_diff.DEFAULT_ALPHA,
+                   help=f"significance level of the accuracy drift test (default {_diff.DEFAULT_ALPHA})")
+    p.add_argument("--min-group", type=int, default=_diff.DEFAULT_MIN_GROUP,
+                   help=f"fewest tests per run an (op, dtype) group needs to be tested (default {_diff.DEFAULT_MIN_GROUP})")
+    p.add_argument("--accuracy-threshold", type=float, default=_diff.DEFAULT_ACCURACY_THRESHOLD,
+                   help="per test, with identical inputs: report |new - old| error/bound ratio > this x max(old, "
+                        f"{_diff.ACCURACY_FLOOR}) (default {_diff.DEFAULT_ACCURACY_THRESHOLD})")
+    p.add_argument("--perf-threshold", type=float, default=_diff.DEFAULT_PERF_THRESHOLD,
+                   help=f"report a group whose median seconds ratio is >= this or <= its inverse "
+                        f"(default {_diff.DEFAULT_PERF_THRESHOLD})")
+    p.add_argument("--perf-min-seconds", type=float, default=_diff.DEFAULT_PERF_MIN_SECONDS,
+                   help=f"compare the time of tests taking at least this long in both runs "
+                        f"(default {_diff.DEFAULT_PERF_MIN_SECONDS})")
+    p.set_defaults(func=cmd_diff)
     return parser
 
 

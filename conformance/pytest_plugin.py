@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shlex
 import tempfile
 import time
@@ -81,6 +82,11 @@ def pytest_addoption(parser):
     g.addoption("--mc2-rank-deadline", default=None,
                 help="seconds one invocation may take on backends that run ranks in worker processes (sim-process, "
                      "aclnn, torch-npu); a rank past it fails its test as `timeout` (env MC2_RANK_DEADLINE)")
+    g.addoption("--mc2-keep-outputs", default=None, metavar="DIR",
+                help="store the outputs of small cases (< 64 KiB per case) as .npz files in DIR (default: only their "
+                     "sha256 in the results log)")
+    g.addoption("--mc2-case-ids", default=None, metavar="FILE",
+                help="run only the tests of these case ids (one per line; `mc2-conformance run --replay` writes it)")
     g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
                                                  "(the self-check uses it to reach a fault's killing case fast)")
 
@@ -145,6 +151,14 @@ class _Settings:
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
         self.cann_version = opt("--mc2-cann-version") or self.backend.describe().get("cann_version")
+        self.keep_outputs = opt("--mc2-keep-outputs")
+        self.case_ids = None
+        if opt("--mc2-case-ids"):
+            try:
+                self.case_ids = {ln.strip() for ln in Path(opt("--mc2-case-ids")).read_text().splitlines()
+                                 if ln.strip() and not ln.lstrip().startswith("#")}
+            except OSError as exc:
+                raise pytest.UsageError(f"--mc2-case-ids: cannot read {opt('--mc2-case-ids')}: {exc}") from None
         self.waivers = None
         if opt("--mc2-waivers"):
             try:
@@ -277,13 +291,17 @@ def judge_case(request, mc2):
         with lease_for(mc2, case) as devices:
             outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
                                accumulation=mc2.accumulation, expected=expected, devices=devices,
-                               status_check=mc2.status_check, constraints=mc2.constraints)
+                               status_check=mc2.status_check, constraints=mc2.constraints,
+                               keep_outputs=bool(mc2.keep_outputs))
+        kept = _keep_outputs(mc2.keep_outputs, request.node.nodeid, outcome.outputs)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(
             {"case_id": case.id, "category": outcome.category, "op": case.op, "dtype": case.dtype,
              "world_size": case.world_size, "kind": case.kind, "covers": list(case.covers),
              "seconds": round(outcome.seconds, 4), "stats": outcome.stats(), "expected": outcome.expected,
-             "observed": outcome.observed}, default=float)))
+             "observed": outcome.observed, "output_hashes": outcome.output_hashes,
+             "inputs_sha256": outcome.inputs_sha256, "seed": outcome.seed, "generator": outcome.generator,
+             **({"outputs_file": kept} if kept else {})}, default=float)))
         if outcome.category == "unsupported":
             pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
         if not outcome.passed:
@@ -295,9 +313,37 @@ def judge_case(request, mc2):
     return run
 
 
+KEEP_OUTPUTS_LIMIT = 64 * 1024  # bytes per case: --mc2-keep-outputs stores only cases below it
+
+
+def _keep_outputs(folder: str | None, nodeid: str, outputs: dict | None) -> str | None:
+    """Write a small case's outputs to folder/<nodeid>.npz (each xdist worker its own files); the file's name
+    (recorded as `outputs_file` in the mc2 property)."""
+    if not folder or not outputs or sum(a.nbytes for a in outputs.values()) >= KEEP_OUTPUTS_LIMIT:
+        return None
+    import numpy as np
+    name = re.sub(r"[^A-Za-z0-9._\[\]-]+", "_", nodeid)[-200:] + ".npz"
+    os.makedirs(folder, exist_ok=True)
+    # numpy's .npz cannot name bfloat16 (ml_dtypes): those are stored widened to float32, which is exact
+    np.savez(os.path.join(folder, name), **{k: (a.astype(np.float32) if a.dtype.name == "bfloat16" else a)
+                                            for k, a in outputs.items()})
+    return name
+
+
+def _case_id_of(item) -> str | None:
+    case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+    return getattr(case, "id", None)
+
+
 def pytest_collection_modifyitems(session, config, items):
     if _active(config) is None and not any(_is_suite_item(item) for item in items):
         return
+    ids = settings(config).case_ids
+    if ids is not None:  # --mc2-case-ids: only these cases (a replay); tests without a case (fuzz) go too
+        dropped = [item for item in items if _case_id_of(item) not in ids]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if _case_id_of(item) in ids]
     if settings(config).fuzz_examples <= 0:
         fuzz = [item for item in items if item.get_closest_marker("mc2_fuzz")]
         if fuzz:

@@ -2,7 +2,7 @@
 renderings: Markdown (summary.md) and self-contained HTML (summary.html: no scripts, no remote resources).
 Both render the same sections in the same order; only the markup differs.
 
-Order: verdict and evidence, what was signed off, [failures, on FAIL], matrix with its legend, accuracy,
+Order: verdict and evidence, what was signed off, [changes against a baseline, with run --baseline], [failures, on FAIL], matrix with its legend, accuracy,
 [failures otherwise], skipped tests by reason, waived failures, environment (per node), constraints,
 rejections, deviations, ambiguities.
 """
@@ -98,6 +98,8 @@ def build_page(run: dict, s: dict) -> list[Section]:
     verdict = s["verdict"]
     allure = bool(s.get("allure_built"))
     sections = [_verdict_section(s, allure), _signed_off_section(s)]
+    if s.get("diff"):
+        sections.append(_diff_section(s["diff"]))
     failures = _failures_section(s, allure)
     if verdict == "FAIL":
         sections.append(failures)
@@ -131,6 +133,19 @@ def _signed_off_section(s: dict) -> Section:
     if facts.get("simulator"):
         rows.append(Row(["hardware", Cell([Text(SIMULATOR_LABEL, strong=True)], cls="simtext")]))
     return Section("signed-off", ["What was signed off"], [Table(["what", "value"], rows, id="signed-off")])
+
+
+def _diff_section(d: dict) -> Section:
+    """The optional `diff` entry (reporting.diff.summary_entry, from `run --baseline`): the changes against the
+    baseline run and links to the full diff pages written next to the summary."""
+    blocks = [Para([f"Baseline {d['baseline']}: {d['headline']}. Full diff: ", Text("diff.html", href=d["html"]),
+                    " · ", Text("diff.md", href=d["md"])])]
+    if d.get("status"):
+        blocks.append(Table(["test", "status change"], [Row([t, w], cls="fail") for t, w in d["status"]],
+                            id="diff-status"))
+        if d.get("more_status"):
+            blocks.append(Para([f"... and {d['more_status']} more status changes in the full diff"]))
+    return Section("diff", ["Changes against the baseline"], blocks)
 
 
 def _matrix_section(s: dict) -> Section:

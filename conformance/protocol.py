@@ -6,6 +6,15 @@ A backend is any object with
     unsupported_reason(inv: Invocation) -> str | None
     invoke(inv: Invocation) -> list[RankResult]   # one entry per rank, in rank order
 
+Optional capabilities (a backend that lacks one declares it by not having the method; the suite then
+records "not supported by this backend" instead of failing):
+    invoke_chain(inv) -> list[RankResult]       # the benchmark chain: the same computation as separate
+                                                # operators (MARN: matmul (+bias) -> all-reduce -> AddRmsNorm;
+                                                # V3: quantised matmul + dequant (+x3) -> all-reduce, low-bit as its
+                                                # documented steps), outputs under the same names
+    timed(inv, *, chain: bool, warmup: int, iterations: int) -> Timing
+                                                # latencies of the fused operator (or the chain) per iteration
+
 Tensors are `TensorArg`s: dtype, view shape, strides (in elements), format, storage shape, and the data as
 a numpy array (None for a shape-only descriptor). A null pointer is `None` in place of the TensorArg.
 Outputs are passed as descriptors too (so a backend can validate them); the backend returns the data it
@@ -138,6 +147,14 @@ class RankResult:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     message: str = ""  # the backend's own explanation (validation message, log tail)
     phase: str = ""  # PHASE_WORKSPACE or PHASE_LAUNCH for a non-success status; "" when not known
+
+
+@dataclass
+class Timing:
+    """Latencies of repeated invocations, in seconds, and the clock that measured them."""
+
+    seconds: list[float]
+    clock: str  # "device events" (aclrtEvent / torch.npu.Event) or "wall clock" (simulators)
 
 
 class Backend(Protocol):

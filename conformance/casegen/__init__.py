@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import edges, marn, serial, v3
+from . import design, edges, marn, serial, v3
 from .model import PROFILES, Case, selects_world_size
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[Case, ...]:
     """Every generated case, then the frozen regressions (fuzz findings) of cases/regressions.json."""
-    cases = (tuple(marn.all_cases()) + tuple(v3.all_cases()) + tuple(edges.all_cases())
+    cases = (tuple(marn.all_cases()) + tuple(v3.all_cases()) + tuple(edges.all_cases()) + tuple(design.all_cases())
              + tuple(serial.load_regressions()))
     ids = [c.id for c in cases]
     if len(set(ids)) != len(ids):

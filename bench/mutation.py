@@ -1,0 +1,449 @@
+"""Nightly mutation testing of the CPU simulators (not CI): how much of the simulators' behaviour the case
+catalogue pins down, measured by mutants nobody hand-picked (the named faults of conformance/sim/faults.py are
+our own imagination; these are not).
+
+Tool: a small AST mutator in this script. mutmut 3.8.1 was installed and read first (pip install --target, not
+into the venv): its configuration lives in [tool.mutmut] of pyproject.toml or setup.cfg (files of other owners),
+its only runner is pytest (PytestRunner: it first collects per-test coverage stats over the selected pytest
+run, then forks a worker per mutant in a trampolined copy of the tree under mutants/); it cannot run an
+arbitrary in-process command such as "judge the signoff cases, stop at the first failure", and a pytest
+session per mutant plus its stats pass over the suite does not fit two shared cores. cosmic-ray runs a
+subprocess per mutant (a ~3 s import of numpy and the catalogue each time) from a session database: the same
+cost. Here each mutant is compiled once and swapped into the loaded module (the function objects keep their
+identity, only their __code__ changes, so every importer - the backend's VALIDATORS table, v3_numerics'
+`allreduce`, sim-cann - sees it), the test runs in this process with every case already built, and the module
+is restored: a killed mutant costs milliseconds, a survivor one pass over the light signoff cases (~10 s).
+
+Operators (one mutant per site and replacement):
+  cmp     comparison swaps: < -> <=, >=; <= -> <, >; > -> >=, <=; >= -> >, <; == <-> !=; is <-> is not;
+  in      in <-> not in;
+  boolop  and <-> or;
+  not     `not x` -> `x`;
+  int     integer constant c -> c + 1, c - 1 (not bools, not inside f-strings);
+  return  `return v` -> `return None`;
+  yield   `yield v` -> `yield None`, and deleting a yield statement (a rule that is never run).
+Not mutated: docstrings and f-string messages (no contract rests on them) and the fault hooks - the branch a
+named fault switches on (`X if "<fault>" in faults else Y`: X; `if "<fault>" in faults: body`: body). The
+fault test itself is mutated (`in` -> `not in` turns the fault on in a clean run). Fault-hook code is exercised
+by tests/test_detection.py, not by the contract. A module-level assignment mutant rebinds the module's
+assigned names (values other modules copied at import keep the original).
+
+Test per mutant:
+  validators, numerics (validate_marn, validate_v3, marn_numerics, v3_numerics): the signoff cases on the clean
+    SimulatorBackend, light (no case id containing "tp_layer" or "medium"), invalid cases first, then exact,
+    then valid, judged under --status-check convention (the stricter check: it also demands the aclnn code
+    where the document states none, as tests/test_detection.py does for such `unchecked:` faults); the first
+    failing case (or an exception, or a timeout) kills the mutant.
+  host model (sim-cann marn_host, v3_host): the set of (case id, status, phase) the host model answers on the
+    same cases (status and phase of the first rank that rejects, else (0, "")) must be unchanged, then
+    tests/test_sim_cann_<op>_host.py must pass (pytest in process, -x).
+
+Usage (nightly; run from the repository root with the venv):
+  python bench/mutation.py --minutes 25 [--module validate_marn ...] [--resume] [--list]
+State (one record per mutant, by module, site and mutation) is kept in bench/mutation_state.json after every
+mutant, so --resume carries on where a time box stopped; results go to bench/mutation_results.json (score per
+module, time taken, every survivor with file:line and the mutation). A mutant listed in
+bench/mutation-equivalents.md (its `module:line` and mutation text in an entry heading) is reported as
+equivalent and left out of the score's denominator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import copy
+import importlib
+import json
+import re
+import signal
+import sys
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+STATE = ROOT / "bench" / "mutation_state.json"
+RESULTS = ROOT / "bench" / "mutation_results.json"
+EQUIVALENTS = ROOT / "bench" / "mutation-equivalents.md"
+
+MODULES = {  # name -> (module, kind); the order is the priority order of a time-boxed run
+    "validate_marn": ("conformance.sim.validate_marn", "contract"),
+    "validate_v3": ("conformance.sim.validate_v3", "contract"),
+    "marn_numerics": ("conformance.sim.marn_numerics", "contract"),
+    "v3_numerics": ("conformance.sim.v3_numerics", "contract"),
+    "marn_host": ("conformance.sim.cann.marn_host", "host"),
+    "v3_host": ("conformance.sim.cann.v3_host", "host"),
+}
+HOST_TESTS = {"marn_host": "tests/test_sim_cann_marn_host.py", "v3_host": "tests/test_sim_cann_v3_host.py"}
+MUTANT_TIMEOUT_S = 120
+
+_CMP = {ast.Lt: (ast.LtE, ast.GtE), ast.LtE: (ast.Lt, ast.Gt), ast.Gt: (ast.GtE, ast.LtE),
+        ast.GtE: (ast.Gt, ast.Lt), ast.Eq: (ast.NotEq,), ast.NotEq: (ast.Eq,), ast.Is: (ast.IsNot,),
+        ast.IsNot: (ast.Is,), ast.In: (ast.NotIn,), ast.NotIn: (ast.In,)}
+_SYM = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is",
+        ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.And: "and", ast.Or: "or"}
+
+
+def _fault_names() -> set[str]:
+    from conformance.sim.faults import FAULTS
+    return set(FAULTS) | {"unchecked:"}
+
+
+def _is_fault_test(node, faults) -> bool:
+    """`"<fault>" in faults` (or a not-in), possibly inside and/or/not."""
+    if isinstance(node, ast.BoolOp):
+        return any(_is_fault_test(v, faults) for v in node.values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _is_fault_test(node.operand, faults)
+    return (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
+            and isinstance(node.left.value, str) and node.left.value in faults
+            and isinstance(node.ops[0], (ast.In, ast.NotIn)))
+
+
+def _skipped_nodes(tree, faults) -> set[int]:
+    """ids of nodes not to mutate: docstrings, f-strings, fault-hook branches (all their descendants)."""
+    skip: set[int] = set()
+
+    def drop(n):
+        for d in ast.walk(n):
+            skip.add(id(d))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            drop(node)
+        elif isinstance(node, (ast.If, ast.IfExp)) and _is_fault_test(node.test, faults):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            test = node.test
+            # `"<fault>" in faults and X`: X is the hook's own condition, part of the hook
+            if isinstance(test, ast.BoolOp):
+                for v in test.values:
+                    if not _is_fault_test(v, faults):
+                        drop(v)
+            for b in body:
+                drop(b)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                drop(first)
+    return skip
+
+
+def _sites(tree, faults):
+    """[(walk index, kind, arg, line, description)] in ast.walk order of a fresh parse."""
+    skip = _skipped_nodes(tree, faults)
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    out = []
+    for i, node in enumerate(ast.walk(tree)):
+        if id(node) in skip:
+            continue
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Compare):
+            for j, op in enumerate(node.ops):
+                for new in _CMP.get(type(op), ()):
+                    kind = "in" if isinstance(op, (ast.In, ast.NotIn)) else "cmp"
+                    out.append((i, kind, (j, new.__name__), line, f"{_SYM[type(op)]} -> {_SYM[new]}"))
+        elif isinstance(node, ast.BoolOp):
+            new = ast.Or if isinstance(node.op, ast.And) else ast.And
+            out.append((i, "boolop", new.__name__, line, f"{_SYM[type(node.op)]} -> {_SYM[new]}"))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            out.append((i, "not", None, line, f"not {ast.unparse(node.operand)[:40]} -> {ast.unparse(node.operand)[:40]}"))
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            for d in (1, -1):
+                out.append((i, "int", d, line, f"{node.value} -> {node.value + d}"))
+        elif isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            out.append((i, "return", None, line, f"return {ast.unparse(node.value)[:50]} -> return None"))
+        elif isinstance(node, ast.Yield) and node.value is not None:
+            out.append((i, "yield", None, line, f"yield {ast.unparse(node.value)[:50]} -> yield None"))
+            parent = parents.get(id(node))
+            if isinstance(parent, ast.Expr):
+                out.append((i, "yield_del", None, line, f"delete `yield {ast.unparse(node.value)[:50]}`"))
+    return out
+
+
+def _apply(tree, site) -> ast.AST:
+    tree = copy.deepcopy(tree)
+    nodes = list(ast.walk(tree))
+    parents = {id(c): p for p in nodes for c in ast.iter_child_nodes(p)}
+    idx, kind, arg = site[0], site[1], site[2]
+    node = nodes[idx]
+    if kind in ("cmp", "in"):
+        j, name = arg
+        node.ops[j] = getattr(ast, name)()
+    elif kind == "boolop":
+        node.op = getattr(ast, arg)()
+    elif kind == "not":
+        _replace(parents[id(node)], node, node.operand)
+    elif kind == "int":
+        node.value = node.value + arg
+    elif kind == "return":
+        node.value = ast.Constant(None)
+    elif kind == "yield":
+        node.value = ast.Constant(None)
+    elif kind == "yield_del":
+        _replace(parents[id(parents[id(node)])], parents[id(node)], ast.Pass())
+    return ast.fix_missing_locations(tree)
+
+
+def _replace(parent, old, new):
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            return
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if v is old:
+                    value[i] = new
+                    return
+    raise RuntimeError("node not found in its parent")
+
+
+class Swap:
+    """Put a mutated module's code into the loaded module in place; undo() restores it."""
+
+    def __init__(self, module: types.ModuleType, tree: ast.AST):
+        self.module, self.saved_code, self.saved_attrs = module, [], {}
+        ns = {"__name__": module.__name__, "__package__": module.__package__, "__file__": module.__file__,
+              "__builtins__": builtins}
+        exec(compile(tree, module.__file__, "exec"), ns)
+        assigned = {t.id for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign))
+                    for t in (s.targets if isinstance(s, ast.Assign) else [s.target]) if isinstance(t, ast.Name)}
+        for name, new in ns.items():
+            old = module.__dict__.get(name)
+            if isinstance(new, types.FunctionType) and isinstance(old, types.FunctionType):
+                self._code(old, new)
+            elif isinstance(new, type) and isinstance(old, type) and new.__module__ == module.__name__:
+                for attr, nv in vars(new).items():
+                    ov = vars(old).get(attr)
+                    if isinstance(nv, property) and isinstance(ov, property):
+                        nv, ov = nv.fget, ov.fget
+                    if isinstance(nv, (staticmethod, classmethod)):
+                        nv, ov = nv.__func__, getattr(ov, "__func__", None)
+                    if isinstance(nv, types.FunctionType) and isinstance(ov, types.FunctionType):
+                        self._code(ov, nv)
+            elif name in assigned and not isinstance(new, types.ModuleType):
+                self.saved_attrs[name] = old
+                setattr(module, name, new)
+
+    def _code(self, old, new):
+        self.saved_code.append((old, old.__code__, old.__defaults__, old.__kwdefaults__))
+        if old.__code__.co_freevars != new.__code__.co_freevars:
+            raise RuntimeError(f"closure of {old.__name__} changed")
+        old.__code__, old.__defaults__, old.__kwdefaults__ = new.__code__, new.__defaults__, new.__kwdefaults__
+
+    def undo(self):
+        for fn, code, defaults, kwdefaults in reversed(self.saved_code):
+            fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, defaults, kwdefaults
+        for name, value in self.saved_attrs.items():
+            setattr(self.module, name, value)
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def light_signoff():
+    from conformance import casegen
+    cases = [c for c in casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8))
+             if "tp_layer" not in c.id and "medium" not in c.id]
+    order = {"invalid": 0, "exact": 1, "valid": 2}
+    return sorted(cases, key=lambda c: (order.get(c.kind, 3), c.cost))
+
+
+class ContractTest:
+    def __init__(self):
+        from conformance.sim import SimulatorBackend
+        self.cases = light_signoff()
+        self.backend = SimulatorBackend()
+        self.last_killer = None  # the case that killed the previous mutant goes first next time
+
+    def __call__(self) -> str | None:
+        """None if every case passes, else why the mutant died."""
+        from conformance.judge import run_case
+        cases = self.cases
+        if self.last_killer is not None:
+            cases = [self.last_killer] + [c for c in cases if c is not self.last_killer]
+        for case in cases:
+            outcome = run_case(case, self.backend, seed=0, with_metrics=False, status_check="convention")
+            if not outcome.passed:
+                self.last_killer = case
+                return f"{case.id}: {outcome.category}"
+        return None
+
+
+class HostTest:
+    def __init__(self, name: str):
+        from conformance.casegen.inputs import materialise
+        self.name = name
+        self.host = importlib.import_module(MODULES[name][0])
+        op_prefix = "v3-" if name == "v3_host" else "marn"
+        self.items = [(c.id, materialise(c, 0)) for c in light_signoff() if c.id.startswith(op_prefix)]
+        self.baseline = self.signature()
+
+    def signature(self) -> dict:
+        sig = {}
+        for cid, inv in self.items:
+            status, phase = 0, ""
+            for t in inv.ranks:
+                v = self.host.check(inv.op, dict(t), dict(inv.attrs), inv.world_size)
+                if v.status:
+                    status, phase = v.status, v.phase
+                    break
+            sig[cid] = (status, phase)
+        return sig
+
+    def __call__(self) -> str | None:
+        sig = self.signature()
+        changed = [cid for cid in self.baseline if sig.get(cid) != self.baseline[cid]]
+        if changed:
+            return f"{len(changed)} verdicts changed, e.g. {changed[0]}: {self.baseline[changed[0]]} -> {sig[changed[0]]}"
+        import pytest
+        rc = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header", "-o",
+                          "addopts=", str(ROOT / HOST_TESTS[self.name])], plugins=[_Quiet()])
+        return None if rc == 0 else f"{HOST_TESTS[self.name]} fails (pytest rc {rc})"
+
+
+class _Quiet:
+    """Swallow pytest's terminal output (one line per mutant is enough)."""
+
+    def pytest_configure(self, config):
+        tr = config.pluginmanager.getplugin("terminalreporter")
+        if tr is not None:
+            config.pluginmanager.unregister(tr)
+
+
+def equivalents() -> set[tuple[str, int, str]]:
+    """(module, line, mutation) of each entry heading `### <module>.py:<line> - <mutation>` of the md file."""
+    out = set()
+    if EQUIVALENTS.exists():
+        for m in re.finditer(r"^### .*?(\w+)\.py:(\d+) [-\u2014] `(.+?)`\s*$", EQUIVALENTS.read_text(), re.M):
+            out.add((m.group(1), int(m.group(2)), m.group(3)))
+    return out
+
+
+def mutants_of(name: str):
+    mod = importlib.import_module(MODULES[name][0])
+    src = Path(mod.__file__).read_text()
+    tree = ast.parse(src)
+    return mod, tree, _sites(tree, _fault_names())
+
+
+def key_of(name, site) -> str:
+    return f"{name}:{site[3]}:{site[0]}:{site[1]}:{site[4]}"
+
+
+def run(modules, minutes, resume, verbose=True):
+    state = json.loads(STATE.read_text()) if (resume and STATE.exists()) else {"mutants": {}, "seconds": {}}
+    deadline = time.monotonic() + minutes * 60
+    signal.signal(signal.SIGALRM, _alarm)
+    for name in modules:
+        if time.monotonic() >= deadline:
+            break
+        mod, tree, sites = mutants_of(name)
+        todo = [s for s in sites if key_of(name, s) not in state["mutants"]]
+        if not todo:
+            continue
+        t_setup = time.monotonic()
+        test = HostTest(name) if MODULES[name][1] == "host" else ContractTest()
+        clean = test()
+        if clean is not None:
+            raise SystemExit(f"{name}: the unmutated simulator fails its own test: {clean}")
+        t0 = time.monotonic()
+        state["seconds"][name] = state["seconds"].get(name, 0.0) + (t0 - t_setup)
+        for site in todo:
+            if time.monotonic() >= deadline:
+                break
+            t1 = time.monotonic()
+            try:
+                swap = Swap(mod, _apply(tree, site))
+            except Exception as exc:  # does not compile or load: counts as killed (it would fail at import)
+                verdict, why = "killed", f"does not load: {type(exc).__name__}: {exc}"
+            else:
+                signal.alarm(MUTANT_TIMEOUT_S)
+                try:
+                    why = test()
+                    verdict = "survived" if why is None else "killed"
+                except _Timeout:
+                    verdict, why = "killed", f"timeout ({MUTANT_TIMEOUT_S} s)"
+                except BaseException as exc:  # noqa: BLE001 - a crash of the test run is a kill
+                    verdict, why = "killed", f"raised {type(exc).__name__}: {str(exc)[:120]}"
+                finally:
+                    signal.alarm(0)
+                    swap.undo()
+            dt = time.monotonic() - t1
+            state["mutants"][key_of(name, site)] = {
+                "module": name, "file": str(Path(mod.__file__).relative_to(ROOT)), "line": site[3],
+                "operator": site[1], "mutation": site[4], "verdict": verdict, "why": why, "seconds": round(dt, 3)}
+            state["seconds"][name] = state["seconds"].get(name, 0.0) + dt
+            if verbose:
+                print(f"{name}:{site[3]} {site[4]!r}: {verdict} ({dt:.1f}s) {why or ''}", flush=True)
+            STATE.write_text(json.dumps(state, indent=1))
+    STATE.write_text(json.dumps(state, indent=1))
+    return state
+
+
+def results(state, modules=tuple(MODULES)) -> dict:
+    eq = equivalents()
+    out = {"tool": "bench/mutation.py AST mutator (see its docstring)", "modules": {}, "survivors": []}
+    for name in modules:
+        _, _, sites = mutants_of(name)
+        recs = [state["mutants"].get(key_of(name, s)) for s in sites]
+        done = [r for r in recs if r]
+        killed = sum(r["verdict"] == "killed" for r in done)
+        surv = [r for r in done if r["verdict"] == "survived"]
+        equiv = [r for r in surv if (name, r["line"], r["mutation"]) in eq]
+        live = [r for r in surv if r not in equiv]
+        scored = killed + len(live)
+        out["modules"][name] = {
+            "mutants": len(sites), "run": len(done), "killed": killed, "survived": len(surv),
+            "equivalent": len(equiv), "score": round(killed / scored, 4) if scored else None,
+            "score_incl_equivalents": round(killed / len(done), 4) if done else None,
+            "seconds": round(state["seconds"].get(name, 0.0), 1)}
+        for r in surv:
+            out["survivors"].append({"where": f"{r['file']}:{r['line']}", "mutation": r["mutation"],
+                                     "operator": r["operator"], "equivalent": r in equiv})
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=25.0, help="time box for this invocation")
+    ap.add_argument("--module", action="append", choices=list(MODULES), help="only these (repeatable)")
+    ap.add_argument("--resume", action="store_true", help="keep the results in bench/mutation_state.json")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--report", action="store_true", help="only rewrite bench/mutation_results.json from state")
+    ap.add_argument("--rerun-survivors", action="store_true", help="forget survivors (after adding cases)")
+    args = ap.parse_args(argv)
+    modules = args.module or list(MODULES)
+    if args.list:
+        for name in modules:
+            for s in mutants_of(name)[2]:
+                print(f"{name}:{s[3]} {s[1]} {s[4]}")
+        return
+    state = json.loads(STATE.read_text()) if STATE.exists() else {"mutants": {}, "seconds": {}}
+    if args.rerun_survivors:
+        state["mutants"] = {k: v for k, v in state["mutants"].items()
+                            if not (v["verdict"] == "survived" and v["module"] in modules)}
+        STATE.write_text(json.dumps(state, indent=1))
+        args.resume = True
+    if not args.report:
+        state = run(modules, args.minutes, args.resume)
+    res = results(state)
+    RESULTS.write_text(json.dumps(res, indent=1) + "\n")
+    for name, m in res["modules"].items():
+        print(f"{name}: {m['killed']}/{m['run']} killed of {m['mutants']} ({m['equivalent']} equivalent), "
+              f"score {m['score']}, {m['seconds']} s")
+    for s in res["survivors"]:
+        print(f"  survivor {s['where']} {s['mutation']}{' (equivalent)' if s['equivalent'] else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Cases added by the case-design rules (tests/test_case_design.py) and by mutation testing (bench/mutation.py).
+
+- Rank: every rejection of marn._mutations / v3._mutations also from a 2-D x1 base (the catalogue's invalid
+  cases start from a 3-D x1), so each rule is shown to fire alone at both x1 ranks it applies to; plus the
+  bounds only seen at one rank (MARN k and n over INT32_MAX with a 2-D x1, V3 m over INT32_MAX with a 3-D x1).
+- Orientation: the (n, 1)-like shapes the (n)/(1, n) rules reject (MARN bias and gamma (n, 1); V3 bias (n, 1),
+  dequantScale (n, 1), pertokenScale (1, m), comm scales (n, 1)).
+- Rounding probes: exact cases whose one inexact rounding step is (non_tie) or is not (tie) at a tie of the
+  output dtype, so round-to-nearest-even, truncation and round-half-away give different bits (see
+  `probe_cases`).
+Each invalid case starts from a valid TINY case and breaks exactly one constraint (tests/test_casegen.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+from . import marn, v3
+from .model import VALID_WORLD_SIZES, Case, TensorSpec
+from .mutate import all_of, set_tensor
+
+# mutations about x1's rank itself, or written for a 3-D x1 (replaced below by their 2-D form)
+_MARN_RANK_SPECIFIC = {"x1_1d", "x1_4d", "x1_transposed", "empty_k"}
+_V3_RANK_SPECIFIC = {"x1_1d", "x1_4d", "output_2d_for_3d_x1", "empty_m", "empty_k", "empty_n", "k65536",
+                     "x1_transposed", "output_shape", "x3_shape", "n65536_x2N"}
+
+
+def _marn_2d_mutations(op, dt):
+    T = marn.TINY
+    from .model import TRANSPOSED
+
+    def k_zero(t, a):
+        t["x1"] = replace(t["x1"], shape=(T.m, 0))
+        t["x2"] = replace(t["x2"], shape=(0, T.n))
+
+    extra = [("x1_transposed", "MARN-LAYOUT-001", set_tensor("x1", layout=TRANSPOSED, shape=(T.m, T.k))),
+             ("empty_k", "MARN-EMPTY-003", k_zero)]
+    base = [(n, c, f) for n, c, f, _ in marn._mutations(op, dt) if n not in _MARN_RANK_SPECIFIC]
+    return base + extra
+
+
+def marn_rank_cases() -> list[Case]:
+    cases = []
+    for op, dt in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES):
+        for name, cid, mutate in _marn_2d_mutations(op, dt):
+            for ws in VALID_WORLD_SIZES:
+                t = marn.base_tensors(op, dt, marn.TINY, x1_3d=False)
+                a = marn.base_attrs(k=marn.TINY.k)
+                mutate(t, a)
+                cases.append(marn._case(op, f"{cid}-{name}-x1_2d", dt, ws, t, a, rejects=True, covers=[cid],
+                                        kind="invalid", profile="signoff"))
+        for ws in (3, 6):
+            cases.append(marn._case(op, f"MARN-WORLD-001-world{ws}-x1_2d", dt, ws,
+                                    marn.base_tensors(op, dt, marn.TINY, x1_3d=False),
+                                    marn.base_attrs(k=marn.TINY.k), rejects=True, covers=["MARN-WORLD-001"],
+                                    kind="invalid", profile="signoff"))
+    # k and n over INT32_MAX with a 2-D x1 (marn.bound_cases has them with a 3-D x1)
+    big = 2**31
+    for op, (name, cid, k, n) in itertools.product((marn.OP, marn.INPLACE_OP),
+                                                   (("k_over_max", "MARN-BOUND-003", big, 32),
+                                                    ("n_over_max", "MARN-BOUND-004", 16, big))):
+        for ws in VALID_WORLD_SIZES:
+            t = marn.base_tensors(op, "float16", marn.Shape("bound", 1, 4, k, n, ""), x1_3d=False)
+            cases.append(marn._case(op, f"{cid}-{name}-x1_2d", "float16", ws, t, marn.base_attrs(k=16),
+                                    rejects=True, covers=[cid], kind="invalid", profile="signoff",
+                                    shape_only=True))
+    return cases
+
+
+def _v3_2d_mutations(row):
+    T = v3.TINY
+    from .model import TRANSPOSED
+
+    def x3_like(**changes):
+        def f(t, a):
+            base = t.get("x3") or TensorSpec(t["output"].dtype, t["output"].shape, "unit")
+            t["x3"] = replace(base, **changes)
+        return f
+
+    def set_if(name, **changes):
+        def f(t, a):
+            if t.get(name) is not None:
+                t[name] = replace(t[name], **changes)
+        return f
+
+    extra = [
+        ("output_3d_for_2d_x1", "V3-SHAPE-009", all_of(set_tensor("output", shape=(T.b, T.s, T.n)),
+                                                       set_if("x3", shape=(T.b, T.s, T.n)))),
+        ("output_shape", "V3-SHAPE-009", all_of(set_tensor("output", shape=(T.m, T.n + 1)),
+                                                set_if("x3", shape=(T.m, T.n + 1)))),
+        ("x3_shape", "V3-SHAPE-006", x3_like(shape=(T.m, T.n + 1))),
+        ("x1_transposed", "V3-LAYOUT-001", set_tensor("x1", layout=TRANSPOSED)),
+        ("empty_m", "V3-EMPTY-001", all_of(set_tensor("x1", shape=(0, T.k)), set_if("x3", shape=(0, T.n)),
+                                           set_tensor("output", shape=(0, T.n)), set_tensor("pertokenScale", shape=(0,)))),
+        ("empty_k", "V3-EMPTY-001", all_of(set_tensor("x1", shape=(T.m, 0)), set_tensor("x2", shape=(0, T.n)))),
+        ("empty_n", "V3-EMPTY-001", all_of(*[set_tensor(nm, shape=sh) for nm, sh in (
+            ("x2", (T.k, 0)), ("bias", (0,)), ("output", (T.m, 0)), ("dequantScale", (0,)),
+            ("commQuantScale1", (0,)), ("commQuantScale2", (0,)))], set_if("x3", shape=(T.m, 0)))),
+        ("k65536", "V3-BOUND-002", all_of(set_tensor("x1", shape=(2, 65536)), set_tensor("x2", shape=(65536, T.n)),
+                                          set_if("x3", shape=(2, T.n)), set_tensor("output", shape=(2, T.n)),
+                                          set_tensor("pertokenScale", shape=(2,)))),
+        ("n65536_x2N", "V3-BOUND-003", all_of(*[set_tensor(nm, shape=sh) for nm, sh in (
+            ("x2", (T.k, 65536)), ("bias", (65536,)), ("output", (T.m, 65536)),
+            ("dequantScale", (65536,)), ("commQuantScale1", (65536,)), ("commQuantScale2", (65536,)))],
+            set_if("x3", shape=(T.m, 65536)))),
+    ]
+    base = [(n, c, f) for n, c, f in v3._mutations(row) if n not in _V3_RANK_SPECIFIC]
+    return base + extra
+
+
+def v3_rank_cases() -> list[Case]:
+    cases = []
+    for base_row in v3.BASE_ROWS:
+        for name, cid, mutate in _v3_2d_mutations(base_row):
+            for ws in VALID_WORLD_SIZES:
+                t = v3.tensors(base_row, v3.TINY, x1_3d=False, lowbit=True)
+                a = v3.attrs(v3.TINY.k)
+                mutate(t, a)
+                cases.append(v3._case(f"{cid}-{name}-x1_2d", base_row.out, ws, t, a, rejects=True, covers=[cid],
+                                      kind="invalid", profile="signoff",
+                                      shape_only=name in ("k65536", "n65536_x2N")))
+        for ws in (3, 6):
+            cases.append(v3._case("V3-WORLD-001-world-x1_2d", base_row.out, ws,
+                                  v3.tensors(base_row, v3.TINY, x1_3d=False), v3.attrs(v3.TINY.k), rejects=True,
+                                  covers=["V3-WORLD-001"], kind="invalid", profile="signoff"))
+    for name, row, cid, mutate in v3._pairing_mutations():
+        for ws in VALID_WORLD_SIZES:
+            t = v3.tensors(row, v3.TINY, x1_3d=False)
+            a = v3.attrs(v3.TINY.k)
+            mutate(t, a)
+            cases.append(v3._case(f"{cid}-{name}-x1_2d", row.out, ws, t, a, rejects=True, covers=[cid],
+                                  kind="invalid", profile="signoff"))
+    # m over INT32_MAX with a 3-D x1 (v3.invalid_cases has it with a 2-D x1): b*s = 2 * 2**30
+    for base_row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
+        t = v3.tensors(base_row, v3.V3Shape("bound", 2, 2**30, 16, 32), x1_3d=True)
+        cases.append(v3._case("V3-BOUND-001-bs_over_max-x1_3d", base_row.out, ws, t, v3.attrs(16), rejects=True,
+                              covers=["V3-BOUND-001"], kind="invalid", profile="signoff", shape_only=True))
+    return cases
+
+
+# (op family, tensor, constraint, rejected shape as a function of the TINY shape) for the orientation rule
+def orientations():
+    M, V = marn.TINY, v3.TINY
+    return [
+        ("marn", "bias", "MARN-SHAPE-004", (M.n, 1)),
+        ("marn", "gamma", "MARN-SHAPE-008", (M.n, 1)),
+        ("v3", "bias", "V3-SHAPE-005", (V.n, 1)),
+        ("v3", "dequantScale", "V3-SHAPE-007", (V.n, 1)),
+        ("v3", "pertokenScale", "V3-SHAPE-008", (1, V.m)),
+        ("v3", "commQuantScale1", "V3-COMM-002", (V.n, 1)),
+    ]
+
+
+def orientation_cases() -> list[Case]:
+    cases = []
+    for family, name, cid, shape in orientations():
+        label = f"{name}_{'x'.join(map(str, shape))}"
+        if family == "marn":
+            for op, dt, ws in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES, VALID_WORLD_SIZES):
+                t = marn.base_tensors(op, dt, marn.TINY)
+                t[name] = replace(t[name], shape=shape)
+                cases.append(marn._case(op, f"{cid}-{label}", dt, ws, t, marn.base_attrs(k=marn.TINY.k),
+                                        rejects=True, covers=[cid], kind="invalid", profile="signoff"))
+        else:
+            for row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
+                t = v3.tensors(row, v3.TINY, lowbit=True)
+                names = ("commQuantScale1", "commQuantScale2") if name.startswith("comm") else (name,)
+                for nm in names:
+                    t[nm] = replace(t[nm], shape=shape)
+                cases.append(v3._case(f"{cid}-{label}", row.out, ws, t, v3.attrs(v3.TINY.k), rejects=True,
+                                      covers=[cid], kind="invalid", profile="signoff"))
+    return cases
+
+
+# Rounding probes: (name, step, tie?, expected value): one inexact rounding step each, every other step exact.
+# MARN y store (x1 = 0, so the reduced matmul is the bias exactly; y = bias + residual, stored in the output
+# dtype): fp16 128 + 0.09375 (ulp 0.125) -> 128.125 to nearest, 128 truncated; bf16 128 + 0.75 (ulp 1) -> 129 /
+# 128 (below 256: tests/test_casegen's bound on exact MARN cases).
+# Both lie 0.25 ulp from the tie, so tests/test_casegen's room check (>= 0.1 ulp) holds. A TIE at a float store
+# cannot be an exact case here: the references round once, from the unrounded value, and that check rejects it.
+MARN_Y_PROBES = (("y_store_non_tie", "float16", "128", "0.09375", 128.125),
+                 ("y_store_non_tie", "bfloat16", "128", "0.75", 129.0))
+# V3 low-bit int8 cast q = int8(fp16(local / scale1)): x1 = local (x2 = 1, k = 1, dequantScale 1), scale1 =
+# scale2 (ratio 1), world size 1, so the output is q * scale2. tie: 5 / 2 = 2.5 -> 2 (half-even and
+# truncation), 3 (half-away): output 4 vs 6. non_tie: 7 / 4 = 1.75 -> 2 (nearest), 1 (truncation): output 8 vs 4.
+V3_INT8_PROBES = (("int8_cast_tie", 5, 2.0, 4.0), ("int8_cast_non_tie", 7, 4.0, 8.0))
+
+
+def probe_cases() -> list[Case]:
+    cases = []
+    for name, dt, bias, residual, _ in MARN_Y_PROBES:
+        for op in (marn.OP, marn.INPLACE_OP):
+            t = marn.base_tensors(op, dt, marn.Shape("probe", 1, 4, 16, 32, ""))
+            t["x1"] = replace(t["x1"], values="const:0")
+            t["bias"] = replace(t["bias"], values=f"const:{bias}")
+            t["residual"] = replace(t["residual"], values=f"const:{residual}")
+            t["gamma"] = replace(t["gamma"], values="const:1")
+            cases.append(marn._case(op, f"probe_{name}", dt, 1, t, marn.base_attrs(k=16), kind="exact",
+                                    profile="signoff", params=(("exact_outputs", ("y",)), ("rounding_step", "y_store"),
+                                                               ("tie", "tie" in name and "non_tie" not in name)),
+                                    covers=["MARN-NUM-004", "MARN-NUM-005"]
+                                    + (["MARN-INPLACE-001"] if op == marn.INPLACE_OP else [])))
+    for name, local, scale, _ in V3_INT8_PROBES:
+        for row in (v3.ROWS[0], v3.ROWS[3]):
+            t = v3.tensors(row, v3.V3Shape("probe", 1, 4, 1, 32), bias=False, x3=False, scale_shape="1",
+                           lowbit=True, exact=True)
+            t["x1"] = replace(t["x1"], values=f"const:{local}")
+            t["x2"] = replace(t["x2"], values="const:1")
+            for nm in ("commQuantScale1", "commQuantScale2"):
+                t[nm] = replace(t[nm], values=f"shared:const:{scale}")
+            cases.append(v3._case(f"probe_{name}-{row.name}", row.out, 1, t, v3.attrs(1), kind="exact",
+                                  profile="signoff", params=(("rounding_step", "int8_cast"),
+                                                             ("tie", "non_tie" not in name)),
+                                  covers=["V3-NUM-003", "V3-NUM-004", "V3-NUM-005"]
+                                  + (["V3-NUM-002"] if row.deq in ("int64", "uint64") else [])))
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return marn_rank_cases() + v3_rank_cases() + orientation_cases() + probe_cases()

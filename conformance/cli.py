@@ -10,6 +10,7 @@
   fuzz         property-based fuzzing of the valid and invalid input spaces; replay or export a failure
   faults       list the simulator's named faults
   diff         what changed between two run folders (status, bits, accuracy drift, performance, environment)
+  perf         fused operator against its chain of separate operators: latency, speedup, bus bandwidth
 
 `run` translates its options to the pytest plugin's (--backend -> --mc2-backend, --seed -> --mc2-seed, ...);
 `mc2-conformance COMMAND --help` lists a command's options.
@@ -58,7 +59,8 @@ def _suite_args(a) -> list[str]:
     for f in a.fault or []:
         args += [pytest_flag("--fault"), f]
     args += sim_flag_args(_sim_options(a))
-    for name in ("accumulation_bound", "waivers", "cann_version", "status_check", "doc_revision"):
+    for name in ("accumulation_bound", "waivers", "cann_version", "status_check", "doc_revision",
+                 "precision_standard"):
         if getattr(a, name, None):
             args += [pytest_flag("--" + name.replace("_", "-")), getattr(a, name)]
     return args
@@ -384,6 +386,42 @@ def cmd_selfcheck(a) -> int:
     return 0 if result["clean"]["passed"] and result["killed"] == result["total"] else 1
 
 
+def cmd_perf(a) -> int:
+    from . import perf
+    from .backends import load_backend
+    try:
+        world_sizes = tuple(int(w) for w in a.world_sizes.split(",") if w.strip())
+    except ValueError:
+        raise CliError(f"--world-sizes {a.world_sizes!r}: expected integers like 2,4,8") from None
+    pool = perf.QUICK_SHAPES if a.quick else perf.SHAPES
+    shapes = pool
+    if a.shapes:
+        by_name = {s.name: s for s in perf.SHAPES + perf.QUICK_SHAPES}
+        unknown = [n for n in a.shapes.split(",") if n not in by_name]
+        if unknown:
+            raise CliError(f"--shapes: unknown shape {unknown[0]!r}; known: {', '.join(by_name)}")
+        shapes = tuple(by_name[n] for n in a.shapes.split(","))
+    over = {k: v for k, v in (("warmup", a.warmup), ("min_iterations", a.min_iterations),
+                              ("max_iterations", a.max_iterations), ("target", a.target)) if v is not None}
+    common = dict(world_sizes=world_sizes, shapes=shapes, dtype=a.dtype, seed=a.seed, threshold=a.threshold, **over)
+    settings = perf.quick_settings(**common) if a.quick else perf.PerfSettings(**common)
+    backend = load_backend(a.backend, faults=a.fault or (), sim_options=_sim_options(a))
+    try:
+        result = perf.run(backend, settings)
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
+    out = Path(a.out or f"results/perf-{time.strftime('%Y%m%d-%H%M%S')}")
+    perf.write(result, out)
+    if result.get("plot_note"):
+        print(result["plot_note"])
+    print(f"perf: {'PASS' if result['passed'] else 'FAIL'} "
+          f"({', '.join(f'{k} {v}' for k, v in result['summary'].items()) or 'nothing timed'}); "
+          f"written to {out / 'perf.json'}, perf.md and perf.png")
+    return 0 if result["passed"] else 1
+
+
 def cmd_fuzz(a) -> int:
     from .backends import load_backend
     from .casegen import serial
@@ -391,23 +429,60 @@ def cmd_fuzz(a) -> int:
     from .judge import run_case
     backend = load_backend(a.backend, faults=a.fault or (),
                            sim_options=_sim_options(a))
+    from .fuzz import differential
     out = Path(a.out)
+    if a.against and a.baseline:
+        print("mc2-conformance fuzz: --against and --baseline are two reference sides: give one", file=sys.stderr)
+        return 2
+    if a.against_fault and not a.against:
+        print("mc2-conformance fuzz: --against-fault needs --against", file=sys.stderr)
+        return 2
+    reference = None
+    if a.against:
+        reference = differential.LiveReference(
+            load_backend(a.against, faults=a.against_fault or (), sim_options=_sim_options(a)),
+            label=a.against + "".join(f" +{f}" for f in a.against_fault or ()))
+    elif a.baseline:
+        try:
+            reference = differential.BaselineReference(a.baseline)
+        except ValueError as exc:
+            print(f"mc2-conformance fuzz: --baseline: {exc}", file=sys.stderr)
+            return 2
+        print(f"fuzz: baseline {a.baseline}: {len(reference.pool)} recorded catalogue cases drawable; a case is "
+              f"compared only where its live inputs hash to the recorded inputs_sha256"
+              + (f" ({len(reference.not_in_catalogue)} recorded ids not in the catalogue are left out)"
+                 if reference.not_in_catalogue else ""))
     if a.replay:
         case = runner.load_failure(Path(a.replay))
         outcome = run_case(case, backend, seed=0)
         print(outcome.report())
-        return 0 if outcome.passed else 1
+        if reference is None:
+            return 0 if outcome.passed else 1
+        ref = reference.behaviour(case, 0, accumulation="probabilistic", inputs_sha256=outcome.inputs_sha256)
+        if ref is None:
+            print(f"fuzz: {reference.label} cannot be compared on {case.id}")
+            return 2
+        diffs = differential.differences(ref, differential.Behaviour.of(outcome))
+        print(differential.describe(diffs) if diffs else f"fuzz: no difference from {reference.label}")
+        return 1 if diffs else 0
     budget = None if a.time else a.budget
     result = runner.fuzz(backend, space=a.space, budget=budget, seconds=a.time, seed=a.seed, db=Path(a.db),
-                         shrink_seconds=a.shrink_time, progress=print)
+                         shrink_seconds=a.shrink_time, progress=print, reference=reference)
     print(f"fuzz: {result.examples} examples in {result.seconds:.1f} s ({result.rate:.1f} examples/s), "
-          f"space {a.space}, backend {a.backend}" + (f", faults {','.join(a.fault)}" if a.fault else ""))
+          f"space {'baseline cases' if a.baseline else a.space}, backend {a.backend}"
+          + (f", faults {','.join(a.fault)}" if a.fault else "")
+          + (f"; against {reference.label}: {result.compared} compared, {result.skipped} not comparable"
+             if reference else ""))
     if result.failure is None:
-        print("fuzz: no failure found")
+        print("fuzz: no difference found" if reference else "fuzz: no failure found")
         return 0
     path = runner.save_failure(result, out / "failure.json")
     args = f"--backend {a.backend}" + "".join(f" --fault {f}" for f in a.fault or [])
-    print(f"fuzz: minimal failing case {result.failure.id} (inputs seed {result.failure.fixed_seed})\n"
+    if a.against:
+        args += f" --against {a.against}" + "".join(f" --against-fault {f}" for f in a.against_fault or [])
+    elif a.baseline:
+        args += f" --baseline {a.baseline}"
+    print(f"fuzz: minimal {f'case differing in {result.difference}' if reference else 'failing case'} {result.failure.id} (inputs seed {result.failure.fixed_seed})\n"
           f"{result.report}\n  saved: {path}\n  repro: mc2-conformance fuzz --replay {path} {args}")
     if a.export:
         target = serial.add_regression(result.failure)
@@ -459,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pytest-xdist workers (default: the CPU count; more only slows the run; 0 or 1: no xdist)")
     p.add_argument("--waivers", help="TOML waiver file (see conformance/waivers.py)")
     p.add_argument("--cann-version", help="CANN version under test (for waivers and the report)")
+    p.add_argument("--precision-standard", choices=("opbase-L0", "opbase-L1", "opbase-L2"),
+                   help="fail cases below this level of the vendor's precision standard (hicann/opbase; default: "
+                        "the level is recorded and reported only)")
     p.add_argument("--out", help="output folder (default results/run-<time>)")
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR,
                    help="folder of a selfcheck run whose score the summary quotes (if present)")
@@ -523,7 +601,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/fuzz", help="folder for failure.json (default results/fuzz)")
     p.add_argument("--export", action="store_true", help="freeze the minimal failure into cases/regressions.json")
     p.add_argument("--replay", help="rerun a saved failure.json instead of fuzzing")
+    p.add_argument("--against", metavar="BACKEND",
+                   help="differential fuzzing: run every drawn case on this reference backend too and report ANY "
+                        "behavioural difference (status, phase, category, output bits), not contract failures")
+    p.add_argument("--against-fault", action="append", default=[], metavar="FAULT",
+                   help="simulator fault of the --against side (repeatable)")
+    p.add_argument("--baseline", metavar="RUN_DIR",
+                   help="differential fuzzing against a run folder of `mc2-conformance run`: draws the recorded "
+                        "catalogue cases at their recorded seeds, compares only where the inputs hash matches")
     p.set_defaults(func=cmd_fuzz)
+    p = sub.add_parser("perf", help="fused operator against its chain: latency, speedup, bus bandwidth")
+    p.add_argument("--backend", default="sim", help="backend (sim, sim-process, aclnn, torch-npu, module:attr)")
+    p.add_argument("--fault", action="append", help="simulator fault (repeatable)")
+    for f in SIM_FLAGS:
+        p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
+    p.add_argument("--world-sizes", default="2,4,8", help="comma-separated world sizes (default 2,4,8)")
+    p.add_argument("--shapes", help="comma-separated layer shapes (default: mindspeed,half,small,tiny; with --quick "
+                                    "q-small,q-medium,q-large)")
+    p.add_argument("--dtype", default="float16", choices=("float16", "bfloat16"), help="MARN dtype (default float16)")
+    p.add_argument("--seed", type=int, default=0, help="run seed of the inputs and the correctness gate (default 0)")
+    p.add_argument("--quick", action="store_true", help="small shapes and few iterations (the simulator)")
+    p.add_argument("--warmup", type=int, help="warm-up iterations (default 5; --quick 1)")
+    p.add_argument("--min-iterations", type=int, help="iterations before the confidence target is tested (default 10)")
+    p.add_argument("--max-iterations", type=int, help="most iterations per measurement (default 200; --quick 8)")
+    p.add_argument("--target", type=float, help="relative 95%% CI half-width of the median to reach (default 0.05)")
+    p.add_argument("--threshold", type=float, default=0.95,
+                   help="pass: fused throughput >= THRESHOLD x chain throughput (default 0.95)")
+    p.add_argument("--out", help="output folder for perf.json, perf.md, perf.png (default results/perf-<time>)")
+    p.set_defaults(func=cmd_perf)
     p = sub.add_parser("faults", help="list the simulator's named faults")
     p.set_defaults(func=cmd_faults)
     from .reporting import diff as _diff

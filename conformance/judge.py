@@ -47,8 +47,8 @@ class Outcome:
     outputs: dict | None = field(default=None, repr=False)  # the arrays themselves, only with keep_outputs
 
     @property
-    def passed(self) -> bool:
-        return self.category == "pass"
+    def passed(self) -> bool:  # a mistrusted case passed, flagged (see the mistrusted block)
+        return self.category in ("pass", "mistrusted")
 
     @property
     def failures(self) -> list[compare.Check]:
@@ -56,7 +56,7 @@ class Outcome:
 
     def report(self) -> str:
         if self.passed:
-            return f"{self.case_id}: pass"
+            return f"{self.case_id}: {self.category}" + (f"\n{self.detail}" if self.detail else "")
         lines = [f"{self.case_id}: {self.category}"]
         if self.detail:
             lines.append(self.detail)
@@ -99,7 +99,8 @@ def _with_baseline(outcome: Outcome, inv_sha: str, seed: int, results=None, keep
 
 def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilistic",
              with_metrics: bool = True, expected: dict | None = None, devices: tuple[int, ...] = (),
-             status_check: str = "documented", constraints=None, keep_outputs: bool = False) -> Outcome:
+             status_check: str = "documented", constraints=None, keep_outputs: bool = False,
+             precision_standard: str | None = None) -> Outcome:
     """Judge `case` on `backend`. `expected` holds frozen reference outputs (golden) to compare against;
     `devices` are the device ids leased for it, passed on to the backend in the invocation. The expected
     status comes from the catalogue (`constraints`: another document revision's records, default the
@@ -114,7 +115,80 @@ def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilist
     box: list = []
     outcome = _judge(case, backend, inv, t0, want, box, devices=devices, accumulation=accumulation,
                      with_metrics=with_metrics, expected=expected)
+    _precision_standard(outcome, case, backend, inv, box, want, seed, expected, precision_standard)
+    _mistrusted(outcome, case, box, want)
     return _with_baseline(outcome, inv_sha, seed, box[0] if box else None, keep_outputs)
+
+
+# ---- precision standard (hicann/opbase; conformance/tolerance/precision.py) ------------------------------------
+_PRECISION_AFTER = ("pass", "tolerance", "exact_mismatch", "bad_output", "cross_rank_mismatch", "precision")
+
+
+def _precision_standard(outcome: Outcome, case: Case, backend, inv, box: list, want: Expected, seed: int,
+                        expected: dict | None, standard: str | None) -> None:
+    """Append the "precision standard" check to an outcome whose outputs were judged: informational (always
+    passing) unless `standard` ("opbase-L1", ...) is set; then a case below the level fails with the category
+    "precision" (one more Outcome category, only with a standard set)."""
+    if (not box or case.shape_only or not want.accept or outcome.category not in _PRECISION_AFTER
+            or any(res.status for res in box[0]) or not all(res.outputs for res in box[0])):
+        return
+    from .tolerance import precision
+    check = precision.check_case(case, backend, inv, box[0], seed=seed, expected=expected, standard=standard)
+    outcome.checks.append(check)
+    if not check.passed and outcome.category == "pass":
+        outcome.category = "precision"
+
+# ---- end precision standard --------------------------------------------------------------------------------------
+
+
+# ---- mistrusted (oneDNN benchdnn's MISTRUSTED) ------------------------------------------------------------------
+# A passing valid case whose numeric check cannot discriminate is reported "mistrusted", not "pass" (pass but
+# flagged: Outcome.passed holds, the plugin does not fail the test, the verdict page lists it). The rule, applied
+# only to a case judged "pass" whose outputs were checked (accepted, not shape-only, every rank status 0):
+#   (a) nothing checked: the numeric checks covered zero elements in all (empty outputs, or every element left
+#       unchecked by its bound), the case covers a `compute` constraint and no `accept` constraint. A case
+#       covering an `accept` constraint (MARN-EMPTY-001/002: "an empty b*s is accepted", also in the inplace
+#       variant, which covers MARN-INPLACE-001 too) is trusted: its point is the status, which its status check
+#       discriminates (faults reject-empty-bs / reject-empty-n are killed by it).
+#   (b) constant outputs: every output of every rank holds one value (compared as float32, so -0 == +0), at
+#       least one output has two or more elements, the case is not `exact` and does not declare
+#       params (("trusted_constant", True),). A passing output is within the bound of the reference, so the
+#       reference is constant too: a backend writing that constant without computing would pass. An `exact`
+#       case is trusted: its design pins the result bit for bit (the rounding probes, whose constant result
+#       is their very point). A single-element output is one computed value, not a constant fill.
+MISTRUSTED = "mistrusted"
+
+
+def _mistrust_reason(outcome: Outcome, case: Case, results) -> str | None:
+    from .spec import BY_ID
+    counted = [c for c in outcome.checks if "elements" in c.stats and not c.name.startswith("precision")]
+    checked = sum(int(c.stats.get("checked", c.stats["elements"])) for c in counted)
+    kinds = {BY_ID[cid].kind for cid in case.covers if cid in BY_ID}
+    if checked == 0 and "compute" in kinds and "accept" not in kinds:
+        return "mistrusted: the numeric checks covered 0 elements (nothing could fail)"
+    if case.kind == "exact" or dict(case.params).get("trusted_constant"):
+        return None
+    arrays = [np.asarray(a) for res in results for a in (res.outputs or {}).values() if a is not None]
+    if not arrays or max(a.size for a in arrays) < 2:
+        return None
+    for a in arrays:
+        f = a.astype(np.float32).reshape(-1) if a.size else a.reshape(-1)
+        if f.size and not bool(np.all(f == f[0])):
+            return None
+    values = sorted({float(np.asarray(a).reshape(-1)[0].astype(np.float32)) for a in arrays if a.size})
+    return (f"mistrusted: every output is constant ({', '.join(f'{v:g}' for v in values[:4])}): a backend writing "
+            f"the constant without computing would pass")
+
+
+def _mistrusted(outcome: Outcome, case: Case, box: list, want: Expected) -> None:
+    if (outcome.category != "pass" or not box or case.shape_only or not want.accept
+            or any(res.status for res in box[0])):
+        return
+    reason = _mistrust_reason(outcome, case, box[0])
+    if reason:
+        outcome.category, outcome.detail = MISTRUSTED, reason
+
+# ---- end mistrusted ---------------------------------------------------------------------------------------------
 
 
 def _judge(case: Case, backend, inv, t0: float, want: Expected, box: list, *, devices, accumulation, with_metrics,

@@ -27,6 +27,7 @@ import pytest
 from . import allure_results, casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
+from .tolerance.precision import STANDARDS as PRECISION_STANDARDS
 from .hw.leasing import DeviceLeaser, LeaseError, parse_devices
 from .memory import keep_freed_memory
 from .waivers import WaiverBook, WaiverError
@@ -61,6 +62,10 @@ def pytest_addoption(parser):
                 help="which rejection codes are enforced: 'documented' (default: only codes a document states; any "
                      "other rejection is conformant and recorded) or 'convention' (also the aclnn convention's "
                      "161001/161002 where no document states a code)")
+    g.addoption("--mc2-precision-standard", default=None,
+                help="judge by the vendor's precision standard (hicann/opbase): 'opbase-L0', 'opbase-L1' or "
+                     "'opbase-L2' fails a case below that level (category precision); default: the level is "
+                     "recorded only (informational)")
     g.addoption("--mc2-doc-revision", default=None,
                 help="judge against a newer revision of the documents (e.g. repo-c29bc10, or DOC=REV,...; "
                      "`mc2-conformance constraints --doc-drift` lists them); default: the documents in shared/docs")
@@ -87,6 +92,8 @@ def pytest_addoption(parser):
                      "sha256 in the results log)")
     g.addoption("--mc2-case-ids", default=None, metavar="FILE",
                 help="run only the tests of these case ids (one per line; `mc2-conformance run --replay` writes it)")
+    g.addoption("--mc2-require-determinism", action="store_true", default=False,
+                help="relations: make bit-identical repeat runs a check (by default whether they held is recorded)")
     g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
                                                  "(the self-check uses it to reach a fault's killing case fast)")
 
@@ -112,6 +119,7 @@ class _Settings:
         except ValueError:
             raise pytest.UsageError(f"--mc2-seed {opt('--mc2-seed')!r}: expected an integer") from None
         self.faults = tuple(opt("--mc2-fault"))
+        self.require_determinism = bool(opt("--mc2-require-determinism"))
         self.accumulation = opt("--mc2-accumulation-bound")
         if self.accumulation not in ACCUMULATION_BOUNDS:
             raise pytest.UsageError(f"--mc2-accumulation-bound {self.accumulation!r}: expected one of "
@@ -123,6 +131,10 @@ class _Settings:
             self.constraints = constraints_for(self.doc_revision)
         except ValueError as exc:
             raise pytest.UsageError(f"--mc2-doc-revision: {exc}") from None
+        self.precision_standard = opt("--mc2-precision-standard")
+        if self.precision_standard is not None and self.precision_standard not in PRECISION_STANDARDS:
+            raise pytest.UsageError(f"--mc2-precision-standard {self.precision_standard!r}: expected one of "
+                                    f"{', '.join(PRECISION_STANDARDS)}")
         if self.status_check not in STATUS_CHECKS:
             raise pytest.UsageError(f"--mc2-status-check {self.status_check!r}: expected one of "
                                     f"{', '.join(STATUS_CHECKS)}")
@@ -179,6 +191,8 @@ class _Settings:
             args += ["--mc2-status-check", self.status_check]
         if self.doc_revision:
             args += ["--mc2-doc-revision", self.doc_revision]
+        if self.precision_standard:
+            args += ["--mc2-precision-standard", self.precision_standard]
         args += sim_flag_args(self.sim_options)
         return shlex.join(args)
 
@@ -292,7 +306,7 @@ def judge_case(request, mc2):
             outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
                                accumulation=mc2.accumulation, expected=expected, devices=devices,
                                status_check=mc2.status_check, constraints=mc2.constraints,
-                               keep_outputs=bool(mc2.keep_outputs))
+                               keep_outputs=bool(mc2.keep_outputs), precision_standard=mc2.precision_standard)
         kept = _keep_outputs(mc2.keep_outputs, request.node.nodeid, outcome.outputs)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(
@@ -301,7 +315,9 @@ def judge_case(request, mc2):
              "seconds": round(outcome.seconds, 4), "stats": outcome.stats(), "expected": outcome.expected,
              "observed": outcome.observed, "output_hashes": outcome.output_hashes,
              "inputs_sha256": outcome.inputs_sha256, "seed": outcome.seed, "generator": outcome.generator,
-             **({"outputs_file": kept} if kept else {})}, default=float)))
+             **({"outputs_file": kept} if kept else {}),
+             # mistrusted: passed, but its check could not discriminate (judge.py); the test does not fail
+             **({"mistrusted": outcome.detail} if outcome.category == "mistrusted" else {})}, default=float)))
         if outcome.category == "unsupported":
             pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
         if not outcome.passed:
@@ -447,7 +463,7 @@ class ResultsLog:
             return
         entry = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
                  "duration": round(report.duration, 4), "time": time.time(),
-                 **{k: json.loads(v) for k, v in report.user_properties if k == "mc2"}}
+                 **{k: json.loads(v) for k, v in report.user_properties if k in ("mc2", "mc2_relation")}}
         wasxfail = getattr(report, "wasxfail", "")
         if report.outcome == "skipped" and wasxfail.startswith("waived:"):
             entry["outcome"] = "waived"

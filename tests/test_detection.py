@@ -9,7 +9,7 @@ from helpers import first_kill, light_cases
 CASES = light_cases("signoff")
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", sorted(f for f in FAULTS if FAULTS[f].kind == "contract"))  # not behaviour faults
 def test_fault_is_killed(fault):
     kill = first_kill(fault, CASES)
     assert kill is not None, f"fault {fault} survives every signoff case: a hole in the suite"

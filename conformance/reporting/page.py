@@ -3,7 +3,7 @@ renderings: Markdown (summary.md) and self-contained HTML (summary.html: no scri
 Both render the same sections in the same order; only the markup differs.
 
 Order: verdict and evidence, what was signed off, [changes against a baseline, with run --baseline], [failures, on FAIL], matrix with its legend, accuracy,
-[failures otherwise], skipped tests by reason, waived failures, environment (per node), constraints,
+[precision standard, when cases recorded it], [failures otherwise], mistrusted (passed, flagged), skipped tests by reason, waived failures, environment (per node), constraints,
 rejections, deviations, ambiguities.
 """
 
@@ -104,8 +104,16 @@ def build_page(run: dict, s: dict) -> list[Section]:
     if verdict == "FAIL":
         sections.append(failures)
     sections += [_matrix_section(s), _accuracy_section(s)]
+    if (s.get("precision") or {}).get("rows"):
+        sections.append(_precision_section(s["precision"]))
     if verdict != "FAIL":
         sections.append(failures)
+    sections += [_mistrusted_section(s)]
+    if s.get("relations"):
+        sections.append(Section("relations", ["Metamorphic relations (no reference needed)"], [
+            Para(["Repeat runs are compared bit for bit and recorded: the documents do not promise determinism "
+                  "(--mc2-require-determinism makes it a check)."]),
+            Table(["relation", "held", "did not hold", "not evaluated"], s["relations"], id="relations")]))
     sections += [_skips_section(s), _waived_section(s), *_environment_sections(run),
                  _constraints_section(s), _rejections_section(s), _deviations_section(s), _ambiguities_section()]
     return sections
@@ -172,6 +180,25 @@ def _accuracy_section(s: dict) -> Section:
                           rows, id="accuracy") if rows else Para(["no accuracy statistics (no numeric case ran)"])])
 
 
+def _precision_section(p: dict) -> Section:
+    """The vendor precision standard's level per operator x dtype (worst over its cases; ratios device/chain)."""
+    def ratio(r: dict, k: str) -> str:
+        return f"{r['ratios'][k]:.3g}" if k in r["ratios"] else "-"
+    rows = [[key, r["level"] or "not judged", ratio(r, "mare"), ratio(r, "mere"), ratio(r, "rmse"),
+             ratio(r, "small_values"), f"{r['judged']}" + (f" ({r['not_judged']} not judged: {r.get('why_not')})"
+                                                            if r["not_judged"] else ""),
+             str(r["rechecked"]), r["worst_case"]]
+            for key, r in sorted(p["rows"].items())]
+    modes = ", ".join(p.get("modes") or ["informational"])
+    return Section("precision", [f"Precision standard ({p.get('standard') or 'hicann/opbase'})"],
+                   [Para([f"Level per operator / dtype: the worst over its cases (L2 best; limits on the device/"
+                          f"chain ratios of MARE / MERE / RMSE: L0 10 / 2 / 2, L1 5 / 1.5 / 1.5, L2 2 / 1.2 / 1.2; "
+                          f"small-value error ratio <= 2). Mode: {modes} (informational: recorded, never fails; "
+                          f"opbase-Lx: a case below Lx fails as precision). See docs/precision-standard.md."]),
+                    Table(["operator / dtype", "level", "MARE ratio", "MERE ratio", "RMSE ratio", "small-value ratio",
+                           "cases", "re-checked", "worst case"], rows, id="precision")])
+
+
 def _failures_section(s: dict, allure: bool) -> Section:
     blocks = []
     for t in s["failures"]:
@@ -180,6 +207,16 @@ def _failures_section(s: dict, allure: bool) -> Section:
             sub.append(Para([Text("open in the Allure report", href="allure-report/index.html")]))
         blocks.append(Sub(t["nodeid"], sub))
     return Section("failures", ["Failures"], blocks or [Para(["none"])])
+
+
+def _mistrusted_section(s: dict) -> Section:
+    """Passed tests whose check could not discriminate (conformance/judge.py, the mistrusted block)."""
+    rows = [[t["nodeid"], (t.get("mc2") or {}).get("mistrusted", "")] for t in s.get("mistrusted") or ()]
+    body = (Table(["test", "why the check cannot discriminate"], rows, id="mistrusted") if rows
+            else Para(["none"]))
+    return Section("mistrusted", [f"Mistrusted: passed, but the check could not discriminate ({len(rows)})"],
+                   [Para(["Counted as passed. A degenerate case (nothing checked, or every output constant) "
+                          "would pass a backend that does not compute."]), body])
 
 
 def _skips_section(s: dict) -> Section:

@@ -122,10 +122,62 @@ def summarise(run: dict, tests: list[dict]) -> dict:
             "constraints": per_constraint, "accuracy": accuracy, "matrix": matrix,
             "matrix_catalogue": catalogue_cells(), "skips": sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])),
             "rejections": rejections(tests), "deviations": deviation_rows(tests),
+            "precision": precision_levels(tests),
             "signed_off": signed_off(run, tests),
             "failures": [t for t in tests if t["outcome"] == "failed"],
             "waived": [t for t in tests if t["outcome"] == "waived"],
+            # passed, flagged: the judge's check could not discriminate (judge.py, the mistrusted block)
+            "mistrusted": [t for t in tests if (t.get("mc2") or {}).get("category") == "mistrusted"],
+            "relations": relation_rows(tests),
             "waiver_findings": run.get("waiver_findings", [])}
+
+
+def relation_rows(tests: list[dict]) -> list[list[str]]:
+    """Per metamorphic relation (cases/test_relations.py): how often it held, did not, or was not evaluated;
+    determinism is recorded, not judged, unless --mc2-require-determinism."""
+    counts: dict = {}
+    for t in tests:
+        rel = t.get("mc2_relation")
+        if not rel:
+            continue
+        held = rel.get("held")
+        key = "held" if held else "not evaluated" if held is None else "did not hold"
+        counts.setdefault(rel["relation"], {"held": 0, "did not hold": 0, "not evaluated": 0})[key] += 1
+    return [[name, str(c["held"]), str(c["did not hold"]), str(c["not evaluated"])] for name, c in sorted(counts.items())]
+
+
+PRECISION_CHECK = "precision standard"  # conformance/tolerance/precision.py CHECK_NAME
+_LEVEL_ORDER = ("below L0", "L0", "L1", "L2")  # worst first; "not judged" sorts apart
+
+
+def precision_levels(tests: list[dict]) -> dict:
+    """The vendor precision standard's level per "operator / dtype": the worst level over its judged cases,
+    the worst device/chain ratio of each metric, the worst case, and how many cases were judged / not judged."""
+    rows: dict = {}
+    standard, modes = "", set()
+    for t in tests:
+        info = t.get("mc2") or {}
+        st = (info.get("stats") or {}).get(PRECISION_CHECK)
+        if not st:
+            continue
+        standard = standard or st.get("standard", "")
+        modes.add(st.get("mode", "informational"))
+        row = rows.setdefault(f"{info.get('op', '?')} / {info.get('dtype', '?')}",
+                              {"level": None, "worst_case": "", "judged": 0, "not_judged": 0, "ratios": {},
+                               "rechecked": 0, "failed": 0})
+        level = st.get("level_after_recheck") or st.get("level")
+        if level not in _LEVEL_ORDER:
+            row["not_judged"] += 1
+            row.setdefault("why_not", st.get("chain") or st.get("error") or level)
+            continue
+        row["judged"] += 1
+        row["rechecked"] += bool(st.get("recheck"))
+        row["failed"] += t.get("outcome") == "failed" and (info.get("category") == "precision")
+        if row["level"] is None or _LEVEL_ORDER.index(level) < _LEVEL_ORDER.index(row["level"]):
+            row["level"], row["worst_case"] = level, info.get("case_id", "")
+        for k, v in (st.get("ratios") or {}).items():
+            row["ratios"][k] = max(row["ratios"].get(k, 0.0), float(v))
+    return {"standard": standard, "modes": sorted(modes), "rows": rows}
 
 
 def _evidence(tests: list[dict], per_constraint: dict, counts: dict) -> dict:
@@ -347,7 +399,7 @@ def write_summary(results, out_dir: Path, selfcheck: Path | None = None, *, allu
     (out_dir / "summary.html").write_text(render_html(page))
     (out_dir / "summary.json").write_text(json.dumps({
         "verdict": s["verdict"], "verdict_reasons": s["verdict_reasons"], "evidence": s["evidence"],
-        "counts": s["counts"], "signed_off": s["signed_off"],
+        "counts": s["counts"], "mistrusted": len(s.get("mistrusted") or ()), "signed_off": s["signed_off"],
         "skips": [{"reason": r, "tests": n} for r, n in s["skips"]],
         "environments": dict(environments(run)), "selfcheck": selfcheck_line(s.get("selfcheck")),
         "constraints": s["constraints"]}, indent=1, default=str))

@@ -10,7 +10,7 @@ import numpy as np
 from .. import __version__
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, Invocation, RankResult
 from . import marn_numerics, v3_numerics, validate_marn, validate_v3
-from .faults import parse_faults
+from .faults import INPLACE_SKIPPED_RULE, parse_faults
 
 ALLREDUCE_ACCUMULATIONS = ("float32", "output_dtype")
 RMS_SOURCES = tuple(marn_numerics.RMS_SOURCES)
@@ -63,6 +63,7 @@ class SimulatorBackend:
     def __init__(self, faults=(), options: SimOptions | None = None):
         self.faults = parse_faults(tuple(faults))
         self.options = options or SimOptions()
+        self._calls = 0  # fault nondeterministic: every other call differs
 
     def describe(self) -> dict[str, str]:
         return {"backend": "sim (CPU simulator)", "suite_version": __version__,
@@ -79,8 +80,11 @@ class SimulatorBackend:
     def invoke(self, inv: Invocation) -> list[RankResult]:
         validate = VALIDATORS[inv.op]
         results = []
+        rules_off = self.faults
+        if "inplace-rejects-differently" in self.faults and inv.op.startswith("Inplace"):
+            rules_off = self.faults | {INPLACE_SKIPPED_RULE}
         for tensors in inv.ranks:
-            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, self.faults)
+            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, rules_off)
             results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
         if inv.shape_only or any(r.status for r in results):
             return results
@@ -90,4 +94,34 @@ class SimulatorBackend:
         except Exception as exc:  # an unvalidated input reached the kernel: the device would fail inside
             return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]
+        self._calls += 1
+        if "nondeterministic" in self.faults and self._calls % 2 == 0 and outs and outs[0]:
+            first = outs[0][sorted(outs[0])[0]]  # fault: every other call, one bit of rank 0's first output
+            if first.size:
+                _bits(first).reshape(-1)[0] ^= 1
         return [RankResult(0, o) for o in outs]
+
+    def invoke_chain(self, inv: Invocation) -> list[RankResult]:
+        """The benchmark chain (sim/chain.py): the same validation as invoke (so the statuses match), then the
+        separate operators in place of the fused kernel. Faults apply to the validation only."""
+        from .chain import run_chain
+        validate = VALIDATORS[inv.op]
+        results = []
+        rules_off = self.faults  # as invoke validates (statuses match under every fault)
+        if "inplace-rejects-differently" in self.faults and inv.op.startswith("Inplace"):
+            rules_off = self.faults | {INPLACE_SKIPPED_RULE}
+        for tensors in inv.ranks:
+            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, rules_off)
+            results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
+        if inv.shape_only or any(r.status for r in results):
+            return results
+        try:
+            outs = run_chain(inv.op, inv.ranks, inv.attrs)
+        except Exception as exc:
+            return [RankResult(ACLNN_ERR_INNER, {}, f"chain failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
+                    for _ in inv.ranks]
+        return [RankResult(0, o) for o in outs]
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])

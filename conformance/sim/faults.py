@@ -18,6 +18,9 @@ class Fault:
     violates: tuple[str, ...]  # constraint ids it breaks
     description: str
     status_check: str = "documented"  # the --status-check under which it is a violation (self-check runs it so)
+    # "contract": the contract checks must kill it (tests/test_detection.py, the self-check); "behaviour": a
+    # change the contract permits (violates nothing), seen only by differential fuzzing (`fuzz --against`)
+    kind: str = "contract"
 
 
 _NAMED = [
@@ -75,6 +78,12 @@ _NAMED = [
     Fault("no-saturation", ("V3-NUM-004",), "Casts to int8 wrap around instead of saturating."),
     Fault("inplace-no-write", ("MARN-INPLACE-001",), "The inplace variant leaves residual unchanged."),
     Fault("inplace-writes-normout", ("MARN-INPLACE-001",), "The inplace variant writes normOut into residual."),
+    # behaviour changes the contract permits (kind "behaviour"): not in the self-check's kill list
+    Fault("code-drift", (), "A MARN rejection whose code no document pins (convention-coded) answers 561002 instead "
+          "of 161002: still a conformant rejection under --status-check documented.", kind="behaviour"),
+    Fault("ulp-inside-bound", (), "On every rank, the first normOut element whose fp32 value is not representable "
+          "is rounded to its other neighbour (1 ulp, inside the bound; normOut has no balance test).",
+          kind="behaviour"),
 ]
 
 
@@ -101,10 +110,31 @@ def _unchecked():
 
 
 FAULTS: dict[str, Fault] = {f.name: f for f in [*_NAMED, *_unchecked()]}
+CONTRACT_FAULTS = tuple(name for name, f in FAULTS.items() if f.kind == "contract")  # what the self-check kills
+
+
+# Faults of the metamorphic relations (conformance/relations.py): each breaks a relation a correct backend keeps
+# without needing a reference. They are proven by tests/test_relations_unit.py, not by the case catalogue (a case
+# judged alone against the reference may not see them), so they are kept out of FAULTS.
+RELATION_FAULTS: dict[str, Fault] = {f.name: f for f in [
+    Fault("inplace-differs", ("MARN-INPLACE-001",),
+          "The inplace variant's normOut is one ulp off in one element (its own kernel build rounds differently)."),
+    Fault("nondeterministic", (),
+          "Every other call flips the last bit of rank 0's first output element (a race in the reduction)."),
+    Fault("ranks-reduce-own-order", ("MARN-NUM-001",),
+          "MARN: every rank sums the partials itself, starting from its own and rounding to the output dtype after "
+          "each add (a local reduce instead of one shared result): the ranks disagree in the last bits."),
+    Fault("rank-order-dependent", ("MARN-NUM-001", "V3-NUM-001"),
+          "Rank 0's partial enters the all-reduce scaled by 1 + 1/16 (a root-rank scaling step applied once too "
+          "often): the result depends on which shard rank 0 holds."),
+    Fault("inplace-rejects-differently", ("MARN-ATTR-004",),
+          "The inplace variant skips the epsilon range check (MARN-ATTR-004) its out-of-place twin enforces."),
+]}
+INPLACE_SKIPPED_RULE = "unchecked:MARN-ATTR-004"  # what inplace-rejects-differently switches off
 
 
 def parse_faults(names) -> frozenset[str]:
-    unknown = [n for n in names if n not in FAULTS]
+    unknown = [n for n in names if n not in FAULTS and n not in RELATION_FAULTS]
     if unknown:
         raise ValueError(f"unknown fault {unknown[0]!r}; `mc2-conformance faults` lists the {len(FAULTS)} known")
     return frozenset(names)

@@ -100,6 +100,8 @@ def _stored(operands, r: int, world: int, faults: frozenset, rows: slice = slice
         part = x1 @ x2
     if bias is not None and not ("bias-once" in faults and r > 0):
         part += bias
+    if "rank-order-dependent" in faults and r == 0:
+        part *= np.float32(1 + 1 / 16)
     if "drop-last-rank" in faults and world > 1 and r == world - 1:
         return []
     stored = _rounder(faults)(part, dtype)
@@ -116,6 +118,23 @@ def _drift(mm: np.ndarray, faults: frozenset) -> np.ndarray:
         bits = mm.reshape(-1).view(np.uint16)
         bits[::7] += np.where(mm.reshape(-1)[::7].astype(np.float32) >= 0, 1, -1).astype(np.uint16)
     return mm
+
+
+def _step_toward(stored: np.ndarray, exact32: np.ndarray) -> bool:
+    """Fault ulp-inside-bound: move the first stored element whose fp32 value it does not represent one ulp
+    toward that value (its other rounding neighbour: error < 1 ulp, inside any bound that admits rounding).
+    Returns whether an element was moved."""
+    bits = stored.reshape(-1).view(np.uint16)
+    s32, e32 = stored.reshape(-1).astype(np.float32), exact32.reshape(-1)
+    for i in np.flatnonzero((s32 != e32) & np.isfinite(e32) & np.isfinite(s32)):
+        grow = abs(e32[i]) > abs(s32[i])
+        new = (np.uint16(0x8001) if e32[i] < 0 else np.uint16(1)) if s32[i] == 0 else (bits[i] + np.uint16(1) if grow else bits[i] - np.uint16(1))
+        old = bits[i]
+        bits[i] = new
+        if np.isfinite(stored.reshape(-1)[i].astype(np.float32)):
+            return True
+        bits[i] = old  # stepping past the largest finite value: try the next element
+    return False
 
 
 def _out_buffer(arg, dtype: str, m: int, n: int) -> np.ndarray:
@@ -151,6 +170,7 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
     ms_from, num_from = ("y", "y") if dtype == "float16" else RMS_SOURCES[rms_source]
     axis = 0 if "rms-wrong-axis" in faults else 1
     blocks = [(0, m)] if axis == 0 else [(lo, min(m, lo + max(1, (1 << 19) // n))) for lo in range(0, m, max(1, (1 << 19) // n))]
+    stepped = False  # fault ulp-inside-bound: one element per rank
     for lo, hi in blocks:
         mm32 = mm[lo:hi].astype(np.float32)
         x = mm32 if "no-residual" in faults else mm32 + residual_all[lo:hi].astype(np.float32)
@@ -165,7 +185,13 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
                 rstd = 1.0 / np.sqrt(ms + eps)
         normed = rnd(src * rstd.astype(np.float32), dtype)
         y_all[lo:hi] = y
-        norm_all[lo:hi] = normed if gamma is None else rnd(normed.astype(np.float32) * gamma, dtype)
+        if gamma is None:
+            norm_all[lo:hi] = normed
+        else:
+            norm32 = normed.astype(np.float32) * gamma
+            norm_all[lo:hi] = rnd(norm32, dtype)
+            if "ulp-inside-bound" in faults and not stepped:
+                stepped = _step_toward(norm_all[lo:hi], norm32)
     shape = res_arg.shape
     y, norm_out = y_all.reshape(shape), norm_all.reshape(shape)
     if not inplace:
@@ -175,6 +201,8 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
         written = np.asarray(res_arg.data).copy()
     elif "inplace-writes-normout" in faults:
         written = norm_out
+    if "inplace-differs" in faults and norm_out.size:
+        norm_out.reshape(-1).view(np.uint16)[norm_out.size // 2] ^= np.uint16(1)
     return {"residual": written, "normOut": norm_out}
 
 
@@ -196,6 +224,12 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
         blocks.append(acc.result())
     mm = _drift(blocks[0] if len(blocks) == 1 else np.concatenate(blocks), faults)
     del blocks
+    if "ranks-reduce-own-order" in faults:  # each rank its own reduce: partials from its own on, in the output dtype
+        parts = [p for r in range(world) for p in _stored(operands[r], r, world, faults)]
+        own = [_drift(allreduce(parts[r:] + parts[:r], dtype, "output_dtype", _rounder(faults)), faults)
+               for r in range(world)]
+        return [finish(op, own[r], own_arguments(ranks, r, faults), attrs, faults, rms_source, out=ranks[r])
+                for r in range(world)]
     return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults, rms_source, out=ranks[r])
             for r in range(len(ranks))]
 

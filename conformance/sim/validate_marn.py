@@ -12,10 +12,11 @@ from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
 from ..spec import BY_ID
-from ..spec.model import VALID_WORLD_SIZES
+from ..spec.model import CODE_FROM_DOCUMENT, VALID_WORLD_SIZES
 
 CATALOGUE = None  # the rule's status is its constraint's code in the catalogue (spec), the one source
 
+CODE_DRIFTED = 561002  # fault code-drift: what a convention-coded MARN rejection answers instead of 161002
 INT32_MAX = 2**31 - 1
 FLOAT_DTYPES = ("float16", "bfloat16")
 
@@ -121,6 +122,9 @@ def first_violation(rules, faults) -> tuple[int, str, str]:
         if message is not None and f"unchecked:{cid}" not in faults:
             if status is CATALOGUE:  # a fault that rejects a valid input (an accept record) answers 161002
                 status = BY_ID[cid].expected_status if BY_ID[cid].kind == "reject" else INVALID
+            if ("code-drift" in faults and status == INVALID and cid.startswith("MARN-")
+                    and BY_ID[cid].code_source != CODE_FROM_DOCUMENT):  # behaviour fault: an unpinned code moves
+                status = CODE_DRIFTED
             return status, cid, f"{cid}: {message}"
     return 0, "", ""
 

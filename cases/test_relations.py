@@ -1,0 +1,123 @@
+"""Metamorphic and consistency relations (conformance/relations.py): properties that need no reference, so they
+hold on hardware as on the simulator. Each runs on a few small cases of the selected world sizes.
+
+Determinism is not promised by the documents: whether repeat runs were bit-identical is recorded (a warning in
+the summary, the test's `mc2_relation` property) and checked only with --mc2-require-determinism. The chain
+relation needs a backend with invoke_chain; without one it is skipped as not supported.
+"""
+
+import json
+import warnings
+
+import pytest
+
+from conformance import casegen, relations
+from conformance.casegen.model import selects_world_size
+from conformance.pytest_plugin import lease_for
+
+# small valid cases, one per world size; a test runs those of the selected world sizes
+MARN_IDS = [f"marn-tiny-x1_3d-x2N-bias-eps1e-06-{dt}-w{w}" for dt in ("fp16", "bf16") for w in (1, 2, 4, 8)]
+INPLACE_IDS = [f"marn_inplace-tiny-x1_3d-x2N-bias-eps1e-06-{dt}-w{w}" for dt in ("fp16",) for w in (2, 4)]
+V3_IDS = ["v3-tiny-fp16_i64-x1_3d-x2nd-bias-deq1n-nox3-fp-fp16-w2", "v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2",
+          "v3-tiny-fp16_i64-x1_2d-x2nz-nobias-deq1-nox3-lowbit-fp16-w2"]
+
+
+def _catalogued(ids):
+    known = {c.id for c in casegen.catalogue()}
+    return [i for i in ids if i in known]
+
+
+def _case(mc2, case_id):
+    case = casegen.by_id(case_id)
+    if not selects_world_size(case, mc2.world_sizes):
+        pytest.skip(f"world size {case.world_size} not selected (--mc2-world-sizes)")
+    return case
+
+
+def _record(request, result):
+    request.node.user_properties.append(("mc2_relation", json.dumps(
+        {"relation": result.relation, "case_id": result.case_id, "status": result.status, "held": result.held,
+         "detail": result.detail})))
+
+
+def _judge(request, mc2, result):
+    _record(request, result)
+    if result.status == relations.NOT_SUPPORTED:
+        pytest.skip(f"backend {mc2.backend.name}: {result.detail}")
+    if result.status == relations.NOT_APPLICABLE:
+        pytest.skip(result.detail)
+    if not result.passed:
+        pytest.fail(f"{result.report()}\nrepro: {mc2.repro(request.node.nodeid)}", pytrace=False)
+    return result
+
+
+def _twin_pairs():
+    """One (MARN invalid case, Inplace twin) pair per rejection constraint: the cheapest in the catalogue's
+    signoff profile, smallest world size first."""
+    best = {}
+    for pair in relations.rejection_twins(casegen.catalogue()):
+        case = pair[0]
+        key = case.covers[0] if case.covers else case.id
+        if case.origin == "catalogue" and (key not in best or (case.world_size, case.cost) <
+                                           (best[key][0].world_size, best[key][0].cost)):
+            best[key] = pair
+    return [best[k] for k in sorted(best)]
+
+
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS + INPLACE_IDS))
+def test_inplace_matches_out_of_place(case_id, mc2, request):
+    """(1) The inplace and out-of-place variants on the same inputs: y == residual after the call and
+    normOut == normOut, bit for bit, on every rank."""
+    case = _case(mc2, case_id)
+    with lease_for(mc2, case) as devices:
+        _judge(request, mc2, relations.inplace_matches(mc2.backend, case, mc2.seed, devices=devices))
+
+
+@pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
+def test_ranks_agree(case_id, mc2, request):
+    """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""
+    case = _case(mc2, case_id)
+    with lease_for(mc2, case) as devices:
+        _judge(request, mc2, relations.cross_rank_identity(mc2.backend, case, mc2.seed, devices=devices))
+
+
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:4] + V3_IDS[:1]))
+def test_repeat_runs(case_id, mc2, request):
+    """(3) Repeat runs on identical inputs: bit-identical? Recorded; a check only with --mc2-require-determinism."""
+    case = _case(mc2, case_id)
+    with lease_for(mc2, case) as devices:
+        result = relations.determinism(mc2.backend, case, mc2.seed, devices=devices,
+                                       require=mc2.require_determinism)
+    _judge(request, mc2, result)
+    if result.status == relations.RECORDED:
+        warnings.warn(f"{case_id}: repeat runs were not bit-identical on backend {mc2.backend.name} "
+                      f"(recorded, not a failure: the documents do not promise determinism)")
+
+
+@pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
+def test_rank_order(case_id, mc2, request):
+    """(4) Permuting which rank holds which shard changes no output beyond twice the suite's bound."""
+    case = _case(mc2, case_id)
+    with lease_for(mc2, case) as devices:
+        _judge(request, mc2, relations.rank_permutation(mc2.backend, case, mc2.seed, devices=devices,
+                                                        accumulation=mc2.accumulation))
+
+
+@pytest.mark.parametrize("case_id", _catalogued(V3_IDS[:2]))
+def test_fused_matches_chain(case_id, mc2, request):
+    """(5) V3 without comm scales equals the backend's chain of separate operators within twice the bound."""
+    case = _case(mc2, case_id)
+    with lease_for(mc2, case) as devices:
+        _judge(request, mc2, relations.chain_matches(mc2.backend, case, mc2.seed, devices=devices,
+                                                     accumulation=mc2.accumulation))
+
+
+@pytest.mark.parametrize("pair", [pytest.param(p, id=p[0].covers[0] if p[0].covers else p[0].id)
+                                  for p in _twin_pairs()])
+def test_same_rejections(pair, mc2, request):
+    """(6) An invalid MARN case and its Inplace twin: both rejected or both accepted."""
+    case, twin = pair
+    if not selects_world_size(case, mc2.world_sizes):
+        pytest.skip(f"world size {case.world_size} not selected (--mc2-world-sizes)")
+    with lease_for(mc2, case) as devices:
+        _judge(request, mc2, relations.same_rejection(mc2.backend, case, twin, mc2.seed, devices=devices))

@@ -1,0 +1,420 @@
+"""Metamorphic and consistency relations: properties of a backend's outputs that need no reference, so they
+hold on hardware as well as on the simulator. Free of pytest: each relation takes a backend, a case and a run
+seed and returns a `RelationResult` holding `compare.Check`s.
+
+1. inplace_matches        the inplace variant equals the out-of-place one bit for bit on the same inputs
+                          (y against the residual after the call, normOut against normOut)
+2. cross_rank_identity    MARN: every rank's outputs identical when every rank passes the same residual and
+                          gamma; V3: every rank's output identical (always)
+3. determinism            repeat runs bit-identical. The documents do not promise it: recorded (status
+                          "recorded") unless `require` is set, then a failure
+4. rank_permutation       permuting which rank holds which shard changes nothing beyond twice the suite's
+                          bound (the reduced sum may round differently)
+5. chain_matches          V3 without comm scales equals the backend's chain (invoke_chain) within twice the
+                          bound; "not supported" where the backend has no invoke_chain
+6. same_rejection         an invalid MARN case and its Inplace twin (ids differ only in the "marn-" /
+                          "marn_inplace-" prefix) are both rejected or both accepted
+
+Every relation is shown able to fail by a simulator fault (sim.faults.RELATION_FAULTS; tests/test_relations_unit.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .casegen.inputs import materialise
+from .casegen.model import Case
+from .protocol import Invocation, RankFailure, TensorArg, status_name
+from .tolerance import compare
+
+MARN = "MatmulAllReduceAddRmsNorm"
+MARN_INPLACE = "InplaceMatmulAllReduceAddRmsNorm"
+V3 = "QuantMatmulAllReduceV3"
+
+PASS, FAIL, RECORDED, NOT_SUPPORTED, NOT_APPLICABLE = "pass", "fail", "recorded", "not supported", "not applicable"
+
+RELATIONS = ("inplace_matches", "cross_rank_identity", "determinism", "rank_permutation", "chain_matches",
+             "same_rejection")
+
+
+@dataclass
+class RelationResult:
+    relation: str
+    case_id: str
+    status: str  # pass | fail | recorded (did not hold, not required) | not supported | not applicable
+    checks: list[compare.Check] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status != FAIL
+
+    @property
+    def held(self) -> bool | None:
+        """Whether the relation held (None where it was not evaluated)."""
+        if self.status in (NOT_SUPPORTED, NOT_APPLICABLE):
+            return None
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[compare.Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def report(self) -> str:
+        lines = [f"{self.relation} on {self.case_id}: {self.status}"]
+        if self.detail:
+            lines.append(f"  {self.detail}")
+        lines += [f"  {c.message}" for c in self.failures]
+        return "\n".join(lines)
+
+
+def _result(relation: str, case_id: str, checks: list[compare.Check], detail: str = "") -> RelationResult:
+    unsupported = [c for c in checks if c.category == "unsupported"]
+    if unsupported:  # the backend declared a case it cannot run: nothing was evaluated
+        return RelationResult(relation, case_id, NOT_SUPPORTED, checks, detail or unsupported[0].message)
+    return RelationResult(relation, case_id, PASS if all(c.passed for c in checks) else FAIL, checks, detail)
+
+
+# ---------------------------------------------------------------------------------------------- invocations
+
+def clone_array(a: np.ndarray) -> np.ndarray:
+    """A copy with the same strides over a copy of its buffer (a strided view stays a strided view)."""
+    if a.flags.c_contiguous or not isinstance(a.base, np.ndarray):
+        return a.copy()
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    new_root = np.ascontiguousarray(root).copy().reshape(-1)
+    offset = (a.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // a.itemsize
+    return np.lib.stride_tricks.as_strided(new_root[offset:], a.shape, a.strides)
+
+
+def clone_tensor(t: TensorArg | None) -> TensorArg | None:
+    if t is None or t.data is None:
+        return t
+    return dataclasses.replace(t, data=clone_array(np.asarray(t.data)))
+
+
+def with_ranks(inv: Invocation, ranks) -> Invocation:
+    return dataclasses.replace(inv, ranks=tuple(dict(r) for r in ranks))
+
+
+def same_residual_gamma(inv: Invocation) -> Invocation:
+    """Every rank gets (its own copy of) rank 0's residual and gamma (MARN)."""
+    r0 = inv.ranks[0]
+    return with_ranks(inv, [{**r, "residual": clone_tensor(r0["residual"]), "gamma": clone_tensor(r0["gamma"])}
+                            for r in inv.ranks])
+
+
+SHARD_ARGS = {MARN: ("x1", "x2", "bias"), MARN_INPLACE: ("x1", "x2", "bias"),
+              V3: ("x1", "x2", "bias", "x3", "dequantScale", "pertokenScale")}
+
+
+def permute_shards(inv: Invocation, perm) -> Invocation:
+    """Rank i receives rank perm[i]'s shard arguments (x1, x2, bias; V3 also its dequant/pertoken scales and
+    x3); everything else stays where it was. Arrays are copied, so the two invocations share no buffer."""
+    names = SHARD_ARGS[inv.op]
+    ranks = []
+    for i, r in enumerate(inv.ranks):
+        src = inv.ranks[perm[i]]
+        ranks.append({k: clone_tensor(src[k] if k in names else v) for k, v in r.items()})
+    return with_ranks(inv, ranks)
+
+
+def as_inplace(inv: Invocation) -> Invocation:
+    """The inplace twin of an out-of-place MARN invocation on the same inputs (no y; copies of every buffer)."""
+    return dataclasses.replace(inv, op=MARN_INPLACE, ranks=tuple(
+        {k: clone_tensor(v) for k, v in r.items() if k != "y"} for r in inv.ranks))
+
+
+def as_out_of_place(inv: Invocation) -> Invocation:
+    """The out-of-place twin of an inplace MARN invocation: y is a NaN-filled buffer shaped like normOut."""
+    ranks = []
+    for r in inv.ranks:
+        norm = r["normOut"]
+        y = None if norm is None else dataclasses.replace(
+            norm, data=None if norm.data is None else np.full_like(np.asarray(norm.data), np.nan))
+        order = [k for k in r if k != "normOut"] + ["y", "normOut"]  # C order: ..., gamma, y, normOut
+        ranks.append({k: (y if k == "y" else clone_tensor(r[k])) for k in order})
+    return dataclasses.replace(inv, op=MARN, ranks=tuple(ranks))
+
+
+def _materialise(case: Case, seed: int, devices=()) -> Invocation:
+    """The case's invocation (fresh buffers every time), on the leased `devices` if any."""
+    inv = materialise(case, seed)
+    return dataclasses.replace(inv, devices=tuple(devices)) if devices else inv
+
+
+def _call(backend, inv: Invocation, chain: bool = False):
+    """(results, None) or (None, Check that says why no results came)."""
+    reason = backend.unsupported_reason(inv)
+    if reason:
+        return None, compare.Check("supported", False, f"backend does not support {inv.case_id}: {reason}",
+                                   category="unsupported")
+    try:
+        results = backend.invoke_chain(inv) if chain else backend.invoke(inv)
+    except RankFailure as exc:
+        return None, compare.Check("invoke", False, f"{'chain' if chain else 'invoke'}: {exc}", category=exc.kind)
+    except Exception as exc:  # a backend bug is a finding
+        return None, compare.Check("invoke", False, f"{'chain' if chain else 'invoke'} raised "
+                                                    f"{type(exc).__name__}: {exc}", category="backend_error")
+    if len(results) != inv.world_size:
+        return None, compare.Check("invoke", False, f"{len(results)} rank results for world size {inv.world_size}",
+                                   category="backend_error")
+    return results, None
+
+
+def _statuses_ok(label: str, results) -> compare.Check:
+    bad = [(r, res.status) for r, res in enumerate(results) if res.status]
+    return compare.Check(f"{label} status", not bad,
+                         f"{label}: " + ("every rank returned 0" if not bad else ", ".join(
+                             f"rank {r} returned {status_name(s)}" for r, s in bad)), category="wrong_status")
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    return a.view(f"u{a.dtype.itemsize}") if a.dtype.itemsize in (1, 2, 4, 8) else a.view(np.uint8)
+
+
+def bit_equal(name: str, a, b, category: str = "exact_mismatch") -> compare.Check:
+    """`a` and `b` identical bit for bit (shape, dtype and every element; NaN payloads included)."""
+    if a is None or b is None:
+        return compare.Check(name, False, f"{name}: output missing ({'first' if a is None else 'second'})",
+                             category="bad_output")
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return compare.Check(name, False, f"{name}: {a.dtype}{a.shape} against {b.dtype}{b.shape}",
+                             category="bad_output")
+    diff = _bits(a) != _bits(b)
+    n = int(np.count_nonzero(diff))
+    if not n:
+        return compare.Check(name, True, f"{name}: identical ({a.size} elements)", {"elements": int(a.size)})
+    first = int(np.flatnonzero(diff.reshape(-1))[0])
+    idx = tuple(int(i) for i in np.unravel_index(first, a.shape)) if a.ndim else ()
+    return compare.Check(name, False, f"{name}: {n} of {a.size} elements differ; first at {idx}: "
+                                      f"{a.reshape(-1)[first]!r} against {b.reshape(-1)[first]!r}",
+                         {"elements": int(a.size), "differing": n, "first_index": str(idx)}, category=category)
+
+
+def _y_name(op: str) -> str:
+    return "residual" if op == MARN_INPLACE else "y"
+
+
+def _output_names(op: str) -> tuple[str, ...]:
+    return ("output",) if op == V3 else (_y_name(op), "normOut")
+
+
+def _valid(case: Case) -> str | None:
+    if case.kind == "invalid" or case.rejects:
+        return f"{case.id} is a rejection case"
+    if case.shape_only:
+        return f"{case.id} is shape-only (no data)"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ relations
+
+def inplace_matches(backend, case: Case, seed: int, *, devices=()) -> RelationResult:
+    """(1) Inplace and out-of-place MARN on the same inputs: y == residual after the call, normOut == normOut,
+    bit for bit, on every rank."""
+    rel = "inplace_matches"
+    if case.op not in (MARN, MARN_INPLACE) or _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case) or f"{case.op} has no inplace twin")
+    base = _materialise(case, seed, devices)
+    oop = as_out_of_place(base) if case.op == MARN_INPLACE else with_ranks(
+        base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
+    inp = as_inplace(base) if case.op == MARN else with_ranks(
+        base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
+    checks = []
+    res_o, err = _call(backend, oop)
+    if err:
+        return _result(rel, case.id, [err])
+    res_i, err = _call(backend, inp)
+    if err:
+        return _result(rel, case.id, [err])
+    checks += [_statuses_ok("out-of-place", res_o), _statuses_ok("inplace", res_i)]
+    if all(c.passed for c in checks):
+        for r, (o, i) in enumerate(zip(res_o, res_i)):
+            checks.append(bit_equal(f"rank {r} y (out-of-place) vs residual (inplace)", o.outputs.get("y"),
+                                    i.outputs.get("residual")))
+            checks.append(bit_equal(f"rank {r} normOut (out-of-place) vs normOut (inplace)",
+                                    o.outputs.get("normOut"), i.outputs.get("normOut")))
+    return _result(rel, case.id, checks)
+
+
+def cross_rank_identity(backend, case: Case, seed: int, *, devices=()) -> RelationResult:
+    """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""
+    rel = "cross_rank_identity"
+    if _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    inv = _materialise(case, seed, devices)
+    if case.op != V3:
+        inv = same_residual_gamma(inv)
+    results, err = _call(backend, inv)
+    if err:
+        return _result(rel, case.id, [err])
+    checks = [_statuses_ok("call", results)]
+    if checks[0].passed:
+        for name in _output_names(case.op):
+            for r in range(1, len(results)):
+                checks.append(bit_equal(f"rank {r} {name} vs rank 0", results[r].outputs.get(name),
+                                        results[0].outputs.get(name), category="cross_rank_mismatch"))
+    return _result(rel, case.id, checks, "" if case.op == V3 else "every rank passed rank 0's residual and gamma")
+
+
+def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, require: bool = False) -> RelationResult:
+    """(3) `runs` calls on identical inputs give identical outputs, bit for bit. Not promised by the documents:
+    a difference is recorded (status "recorded") unless `require`."""
+    rel = "determinism"
+    if _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    first, err = _call(backend, _materialise(case, seed, devices))
+    if err:
+        return _result(rel, case.id, [err])
+    checks = [_statuses_ok("run 1", first)]
+    for run in range(2, runs + 1):
+        again, err = _call(backend, _materialise(case, seed, devices))
+        if err:
+            return _result(rel, case.id, checks + [err])
+        checks.append(_statuses_ok(f"run {run}", again))
+        for r, (a, b) in enumerate(zip(first, again)):
+            for name in sorted(set(a.outputs) | set(b.outputs)):
+                checks.append(bit_equal(f"rank {r} {name}: run {run} vs run 1", b.outputs.get(name),
+                                        a.outputs.get(name), category="nondeterministic"))
+    held = all(c.passed for c in checks)
+    status_failed = any(not c.passed for c in checks if c.name.endswith("status"))
+    if held:
+        return RelationResult(rel, case.id, PASS, checks, f"{runs} runs bit-identical")
+    if require or status_failed:
+        return RelationResult(rel, case.id, FAIL, checks, f"{runs} runs differ")
+    return RelationResult(rel, case.id, RECORDED, checks,
+                          f"{runs} runs differ: not deterministic (recorded; the documents do not promise it; "
+                          "--mc2-require-determinism makes it a failure)")
+
+
+def _bounds(inv: Invocation, accumulation: str) -> dict[tuple[int, str], np.ndarray]:
+    """The suite's error bound of every (rank, output) of `inv`, as (m, n) float32 arrays (from its inputs)."""
+    if inv.op == V3:
+        from .reference.v3 import reference
+        from .tolerance import v3_bounds
+        b = v3_bounds.bound(reference(inv)).astype(np.float32)
+        return {(r, "output"): b for r in range(inv.world_size)}
+    from .reference.marn import as_matrix, rank_outputs, reduced_matmul
+    from .tolerance import marn_bounds
+    red = reduced_matmul(inv)
+    dtype = inv.ranks[0]["x1"].dtype
+    shared = marn_bounds.y_bound_shared(red, dtype, accumulation)
+    eps = float(inv.attrs["epsilon"])
+    out = {}
+    for r, t in enumerate(inv.ranks):
+        residual, gamma = as_matrix(t["residual"]), as_matrix(t["gamma"]).reshape(-1)
+        y_ref, _, rstd = rank_outputs(red, residual, gamma, eps)
+        e_y = marn_bounds.y_bound(shared, y_ref, residual, red, dtype)
+        out[(r, _y_name(inv.op))] = e_y
+        out[(r, "normOut")] = marn_bounds.norm_bound(y_ref, e_y, rstd, gamma, eps, dtype).astype(np.float32)
+    return out
+
+
+def _within(name: str, a, b, bound: np.ndarray) -> list[compare.Check]:
+    """|a - b| <= 2 * bound: both sides of a relation are within `bound` of the same exact value."""
+    if a is None or b is None:
+        return [compare.Check(name, False, f"{name}: output missing", category="bad_output")]
+    b32 = compare.to_f32(b).reshape(bound.shape)
+    return compare.bounded(name, compare.to_f32(a).reshape(bound.shape), b32, 2 * bound)
+
+
+def rank_permutation(backend, case: Case, seed: int, *, devices=(), perm=None,
+                     accumulation: str = "probabilistic") -> RelationResult:
+    """(4) Permute which rank holds which shard (default: reversed rank order; MARN with rank 0's residual and
+    gamma on every rank, so the permuted outputs belong to the same rank positions): every output stays within
+    twice the suite's bound of the unpermuted one."""
+    rel = "rank_permutation"
+    if _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    if case.world_size < 2:
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail="world size 1: nothing to permute")
+    perm = tuple(perm or reversed(range(case.world_size)))
+    base = _materialise(case, seed, devices)
+    if case.op != V3:
+        base = same_residual_gamma(base)
+    permuted = permute_shards(base, perm)
+    bounds = _bounds(base, accumulation)  # before any call: the inplace variant overwrites its residual
+    orig, err = _call(backend, base)
+    if err:
+        return _result(rel, case.id, [err])
+    moved, err = _call(backend, permuted)
+    if err:
+        return _result(rel, case.id, [err])
+    checks = [_statuses_ok("original", orig), _statuses_ok("permuted", moved)]
+    if all(c.passed for c in checks):
+        for (r, name), bound in bounds.items():
+            checks += _within(f"rank {r} {name}: permuted vs original", moved[r].outputs.get(name),
+                              orig[r].outputs.get(name), bound)
+    return _result(rel, case.id, checks, f"shards permuted {perm}")
+
+
+def chain_matches(backend, case: Case, seed: int, *, devices=(), accumulation: str = "probabilistic") -> RelationResult:
+    """(5) V3 without comm scales: the fused operator equals the backend's chain (invoke_chain) within twice the
+    bound, every rank."""
+    rel = "chain_matches"
+    if not callable(getattr(backend, "invoke_chain", None)):
+        return RelationResult(rel, case.id, NOT_SUPPORTED,
+                              detail=f"backend {getattr(backend, 'name', '?')} has no invoke_chain")
+    if case.op != V3 or _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case) or "V3 cases only")
+    base = _materialise(case, seed, devices)
+    r0 = base.ranks[0]
+    if r0.get("commQuantScale1") is not None and r0.get("commQuantScale2") is not None:
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail="low-bit communication (comm scales given)")
+    chain_inv = with_ranks(base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
+    bounds = _bounds(base, accumulation)
+    fused, err = _call(backend, base)
+    if err:
+        return _result(rel, case.id, [err])
+    chained, err = _call(backend, chain_inv, chain=True)
+    if err:
+        return _result(rel, case.id, [err])
+    checks = [_statuses_ok("fused", fused), _statuses_ok("chain", chained)]
+    if all(c.passed for c in checks):
+        for (r, name), bound in bounds.items():
+            checks += _within(f"rank {r} {name}: fused vs chain", fused[r].outputs.get(name),
+                              chained[r].outputs.get(name), bound)
+    return _result(rel, case.id, checks)
+
+
+def inplace_twin_id(case_id: str) -> str | None:
+    return "marn_inplace-" + case_id[len("marn-"):] if case_id.startswith("marn-") else None
+
+
+def rejection_twins(cases) -> list[tuple[Case, Case]]:
+    """(MARN invalid case, its Inplace twin) for every invalid MARN case in `cases` whose twin is catalogued."""
+    from . import casegen
+    by_id = {c.id: c for c in casegen.catalogue()}
+    pairs = []
+    for c in cases:
+        if c.op == MARN and c.kind == "invalid":
+            twin = by_id.get(inplace_twin_id(c.id))
+            if twin is not None:
+                pairs.append((c, twin))
+    return pairs
+
+
+def same_rejection(backend, case: Case, twin: Case, seed: int, *, devices=()) -> RelationResult:
+    """(6) An invalid MARN case and its Inplace twin: both rejected (a nonzero status on some rank) or both
+    accepted. The codes are recorded, not compared."""
+    rel = "same_rejection"
+    verdicts = {}
+    for c in (case, twin):
+        results, err = _call(backend, _materialise(c, seed, devices))
+        if err:
+            return _result(rel, case.id, [err])
+        verdicts[c.op] = [res.status for res in results]
+    a, b = verdicts[MARN], verdicts[MARN_INPLACE]
+    ok = any(a) == any(b)
+    word = lambda s: "rejected (" + ", ".join(sorted({status_name(x) for x in s if x})) + ")" if any(s) else "accepted"
+    msg = f"MARN {word(a)}, Inplace ({twin.id}) {word(b)}"
+    return _result(rel, case.id, [compare.Check("same rejection", ok, f"same rejection: {msg}",
+                                                {"marn": a, "inplace": b}, category="wrong_status")])

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from conformance import casegen, relations
+from conformance import allure_results, casegen, relations
 from conformance.casegen.model import selects_world_size
 from conformance.pytest_plugin import lease_for
 
@@ -27,10 +27,12 @@ def _catalogued(ids):
     return [i for i in ids if i in known]
 
 
-def _case(mc2, case_id):
+def _case(mc2, case_id, request=None):
     case = casegen.by_id(case_id)
     if not selects_world_size(case, mc2.world_sizes):
         pytest.skip(f"world size {case.world_size} not selected (--mc2-world-sizes)")
+    if request is not None and request.config.getoption("--alluredir", None):
+        allure_results.label_case(case, seed=mc2.seed)  # operator / constraint labels like every case test
     return case
 
 
@@ -68,7 +70,7 @@ def _twin_pairs():
 def test_inplace_matches_out_of_place(case_id, mc2, request):
     """(1) The inplace and out-of-place variants on the same inputs: y == residual after the call and
     normOut == normOut, bit for bit, on every rank."""
-    case = _case(mc2, case_id)
+    case = _case(mc2, case_id, request)
     with lease_for(mc2, case) as devices:
         _judge(request, mc2, relations.inplace_matches(mc2.backend, case, mc2.seed, devices=devices))
 
@@ -76,7 +78,7 @@ def test_inplace_matches_out_of_place(case_id, mc2, request):
 @pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
 def test_ranks_agree(case_id, mc2, request):
     """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""
-    case = _case(mc2, case_id)
+    case = _case(mc2, case_id, request)
     with lease_for(mc2, case) as devices:
         _judge(request, mc2, relations.cross_rank_identity(mc2.backend, case, mc2.seed, devices=devices))
 
@@ -84,7 +86,7 @@ def test_ranks_agree(case_id, mc2, request):
 @pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:4] + V3_IDS[:1]))
 def test_repeat_runs(case_id, mc2, request):
     """(3) Repeat runs on identical inputs: bit-identical? Recorded; a check only with --mc2-require-determinism."""
-    case = _case(mc2, case_id)
+    case = _case(mc2, case_id, request)
     with lease_for(mc2, case) as devices:
         result = relations.determinism(mc2.backend, case, mc2.seed, devices=devices,
                                        require=mc2.require_determinism)
@@ -97,7 +99,7 @@ def test_repeat_runs(case_id, mc2, request):
 @pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
 def test_rank_order(case_id, mc2, request):
     """(4) Permuting which rank holds which shard changes no output beyond twice the suite's bound."""
-    case = _case(mc2, case_id)
+    case = _case(mc2, case_id, request)
     with lease_for(mc2, case) as devices:
         _judge(request, mc2, relations.rank_permutation(mc2.backend, case, mc2.seed, devices=devices,
                                                         accumulation=mc2.accumulation))
@@ -106,7 +108,7 @@ def test_rank_order(case_id, mc2, request):
 @pytest.mark.parametrize("case_id", _catalogued(V3_IDS[:2]))
 def test_fused_matches_chain(case_id, mc2, request):
     """(5) V3 without comm scales equals the backend's chain of separate operators within twice the bound."""
-    case = _case(mc2, case_id)
+    case = _case(mc2, case_id, request)
     with lease_for(mc2, case) as devices:
         _judge(request, mc2, relations.chain_matches(mc2.backend, case, mc2.seed, devices=devices,
                                                      accumulation=mc2.accumulation))
@@ -117,7 +119,6 @@ def test_fused_matches_chain(case_id, mc2, request):
 def test_same_rejections(pair, mc2, request):
     """(6) An invalid MARN case and its Inplace twin: both rejected or both accepted."""
     case, twin = pair
-    if not selects_world_size(case, mc2.world_sizes):
-        pytest.skip(f"world size {case.world_size} not selected (--mc2-world-sizes)")
+    case = _case(mc2, case.id, request)
     with lease_for(mc2, case) as devices:
         _judge(request, mc2, relations.same_rejection(mc2.backend, case, twin, mc2.seed, devices=devices))

@@ -67,6 +67,13 @@ def expected(case: Case, *, status_check: str = "documented", constraints=None) 
     cid = rejecting_constraint(case)
     c = by_id[cid]
     codes = c.promised_codes(status_check)
+    others = [by_id[o] for o in case.covers if o != cid and by_id[o].kind == "reject"]
+    if others:  # several rules violated at once (the fuzzer): any of them may fire first, in either phase
+        allowed = [c.promised_codes(status_check)] + [o.promised_codes(status_check) for o in others]
+        union = None if any(a is None for a in allowed) else frozenset().union(*allowed)
+        phases = frozenset().union(c.promised_phases(), *(o.promised_phases() for o in others))
+        names = ", ".join([cid] + [o.id for o in others])
+        return Expected(False, union, phases, f"{names}: violated together, any of their outcomes")
     if codes is None:
         basis = f"{cid}: the document states no code"
     elif c.code_source == "document":

@@ -76,3 +76,29 @@ def test_pytest_fuzz_profile_runs_only_when_asked():
         return proc.stdout
     assert "3 deselected" in collect() or "no tests" in collect()
     assert "3 tests collected" in collect("--mc2-fuzz-examples", "5")
+
+
+def test_double_violations_and_limit_probes_pass_a_correct_device_and_catch_off_by_one():
+    """The invalid space beyond single mutations: two violations at once (any legal outcome of either rule)
+    and +-1 around every numeric limit; a bound checked with >= instead of > fails a limit probe."""
+    from hypothesis import HealthCheck, given, settings
+
+    from conformance.fuzz.strategies import _limit_cases, double_violations
+    from conformance.judge import run_case
+    from conformance.sim import SimulatorBackend
+
+    clean = SimulatorBackend()
+
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(double_violations())
+    def check(case):
+        assert len(case.covers) == 2 and case.rejects
+        outcome = run_case(case, clean, seed=0, with_metrics=False)
+        assert outcome.passed, outcome.report()
+
+    check()
+    limits = _limit_cases()
+    assert all(run_case(c, clean, seed=0).passed for c in limits)
+    for fault in ("int32-max-inclusive", "dim-max-exclusive"):
+        faulty = SimulatorBackend(faults=[fault])
+        assert any(not run_case(c, faulty, seed=0).passed for c in limits), fault

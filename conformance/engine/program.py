@@ -47,6 +47,12 @@ class RankCall:
     case_id: str
     group: GroupChannel
     group_tensors: Sequence[Mapping[str, TensorArg | None]] = ()  # every rank's arguments (read-only views)
+    # what to run (programs that know only the fused call see the defaults): "fused" the operator, "chain" the
+    # benchmark chain (protocol.invoke_chain); iterations > 0: device timing (protocol.timed), `warmup` launches
+    # then `iterations` timed ones, the latencies in seconds as the output "seconds"
+    mode: str = "fused"
+    warmup: int = 0
+    iterations: int = 0
 
 
 class RankProgram(Protocol):

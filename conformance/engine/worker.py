@@ -61,7 +61,8 @@ def _invoke(conn: Connection, program, arena: Arena, msg: dict):
     group = [{name: tensor_view(e, arena) for name, e in rank.items()} for rank in msg["tensors"]]
     call = RankCall(op=msg["op"], rank=msg["rank"], world_size=msg["world_size"], tensors=group[msg["rank"]],
                     attrs=msg["attrs"], shape_only=msg["shape_only"], case_id=msg["case_id"],
-                    group=_Channel(conn, arena, alloc), group_tensors=group)
+                    group=_Channel(conn, arena, alloc), group_tensors=group, mode=msg.get("mode", "fused"),
+                    warmup=msg.get("warmup", 0), iterations=msg.get("iterations", 0))
     result = program.invoke(call)
     if not isinstance(result, RankResult):
         raise TypeError(f"{type(program).__name__}.invoke returned {type(result).__name__}, not RankResult")

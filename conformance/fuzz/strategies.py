@@ -2,12 +2,15 @@
 
 Shapes lean toward boundaries and odd sizes (1, 15/16/17, 31/32/33, primes) as well as plain random sizes;
 every dtype pairing, world size, optional input, layout and scale encoding is reachable. The invalid space
-samples the catalogue's single-violation mutations at any world size. Each drawn case carries the seed of
-its inputs (`fixed_seed`), so a shrunk failure replays exactly.
+samples the catalogue's single-violation mutations at any world size, two of them at once (so an
+order-dependent validation is explored: any legal code of either rule, from either phase, passes), and the
+values +-1 around every numeric limit (INT32_MAX for b*s, m, k, n; 65535 for V3's k and untransposed n),
+shape-only. Each drawn case carries the seed of its inputs (`fixed_seed`), so a shrunk failure replays exactly.
 """
 
 from __future__ import annotations
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from .. import casegen
@@ -69,7 +72,8 @@ def v3_valid(draw) -> Case:
             f"-{'bias' if bias else 'nobias'}-deq{scale_shape}-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
     covers = ["V3-NUM-001", "V3-NUM-006"] + (["V3-NUM-003"] if lowbit else [])
     case = v3._case(name, row.out, ws, t, v3.attrs(k), covers=covers, kind="valid", profile="smoke")
-    return Case(**{**case.__dict__, "fixed_seed": draw(input_seeds)})
+    params = v3.AMBIGUITY_X3 if (x3 and row.out == "float16") else ()  # V3-AMB-001: either reading passes
+    return Case(**{**case.__dict__, "fixed_seed": draw(input_seeds), "params": params})
 
 
 def invalid() -> st.SearchStrategy[Case]:
@@ -80,7 +84,81 @@ def invalid() -> st.SearchStrategy[Case]:
         c = draw(st.sampled_from(pool))
         return Case(**{**c.__dict__, "id": "fuzz-" + c.id, "fixed_seed": draw(input_seeds)})
 
-    return draw_invalid()
+    return st.one_of(draw_invalid(), double_violations(), limit_probes())
+
+
+def _base(case: Case) -> tuple[dict, dict] | None:
+    """The valid tiny case an invalid catalogue case was mutated from (tensors, attrs), or None."""
+    if case.op in (marn.OP, marn.INPLACE_OP):
+        return marn.base_tensors(case.op, case.dtype, marn.TINY), marn.base_attrs(k=marn.TINY.k)
+    row = next((r for r in v3.BASE_ROWS if r.out == case.dtype), None)
+    return (v3.tensors(row, v3.TINY, lowbit=True), v3.attrs(v3.TINY.k)) if row else None
+
+
+def _changes(case: Case, base: tuple[dict, dict]) -> tuple[dict, dict]:
+    t, a = base
+    return ({k: v for k, v in case.tensors if t.get(k, "absent") != v},
+            {k: v for k, v in case.attrs if a.get(k, "absent") != v})
+
+
+def double_violations() -> st.SearchStrategy[Case]:
+    """Two single-violation mutations of the same base case applied together (they must touch different
+    arguments): the case must be rejected, with a code and phase either violated rule allows."""
+    pool = [c for c in casegen.catalogue() if c.kind == "invalid" and c.origin == "catalogue"
+            and c.world_size in VALID_WORLD_SIZES and not c.shape_only and _base(c) is not None]
+    groups: dict = {}
+    for c in pool:
+        groups.setdefault((c.op, c.dtype, c.world_size), []).append(c)
+    keys = sorted(k for k, v in groups.items() if len(v) > 1)
+
+    @st.composite
+    def draw(draw_) -> Case:
+        key = draw_(st.sampled_from(keys))
+        first, second = draw_(st.lists(st.sampled_from(groups[key]), min_size=2, max_size=2, unique_by=lambda c: c.id))
+        base = _base(first)
+        t1, a1 = _changes(first, base)
+        t2, a2 = _changes(second, base)
+        assume(first.covers[0] != second.covers[0] and not (set(t1) & set(t2)) and not (set(a1) & set(a2)))
+        tensors = {**dict(first.tensors), **t2}
+        attrs = {**dict(first.attrs), **a2}
+        return Case(**{**first.__dict__, "id": f"fuzz-{first.id}+{second.covers[0]}",
+                       "tensors": tuple(tensors.items()), "attrs": tuple(attrs.items()),
+                       "covers": (first.covers[0], second.covers[0]), "fixed_seed": draw_(input_seeds)})
+
+    return draw()
+
+
+def _limit_cases() -> list[Case]:
+    """Shape-only cases at limit - 1, limit and limit + 1 of every numeric rule."""
+    out = []
+    i32 = 2**31 - 1
+    for op in (marn.OP, marn.INPLACE_OP):
+        for cid, dim, x1_3d in (("MARN-BOUND-001", "s", True), ("MARN-BOUND-002", "s", False),
+                                ("MARN-BOUND-003", "k", True), ("MARN-BOUND-004", "n", True)):
+            for value in (i32 - 1, i32, i32 + 1):
+                b, s, k, n = 1, 4, 16, 32
+                b, s, k, n = [value if dim == d else v for d, v in zip("bskn", (b, s, k, n))]
+                t = marn.base_tensors(op, "float16", marn.Shape("limit", b, s, k, n, ""), x1_3d=x1_3d)
+                rejects = value > i32
+                out.append(marn._case(op, f"limit-{cid}-{value}", "float16", 2, t, marn.base_attrs(k=16),
+                                      rejects=rejects, covers=[cid], kind="invalid" if rejects else "valid",
+                                      profile="smoke", shape_only=True))
+    row = v3.BASE_ROWS[0]
+    for cid, value_of in (("V3-BOUND-002", lambda v: v3.V3Shape("limit", 1, 2, v, 32)),
+                          ("V3-BOUND-003", lambda v: v3.V3Shape("limit", 1, 2, 16, v)),
+                          ("V3-BOUND-001", lambda v: v3.V3Shape("limit", 1, v, 16, 32))):
+        limit = i32 if cid == "V3-BOUND-001" else 65535
+        for value in (limit - 1, limit, limit + 1):
+            t = v3.tensors(row, value_of(value), x1_3d=False)
+            rejects = value > limit
+            out.append(v3._case(f"limit-{cid}-{value}", row.out, 2, t, v3.attrs(16), rejects=rejects,
+                                covers=[cid], kind="invalid" if rejects else "valid", profile="smoke",
+                                shape_only=True))
+    return out
+
+
+def limit_probes() -> st.SearchStrategy[Case]:
+    return st.sampled_from(_limit_cases())
 
 
 def cases(op: str = "all") -> st.SearchStrategy[Case]:

@@ -15,6 +15,14 @@
  *   FAKE_CANN_SYNC_DELAY_MS=N              aclrtSynchronizeStreamWithTimeout takes N ms; past its timeout it
  *                                          returns 507046 (ACL_ERROR_RT_STREAM_SYNC_TIMEOUT) after the timeout
  *   FAKE_CANN_WORKSPACE=N                  the workspace size the operators report (default 4096)
+ *
+ * The benchmark chain's operators (aclnnMatmul, aclnnAdd, aclnnAddRmsNorm, aclnnQuantMatmulV4) fill each output
+ * from their first input: out[i] = in[i % n] ^ tag (Matmul 0x33, Add 0x55, QuantMatmulV4 0x66, AddRmsNorm
+ * xOut 0x11, yOut 0x22, rstdOut 0x44), so the data flow through the chain is checkable; HcclAllReduce copies
+ * sendBuf to recvBuf (one process per rank: nothing to sum). Every launch on a stream (an operator's execute,
+ * HcclAllReduce) advances a launch counter; aclrtRecordEvent stamps an event with it and
+ * aclrtEventElapsedTime(ms, start, end) answers 0.25 ms per launch between the two records, only once the end
+ * event was synchronised (aclrtSynchronizeEvent), else ACL_ERROR_INVALID_PARAM.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -37,6 +45,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int current_device = -1; /* per thread, as aclrtSetDevice is */
 static int init_count = 0;
 static int next_id = 1;
+static long launch_tick = 0; /* launches so far (operator executes and HcclAllReduce) */
 
 /* ---- JSON log ------------------------------------------------------------------------------------- */
 
@@ -389,8 +398,8 @@ int aclDestroyIntArray(const void *array) {
 
 /* ---- operators (libopapi) ------------------------------------------------------------------------- */
 
-enum { OP_MARN, OP_INPLACE, OP_V3, OP_TRANS };
-typedef struct { int id, op; const Tensor *x1, *out1, *out2; } Executor;
+enum { OP_MARN, OP_INPLACE, OP_V3, OP_TRANS, OP_CHAIN };
+typedef struct { int id, op; const Tensor *x1, *out1, *out2, *out3; unsigned char tag1, tag2, tag3; } Executor;
 
 static void put_tensor(Str *s, const char *key, const void *t) {
     if (t) put(s, ",\"%s\":\"t%d\"", key, ((const Tensor *)t)->id); else put(s, ",\"%s\":null", key);
@@ -482,7 +491,10 @@ static int execute(const char *fn, void *workspace, uint64_t ws, void *executor,
     Str s = begin(fn);
     put(&s, ",\"workspace\":\"%s\",\"workspaceSize\":%llu,\"executor\":\"e%d\",\"stream\":\"s%d\"", wn,
         (unsigned long long)ws, e ? e->id : -1, stream ? ((Stream *)stream)->id : -1);
-    if (!rc && e && e->op != OP_TRANS) { fill_output(e->out1, e->x1, 0x11); fill_output(e->out2, e->x1, 0x22); }
+    if (!rc && e && e->op == OP_CHAIN) {
+        fill_output(e->out1, e->x1, e->tag1); fill_output(e->out2, e->x1, e->tag2); fill_output(e->out3, e->x1, e->tag3);
+    } else if (!rc && e && e->op != OP_TRANS) { fill_output(e->out1, e->x1, 0x11); fill_output(e->out2, e->x1, 0x22); }
+    if (!rc && e && e->op != OP_TRANS) launch_tick++;
     put(&s, ",\"status\":%d", rc);
     finish(&s);
     free(e); /* as aclnn: the executor lives until its execute */
@@ -597,6 +609,206 @@ int HcclCommDestroy(void *comm) {
     put(&s, ",\"comm\":\"c%d\",\"status\":0", comm ? ((Comm *)comm)->id : -1);
     finish(&s);
     free(comm);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+
+/* ---- the benchmark chain: scalars, separate operators, HcclAllReduce ----------------------------------- */
+
+typedef struct { int id, dtype; double value; } Scalar;
+
+void *aclCreateScalar(void *value, int dtype) {
+    pthread_mutex_lock(&lock);
+    Scalar *sc = NULL;
+    if (!injected("aclCreateScalar") && value) {
+        sc = calloc(1, sizeof *sc);
+        sc->id = next_id++; sc->dtype = dtype;
+        switch (dtype) {
+        case 0: sc->value = *(float *)value; break;
+        case 11: sc->value = *(double *)value; break;
+        case 3: sc->value = *(int32_t *)value; break;
+        case 9: sc->value = (double)*(int64_t *)value; break;
+        default: sc->value = -1; break;
+        }
+    }
+    Str s = begin("aclCreateScalar");
+    if (sc) put(&s, ",\"scalar\":\"k%d\",\"value\":%.17g", sc->id, sc->value); else put(&s, ",\"scalar\":null");
+    put(&s, ",\"dtype\":%d", dtype);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return sc;
+}
+
+int aclDestroyScalar(const void *scalar) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclDestroyScalar");
+    put(&s, ",\"scalar\":\"k%d\"", scalar ? ((const Scalar *)scalar)->id : -1);
+    finish(&s);
+    free((void *)scalar);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+static int chain_result(Str *s, const char *fn, const Tensor *src, const Tensor *o1, unsigned char t1,
+                        const Tensor *o2, unsigned char t2, const Tensor *o3, unsigned char t3, uint64_t *ws,
+                        void **executor) {
+    int rc = workspace_result(s, fn, OP_CHAIN, src, o1, o2, ws, executor); /* unlocks */
+    if (!rc) {
+        pthread_mutex_lock(&lock);
+        Executor *e = *executor;
+        e->out3 = o3; e->tag1 = t1; e->tag2 = t2; e->tag3 = t3;
+        pthread_mutex_unlock(&lock);
+    }
+    return rc;
+}
+
+int aclnnMatmulGetWorkspaceSize(const void *self, const void *mat2, void *out, int8_t cube_math_type, uint64_t *ws,
+                                void **executor) {
+    const char *fn = "aclnnMatmulGetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "self", self); put_tensor(&s, "mat2", mat2); put_tensor(&s, "out", out);
+    put(&s, ",\"cubeMathType\":%d", (int)cube_math_type);
+    return chain_result(&s, fn, self, out, 0x33, NULL, 0, NULL, 0, ws, executor);
+}
+
+int aclnnAddGetWorkspaceSize(const void *self, const void *other, const void *alpha, void *out, uint64_t *ws,
+                             void **executor) {
+    const char *fn = "aclnnAddGetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "self", self); put_tensor(&s, "other", other);
+    if (alpha) put(&s, ",\"alpha\":\"k%d\"", ((const Scalar *)alpha)->id); else put(&s, ",\"alpha\":null");
+    put_tensor(&s, "out", out);
+    return chain_result(&s, fn, self, out, 0x55, NULL, 0, NULL, 0, ws, executor);
+}
+
+int aclnnAddRmsNormGetWorkspaceSize(const void *x1, const void *x2, const void *gamma, double epsilon, void *y_out,
+                                    void *rstd_out, void *x_out, uint64_t *ws, void **executor) {
+    const char *fn = "aclnnAddRmsNormGetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "x1", x1); put_tensor(&s, "x2", x2); put_tensor(&s, "gamma", gamma);
+    put(&s, ",\"epsilon\":%.17g", epsilon);
+    put_tensor(&s, "yOut", y_out); put_tensor(&s, "rstdOut", rstd_out); put_tensor(&s, "xOut", x_out);
+    return chain_result(&s, fn, x1, x_out, 0x11, y_out, 0x22, rstd_out, 0x44, ws, executor);
+}
+
+int aclnnQuantMatmulV4GetWorkspaceSize(const void *x1, const void *x2, const void *scale, const void *offset,
+                                       const void *pertoken, const void *bias, _Bool transpose_x1, _Bool transpose_x2,
+                                       const void *out, uint64_t *ws, void **executor) {
+    const char *fn = "aclnnQuantMatmulV4GetWorkspaceSize";
+    pthread_mutex_lock(&lock);
+    Str s = begin(fn);
+    put_tensor(&s, "x1", x1); put_tensor(&s, "x2", x2); put_tensor(&s, "scale", scale);
+    put_tensor(&s, "offset", offset); put_tensor(&s, "pertokenScale", pertoken); put_tensor(&s, "bias", bias);
+    put(&s, ",\"transposeX1\":%s,\"transposeX2\":%s", transpose_x1 ? "true" : "false", transpose_x2 ? "true" : "false");
+    put_tensor(&s, "out", out);
+    return chain_result(&s, fn, x1, out, 0x66, NULL, 0, NULL, 0, ws, executor);
+}
+
+int aclnnMatmul(void *w, uint64_t ws, void *e, void *st) { return execute("aclnnMatmul", w, ws, e, st); }
+int aclnnAdd(void *w, uint64_t ws, void *e, void *st) { return execute("aclnnAdd", w, ws, e, st); }
+int aclnnAddRmsNorm(void *w, uint64_t ws, void *e, void *st) { return execute("aclnnAddRmsNorm", w, ws, e, st); }
+int aclnnQuantMatmulV4(void *w, uint64_t ws, void *e, void *st) {
+    return execute("aclnnQuantMatmulV4", w, ws, e, st);
+}
+
+static int hccl_itemsize(int dtype) {
+    switch (dtype) {
+    case 0: case 7: return 1;           /* INT8, UINT8 */
+    case 1: case 3: case 8: case 11: return 2; /* INT16, FP16, UINT16, BFP16 */
+    case 2: case 4: case 9: return 4;   /* INT32, FP32, UINT32 */
+    default: return 8;
+    }
+}
+
+int HcclAllReduce(void *send, void *recv, uint64_t count, int dtype, int op, void *comm, void *stream) {
+    pthread_mutex_lock(&lock);
+    int rc = comm ? injected("HcclAllReduce") : 4; /* HCCL_E_PTR */
+    size_t n = (size_t)count * hccl_itemsize(dtype);
+    char sn[64], rn[64];
+    mem_name(send, sn, sizeof sn);
+    mem_name(recv, rn, sizeof rn);
+    Str s = begin("HcclAllReduce");
+    put(&s, ",\"send\":\"%s\",\"recv\":\"%s\",\"count\":%llu,\"dataType\":%d,\"op\":%d,\"comm\":\"c%d\",\"stream\":\"s%d\"",
+        sn, rn, (unsigned long long)count, dtype, op, comm ? ((Comm *)comm)->id : -1,
+        stream ? ((Stream *)stream)->id : -1);
+    if (!rc && send && recv) {
+        put(&s, ",\"fnv\":\"%016llx\"", (unsigned long long)fnv(send, n));
+        memmove(recv, send, n);
+    }
+    if (!rc) launch_tick++;
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+/* ---- events (timing) ------------------------------------------------------------------------------- */
+
+typedef struct { int id, recorded, synced; long tick; } Event;
+
+int aclrtCreateEvent(void **event) {
+    pthread_mutex_lock(&lock);
+    int rc = injected("aclrtCreateEvent");
+    Event *ev = NULL;
+    if (!rc) { ev = calloc(1, sizeof *ev); ev->id = next_id++; *event = ev; }
+    Str s = begin("aclrtCreateEvent");
+    if (ev) put(&s, ",\"event\":\"v%d\"", ev->id);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtRecordEvent(void *event, void *stream) {
+    pthread_mutex_lock(&lock);
+    Event *ev = event;
+    int rc = ev ? injected("aclrtRecordEvent") : ACL_ERROR_INVALID_PARAM;
+    if (!rc) { ev->recorded = 1; ev->synced = 0; ev->tick = launch_tick; }
+    Str s = begin("aclrtRecordEvent");
+    put(&s, ",\"event\":\"v%d\",\"stream\":\"s%d\",\"tick\":%ld,\"status\":%d", ev ? ev->id : -1,
+        stream ? ((Stream *)stream)->id : -1, launch_tick, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtSynchronizeEvent(void *event) {
+    pthread_mutex_lock(&lock);
+    Event *ev = event;
+    int rc = ev && ev->recorded ? injected("aclrtSynchronizeEvent") : ACL_ERROR_INVALID_PARAM;
+    if (!rc) ev->synced = 1;
+    Str s = begin("aclrtSynchronizeEvent");
+    put(&s, ",\"event\":\"v%d\",\"status\":%d", ev ? ev->id : -1, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtEventElapsedTime(float *ms, void *start, void *end) {
+    pthread_mutex_lock(&lock);
+    Event *a = start, *b = end;
+    int rc = (ms && a && b && a->recorded && b->recorded && b->synced) ? injected("aclrtEventElapsedTime")
+                                                                         : ACL_ERROR_INVALID_PARAM;
+    if (!rc) *ms = (float)(b->tick - a->tick) * 0.25f;
+    Str s = begin("aclrtEventElapsedTime");
+    put(&s, ",\"start\":\"v%d\",\"end\":\"v%d\"", a ? a->id : -1, b ? b->id : -1);
+    if (!rc) put(&s, ",\"ms\":%.9g", (double)*ms);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtDestroyEvent(void *event) {
+    pthread_mutex_lock(&lock);
+    Str s = begin("aclrtDestroyEvent");
+    put(&s, ",\"event\":\"v%d\",\"status\":0", event ? ((Event *)event)->id : -1);
+    finish(&s);
+    free(event);
     pthread_mutex_unlock(&lock);
     return 0;
 }

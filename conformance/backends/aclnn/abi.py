@@ -27,6 +27,17 @@ ACL_ERROR_REPEAT_INITIALIZE = 100002  # aclInit a second time in one process: th
 HCCL_ROOT_INFO_BYTES = 4108
 HCCL_COMM_NAME_BYTES = 128
 
+# --- the benchmark chain's separate operators and the timing calls ---------------------------------------
+# HcclDataType / HcclReduceOp: cannmirror/asc-devkit@0da921b9 include/adv_api/hccl/hccl_common.h (HcclReduceOp)
+# and docs/zh/api/SIMD-API/高阶API/HCCL通信类/HCCL-Kernel侧接口/HCCL使用说明.md (HcclDataType: FP16 = 3,
+# FP32 = 4, BFP16 = 11). The host API HcclAllReduce takes the same enums
+# (asc-devkit@0da921b9 include/adv_api/hccl/internal/hccl.h:34).
+HCCL_DATA_TYPE = {"int8": 0, "int16": 1, "int32": 2, "float16": 3, "float32": 4, "int64": 5, "uint64": 6,
+                  "bfloat16": 11}
+HCCL_REDUCE_OP = {"sum": 0, "prod": 1, "max": 2, "min": 3}
+ACL_FLOAT = 0  # aclDataType of the aclnnAdd alpha scalar
+CUBE_MATH_KEEP_DTYPE = 0  # aclnnMatmul cubeMathType (ops-nn aclnnMatmul.md: 0 keeps the input dtype)
+
 
 class HcclRootInfo(ctypes.Structure):
     _fields_ = [("internal", ctypes.c_char * HCCL_ROOT_INFO_BYTES)]
@@ -94,6 +105,42 @@ PROTOTYPES: dict[str, tuple[str, type, tuple]] = {
     "HcclCommInitRootInfo": (HCCL, c_int, (c_uint32, POINTER(HcclRootInfo), c_uint32, _VPP)),
     "HcclGetCommName": (HCCL, c_int, (c_void_p, c_char_p)),
     "HcclCommDestroy": (HCCL, c_int, (c_void_p,)),
+    # --- the benchmark chain (conformance/protocol.py invoke_chain) ---
+    # aclScalar *aclCreateScalar(void *value, aclDataType dataType); aclnnStatus aclDestroyScalar(const aclScalar*)
+    #   hicann/opbase@aa3cd74b docs/en/api/nnopbase/aclnn/aclCreateScalar.md:12, aclDestroyScalar.md:10
+    "aclCreateScalar": (NNOPBASE, c_void_p, (c_void_p, c_int)),
+    "aclDestroyScalar": (NNOPBASE, c_int, (c_void_p,)),
+    # aclnnMatmulGetWorkspaceSize(self, mat2, out, int8_t cubeMathType, uint64_t*, aclOpExecutor**)
+    #   hicann/ops-nn@e5c3fa93 matmul/mat_mul_v3/docs/aclnnMatmul.md:39-53
+    "aclnnMatmulGetWorkspaceSize": (OPAPI, c_int, (c_void_p, c_void_p, c_void_p, ctypes.c_int8, _U64P, _VPP)),
+    "aclnnMatmul": (OPAPI, c_int, _EXECUTE),
+    # aclnnAddGetWorkspaceSize(self, other, const aclScalar *alpha, out, uint64_t*, aclOpExecutor**)
+    #   hicann/ops-math@c4193324 math/add/docs/aclnnAdd&aclnnInplaceAdd.md:45-51
+    "aclnnAddGetWorkspaceSize": (OPAPI, c_int, (c_void_p, c_void_p, c_void_p, c_void_p, _U64P, _VPP)),
+    "aclnnAdd": (OPAPI, c_int, _EXECUTE),
+    # aclnnAddRmsNormGetWorkspaceSize(x1, x2, gamma, double epsilon, yOut, rstdOut, xOut, uint64_t*, exec**)
+    #   hicann/ops-nn@e5c3fa93 norm/add_rms_norm/docs/aclnnAddRmsNorm.md:44-61 (xOut = x1 + x2, yOut the norm)
+    "aclnnAddRmsNormGetWorkspaceSize": (OPAPI, c_int, (c_void_p, c_void_p, c_void_p, c_double, c_void_p, c_void_p,
+                                                       c_void_p, _U64P, _VPP)),
+    "aclnnAddRmsNorm": (OPAPI, c_int, _EXECUTE),
+    # aclnnQuantMatmulV4GetWorkspaceSize(x1, x2, scale, offset, pertokenScaleOptional, bias, bool transposeX1,
+    #   bool transposeX2, out, uint64_t*, aclOpExecutor**)
+    #   hicann/ops-nn@e5c3fa93 matmul/quant_batch_matmul_v3/docs/aclnnQuantMatmulV4.md:103-122
+    "aclnnQuantMatmulV4GetWorkspaceSize": (OPAPI, c_int, (c_void_p,) * 6 + (ctypes.c_bool, ctypes.c_bool, c_void_p,
+                                                                             _U64P, _VPP)),
+    "aclnnQuantMatmulV4": (OPAPI, c_int, _EXECUTE),
+    # HcclResult HcclAllReduce(void *sendBuf, void *recvBuf, uint64_t count, HcclDataType, HcclReduceOp, HcclComm,
+    #   aclrtStream)   cannmirror/asc-devkit@0da921b9 include/adv_api/hccl/internal/hccl.h:34
+    "HcclAllReduce": (HCCL, c_int, (c_void_p, c_void_p, c_uint64, c_int, c_int, c_void_p, c_void_p)),
+    # --- device timing. UNCONFIRMED: no stored document has these prototypes (the AscendCL runtime API as
+    # published: aclrtCreateEvent(aclrtEvent*), aclrtRecordEvent(event, stream), aclrtSynchronizeEvent(event),
+    # aclrtEventElapsedTime(float *ms, start, end), aclrtDestroyEvent(event)); hicann/asc-devkit's
+    # tests/tools/utils/stub/acl_rt_stub.cpp:67,96 confirms RecordEvent(event, stream) and DestroyEvent(event).
+    "aclrtCreateEvent": (ACL, c_int, (_VPP,)),
+    "aclrtRecordEvent": (ACL, c_int, (c_void_p, c_void_p)),
+    "aclrtSynchronizeEvent": (ACL, c_int, (c_void_p,)),
+    "aclrtEventElapsedTime": (ACL, c_int, (POINTER(ctypes.c_float), c_void_p, c_void_p)),
+    "aclrtDestroyEvent": (ACL, c_int, (c_void_p,)),
 }
 for _abi in OPERATORS.values():
     PROTOTYPES[_abi.workspace_fn] = (OPAPI, c_int, (c_void_p,) * len(_abi.inputs)

@@ -13,13 +13,17 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
+
 from ...engine import RankEngine
-from ...protocol import Invocation, RankResult
+from ...engine.group import run_mode
+from ...protocol import Invocation, RankResult, Timing
 from . import abi, libs
 from .program import DEFAULT_SYNC_TIMEOUT_MS
 
 PROGRAM = "conformance.backends.aclnn.program:AclnnRankProgram"
 SYNC_TIMEOUT_ENV = "MC2_ACLNN_SYNC_TIMEOUT_MS"
+DEVICE_EVENTS = "device events"
 VERSION_FILES = ("version.cfg", "version.info", "ascend_toolkit_install.info",
                  "aarch64-linux/ascend_toolkit_install.info", "x86_64-linux/ascend_toolkit_install.info",
                  "runtime/version.info")
@@ -84,6 +88,43 @@ class AclnnBackend:
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
         return self.engine.run(inv)
+
+    @staticmethod
+    def chain_unsupported_reason(inv: Invocation) -> str | None:
+        if inv.op == "QuantMatmulAllReduceV3" and any(
+                t.get("commQuantScale1") is not None or t.get("commQuantScale2") is not None for t in inv.ranks):
+            return ("the low-bit communication steps (quantise, all_to_all, requantise, all_gather) have no "
+                    "separate-operator binding in the aclnn backend's chain")
+        if inv.shape_only:
+            return "a shape-only invocation has no chain"
+        return None
+
+    def invoke_chain(self, inv: Invocation) -> list[RankResult]:
+        """The benchmark chain as separate operators on the device (program.py _chain_plan), outputs under the
+        fused operator's names."""
+        reason = self.chain_unsupported_reason(inv)
+        if reason:
+            raise ValueError(f"{inv.case_id}: no aclnn chain: {reason}")
+        return run_mode(self.engine, inv, mode="chain")
+
+    def timed(self, inv: Invocation, *, chain: bool, warmup: int, iterations: int) -> Timing:
+        """Device-event latencies (aclrtEventElapsedTime) of `iterations` launches after `warmup`; per iteration
+        the slowest rank's (the collective completes when its last rank does)."""
+        if chain:
+            reason = self.chain_unsupported_reason(inv)
+            if reason:
+                raise ValueError(f"{inv.case_id}: no aclnn chain: {reason}")
+        if iterations < 1:
+            raise ValueError(f"timed: iterations must be positive, got {iterations}")
+        deadline = self.deadline_s * max(1.0, (warmup + iterations) / 10)
+        results = run_mode(self.engine, inv, mode="chain" if chain else "fused", warmup=warmup,
+                           iterations=iterations, deadline_s=deadline)
+        bad = [(r, res) for r, res in enumerate(results) if res.status or "seconds" not in res.outputs]
+        if bad:
+            r, res = bad[0]
+            raise RuntimeError(f"{inv.case_id}: timed run failed on rank {r}: status {res.status}: {res.message}")
+        per_rank = np.stack([np.asarray(res.outputs["seconds"], dtype=np.float64) for res in results])
+        return Timing([float(s) for s in per_rank.max(axis=0)], DEVICE_EVENTS)
 
     def close(self) -> None:
         self.engine.close()

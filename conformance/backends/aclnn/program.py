@@ -10,17 +10,23 @@ statuses: a rank that launched the collective while a peer rejected would hang) 
 the stream is synchronised. Statuses come back exactly as the library returned them. A failing set-up call
 (malloc, copy, tensor creation, the NZ weight conversion) is not the operator's answer: it raises
 AclnnCallError, which the engine reports as a backend error. Everything allocated is released in a finally.
+
+RankCall.mode "chain" runs the benchmark chain as separate operators instead (_ChainMixin._chain_plan: every
+GetWorkspaceSize first, the same pre-flight, then the launches and HcclAllReduce on the stream, one sync, the
+outputs downloaded under the fused names); RankCall.iterations > 0 times the fused call or the chain with
+events (_ChainMixin._timed) and answers the latencies as the output "seconds".
 """
 
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 from ctypes import byref, c_uint64, c_void_p
 
 import numpy as np
 
 from ... import dtypes, quant
-from ...protocol import PHASE_LAUNCH, PHASE_WORKSPACE, RankResult, TensorArg
+from ...protocol import ACLNN_ERR_PARAM_INVALID, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult, TensorArg
 from . import abi, libs
 
 DEFAULT_SYNC_TIMEOUT_MS = 60000
@@ -98,6 +104,9 @@ class Resources:
         self.tensors: list[int] = []
         self.arrays: list[int] = []
         self.buffers: list[int] = []
+        self.scalars: list[int] = []
+        self.events: list[int] = []
+        self._scalar_values: list = []  # the host values aclCreateScalar points at, kept alive with the scalar
 
     def malloc(self, nbytes: int) -> int:
         ptr = c_void_p()
@@ -141,20 +150,308 @@ class Resources:
         self.arrays.append(handle)
         return handle
 
+    def scalar_float(self, value: float) -> int:
+        """An ACL_FLOAT aclScalar (the aclnnAdd alpha)."""
+        host = ctypes.c_float(value)
+        handle = self.api.aclCreateScalar(ctypes.addressof(host), abi.ACL_FLOAT)
+        if not handle:
+            raise AclnnCallError(f"aclCreateScalar({value}, ACL_FLOAT) returned NULL")
+        self.scalars.append(handle)
+        self._scalar_values.append(host)
+        return handle
+
+    def event(self) -> int:
+        ev = c_void_p()
+        _check(self.api.aclrtCreateEvent(byref(ev)), "aclrtCreateEvent")
+        self.events.append(ev.value)
+        return ev.value
+
     def release(self) -> None:
-        """Tensors first (they point into the buffers); return codes are ignored: nothing is left to do."""
+        """Events first, then tensors (they point into the buffers); return codes are ignored: nothing is left
+        to do."""
+        for handle in reversed(self.events):
+            self.api.aclrtDestroyEvent(handle)
+        for handle in reversed(self.scalars):
+            self.api.aclDestroyScalar(handle)
         for handle in reversed(self.tensors):
             self.api.aclDestroyTensor(handle)
         for handle in reversed(self.arrays):
             self.api.aclDestroyIntArray(handle)
         for addr in reversed(self.buffers):
             self.api.aclrtFree(addr)
-        self.tensors, self.arrays, self.buffers = [], [], []
+        self.tensors, self.arrays, self.buffers, self.scalars, self.events = [], [], [], [], []
+        self._scalar_values = []
+
+
+# --- the benchmark chain and device timing (RankCall.mode "chain", RankCall.iterations > 0) -----------------
+
+@dataclass
+class _Launch:
+    """One launch on the stream: an aclnn execute (workspace, executor) or the chain's HcclAllReduce."""
+    fn: str
+    args: tuple
+
+
+@dataclass
+class _Plan:
+    launches: list  # _Launch, in stream order
+    status: int = 0
+    message: str = ""
+
+
+class _ChainBuffers:
+    """Every device tensor the chain uses, made once per invocation (GetWorkspaceSize may run many times)."""
+
+    def __init__(self):
+        self.handles: dict[str, int | None] = {}
+        self.addrs: dict[str, int | None] = {}
+        self.transpose_x2 = False
+        self.count = 0  # elements the all-reduce moves
+        self.dtype = ""  # of the all-reduced buffer
+        self.results: dict[str, tuple[str, TensorArg]] = {}  # fused output name -> (buffer name, descriptor)
+
+
+def _matrix_arg(t: TensorArg, cols: int | None = None) -> TensorArg:
+    """A (rows, last) contiguous copy of a tensor's values: the chain's operators take 2-D activations."""
+    data = np.ascontiguousarray(np.asarray(t.data))
+    last = cols if cols is not None else (t.shape[-1] if t.shape else 1)
+    return TensorArg.from_array(data.reshape(-1, last) if data.size or last else data.reshape(0, 0), t.dtype)
+
+
+def _rows(t: TensorArg) -> int:
+    n = 1
+    for d in t.shape[:-1]:
+        n *= d
+    return n
+
+
+class _ChainMixin:
+    """The chain (protocol.invoke_chain) and device timing of AclnnRankProgram."""
+
+    def _invoke_mode(self, call, mode: str) -> RankResult:
+        if call.shape_only:
+            raise AclnnCallError(f"{call.case_id}: shape-only invocations have no chain or timing")
+        chain = mode == "chain"
+        timed = int(getattr(call, "iterations", 0)) > 0
+        res = Resources(self.api)
+        try:
+            if chain:
+                bufs = self._chain_buffers(res, call)
+                plan_fn = lambda: self._chain_plan(res, call, bufs)  # noqa: E731
+            else:
+                op = abi.OPERATORS[call.op]
+                handles, addrs = {}, {}
+                for name in op.tensors:
+                    handles[name], addrs[name] = self._make_tensor(res, call.tensors.get(name), False)
+                plan_fn = lambda: self._fused_plan(op, handles, call.attrs)  # noqa: E731
+            plan = plan_fn()
+            refused = self._preflight(call, plan.status, plan.message)
+            if refused is not None:
+                return refused
+            if timed:
+                return self._timed(res, call, plan, plan_fn)
+            code, message = self._launch_all(res, plan)
+            if code:
+                return RankResult(code, {}, message, PHASE_LAUNCH)
+            code = self._sync("the chain")
+            if code:
+                return RankResult(code, {}, f"aclrtSynchronizeStreamWithTimeout({self.sync_timeout_ms} ms) after "
+                                            f"the chain returned {code}", PHASE_LAUNCH)
+            outputs = {}
+            for name, (buf, t) in bufs.results.items():
+                host = res.download(bufs.addrs[buf], t.numel, dtypes.np_dtype(t.dtype))
+                outputs[name] = host.reshape(t.shape)
+            return RankResult(0, outputs, "")
+        finally:
+            res.release()
+
+    # --- plans: GetWorkspaceSize of every operator, before anything is launched ---
+
+    def _fused_plan(self, op: abi.OperatorAbi, handles: dict, attrs) -> _Plan:
+        status, workspace, executor = self._workspace_size(op, handles, attrs)
+        if status:
+            return _Plan([], status, f"{op.workspace_fn} returned {status}")
+        return _Plan([_Launch(op.execute_fn, (workspace, executor))])
+
+    def _gws(self, plan: _Plan, fn: str, *args) -> None:
+        """One operator's GetWorkspaceSize; the first failure is the plan's status."""
+        if plan.status:
+            return
+        workspace, executor = c_uint64(), c_void_p()
+        status = self.api.fn(fn + "GetWorkspaceSize")(*args, byref(workspace), byref(executor))
+        if status:
+            plan.status, plan.message = status, f"{fn}GetWorkspaceSize returned {status} (benchmark chain)"
+        else:
+            plan.launches.append(_Launch(fn, (workspace.value, executor)))
+
+    def _chain_buffers(self, res: Resources, call) -> _ChainBuffers:
+        t, b = call.tensors, _ChainBuffers()
+        h, a = b.handles, b.addrs
+
+        def put(name, arg):
+            h[name], a[name] = (None, None) if arg is None else self._make_tensor(res, arg, False)
+
+        def scratch(name, dtype, shape):
+            desc = TensorArg.descriptor(dtype, shape)
+            nbytes = desc.numel * dtypes.np_dtype(dtype).itemsize
+            a[name] = res.malloc(nbytes) if nbytes else None
+            h[name] = res.tensor(desc, "ND", desc.shape, a[name])
+            return desc
+
+        x1 = t["x1"]
+        if call.op == "QuantMatmulAllReduceV3":
+            out = t["output"]
+            m, n = _rows(x1), out.shape[-1]
+            put("x1", _matrix_arg(x1))
+            self._chain_weight(res, b, t["x2"])
+            for name in ("dequantScale", "pertokenScale", "bias"):
+                put(name, t.get(name))
+            scratch("mm", out.dtype, (m, n))
+            if t.get("x3") is not None:
+                put("x3", _matrix_arg(t["x3"], n))
+                scratch("mm_x3", out.dtype, (m, n))
+            scratch("reduced", out.dtype, (m, n))
+            b.count, b.dtype = m * n, out.dtype
+            b.results = {"output": ("reduced", out)}
+            return b
+        res_name = "residual" if call.op.startswith("Inplace") else "y"
+        residual = t["residual"]
+        m, n = _rows(residual), residual.shape[-1]
+        put("x1", _matrix_arg(x1))
+        put("x2", t["x2"])  # as given: aclnnMatmul takes the transposed view through its strides
+        put("bias", t.get("bias"))
+        put("residual", _matrix_arg(residual, n))
+        put("gamma", t["gamma"])
+        scratch("mm", residual.dtype, (m, n))
+        if t.get("bias") is not None:
+            scratch("mm_bias", residual.dtype, (m, n))
+        scratch("reduced", residual.dtype, (m, n))
+        scratch("normOut", residual.dtype, (m, n))
+        scratch("rstd", "float32", (m, 1))
+        scratch("y", residual.dtype, (m, n))
+        b.count, b.dtype = m * n, residual.dtype
+        b.results = {res_name: ("y", residual), "normOut": ("normOut", t.get("normOut") or residual)}
+        return b
+
+    def _chain_weight(self, res: Resources, b: _ChainBuffers, x2: TensorArg) -> None:
+        """aclnnQuantMatmulV4's x2: the stored matrix, (k, n) or with transposeX2 (n, k) (aclnnQuantMatmulV4.md
+        x2 / transposeX2 rows); an NZ weight goes the documented way (ND upload, aclnnTransMatmulWeight)."""
+        if _is_standard_nz(x2):
+            rows, cols = _nz_stored_shape(x2)
+            stored = quant.nz_to_nd(np.asarray(x2.data), rows, cols)
+            b.transpose_x2 = x2.is_last_two_transposed and not x2.is_contiguous
+        elif x2.is_last_two_transposed and not x2.is_contiguous:
+            stored, b.transpose_x2 = np.ascontiguousarray(np.asarray(x2.data).T), True
+        else:
+            stored, b.transpose_x2 = np.ascontiguousarray(np.asarray(x2.data)), False
+        desc = TensorArg.from_array(stored, x2.dtype)
+        if not _is_standard_nz(x2):
+            b.handles["x2"], b.addrs["x2"] = self._make_tensor(res, desc, False)
+            return
+        enum = dtypes.info(x2.dtype).acl_enum
+        size = c_uint64()
+        _check(self.api.aclnnCalculateMatmulWeightSizeV2(res.int_array(stored.shape), enum, byref(size)),
+               f"aclnnCalculateMatmulWeightSizeV2({list(stored.shape)})")
+        addr = res.upload(stored.reshape(-1), capacity=size.value * stored.itemsize)
+        handle = res.tensor(desc, "ND", stored.shape, addr)
+        workspace, executor = c_uint64(), c_void_p()
+        _check(self.api.aclnnTransMatmulWeightGetWorkspaceSize(handle, byref(workspace), byref(executor)),
+               "aclnnTransMatmulWeightGetWorkspaceSize")
+        ws_addr = res.malloc(workspace.value) if workspace.value else None
+        _check(self.api.aclnnTransMatmulWeight(ws_addr, workspace.value, executor, self.stream),
+               "aclnnTransMatmulWeight")
+        self._sync("aclnnTransMatmulWeight", raise_on_error=True)
+        b.handles["x2"], b.addrs["x2"] = handle, addr
+
+    def _chain_plan(self, res: Resources, call, b: _ChainBuffers) -> _Plan:
+        """GetWorkspaceSize of each separate operator in order, then the all-reduce as a launch:
+        MARN  aclnnMatmul(x1, x2) -> mm [aclnnAdd(mm, bias, 1) -> mm_bias] -> HcclAllReduce -> reduced
+              -> aclnnAddRmsNorm(reduced, residual, gamma, eps) -> yOut = normOut, xOut = y (the fused y)
+        V3    aclnnQuantMatmulV4(x1, x2, dequantScale, offset NULL, pertokenScale, bias, false, transposeX2) -> mm
+              [aclnnAdd(mm, x3, 1) -> mm_x3] -> HcclAllReduce -> reduced (the fused output)"""
+        h, plan = b.handles, _Plan([])
+        reduce_op = str(call.attrs.get("reduceOp", "sum"))
+        if reduce_op not in abi.HCCL_REDUCE_OP or b.dtype not in abi.HCCL_DATA_TYPE:
+            return _Plan([], ACLNN_ERR_PARAM_INVALID, f"benchmark chain: HcclAllReduce has no {reduce_op} / {b.dtype}")
+        if call.op == "QuantMatmulAllReduceV3":
+            self._gws(plan, "aclnnQuantMatmulV4", h["x1"], h["x2"], h["dequantScale"], None, h["pertokenScale"],
+                      h["bias"], False, b.transpose_x2, h["mm"])
+            partial = "mm"
+            if "x3" in h:
+                self._gws(plan, "aclnnAdd", h["mm"], h["x3"], res.scalar_float(1.0), h["mm_x3"])
+                partial = "mm_x3"
+        else:
+            self._gws(plan, "aclnnMatmul", h["x1"], h["x2"], h["mm"], abi.CUBE_MATH_KEEP_DTYPE)
+            partial = "mm"
+            if h.get("bias") is not None:
+                self._gws(plan, "aclnnAdd", h["mm"], h["bias"], res.scalar_float(1.0), h["mm_bias"])
+                partial = "mm_bias"
+        if plan.status:
+            return plan
+        plan.launches.append(_Launch("HcclAllReduce", (b.addrs[partial], b.addrs["reduced"], b.count,
+                                                       abi.HCCL_DATA_TYPE[b.dtype], abi.HCCL_REDUCE_OP[reduce_op])))
+        if call.op != "QuantMatmulAllReduceV3":
+            self._gws(plan, "aclnnAddRmsNorm", h["reduced"], h["residual"], h["gamma"],
+                      float(call.attrs.get("epsilon", 1e-6)), h["normOut"], h["rstd"], h["y"])
+        return plan
+
+    # --- launching ---
+
+    def _launch_all(self, res: Resources, plan: _Plan, workspaces: dict | None = None) -> tuple[int, str]:
+        """Every launch of the plan on the stream, in order; (first non-zero code, message) or (0, "").
+        `workspaces` (launch index -> (addr, size)) lets repeated plans reuse their device workspaces."""
+        workspaces = {} if workspaces is None else workspaces
+        for i, launch in enumerate(plan.launches):
+            if launch.fn == "HcclAllReduce":
+                send, recv, count, dtype, op = launch.args
+                code = self.api.HcclAllReduce(send, recv, count, dtype, op, self.comm, self.stream)
+            else:
+                size, executor = launch.args
+                addr, have = workspaces.get(i, (None, 0))
+                if size > have:
+                    addr, have = res.malloc(size), size
+                    workspaces[i] = (addr, have)
+                code = self.api.fn(launch.fn)(addr if size else None, size, executor, self.stream)
+            if code:
+                return code, f"{launch.fn} returned {code}"
+        return 0, ""
+
+    def _timed(self, res: Resources, call, plan: _Plan, plan_fn) -> RankResult:
+        """`warmup` unmeasured launches of the plan, then `iterations` measured ones, each between two events
+        recorded on the stream; the stream is synchronised, each end event synchronised, then
+        aclrtEventElapsedTime (ms) per pair. Seconds come back as the output "seconds"."""
+        warmup, iterations = int(getattr(call, "warmup", 0)), int(call.iterations)
+        pairs = [(res.event(), res.event()) for _ in range(iterations)]
+        workspaces: dict = {}
+        for i in range(warmup + iterations):
+            if i:
+                plan = plan_fn()  # an executor is spent by its launch: GetWorkspaceSize again
+                if plan.status:
+                    raise AclnnCallError(f"iteration {i}: {plan.message}")
+            pair = pairs[i - warmup] if i >= warmup else None
+            if pair:
+                _check(self.api.aclrtRecordEvent(pair[0], self.stream), "aclrtRecordEvent(start)")
+            code, message = self._launch_all(res, plan, workspaces)
+            if code:
+                return RankResult(code, {}, f"timed iteration {i}: {message}", PHASE_LAUNCH)
+            if pair:
+                _check(self.api.aclrtRecordEvent(pair[1], self.stream), "aclrtRecordEvent(end)")
+        code = self._sync("the timed launches")
+        if code:
+            return RankResult(code, {}, f"aclrtSynchronizeStreamWithTimeout({self.sync_timeout_ms} ms) after the "
+                                        f"timed launches returned {code}", PHASE_LAUNCH)
+        seconds = []
+        for start, end in pairs:
+            _check(self.api.aclrtSynchronizeEvent(end), "aclrtSynchronizeEvent")
+            ms = ctypes.c_float()
+            _check(self.api.aclrtEventElapsedTime(byref(ms), start, end), "aclrtEventElapsedTime")
+            seconds.append(ms.value / 1000.0)
+        return RankResult(0, {"seconds": np.asarray(seconds, dtype=np.float64)}, "")
 
 
 # --- the rank program ----------------------------------------------------------------------------------
 
-class AclnnRankProgram:
+class AclnnRankProgram(_ChainMixin):
     def __init__(self, *, rank: int, world_size: int, device: int | None = None, lib_dir: str | None = None,
                  sync_timeout_ms: int = DEFAULT_SYNC_TIMEOUT_MS):
         self.rank, self.world_size = rank, world_size
@@ -208,6 +505,9 @@ class AclnnRankProgram:
     # --- one call ---
 
     def invoke(self, call) -> RankResult:
+        mode = getattr(call, "mode", "fused")
+        if mode != "fused" or getattr(call, "iterations", 0):
+            return self._invoke_mode(call, mode)
         op = abi.OPERATORS[call.op]
         res = Resources(self.api)
         try:
@@ -306,3 +606,4 @@ class AclnnRankProgram:
 
 def _c_string(value) -> bytes | None:
     return None if value is None else str(value).encode()
+

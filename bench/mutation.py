@@ -150,7 +150,8 @@ def _sites(tree, faults):
             new = ast.Or if isinstance(node.op, ast.And) else ast.And
             out.append((i, "boolop", new.__name__, line, f"{_SYM[type(node.op)]} -> {_SYM[new]}"))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            out.append((i, "not", None, line, f"not {ast.unparse(node.operand)[:40]} -> {ast.unparse(node.operand)[:40]}"))
+            operand = ast.unparse(node.operand)[:40]
+            out.append((i, "not", None, line, f"not {operand} -> {operand}"))
         elif isinstance(node, ast.Constant) and type(node.value) is int:
             for d in (1, -1):
                 out.append((i, "int", d, line, f"{node.value} -> {node.value + d}"))
@@ -304,7 +305,8 @@ class HostTest:
         sig = self.signature()
         changed = [cid for cid in self.baseline if sig.get(cid) != self.baseline[cid]]
         if changed:
-            return f"{len(changed)} verdicts changed, e.g. {changed[0]}: {self.baseline[changed[0]]} -> {sig[changed[0]]}"
+            first = changed[0]
+            return f"{len(changed)} verdicts changed, e.g. {first}: {self.baseline[first]} -> {sig[first]}"
         import pytest
         rc = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header", "-o",
                           "addopts=", str(ROOT / HOST_TESTS[self.name])], plugins=[_Quiet()])

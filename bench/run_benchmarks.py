@@ -113,8 +113,8 @@ def selfcheck_wall(workers=2):
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "conformance.cli", "selfcheck", "-n", str(workers), "--out", tmp],
-                              capture_output=True, text=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", "conformance.cli", "selfcheck", "-n", str(workers), "--out", tmp],
+                       capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - t
         score = json.loads((Path(tmp) / "selfcheck.json").read_text())
     return wall, f"{score['killed']}/{score['total']} killed, clean {'passes' if score['clean']['passed'] else 'FAILS'}"

@@ -44,8 +44,8 @@ def _record(request, result):
 
 def _judge(request, mc2, result):
     _record(request, result)
-    if result.status == relations.NOT_SUPPORTED:
-        pytest.skip(f"backend {mc2.backend.name}: {result.detail}")
+    if result.status == relations.NOT_SUPPORTED:  # worded as the case tests word it: one reason on the page
+        pytest.skip(f"backend {mc2.backend.name} does not support this case: {result.detail}")
     if result.status == relations.NOT_APPLICABLE:
         pytest.skip(result.detail)
     if not result.passed:
@@ -93,7 +93,7 @@ def test_repeat_runs(case_id, mc2, request):
     _judge(request, mc2, result)
     if result.status == relations.RECORDED:
         warnings.warn(f"{case_id}: repeat runs were not bit-identical on backend {mc2.backend.name} "
-                      f"(recorded, not a failure: the documents do not promise determinism)")
+                      f"(recorded, not a failure: the documents do not promise determinism)", stacklevel=2)
 
 
 @pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))

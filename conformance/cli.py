@@ -482,7 +482,8 @@ def cmd_fuzz(a) -> int:
         args += f" --against {a.against}" + "".join(f" --against-fault {f}" for f in a.against_fault or [])
     elif a.baseline:
         args += f" --baseline {a.baseline}"
-    print(f"fuzz: minimal {f'case differing in {result.difference}' if reference else 'failing case'} {result.failure.id} (inputs seed {result.failure.fixed_seed})\n"
+    what = f"case differing in {result.difference}" if reference else "failing case"
+    print(f"fuzz: minimal {what} {result.failure.id} (inputs seed {result.failure.fixed_seed})\n"
           f"{result.report}\n  saved: {path}\n  repro: mc2-conformance fuzz --replay {path} {args}")
     if a.export:
         target = serial.add_regression(result.failure)
@@ -518,7 +519,8 @@ def _add_suite_options(p, *, profile=True):
         p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
     p.add_argument("--status-check", choices=STATUS_CHECKS,
                    help="enforce only codes a document states (documented, default) or also the aclnn convention's")
-    p.add_argument("--doc-revision", help="judge against a newer document revision (constraints --doc-drift lists them)")
+    p.add_argument("--doc-revision",
+                   help="judge against a newer document revision (constraints --doc-drift lists them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -643,7 +645,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=_diff.DEFAULT_ALPHA,
                    help=f"significance level of the accuracy drift test (default {_diff.DEFAULT_ALPHA})")
     p.add_argument("--min-group", type=int, default=_diff.DEFAULT_MIN_GROUP,
-                   help=f"fewest tests per run an (op, dtype) group needs to be tested (default {_diff.DEFAULT_MIN_GROUP})")
+                   help="fewest tests per run an (op, dtype) group needs to be tested"
+                        f" (default {_diff.DEFAULT_MIN_GROUP})")
     p.add_argument("--accuracy-threshold", type=float, default=_diff.DEFAULT_ACCURACY_THRESHOLD,
                    help="per test, with identical inputs: report |new - old| error/bound ratio > this x max(old, "
                         f"{_diff.ACCURACY_FLOOR}) (default {_diff.DEFAULT_ACCURACY_THRESHOLD})")

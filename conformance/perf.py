@@ -218,12 +218,12 @@ def run(backend, settings: PerfSettings, progress=print) -> dict:
                     row.detail = f"fused throughput {row.speedup:.3f} x chain (threshold {settings.threshold})"
             else:
                 row.verdict, row.detail = "no chain", "backend has no invoke_chain: no comparison"
-            progress(f"perf: {case.id}: fused p50 {row.fused['p50_s'] * 1e3:.3f} ms"
-                     + (f", chain p50 {row.chain['p50_s'] * 1e3:.3f} ms, speedup {row.speedup:.3f}" if row.chain else "")
-                     + f" [{row.verdict}]")
+            chain = f", chain p50 {row.chain['p50_s'] * 1e3:.3f} ms, speedup {row.speedup:.3f}" if row.chain else ""
+            progress(f"perf: {case.id}: fused p50 {row.fused['p50_s'] * 1e3:.3f} ms{chain} [{row.verdict}]")
             rows.append(row)
     failed = [r for r in rows if r.verdict in ("fail", "gated")]
-    return {"backend": backend.describe(), "settings": {**asdict(settings), "shapes": [asdict(s) for s in settings.shapes]},
+    return {"backend": backend.describe(),
+            "settings": {**asdict(settings), "shapes": [asdict(s) for s in settings.shapes]},
             "rows": [asdict(r) for r in rows], "passed": not failed and bool(rows),
             "summary": {v: sum(r.verdict == v for r in rows) for v in sorted({r.verdict for r in rows})}}
 

@@ -141,7 +141,8 @@ class _Settings:
         try:
             self.fuzz_examples = int(opt("--mc2-fuzz-examples"))
         except ValueError:
-            raise pytest.UsageError(f"--mc2-fuzz-examples {opt('--mc2-fuzz-examples')!r}: expected an integer") from None
+            raise pytest.UsageError(
+                f"--mc2-fuzz-examples {opt('--mc2-fuzz-examples')!r}: expected an integer") from None
         self.fuzz_db = opt("--mc2-fuzz-db")
         self.leaser = None
         if opt("--mc2-devices"):
@@ -241,7 +242,8 @@ def pytest_configure(config):
         from . import __version__
         from .reporting.summary import git_revision
         allure_results.write_run_files(alluredir, {
-            **s.backend.describe(), "suite_version": __version__, "git_revision": git_revision(), "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
+            **s.backend.describe(), "suite_version": __version__, "git_revision": git_revision(),
+            "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
             "seed": s.seed, "faults": ",".join(s.faults) or "none", "cann_version": s.cann_version or "unknown"})
     path = config.getoption("--mc2-results")
     if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller
@@ -260,8 +262,9 @@ def pytest_report_header(config):
     s = _active(config)
     if s is None:
         return None
+    faults = f" faults={','.join(s.faults)}" if s.faults else ""
     return (f"mc2-conformance: backend={s.backend_spec} profile={s.profile} world_sizes="
-            f"{','.join(map(str, s.world_sizes))} seed={s.seed}" + (f" faults={','.join(s.faults)}" if s.faults else ""))
+            f"{','.join(map(str, s.world_sizes))} seed={s.seed}{faults}")
 
 
 def pytest_generate_tests(metafunc):

@@ -152,8 +152,7 @@ def _call(backend, inv: Invocation, chain: bool = False):
     """(results, None) or (None, Check that says why no results came)."""
     reason = backend.unsupported_reason(inv)
     if reason:
-        return None, compare.Check("supported", False, f"backend does not support {inv.case_id}: {reason}",
-                                   category="unsupported")
+        return None, compare.Check("supported", False, reason, category="unsupported")
     try:
         results = backend.invoke_chain(inv) if chain else backend.invoke(inv)
     except RankFailure as exc:

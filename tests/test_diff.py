@@ -202,7 +202,8 @@ def test_a_generator_change_is_listed_as_not_comparable(runs, tmp_path):
     new = tmp_path / "new"
     new.mkdir()
     lines = (runs("base") / "results.jsonl").read_text().splitlines()
-    victim = next(i for i, ln in enumerate(lines) if "y.0" in (json.loads(ln).get("mc2") or {}).get("output_hashes", {}))
+    victim = next(i for i, ln in enumerate(lines)
+                  if "y.0" in (json.loads(ln).get("mc2") or {}).get("output_hashes", {}))
     entry = json.loads(lines[victim])
     entry["mc2"]["inputs_sha256"] = "0" * 64
     entry["mc2"]["output_hashes"]["y.0"] = "f" * 64

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from conformance.backends import load_backend
 from conformance.casegen import serial
 from conformance.fuzz import runner, strategies
-from conformance.judge import run_case
 from conformance.sim import SimulatorBackend
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,6 @@ checks is shown to catch a deliberately wrong marshalling. Expectations are writ
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import numpy as np

@@ -199,7 +199,8 @@ def test_process_mode_ranks_run_only_on_their_leased_devices_under_xdist(tmp_pat
     env = dict(os.environ, MC2_SIM_DEVICE_LOG=str(device_log))
     proc = subprocess.run([sys.executable, "-m", "pytest", "cases/test_marn.py", "cases/test_v3.py", "-k", "exact",
                            "-n", "4", "-q", "-p", "no:cacheprovider", "--mc2-backend", "sim-process",
-                           "--mc2-devices", "0-7", "--mc2-lease-dir", str(tmp_path / "locks")], capture_output=True, text=True, cwd=ROOT, env=env)
+                           "--mc2-devices", "0-7", "--mc2-lease-dir", str(tmp_path / "locks")],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:]
     per_case: dict[str, dict] = {}
     for line in device_log.read_text().splitlines():

@@ -21,7 +21,7 @@ from conformance.engine import ProgramError, RankEngine
 from conformance.engine.arena import Arena, BumpAllocator
 from conformance.engine.wire import pack, unpack
 from conformance.judge import run_case
-from conformance.protocol import Invocation, RankFailure, TensorArg
+from conformance.protocol import Invocation, TensorArg
 from conformance.sim import SimulatorBackend
 from conformance.sim.process_backend import SimProcessBackend
 

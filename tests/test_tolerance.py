@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from conformance import casegen
 from conformance.casegen.inputs import materialise
 from conformance.judge import run_case
-from conformance.protocol import Invocation, RankResult, TensorArg
+from conformance.protocol import Invocation, TensorArg
 from conformance.sim import SimOptions, SimulatorBackend
 from conformance.tolerance import compare, marn_check
 from conformance.tolerance.accumulation import dot_bound
@@ -44,7 +44,7 @@ def _cancelling_invocation(dtype, world_size, *, perturb=0.0):
                      {"epsilon": 1e-6, "reduceOp": "sum", "commTurn": 0, "streamMode": 1})
     results = SimulatorBackend().invoke(inv)
     if perturb:
-        for res, t in zip(results, ranks):
+        for res, _t in zip(results, ranks):
             y = res.outputs["y"].astype(np.float32)
             res.outputs["y"] = (y + perturb).astype(np_dt)
     return inv, results

@@ -22,7 +22,7 @@ from conformance.backends import torch_npu_backend as tnb  # noqa: E402
 from conformance.casegen.inputs import materialise  # noqa: E402
 from conformance.engine import RankCall  # noqa: E402
 from conformance.judge import run_case  # noqa: E402
-from conformance.protocol import ACLNN_ERR_INNER, RankFailure  # noqa: E402
+from conformance.protocol import ACLNN_ERR_INNER  # noqa: E402
 from conformance.reference.v3 import x2_matrix  # noqa: E402
 from helpers import light_cases  # noqa: E402
 from stand_ins.torch_npu_stand_in import StandInSeam, fingerprint_array, read_log  # noqa: E402

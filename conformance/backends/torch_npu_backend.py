@@ -5,6 +5,16 @@
   aclnnQuantMatmulAllReduceV2 (pertoken) or aclnnQuantMatmulAllReduce instead, so such cases are declared
   unsupported unless `accept_v2_dispatch` (env MC2_TORCH_NPU_V3_VIA_V2=1) accepts that route.
 - (Inplace)MatmulAllReduceAddRmsNorm: MindSpeed's `npu_mm_all_reduce_add_rms_norm(_)`; torch_npu has none.
+- The benchmark chain (protocol.invoke_chain, semantics in conformance/sim/chain.py) through torch's and
+  torch_npu's separate operators, outputs under the fused names (TorchNpuRankProgram._chain):
+  MARN  torch.matmul(x1, x2) [+ bias] -> torch.distributed.all_reduce(SUM, the hccl group)
+        -> torch_npu.npu_add_rms_norm(reduced, residual, gamma, epsilon) -> (normOut, rstd, y)
+  V3    torch_npu.npu_quant_matmul(x1, x2, dequantScale, offset=None, pertoken_scale, bias, output_dtype)
+        [+ x3] -> torch.distributed.all_reduce(SUM) -> output
+  Low-bit communication (comm quant scales) has no separate-operator binding: refused, as the aclnn backend does.
+- Device timing (protocol.timed) of the fused call or the chain: torch.npu.Event(enable_timing=True) pairs
+  recorded around each measured iteration after `warmup` unmeasured ones, torch.npu.synchronize(), then
+  start.elapsed_time(end) (milliseconds). Both go through the rank engine (engine.group.run_mode).
 Each rank is a worker process of the rank engine (one process per rank, as upstream launches them): the
 program sets the device, joins an `hccl` process group at a TCP address rank 0 picked, looks up the HCCL
 communicator name and passes it as `hcom`.
@@ -33,7 +43,7 @@ import sys
 
 import numpy as np
 
-from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg
+from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg, Timing
 from . import BackendError, import_attr
 
 V3 = "QuantMatmulAllReduceV3"
@@ -42,6 +52,7 @@ INPLACE = "InplaceMatmulAllReduceAddRmsNorm"
 ACL_FORMAT_FRACTAL_NZ = 29
 DEFAULT_SEAM = f"{__name__}:TorchNpuSeam"
 PROGRAM = f"{__name__}:TorchNpuRankProgram"
+DEVICE_EVENTS = "device events"
 
 # What each binding needs as a tensor (NULL impossible), and the outputs it allocates itself.
 REQUIRED = {V3: ("x1", "x2", "output"), MARN: ("x1", "x2", "residual", "gamma", "y", "normOut"),
@@ -53,6 +64,11 @@ FLOAT16S = ("float16", "bfloat16")
 def _is_tiled_nz(arg: TensorArg) -> bool:
     """Data already FRACTAL_NZ-tiled (storage shape differs from the view), as opposed to ND values tagged NZ."""
     return arg.format == "FRACTAL_NZ" and arg.storage_shape is not None and tuple(arg.storage_shape) != arg.shape
+
+
+def _rows(shape) -> int:
+    """The m of an activation: the product of all but its last dimension (explicit, so k = 0 reshapes too)."""
+    return int(np.prod(tuple(shape)[:-1], dtype=np.int64))
 
 
 def _out_shape(x1: TensorArg, x2: TensorArg) -> tuple[int, ...]:
@@ -111,6 +127,22 @@ def unsupported_reason(inv: Invocation, *, marn_available: bool, accept_v2_dispa
                     return (f"{name} {out.dtype}{list(out.shape)}: MindSpeed allocates it itself, like residual "
                             f"({residual.dtype}{list(residual.shape)}, contiguous)")
     return None
+
+
+def chain_unsupported_reason(inv: Invocation) -> str | None:
+    """Why the benchmark chain cannot run this invocation through torch / torch_npu's separate operators (None:
+    it can). MindSpeed is not needed (no fused binding is called), nor does the V2 dispatch of
+    npu_mm_all_reduce_base matter; every other limit of marshalling the case's tensors still applies."""
+    if inv.op == V3 and any(t.get("commQuantScale1") is not None or t.get("commQuantScale2") is not None
+                            for t in inv.ranks):
+        return ("the low-bit communication steps (quantise, all_to_all, requantise, all_gather) have no "
+                "separate-operator binding in the torch_npu backend's chain")
+    if str(inv.attrs.get("reduceOp", "sum")) != "sum":
+        return (f"reduceOp={inv.attrs.get('reduceOp')!r}: the chain's torch.distributed.all_reduce is "
+                f"ReduceOp.SUM, the only reduction the fused operators define")
+    if inv.op == V3 and any(t.get("dequantScale") is None for t in inv.ranks):
+        return "null dequantScale: torch_npu.npu_quant_matmul takes `scale` as a required tensor"
+    return unsupported_reason(inv, marn_available=True, accept_v2_dispatch=True)
 
 
 _ACLNN_CODE = re.compile(r"(?<!\d)(161001|161002|361001|561\d{3})(?!\d)")
@@ -209,6 +241,37 @@ class TorchNpuSeam:
     def mm_all_reduce_add_rms_norm_(self, x1, x2, residual, gamma, hcom, **kwargs):
         return self._mindspeed("npu_mm_all_reduce_add_rms_norm_")(x1, x2, residual, gamma, hcom, **kwargs)
 
+    # the benchmark chain's separate operators
+    def matmul(self, x1, x2):
+        return self.torch.matmul(x1, x2)
+
+    def add(self, a, b):
+        return self.torch.add(a, b)
+
+    def all_reduce(self, t, op: str = "sum") -> None:
+        """In place, on the default process group (the hccl group init_process_group made)."""
+        self.dist.all_reduce(t, op=getattr(self.dist.ReduceOp, op.upper()))
+
+    def add_rms_norm(self, x1, x2, gamma, epsilon: float):
+        # torch_npu.npu_add_rms_norm(x1, x2, gamma, epsilon) -> (y, rstd, x): y the normalised output (times
+        # gamma), rstd the reciprocal rms, x = x1 + x2. Order as torch_npu's own test calls and checks it:
+        # `y, rstd, x = torch_npu.npu_add_rms_norm(x1, x2, gamma, epsilon)` against the reference returning
+        # (x*rstd*gamma, rstd, x1 + x2) (Ascend/op-plugin, test/test_custom_ops/test_npu_add_rms_norm.py,
+        # gitcode.com/Ascend/op-plugin/blob/26.0.0). The torch_npu API reference documents npu_rms_norm's
+        # (y, rstd) the same way (hiascend.com Pytorch 7.0.0 apiref, ptaoplist_000860).
+        return self.torch_npu.npu_add_rms_norm(x1, x2, gamma, epsilon)
+
+    def quant_matmul(self, x1, x2, scale, *, offset=None, pertoken_scale=None, bias=None, output_dtype=None):
+        # torch_npu.npu_quant_matmul(Tensor x1, Tensor x2, Tensor scale, *, Tensor? offset=None,
+        # Tensor? pertoken_scale=None, Tensor? bias=None, ScalarType? output_dtype=None) -> Tensor
+        # (torch_npu API reference, hiascend.com Pytorch 7.0.0 apiref, ptaoplist_000172; int64 scale = the
+        # npu_trans_quant_param words, as dequantScale uint64 arrives here)
+        return self.torch_npu.npu_quant_matmul(x1, x2, scale, offset=offset, pertoken_scale=pertoken_scale,
+                                               bias=bias, output_dtype=output_dtype)
+
+    def event(self):
+        return self.torch.npu.Event(enable_timing=True)
+
     def synchronize(self) -> None:
         self.torch_npu.npu.synchronize()
 
@@ -283,14 +346,100 @@ class TorchNpuRankProgram:
         # inplace: the result is what the operator wrote into the residual tensor passed in, whatever it returns
         return {"y": y, "normOut": norm} if op == MARN else {"residual": t["residual"], "normOut": norm}
 
+    # --- the benchmark chain ---
+    def _chain_local(self, op: str, t: dict, out_spec: TensorArg):
+        """The chain up to the all-reduce: this rank's stored (m, n) partial."""
+        x1 = t["x1"]
+        x1 = x1.reshape(_rows(x1.shape), x1.shape[-1])  # 2-D activations (m, k), as the aclnn chain passes them
+        if op == V3:
+            import torch
+            partial = self.seam.quant_matmul(x1, t["x2"], t["dequantScale"], offset=None,
+                                             pertoken_scale=t.get("pertokenScale"), bias=t.get("bias"),
+                                             output_dtype=getattr(torch, out_spec.dtype))
+            if t.get("x3") is not None:  # x3 as its own add, on the stored dequantised product
+                partial = self.seam.add(partial, t["x3"].reshape(partial.shape))
+            return partial
+        partial = self.seam.matmul(x1, t["x2"])
+        if t.get("bias") is not None:  # the bias as its own add
+            partial = self.seam.add(partial, t["bias"])
+        return partial
+
+    def _chain_rest(self, op: str, t: dict, partial, attrs, specs) -> dict:
+        """The all-reduce (in place, SUM) and, for MARN, AddRmsNorm; outputs under the fused names."""
+        self.seam.all_reduce(partial, "sum")
+        if op == V3:
+            return {"output": partial.reshape(specs["output"].shape)}
+        residual = t["residual"]
+        rows = residual.reshape(_rows(residual.shape), residual.shape[-1])  # (m, n), as the partial
+        norm, _rstd, x = self.seam.add_rms_norm(partial, rows, t["gamma"], float(attrs["epsilon"]))
+        shape = tuple(residual.shape)
+        return {"y" if op == MARN else "residual": x.reshape(shape), "normOut": norm.reshape(shape)}
+
+    def _chain(self, call, t: dict, *, preflight: bool):
+        """The whole chain. With `preflight`, every rank's local stage must have succeeded (an allgather of the
+        statuses) before any rank enters the all-reduce, which would otherwise wait for a peer that raised."""
+        specs = call.tensors
+        out_spec = specs["output"] if call.op == V3 else None
+        if not preflight:
+            return self._chain_rest(call.op, t, self._chain_local(call.op, t, out_spec), call.attrs, specs)
+        try:
+            partial = self._chain_local(call.op, t, out_spec)
+            status, message = 0, ""
+        except (RuntimeError, ValueError, TypeError) as exc:
+            status, message = status_from_exception(exc)
+        peers = [(r, s) for r, s in enumerate(call.group.allgather(status)) if s and r != call.rank]
+        if status or peers:
+            if peers:
+                message = (f"{message}; " if message else "the chain's local operators succeeded; ") + \
+                    "not all-reduced: " + ", ".join(f"rank {r} failed with {s}" for r, s in peers)
+            return RankResult(status, {}, message)
+        return self._chain_rest(call.op, t, partial, call.attrs, specs)
+
+    # --- device timing ---
+    def _timed(self, call, t: dict, chain: bool) -> RankResult:
+        """`warmup` unmeasured runs, then `iterations` measured ones, each between the two events of its own pair
+        (torch.npu.Event(enable_timing=True), recorded on the current stream); torch.npu.synchronize(), then
+        start.elapsed_time(end) in milliseconds per pair. Seconds come back as the output "seconds". (The
+        inplace fused call writes its residual every run: the timing, not the values, is the answer.)"""
+        warmup, iterations = int(getattr(call, "warmup", 0)), int(call.iterations)
+        pairs = [(self.seam.event(), self.seam.event()) for _ in range(iterations)]
+        i = 0
+        try:
+            for i in range(warmup + iterations):
+                pair = pairs[i - warmup] if i >= warmup else None
+                if pair:
+                    pair[0].record()
+                if chain:
+                    self._chain(call, t, preflight=False)
+                else:
+                    self._call(call.op, t, call.attrs)
+                if pair:
+                    pair[1].record()
+            self.seam.synchronize()
+            seconds = [float(start.elapsed_time(end)) / 1000.0 for start, end in pairs]
+        except (RuntimeError, ValueError, TypeError) as exc:
+            status, message = status_from_exception(exc)
+            return RankResult(status, {}, f"timed run {i} ({'chain' if chain else 'fused'}): {message}")
+        return RankResult(ACLNN_SUCCESS, {"seconds": np.asarray(seconds, dtype=np.float64)})
+
     def invoke(self, call) -> RankResult:
         from .torch_cpu import to_numpy
         if call.shape_only:
             raise ValueError(f"{call.case_id}: shape-only cases are declared unsupported by the torch_npu backend")
+        mode = getattr(call, "mode", "fused")
+        if mode not in ("fused", "chain"):
+            raise ValueError(f"{call.case_id}: unknown mode {mode!r} (fused or chain)")
         outputs = OUTPUTS[call.op]
         t = {n: self._device_tensor(a) for n, a in call.tensors.items() if a is not None and n not in outputs}
+        if int(getattr(call, "iterations", 0) or 0) > 0:
+            return self._timed(call, t, mode == "chain")
         try:
-            produced = self._call(call.op, t, call.attrs)
+            if mode == "chain":
+                produced = self._chain(call, t, preflight=True)
+                if isinstance(produced, RankResult):  # refused before the all-reduce
+                    return produced
+            else:
+                produced = self._call(call.op, t, call.attrs)
             self.seam.synchronize()
         except (RuntimeError, ValueError, TypeError) as exc:  # what TORCH_CHECK and argument parsing raise
             status, message = status_from_exception(exc)
@@ -334,21 +483,59 @@ class TorchNpuBackend:
         return {"backend": "torch_npu (npu_mm_all_reduce_base; MindSpeed npu_mm_all_reduce_add_rms_norm(_))",
                 **self.capabilities["versions"], "seam": self.seam,
                 "status codes": "parsed from the binding's exception message where present, else ACLNN_ERR_INNER",
-                "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported"}
+                "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported",
+                "benchmark chain": "torch.matmul / npu_quant_matmul, + bias / x3, dist.all_reduce(SUM), "
+                                   "npu_add_rms_norm; no low-bit communication",
+                "timing": "torch.npu.Event(enable_timing=True) pairs, synchronize, elapsed_time"}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
         return unsupported_reason(inv, marn_available=self.capabilities["marn"],
                                   accept_v2_dispatch=self.accept_v2_dispatch)
 
-    def invoke(self, inv: Invocation) -> list[RankResult]:
-        reason = self.unsupported_reason(inv)
-        if reason:
-            raise ValueError(f"{inv.case_id}: not expressible through torch_npu: {reason}")
+    def _engine_for_runs(self):
         if self._engine is None:
             from ..engine import RankEngine
             self._engine = RankEngine(program=PROGRAM, options={"seam": self.seam, "seam_options": self.seam_options},
                                       deadline_s=self.deadline_s, env=self.env)
-        return self._engine.run(inv)
+        return self._engine
+
+    def invoke(self, inv: Invocation) -> list[RankResult]:
+        reason = self.unsupported_reason(inv)
+        if reason:
+            raise ValueError(f"{inv.case_id}: not expressible through torch_npu: {reason}")
+        return self._engine_for_runs().run(inv)
+
+    @staticmethod
+    def chain_unsupported_reason(inv: Invocation) -> str | None:
+        return chain_unsupported_reason(inv)
+
+    def invoke_chain(self, inv: Invocation) -> list[RankResult]:
+        """The benchmark chain as torch / torch_npu's separate operators on the device (TorchNpuRankProgram._chain),
+        outputs under the fused operator's names."""
+        reason = chain_unsupported_reason(inv)
+        if reason:
+            raise ValueError(f"{inv.case_id}: no torch_npu chain: {reason}")
+        from ..engine.group import run_mode
+        return run_mode(self._engine_for_runs(), inv, mode="chain")
+
+    def timed(self, inv: Invocation, *, chain: bool, warmup: int, iterations: int) -> Timing:
+        """Device-event latencies (torch.npu.Event elapsed_time) of `iterations` runs of the fused call or the chain
+        after `warmup`; per iteration the slowest rank's (the collective completes when its last rank does)."""
+        reason = chain_unsupported_reason(inv) if chain else self.unsupported_reason(inv)
+        if reason:
+            raise ValueError(f"{inv.case_id}: not expressible through torch_npu{' (chain)' if chain else ''}: {reason}")
+        if iterations < 1:
+            raise ValueError(f"timed: iterations must be positive, got {iterations}")
+        from ..engine.group import run_mode
+        deadline = self.deadline_s * max(1.0, (warmup + iterations) / 10)
+        results = run_mode(self._engine_for_runs(), inv, mode="chain" if chain else "fused", warmup=warmup,
+                           iterations=iterations, deadline_s=deadline)
+        bad = [(r, res) for r, res in enumerate(results) if res.status or "seconds" not in res.outputs]
+        if bad:
+            r, res = bad[0]
+            raise RuntimeError(f"{inv.case_id}: timed run failed on rank {r}: status {res.status}: {res.message}")
+        per_rank = np.stack([np.asarray(res.outputs["seconds"], dtype=np.float64) for res in results])
+        return Timing([float(s) for s in per_rank.max(axis=0)], DEVICE_EVENTS)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -92,7 +92,8 @@ def _v3_2d_mutations(row):
         ("x3_shape", "V3-SHAPE-006", x3_like(shape=(T.m, T.n + 1))),
         ("x1_transposed", "V3-LAYOUT-001", set_tensor("x1", layout=TRANSPOSED)),
         ("empty_m", "V3-EMPTY-001", all_of(set_tensor("x1", shape=(0, T.k)), set_if("x3", shape=(0, T.n)),
-                                           set_tensor("output", shape=(0, T.n)), set_tensor("pertokenScale", shape=(0,)))),
+                                           set_tensor("output", shape=(0, T.n)),
+                                           set_tensor("pertokenScale", shape=(0,)))),
         ("empty_k", "V3-EMPTY-001", all_of(set_tensor("x1", shape=(T.m, 0)), set_tensor("x2", shape=(0, T.n)))),
         ("empty_n", "V3-EMPTY-001", all_of(*[set_tensor(nm, shape=sh) for nm, sh in (
             ("x2", (T.k, 0)), ("bias", (0,)), ("output", (T.m, 0)), ("dequantScale", (0,)),
@@ -140,7 +141,7 @@ def v3_rank_cases() -> list[Case]:
 
 
 # (op family, tensor, constraint, rejected shape as a function of the TINY shape) for the orientation rule
-def orientations():
+def orientations() -> list:
     M, V = marn.TINY, v3.TINY
     return [
         ("marn", "bias", "MARN-SHAPE-004", (M.n, 1)),

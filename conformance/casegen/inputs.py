@@ -65,7 +65,8 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
         x = uniform(0.8, 1.2) * np.float32(COMM1_BASE * (0.2 if name.endswith("small") else 1.0))
     elif name in ("comm2", "comm2_small"):
         # the reduced int8 sum of W ranks has sqrt(W) times the spread: scale2 grows with it
-        x = uniform(0.7, 0.9) * np.float32(COMM1_BASE * np.sqrt(case.world_size) * (0.15 if name.endswith("small") else 1.0))
+        small = 0.15 if name.endswith("small") else 1.0
+        x = uniform(0.7, 0.9) * np.float32(COMM1_BASE * np.sqrt(case.world_size) * small)
     elif name == "pos_unit":
         x = uniform(0.0, 1.0)
     elif name == "pos_rhs":

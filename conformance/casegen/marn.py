@@ -105,7 +105,7 @@ def valid_cases() -> list[Case]:
                     name = (f"{shape.name}-x1_{'3d' if x1_3d else '2d'}-x2{'T' if x2_t else 'N'}"
                             f"-{'bias' if bias else 'nobias'}-eps{eps:g}")
                     t = base_tensors(op, dtype, shape, x1_3d=x1_3d, x2_transposed=x2_t, with_bias=bias)
-                    cases.append(_case(op, name, dtype, ws, t, base_attrs(epsilon=eps, k=shape.k), 
+                    cases.append(_case(op, name, dtype, ws, t, base_attrs(epsilon=eps, k=shape.k),
                                        covers=_numeric_covers(op, x2_transposed=x2_t, with_bias=bias),
                                        kind="valid", profile=profile))
             # the realistic tensor-parallel layer (heavy: the non-inplace op in signoff, inplace in full)
@@ -170,15 +170,16 @@ def probe_cases() -> list[Case]:
         t["bias"] = replace(t["bias"], values="probe_bias")
         t["residual"] = replace(t["residual"], values="probe_residual")
         t["gamma"] = replace(t["gamma"], values="const:1")
-        cases.append(_case(op, "exact_bf16_rounding_probe", "bfloat16", ws, t, base_attrs(k=16), 
+        cases.append(_case(op, "exact_bf16_rounding_probe", "bfloat16", ws, t, base_attrs(k=16),
                            kind="exact", profile="signoff", params=(("exact_outputs", ("y",)),),
-                           covers=["MARN-NUM-003", "MARN-NUM-005"] + (["MARN-INPLACE-001"] if op == INPLACE_OP else [])))
+                           covers=["MARN-NUM-003", "MARN-NUM-005"]
+                           + (["MARN-INPLACE-001"] if op == INPLACE_OP else [])))
     long_k = Shape("long_k", 1, 8, 4096, 64, "")
     for dtype, ws in itertools.product(DTYPES, (1, 8)):
         t = base_tensors(OP, dtype, long_k)
         t["x1"] = replace(t["x1"], values="pos_unit")
         t["x2"] = replace(t["x2"], values="pos_rhs")
-        cases.append(_case(OP, "long_k_same_sign-k4096", dtype, ws, t, base_attrs(k=long_k.k), 
+        cases.append(_case(OP, "long_k_same_sign-k4096", dtype, ws, t, base_attrs(k=long_k.k),
                            kind="valid", profile="signoff",
                            covers=_numeric_covers(OP, x2_transposed=False, with_bias=True)))
     return cases

@@ -10,8 +10,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-PROFILES = ("smoke", "signoff", "full")  # each profile includes the ones before it
 from ..spec.model import VALID_WORLD_SIZES  # noqa: F401  (re-exported: casegen users import it from here)
+
+PROFILES = ("smoke", "signoff", "full")  # each profile includes the ones before it
 
 # Tensor layouts a case can ask for (how the view relates to its buffer):
 CONTIGUOUS = "contiguous"

@@ -43,7 +43,8 @@ def from_dict(d: dict, *, origin: str = "regression") -> Case:
                                                                 spec["layout"], spec["format"]))
                     for name, spec in d["tensors"])
     return Case(id=d["id"], op=d["op"], world_size=int(d["world_size"]), tensors=tensors,
-                attrs=tuple((k, v) for k, v in d["attrs"]), rejects=bool(d["rejects"]) if "rejects" in d else int(d["expected_status"]) != 0,
+                attrs=tuple((k, v) for k, v in d["attrs"]),
+                rejects=bool(d["rejects"]) if "rejects" in d else int(d["expected_status"]) != 0,
                 covers=tuple(d["covers"]), kind=d["kind"], profile=d.get("profile", "smoke"),
                 shape_only=bool(d.get("shape_only", False)), dtype=d.get("dtype", ""), notes=d.get("notes", ""),
                 params=tuple((k, _tuplify(v)) for k, v in d.get("params", [])), origin=origin,

@@ -73,8 +73,9 @@ def x3_allowed(row: Row) -> bool:
     return row.out == "bfloat16"
 
 
-def tensors(row: Row, shape: V3Shape, *, x1_3d=True, x2_layout="nd", bias=True, scale_shape="n", x3=None,
-            lowbit=False, exact=False, comm=("comm1", "comm2")) -> dict:
+def tensors(row: Row, shape: V3Shape, *, x1_3d: bool = True, x2_layout: str = "nd", bias: bool = True,
+            scale_shape: str = "n", x3: bool | None = None, lowbit: bool = False, exact: bool = False,
+            comm: tuple[str, str] = ("comm1", "comm2")) -> dict:
     """x3=None: an x3 where both readings of V3-AMB-001 allow one (bf16 output); True/False force it."""
     if x3 is None:
         x3 = x3_allowed(row)
@@ -184,8 +185,8 @@ def ambiguity_cases() -> list[Case]:
 def exact_cases() -> list[Case]:
     """Integral path: x1, x2 in {-1, 0, 1}, k = 8, bias and x3 (bf16 outputs only) in [-2, 2], scales 1
     (pertoken 0.5): every value is a multiple of 0.5 below 8 * (8 + 2 + 2) = 96 in magnitude, exact in bf16 and
-    fp16 and inside int8 for the low-bit path with comm scales 1. The FP19 cases pass an unmasked word of 1 + 2^-11, which the hardware
-    applies as 1.0: a kernel that skips the FP19 truncation moves the integers."""
+    fp16 and inside int8 for the low-bit path with comm scales 1. The FP19 cases pass an unmasked word of
+    1 + 2^-11, which the hardware applies as 1.0: a kernel that skips the FP19 truncation moves the integers."""
     cases = []
     shape = V3Shape("exact", 2, 3, 8, 40)
     for row, ws, lowbit in itertools.product(ROWS, VALID_WORLD_SIZES, (False, True)):
@@ -201,7 +202,7 @@ def exact_cases() -> list[Case]:
             t["x1"] = replace(t["x1"], values="int:20:30")
             t["x2"] = replace(t["x2"], values="int:20:30")
             t["dequantScale"] = replace(t["dequantScale"], values="word_unmasked:1.00048828125")
-            cases.append(_case(f"exact_fp19_unmasked_word-{row.name}", row.out, ws, t, attrs(k), 
+            cases.append(_case(f"exact_fp19_unmasked_word-{row.name}", row.out, ws, t, attrs(k),
                                kind="exact", profile="signoff", covers=["V3-NUM-002", "V3-NUM-005"]))
     # FLOAT32 dequantScale observation (fp16 output with pertoken): the scale 1 + 2^-11 applied in full takes acc
     # in [1568, 1922] 0.27..0.44 ulp past the fp16 tie above acc (rounds to acc + 1); truncated to FP19 (as INT64

@@ -22,7 +22,8 @@ class RankEngine:
         setup_deadline_s: starting a group (process start, device open, communicator init);
         persistent=False starts a fresh group for every invocation (the upstream way; the benchmark baseline)."""
         if deadline_s <= 0 or setup_deadline_s <= 0:
-            raise ValueError(f"deadlines must be positive (deadline_s={deadline_s}, setup_deadline_s={setup_deadline_s})")
+            raise ValueError(f"deadlines must be positive "
+                             f"(deadline_s={deadline_s}, setup_deadline_s={setup_deadline_s})")
         self.program, self.options = program, dict(options or {})
         self.deadline_s, self.setup_deadline_s = deadline_s, setup_deadline_s
         self.persistent, self.env = persistent, env

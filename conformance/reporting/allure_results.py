@@ -18,7 +18,8 @@ from pathlib import Path
 
 CATEGORIES = [
     {"name": "wrong status code", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: wrong_status\b.*"},
-    {"name": "tolerance exceeded", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: (tolerance|exact_mismatch)\b.*"},
+    {"name": "tolerance exceeded", "matchedStatuses": ["failed"],
+     "messageRegex": r"(?s).*: (tolerance|exact_mismatch)\b.*"},
     {"name": "cross-rank mismatch", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: cross_rank_mismatch\b.*"},
     {"name": "bad output", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: (bad_output|backend_error)\b.*"},
     {"name": "timeout", "matchedStatuses": ["failed", "broken"], "messageRegex": r"(?s).*(timeout|timed out).*"},

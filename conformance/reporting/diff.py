@@ -27,7 +27,7 @@ import json
 import math
 from pathlib import Path
 
-from .page import Bullets, Cell, Para, Row, Section, Table, Text, render_html, render_markdown
+from .page import Bullets, Para, Row, Section, Table, Text, render_html, render_markdown
 from .summary import read_results
 
 CATEGORIES = ("status", "bits", "accuracy", "perf", "inputs", "cases", "environment")

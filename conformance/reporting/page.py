@@ -2,9 +2,10 @@
 renderings: Markdown (summary.md) and self-contained HTML (summary.html: no scripts, no remote resources).
 Both render the same sections in the same order; only the markup differs.
 
-Order: verdict and evidence, what was signed off, [changes against a baseline, with run --baseline], [failures, on FAIL], matrix with its legend, accuracy,
-[precision standard, when cases recorded it], [failures otherwise], mistrusted (passed, flagged), skipped tests by reason, waived failures, environment (per node), constraints,
-rejections, deviations, ambiguities.
+Order: verdict and evidence, what was signed off, [changes against a baseline, with run --baseline],
+[failures, on FAIL], matrix with its legend, accuracy, [precision standard, when cases recorded it],
+[failures otherwise], mistrusted (passed, flagged), skipped tests by reason, waived failures,
+environment (per node), constraints, rejections, deviations, ambiguities.
 """
 
 from __future__ import annotations

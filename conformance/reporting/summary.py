@@ -143,7 +143,8 @@ def relation_rows(tests: list[dict]) -> list[list[str]]:
         held = rel.get("held")
         key = "held" if held else "not evaluated" if held is None else "did not hold"
         counts.setdefault(rel["relation"], {"held": 0, "did not hold": 0, "not evaluated": 0})[key] += 1
-    return [[name, str(c["held"]), str(c["did not hold"]), str(c["not evaluated"])] for name, c in sorted(counts.items())]
+    return [[name, str(c["held"]), str(c["did not hold"]), str(c["not evaluated"])]
+            for name, c in sorted(counts.items())]
 
 
 PRECISION_CHECK = "precision standard"  # conformance/tolerance/precision.py CHECK_NAME

@@ -133,7 +133,8 @@ class WaiverBook:
             if self.matched.get(i, 0) == 0:
                 lines.append(f"waiver {w.pattern!r} matches no collected test ({w.issue})")
             if state == "expired":
-                lines.append(f"waiver {w.pattern!r} expired on {w.expires.isoformat()} and no longer applies ({w.issue})")
+                lines.append(f"waiver {w.pattern!r} expired on {w.expires.isoformat()} "
+                             f"and no longer applies ({w.issue})")
             elif state == "other-version":
                 lines.append(f"waiver {w.pattern!r} is for CANN {', '.join(w.cann_versions)}, not "
                              f"{self.cann_version or 'an unknown version'}: not applied ({w.issue})")

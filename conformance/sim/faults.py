@@ -32,7 +32,8 @@ _NAMED = [
     Fault("int32-max-inclusive", ("MARN-BOUND-001", "MARN-BOUND-002", "MARN-BOUND-003", "MARN-BOUND-004",
                                   "V3-BOUND-001"),
           "Dimension bounds checked with >= INT32_MAX instead of > INT32_MAX (rejects the maximum itself)."),
-    Fault("reject-transposed-x2", ("MARN-LAYOUT-002", "V3-LAYOUT-002"), "A transposed (non-contiguous) x2 is rejected."),
+    Fault("reject-transposed-x2", ("MARN-LAYOUT-002", "V3-LAYOUT-002"),
+          "A transposed (non-contiguous) x2 is rejected."),
     Fault("x2-transpose-ignored", ("MARN-LAYOUT-002", "MARN-NUM-001", "V3-LAYOUT-002", "V3-NUM-001"),
           "A transposed x2 is read as if its buffer were a contiguous (k, n) matrix."),
     Fault("dim-max-exclusive", ("V3-BOUND-002", "V3-BOUND-003"),
@@ -58,11 +59,13 @@ _NAMED = [
     Fault("lsb-drift", ("MARN-NUM-005", "V3-NUM-005"),
           "The reduced result is one ulp too large in every 7th element (an LSB bug within any rounding bound)."),
     Fault("scales-swapped", ("V3-NUM-003",), "commQuantScale1 is used where commQuantScale2 belongs and back."),
-    Fault("bias-after-dequant", ("V3-NUM-001",), "The int32 bias is added after dequantisation, not in the accumulator."),
+    Fault("bias-after-dequant", ("V3-NUM-001",),
+          "The int32 bias is added after dequantisation, not in the accumulator."),
     Fault("fp19-skipped", ("V3-NUM-002",),
           "An INT64/UINT64 dequantScale applies all 32 bits of its word instead of the FP19 part."),
     Fault("pertoken-per-column", ("V3-NUM-001",), "pertokenScale is applied per column instead of per row."),
-    Fault("per-channel-per-row", ("V3-NUM-001",), "A per-channel dequantScale (n) is indexed by row instead of column."),
+    Fault("per-channel-per-row", ("V3-NUM-001",),
+          "A per-channel dequantScale (n) is indexed by row instead of column."),
     Fault("fp19-applied-to-float-scales", ("V3-NUM-001",),
           "FLOAT32 dequantScales are truncated to FP19 as if they were INT64 words. (The same mistake on BFLOAT16 "
           "scales cannot be observed: bf16's 7 mantissa bits survive FP19's 10, so it is not in the catalogue.)"),
@@ -70,7 +73,8 @@ _NAMED = [
     Fault("alltoall-blocks-floor", ("V3-NUM-003",),
           "The low-bit all_to_all splits m rows into blocks of floor(m / W): rows past W * floor(m / W) are lost "
           "when m is not a multiple of the world size."),
-    Fault("allgather-order-reversed", ("V3-NUM-003",), "all_gather places the reduced row blocks in reverse rank order."),
+    Fault("allgather-order-reversed", ("V3-NUM-003",),
+          "all_gather places the reduced row blocks in reverse rank order."),
     Fault("pertoken-ignored", ("V3-NUM-001",), "pertokenScale is not applied."),
     Fault("x3-after-allreduce", ("V3-NUM-001",), "x3 is added once after the all-reduce instead of by every rank."),
     Fault("ranks-disagree", ("V3-NUM-006",),
@@ -133,8 +137,20 @@ RELATION_FAULTS: dict[str, Fault] = {f.name: f for f in [
 INPLACE_SKIPPED_RULE = "unchecked:MARN-ATTR-004"  # what inplace-rejects-differently switches off
 
 
-def parse_faults(names) -> frozenset[str]:
+class FaultSet(frozenset):
+    """The faults injected into one simulator: the registry every hook consults by name.
+
+    `"name" in faults` checks the name against the registry first, so a hook whose name is misspelt (and would
+    otherwise never fire, leaving its fault silently untested) fails loudly the first time it runs."""
+
+    def __contains__(self, name) -> bool:
+        if isinstance(name, str) and not (name in FAULTS or name in RELATION_FAULTS or name.startswith("unchecked:")):
+            raise KeyError(f"simulator hook asks for fault {name!r}, which is not in the registry (sim/faults.py)")
+        return frozenset.__contains__(self, name)
+
+
+def parse_faults(names) -> FaultSet:
     unknown = [n for n in names if n not in FAULTS and n not in RELATION_FAULTS]
     if unknown:
         raise ValueError(f"unknown fault {unknown[0]!r}; `mc2-conformance faults` lists the {len(FAULTS)} known")
-    return frozenset(names)
+    return FaultSet(names)

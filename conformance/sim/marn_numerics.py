@@ -128,7 +128,10 @@ def _step_toward(stored: np.ndarray, exact32: np.ndarray) -> bool:
     s32, e32 = stored.reshape(-1).astype(np.float32), exact32.reshape(-1)
     for i in np.flatnonzero((s32 != e32) & np.isfinite(e32) & np.isfinite(s32)):
         grow = abs(e32[i]) > abs(s32[i])
-        new = (np.uint16(0x8001) if e32[i] < 0 else np.uint16(1)) if s32[i] == 0 else (bits[i] + np.uint16(1) if grow else bits[i] - np.uint16(1))
+        if s32[i] == 0:
+            new = np.uint16(0x8001) if e32[i] < 0 else np.uint16(1)
+        else:
+            new = bits[i] + np.uint16(1) if grow else bits[i] - np.uint16(1)
         old = bits[i]
         bits[i] = new
         if np.isfinite(stored.reshape(-1)[i].astype(np.float32)):
@@ -169,7 +172,8 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
     norm_all = _out_buffer(out.get("normOut"), dtype, m, n)
     ms_from, num_from = ("y", "y") if dtype == "float16" else RMS_SOURCES[rms_source]
     axis = 0 if "rms-wrong-axis" in faults else 1
-    blocks = [(0, m)] if axis == 0 else [(lo, min(m, lo + max(1, (1 << 19) // n))) for lo in range(0, m, max(1, (1 << 19) // n))]
+    rows = max(1, (1 << 19) // n)  # rows per block
+    blocks = [(0, m)] if axis == 0 else [(lo, min(m, lo + rows)) for lo in range(0, m, rows)]
     stepped = False  # fault ulp-inside-bound: one element per rank
     for lo, hi in blocks:
         mm32 = mm[lo:hi].astype(np.float32)

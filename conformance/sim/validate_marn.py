@@ -106,7 +106,8 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
                                       if world_size not in VALID_WORLD_SIZES else None)
     yield "MARN-ATTR-001", CATALOGUE, (f"reduceOp {attrs.get('reduceOp')!r} is not 'sum'"
                                      if attrs.get("reduceOp") != "sum" else None)
-    yield "MARN-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0" if attrs.get("commTurn") != 0 else None)
+    yield "MARN-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0"
+                                     if attrs.get("commTurn") != 0 else None)
     yield "MARN-ATTR-003", CATALOGUE, (f"streamMode {attrs.get('streamMode')} is not 1"
                                      if attrs.get("streamMode") != 1 else None)
     eps = attrs.get("epsilon")

@@ -35,8 +35,8 @@ def _rules(op, t, attrs, world_size, faults):
         yield "V3-DTYPE-004", CATALOGUE, (f"bf16 output needs a bfloat16 dequantScale, got {deq.dtype}"
                                         if deq.dtype != "bfloat16" else None)
     elif pt is not None:
-        yield "V3-DTYPE-005", CATALOGUE, (f"fp16 output with pertokenScale needs a float32 dequantScale, got {deq.dtype}"
-                                        if deq.dtype != "float32" else None)
+        yield "V3-DTYPE-005", CATALOGUE, ("fp16 output with pertokenScale needs a float32 dequantScale, "
+                                         f"got {deq.dtype}" if deq.dtype != "float32" else None)
     else:
         yield "V3-DTYPE-006", CATALOGUE, (f"fp16 output without pertokenScale needs an int64/uint64 dequantScale, got "
                                         f"{deq.dtype}" if deq.dtype not in ("int64", "uint64") else None)
@@ -109,7 +109,8 @@ def _rules(op, t, attrs, world_size, faults):
                                     if world_size not in VALID_WORLD_SIZES else None)
     yield "V3-ATTR-001", CATALOGUE, (f"reduceOp {attrs.get('reduceOp')!r} is not 'sum'"
                                    if attrs.get("reduceOp") != "sum" else None)
-    yield "V3-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0" if attrs.get("commTurn") != 0 else None)
+    yield "V3-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0"
+                                   if attrs.get("commTurn") != 0 else None)
     yield "V3-ATTR-003", CATALOGUE, (f"streamMode {attrs.get('streamMode')} is not 1"
                                    if attrs.get("streamMode") != 1 else None)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
 
 SAMPLE = 1_000_000
 SMALL_VALUE = {"float16": 2.0**-10, "bfloat16": 2.0**-10, "float32": 2.0**-20}

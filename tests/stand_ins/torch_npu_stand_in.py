@@ -6,6 +6,13 @@ results with torch on the CPU: the documented formulas in fp32 (no low-bit commu
 gloo process group, so copy-back and cross-rank behaviour can be checked. Tensors "on the device" are CPU
 tensors; `format_cast(t, 29)` marks the storage of its result FRACTAL_NZ.
 
+The benchmark chain's separate operators are recorded the same way (matmul, add, all_reduce, npu_quant_matmul,
+npu_add_rms_norm), each followed by a "result" entry of what it returned, and computed on the CPU as the chain
+means them (conformance/sim/chain.py: every operator stores its output in its dtype; the all-reduce sums in fp32
+and stores once). Device timing: `event()` returns a StandInEvent that logs its creation, record() and
+elapsed_time(); elapsed_time raises, as torch.npu's does for an event not yet complete, unless synchronize()
+ran after both events were recorded. The log is in call order (per rank).
+
 Options (keywords, picklable): log (path, required), marn (False: MindSpeed "not installed"), raise_message
 (every operator call raises RuntimeError(raise_message); env MC2_STAND_IN_RAISE does the same).
 """
@@ -14,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import itertools
 import os
+import time
 
 import numpy as np
 import torch
@@ -38,6 +47,29 @@ def read_log(path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+class StandInEvent:
+    """torch.npu.Event(enable_timing=True) on the CPU: the wall clock at record(), readable after a synchronize."""
+
+    def __init__(self, seam: "StandInSeam", ident: int):
+        self.seam, self.id = seam, ident
+        self.at: float | None = None
+        self.epoch = -1  # the seam's synchronize count when recorded
+
+    def record(self, stream=None) -> None:
+        self.seam._record("event_record", event=self.id)
+        self.at, self.epoch = time.perf_counter(), self.seam.syncs
+
+    def elapsed_time(self, end: "StandInEvent") -> float:
+        self.seam._record("event_elapsed_time", start=self.id, end=end.id)
+        if self.at is None or end.at is None:
+            raise RuntimeError("stand-in: elapsed_time of an event that was never recorded")
+        if max(self.epoch, end.epoch) >= self.seam.syncs:
+            raise RuntimeError("stand-in: elapsed_time before the events completed (no synchronize after record)")
+        ms = (end.at - self.at) * 1000.0
+        self.seam._record("result", of="event_elapsed_time", returned=ms)
+        return ms
+
+
 class StandInSeam:
     @classmethod
     def capabilities(cls, *, marn: bool = True, **_options) -> dict:
@@ -48,6 +80,8 @@ class StandInSeam:
         self.log, self.marn = log, marn
         self.raise_message = raise_message or os.environ.get("MC2_STAND_IN_RAISE")
         self.rank = None
+        self.syncs = 0  # synchronize() calls so far
+        self._events = itertools.count()
         self._nz: list[torch.Tensor] = []  # tensors made by format_cast(.., 29): their storages are "NZ"
 
     # --- recording ---
@@ -98,6 +132,7 @@ class StandInSeam:
 
     def synchronize(self) -> None:
         self._record("synchronize")
+        self.syncs += 1
         self._nz.clear()
 
     def destroy_process_group(self) -> None:
@@ -126,7 +161,9 @@ class StandInSeam:
         self._record("returned", output=out)
         return out
 
-    def _v3(self, x1, x2, bias, x3, dequant_scale, pertoken_scale):
+    @staticmethod
+    def _dequantised(x1, x2, bias, dequant_scale, pertoken_scale):
+        """The quantised matmul's value in float64: (x1 @ x2 + bias) * scale (* pertoken)."""
         acc = x1.reshape(-1, x1.shape[-1]).double() @ x2.double()
         if bias is not None:
             acc = acc + bias.double()
@@ -137,6 +174,10 @@ class StandInSeam:
         value = acc * scale.reshape(1, -1)
         if pertoken_scale is not None:
             value = value * pertoken_scale.double().reshape(-1, 1)
+        return value
+
+    def _v3(self, x1, x2, bias, x3, dequant_scale, pertoken_scale):
+        value = self._dequantised(x1, x2, bias, dequant_scale, pertoken_scale)
         if x3 is not None:
             value = value + x3.double().reshape(value.shape)
         out_dtype = torch.bfloat16 if dequant_scale.dtype == torch.bfloat16 else torch.float16  # torch_npu's rule
@@ -176,3 +217,55 @@ class StandInSeam:
         residual.copy_(y)  # in place, as MindSpeed writes y into residual
         self._record("returned", residual=residual, normOut=norm)
         return residual, norm
+
+    # --- the benchmark chain's separate operators (torch, torch.distributed, torch_npu) ---
+    def _chain_op(self, fn: str, compute, **fields):
+        self._operator_called(fn, **fields)
+        try:
+            return compute()
+        except Exception as exc:  # inputs the formula cannot take: raise as the operator would
+            raise RuntimeError(f"stand-in {fn} failed: {type(exc).__name__}: {exc}") from None
+
+    def matmul(self, x1, x2):
+        out = self._chain_op("matmul", lambda: (x1.float() @ x2.float()).to(x1.dtype), x1=x1, x2=x2)
+        self._record("result", of="matmul", out=out)
+        return out
+
+    def add(self, a, b):
+        out = self._chain_op("add", lambda: (a.float() + b.float()).to(a.dtype), a=a, b=b)
+        self._record("result", of="add", out=out)
+        return out
+
+    def all_reduce(self, t, op: str = "sum") -> None:
+        """In place: summed over the gloo group in fp32, stored once in t's dtype."""
+        self._record("all_reduce", tensor=t, op=op)
+        if op != "sum":
+            raise RuntimeError(f"stand-in all_reduce: only sum, got {op!r}")
+        t.copy_(self._all_reduce(t.float()).to(t.dtype))
+        self._record("result", of="all_reduce", out=t)
+
+    def add_rms_norm(self, x1, x2, gamma, epsilon):
+        def compute():
+            x = (x1.float() + x2.float()).to(x1.dtype)
+            rstd = torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + epsilon)
+            return (x.float() * rstd * gamma.float()).to(x1.dtype), rstd, x
+        y, rstd, x = self._chain_op("npu_add_rms_norm", compute, x1=x1, x2=x2, gamma=gamma, epsilon=epsilon)
+        self._record("result", of="npu_add_rms_norm", y=y, rstd=rstd, x=x)
+        return y, rstd, x
+
+    def quant_matmul(self, x1, x2, scale, *, offset=None, pertoken_scale=None, bias=None, output_dtype=None):
+        def compute():
+            value = self._dequantised(x1, x2, bias, scale, pertoken_scale)
+            if offset is not None:
+                value = value + offset.double().reshape(1, -1)
+            return value.float().to(output_dtype or torch.int8).reshape(*x1.shape[:-1], x2.shape[-1])
+        out = self._chain_op("npu_quant_matmul", compute, x1=x1, x2=x2, scale=scale, offset=offset,
+                             pertoken_scale=pertoken_scale, bias=bias,
+                             output_dtype=None if output_dtype is None else str(output_dtype).removeprefix("torch."))
+        self._record("result", of="npu_quant_matmul", out=out)
+        return out
+
+    def event(self) -> StandInEvent:
+        ev = StandInEvent(self, next(self._events))
+        self._record("event_create", event=ev.id, enable_timing=True)
+        return ev

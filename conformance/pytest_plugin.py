@@ -350,8 +350,11 @@ def _keep_outputs(folder: str | None, nodeid: str, outputs: dict | None) -> str 
 
 
 def _case_id_of(item) -> str | None:
-    case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
-    return getattr(case, "id", None)
+    """The case a test runs: its `case` parameter, else its parametrize id (relation tests name their case
+    there), as `mc2-conformance diff` reads it back from the node id."""
+    callspec = getattr(item, "callspec", None)
+    case = getattr(callspec, "params", {}).get("case")
+    return getattr(case, "id", None) or getattr(callspec, "id", None)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -25,7 +25,7 @@ def test_torch_backend_really_differs_from_the_simulator():
     from conformance.casegen.inputs import materialise
     from conformance.sim import SimulatorBackend
     differ = 0
-    for cid in ("marn-odd-x1_3d-x2T-bias-eps1e-06-bf16-w8", "v3-odd-fp16_pt-x1_3d-x2nzT-nobias-deq1-x3-fp-fp16-w8"):
+    for cid in ("marn-odd-x1_3d-x2T-bias-eps1e-06-bf16-w8", "v3-odd-fp16_pt-x1_3d-x2nzT-nobias-deq1-nox3-fp-fp16-w8"):
         inv = materialise(casegen.by_id(cid), 0)
         a, b = load_backend("torch-cpu").invoke(inv), SimulatorBackend().invoke(inv)
         for name in a[0].outputs:

@@ -18,7 +18,7 @@ from .casegen.inputs import materialise
 from .casegen.model import Case
 from .expectation import PHASE_WORDS, Expected
 from .expectation import expected as _expected
-from .golden import GENERATOR_VERSION, inputs_sha256
+from .golden import GENERATOR_VERSION, _bytes, inputs_sha256
 from .protocol import RankFailure, status_name
 from .tolerance import compare, marn_check, v3_check
 
@@ -83,7 +83,7 @@ def _status_check(r: int, status: int, phase: str, message: str, want: Expected)
 
 def output_hashes(results) -> dict[str, str]:
     """sha256 of the bytes of every output of every rank, keyed "name.rank" (e.g. "y.0")."""
-    return {f"{name}.{r}": hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    return {f"{name}.{r}": hashlib.sha256(_bytes(a)).hexdigest()
             for r, res in enumerate(results) for name, a in sorted((res.outputs or {}).items()) if a is not None}
 
 

@@ -32,3 +32,15 @@ def test_torch_backend_really_differs_from_the_simulator():
             ours, sim = a[0].outputs[name].astype(np.float32), b[0].outputs[name].astype(np.float32)
             differ += int(np.count_nonzero(ours != sim))
     assert differ > 0
+
+
+def test_torch_chain_feeds_the_precision_standard_and_the_chain_relation():
+    """torch-cpu's own benchmark chain (separate torch operators): the chain relation holds and the vendor's
+    precision standard gets a level; a backend without a chain would record 'not supported' instead."""
+    from conformance import casegen, relations
+    backend = load_backend("torch-cpu")
+    v3_case = casegen.by_id("v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2")
+    assert relations.chain_matches(backend, v3_case, 0).status == relations.PASS
+    outcome = run_case(casegen.by_id("marn-odd-x1_3d-x2T-bias-eps1e-06-fp16-w8"), backend, seed=0)
+    level = next(c.stats["level"] for c in outcome.checks if c.name == "precision standard")
+    assert outcome.passed and level in ("L0", "L1", "L2")

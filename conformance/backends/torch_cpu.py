@@ -70,6 +70,14 @@ class TorchCpuBackend:
         return None
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
+        return self._run(inv, chain=False)
+
+    def invoke_chain(self, inv: Invocation) -> list[RankResult]:
+        """The benchmark chain with torch's separate operators: matmul, + bias, all-reduce, AddRmsNorm (MARN);
+        quantised matmul + dequant stored, + x3, all-reduce (V3). Each operator stores its output in the dtype."""
+        return self._run(inv, chain=True)
+
+    def _run(self, inv: Invocation, *, chain: bool) -> list[RankResult]:
         from ..sim.backend import VALIDATORS
         results = []
         for tensors in inv.ranks:
@@ -79,14 +87,16 @@ class TorchCpuBackend:
             return results
         try:
             with torch.no_grad():
-                outs = self._v3(inv) if inv.op == "QuantMatmulAllReduceV3" else self._marn(inv)
+                outs = self._v3(inv, chain) if inv.op == "QuantMatmulAllReduceV3" else self._marn(inv, chain)
         except Exception as exc:
             return [RankResult(ACLNN_ERR_INNER, {}, f"torch failed: {type(exc).__name__}: {exc}") for _ in inv.ranks]
         return [RankResult(0, o) for o in outs]
 
     # --- MatmulAllReduceAddRmsNorm ---------------------------------------------------------------------------
-    def _marn(self, inv):
+    def _marn(self, inv, chain: bool = False):
         dtype = inv.ranks[0]["x1"].dtype
+        if chain:
+            return self._marn_chain(inv, dtype)
         parts = []
         for t in inv.ranks:
             x1 = _matrix(t["x1"], dtype)
@@ -117,6 +127,25 @@ class TorchCpuBackend:
             outs.append({"residual" if inv.op.startswith("Inplace") else "y": y_np, "normOut": norm_np})
         return outs
 
+    def _marn_chain(self, inv, dtype):
+        parts = []
+        for t in inv.ranks:  # matmul stores in the dtype, the bias add stores again
+            x1, x2 = _matrix(t["x1"], dtype), to_torch(np.asarray(t["x2"].data), dtype)
+            part = (x1.float() @ x2.float()).to(x1.dtype)
+            if t.get("bias") is not None:
+                part = part + to_torch(np.asarray(t["bias"].data), dtype)
+            parts.append(part)
+        reduced = torch.stack(parts).float().sum(0).to(parts[0].dtype)  # HCCL: fp32 sum, one store
+        eps, outs = float(inv.attrs["epsilon"]), []
+        for t in inv.ranks:  # AddRmsNorm as its own operator: y = x1 + x2 stored, normalised from the stored y
+            shape = t["residual"].shape
+            y = reduced + _matrix(t["residual"], dtype)
+            gamma = to_torch(np.asarray(t["gamma"].data), dtype).float()
+            norm = F.rms_norm(y.float(), (y.shape[-1],), weight=gamma, eps=eps) if y.numel() else y.float()
+            outs.append({"residual" if inv.op.startswith("Inplace") else "y": to_numpy(y.reshape(shape), dtype),
+                         "normOut": to_numpy(norm.to(y.dtype).reshape(shape), dtype)})
+        return outs
+
     # --- QuantMatmulAllReduceV3 --------------------------------------------------------------------------------
     @staticmethod
     def _scale(t):
@@ -128,7 +157,7 @@ class TorchCpuBackend:
             return low.view(torch.float32)
         return to_torch(data, t.dtype).float()
 
-    def _v3(self, inv):
+    def _v3(self, inv, chain: bool = False):
         from ..reference.v3 import x2_matrix
         out_spec = inv.ranks[0]["output"]
         out_dtype = _TORCH_DTYPES[out_spec.dtype]
@@ -144,8 +173,10 @@ class TorchCpuBackend:
             if t.get("pertokenScale") is not None:  # both scales first, then one product with acc
                 scale = torch.from_numpy(np.asarray(t["pertokenScale"].data)).reshape(-1, 1).float() * scale
             value = acc.to(torch.float32) * scale
+            if chain:  # the quantised matmul stores its output; x3 is a separate add in the output dtype
+                value = value.to(out_dtype)
             if t.get("x3") is not None:
-                value = value + _matrix(t["x3"], out_spec.dtype).float()
+                value = value + _matrix(t["x3"], out_spec.dtype).to(value.dtype)
             locals_.append(value.to(out_dtype))
         c1, c2 = inv.ranks[0].get("commQuantScale1"), inv.ranks[0].get("commQuantScale2")
         if c1 is not None and c2 is not None:

@@ -14,7 +14,7 @@
   Low-bit communication (comm quant scales) has no separate-operator binding: refused, as the aclnn backend does.
 - Device timing (protocol.timed) of the fused call or the chain: torch.npu.Event(enable_timing=True) pairs
   recorded around each measured iteration after `warmup` unmeasured ones, torch.npu.synchronize(), then
-  start.elapsed_time(end) (milliseconds). Both go through the rank engine (engine.group.run_mode).
+  start.elapsed_time(end) (milliseconds). Both go through the rank engine (RankEngine.run / .timed).
 Each rank is a worker process of the rank engine (one process per rank, as upstream launches them): the
 program sets the device, joins an `hccl` process group at a TCP address rank 0 picked, looks up the HCCL
 communicator name and passes it as `hcom`.
@@ -43,6 +43,7 @@ import sys
 
 import numpy as np
 
+from ..engine.engine import DEVICE_EVENTS  # noqa: F401  (re-exported: the clock name of timed results)
 from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg, Timing
 from . import BackendError, import_attr
 
@@ -52,7 +53,6 @@ INPLACE = "InplaceMatmulAllReduceAddRmsNorm"
 ACL_FORMAT_FRACTAL_NZ = 29
 DEFAULT_SEAM = f"{__name__}:TorchNpuSeam"
 PROGRAM = f"{__name__}:TorchNpuRankProgram"
-DEVICE_EVENTS = "device events"
 
 # What each binding needs as a tensor (NULL impossible), and the outputs it allocates itself.
 REQUIRED = {V3: ("x1", "x2", "output"), MARN: ("x1", "x2", "residual", "gamma", "y", "normOut"),
@@ -515,8 +515,7 @@ class TorchNpuBackend:
         reason = chain_unsupported_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: no torch_npu chain: {reason}")
-        from ..engine.group import run_mode
-        return run_mode(self._engine_for_runs(), inv, mode="chain")
+        return self._engine_for_runs().run(inv, mode="chain")
 
     def timed(self, inv: Invocation, *, chain: bool, warmup: int, iterations: int) -> Timing:
         """Device-event latencies (torch.npu.Event elapsed_time) of `iterations` runs of the fused call or the chain
@@ -524,18 +523,7 @@ class TorchNpuBackend:
         reason = chain_unsupported_reason(inv) if chain else self.unsupported_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: not expressible through torch_npu{' (chain)' if chain else ''}: {reason}")
-        if iterations < 1:
-            raise ValueError(f"timed: iterations must be positive, got {iterations}")
-        from ..engine.group import run_mode
-        deadline = self.deadline_s * max(1.0, (warmup + iterations) / 10)
-        results = run_mode(self._engine_for_runs(), inv, mode="chain" if chain else "fused", warmup=warmup,
-                           iterations=iterations, deadline_s=deadline)
-        bad = [(r, res) for r, res in enumerate(results) if res.status or "seconds" not in res.outputs]
-        if bad:
-            r, res = bad[0]
-            raise RuntimeError(f"{inv.case_id}: timed run failed on rank {r}: status {res.status}: {res.message}")
-        per_rank = np.stack([np.asarray(res.outputs["seconds"], dtype=np.float64) for res in results])
-        return Timing([float(s) for s in per_rank.max(axis=0)], DEVICE_EVENTS)
+        return self._engine_for_runs().timed(inv, chain=chain, warmup=warmup, iterations=iterations)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import weakref
 
-from ..protocol import Invocation, RankResult
+import numpy as np
+
+from ..protocol import Invocation, RankResult, Timing
 from .group import WorkerGroup
+
+
+DEVICE_EVENTS = "device events"  # the clock of Timing results measured by the ranks' own event pairs
 
 
 class RankEngine:
@@ -45,17 +50,36 @@ class RankEngine:
             self._finalizer = weakref.finalize(self, self.group.close)
         return self.group
 
-    def run(self, inv: Invocation) -> list[RankResult]:
+    def run(self, inv: Invocation, *, mode: str = "fused", warmup: int = 0, iterations: int = 0,
+            deadline_s: float | None = None) -> list[RankResult]:
+        """One invocation on every rank. `mode` is the RankCall mode (program.py: "fused" or "chain");
+        `iterations` > 0 times that many launches after `warmup`; `deadline_s` replaces the engine's."""
         if inv.world_size < 1 or len(inv.ranks) != inv.world_size:
             raise ValueError(f"invocation {inv.case_id}: world_size {inv.world_size} with {len(inv.ranks)} ranks")
         if inv.devices and len(inv.devices) < inv.world_size:
             raise ValueError(f"invocation {inv.case_id}: {len(inv.devices)} devices for {inv.world_size} ranks")
         group = self._group_for(inv)
         try:
-            return group.invoke(inv, self.deadline_s)
+            return group.invoke(inv, self.deadline_s if deadline_s is None else deadline_s, mode=mode,
+                                warmup=warmup, iterations=iterations)
         finally:
             if group.closed or not self.persistent:
                 self.close()
+
+    def timed(self, inv: Invocation, *, chain: bool, warmup: int, iterations: int) -> Timing:
+        """Device-timed latencies: each rank's program returns its per-iteration "seconds" (device events);
+        per iteration the slowest rank's counts (the collective completes when its last rank does). The
+        deadline grows with the number of launches."""
+        if iterations < 1:
+            raise ValueError(f"timed: iterations must be positive, got {iterations}")
+        results = self.run(inv, mode="chain" if chain else "fused", warmup=warmup, iterations=iterations,
+                           deadline_s=self.deadline_s * max(1.0, (warmup + iterations) / 10))
+        bad = [(r, res) for r, res in enumerate(results) if res.status or "seconds" not in res.outputs]
+        if bad:
+            r, res = bad[0]
+            raise RuntimeError(f"{inv.case_id}: timed run failed on rank {r}: status {res.status}: {res.message}")
+        per_rank = np.stack([np.asarray(res.outputs["seconds"], dtype=np.float64) for res in results])
+        return Timing([float(s) for s in per_rank.max(axis=0)], DEVICE_EVENTS)
 
     def close(self) -> None:
         if self.group is not None:

@@ -239,21 +239,3 @@ class WorkerGroup:
         if self.arena is not None:
             self.arena.close()
             self.arena = None
-
-
-def run_mode(engine, inv: Invocation, *, mode: str = "fused", warmup: int = 0, iterations: int = 0,
-             deadline_s: float | None = None) -> list[RankResult]:
-    """RankEngine.run with a RankCall mode (conformance/engine/program.py: "chain", or timing with
-    `iterations` > 0) and an optional deadline of its own; the same group reuse and teardown as run().
-    (A candidate for RankEngine.run's keyword arguments; kept here to leave engine.py as it is.)"""
-    if inv.world_size < 1 or len(inv.ranks) != inv.world_size:
-        raise ValueError(f"invocation {inv.case_id}: world_size {inv.world_size} with {len(inv.ranks)} ranks")
-    if inv.devices and len(inv.devices) < inv.world_size:
-        raise ValueError(f"invocation {inv.case_id}: {len(inv.devices)} devices for {inv.world_size} ranks")
-    group = engine._group_for(inv)
-    try:
-        return group.invoke(inv, engine.deadline_s if deadline_s is None else deadline_s, mode=mode,
-                            warmup=warmup, iterations=iterations)
-    finally:
-        if group.closed or not engine.persistent:
-            engine.close()

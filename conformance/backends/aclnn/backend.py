@@ -13,17 +13,14 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ...engine import RankEngine
-from ...engine.group import run_mode
+from ...engine.engine import DEVICE_EVENTS  # noqa: F401  (re-exported: the clock name of timed results)
 from ...protocol import Invocation, RankResult, Timing
 from . import abi, libs
 from .program import DEFAULT_SYNC_TIMEOUT_MS
 
 PROGRAM = "conformance.backends.aclnn.program:AclnnRankProgram"
 SYNC_TIMEOUT_ENV = "MC2_ACLNN_SYNC_TIMEOUT_MS"
-DEVICE_EVENTS = "device events"
 VERSION_FILES = ("version.cfg", "version.info", "ascend_toolkit_install.info",
                  "aarch64-linux/ascend_toolkit_install.info", "x86_64-linux/ascend_toolkit_install.info",
                  "runtime/version.info")
@@ -105,7 +102,7 @@ class AclnnBackend:
         reason = self.chain_unsupported_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: no aclnn chain: {reason}")
-        return run_mode(self.engine, inv, mode="chain")
+        return self.engine.run(inv, mode="chain")
 
     def timed(self, inv: Invocation, *, chain: bool, warmup: int, iterations: int) -> Timing:
         """Device-event latencies (aclrtEventElapsedTime) of `iterations` launches after `warmup`; per iteration
@@ -114,17 +111,7 @@ class AclnnBackend:
             reason = self.chain_unsupported_reason(inv)
             if reason:
                 raise ValueError(f"{inv.case_id}: no aclnn chain: {reason}")
-        if iterations < 1:
-            raise ValueError(f"timed: iterations must be positive, got {iterations}")
-        deadline = self.deadline_s * max(1.0, (warmup + iterations) / 10)
-        results = run_mode(self.engine, inv, mode="chain" if chain else "fused", warmup=warmup,
-                           iterations=iterations, deadline_s=deadline)
-        bad = [(r, res) for r, res in enumerate(results) if res.status or "seconds" not in res.outputs]
-        if bad:
-            r, res = bad[0]
-            raise RuntimeError(f"{inv.case_id}: timed run failed on rank {r}: status {res.status}: {res.message}")
-        per_rank = np.stack([np.asarray(res.outputs["seconds"], dtype=np.float64) for res in results])
-        return Timing([float(s) for s in per_rank.max(axis=0)], DEVICE_EVENTS)
+        return self.engine.timed(inv, chain=chain, warmup=warmup, iterations=iterations)
 
     def close(self) -> None:
         self.engine.close()

@@ -77,15 +77,20 @@ class SimulatorBackend:
             return f"the simulator does not implement {inv.op}"
         return None
 
-    def invoke(self, inv: Invocation) -> list[RankResult]:
+    def _validate(self, inv: Invocation) -> list[RankResult]:
+        """GetWorkspaceSize on every rank (the fused call and the chain validate alike, so statuses match)."""
         validate = VALIDATORS[inv.op]
-        results = []
         rules_off = self.faults
         if "inplace-rejects-differently" in self.faults and inv.op.startswith("Inplace"):
             rules_off = self.faults | {INPLACE_SKIPPED_RULE}
+        results = []
         for tensors in inv.ranks:
             status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, rules_off)
             results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
+        return results
+
+    def invoke(self, inv: Invocation) -> list[RankResult]:
+        results = self._validate(inv)
         if inv.shape_only or any(r.status for r in results):
             return results
         try:
@@ -105,14 +110,7 @@ class SimulatorBackend:
         """The benchmark chain (sim/chain.py): the same validation as invoke (so the statuses match), then the
         separate operators in place of the fused kernel. Faults apply to the validation only."""
         from .chain import run_chain
-        validate = VALIDATORS[inv.op]
-        results = []
-        rules_off = self.faults  # as invoke validates (statuses match under every fault)
-        if "inplace-rejects-differently" in self.faults and inv.op.startswith("Inplace"):
-            rules_off = self.faults | {INPLACE_SKIPPED_RULE}
-        for tensors in inv.ranks:
-            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, rules_off)
-            results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
+        results = self._validate(inv)
         if inv.shape_only or any(r.status for r in results):
             return results
         try:

@@ -91,10 +91,15 @@ class SimCannBackend:
     def unsupported_reason(self, inv: Invocation) -> str | None:
         return None if inv.op in HOSTS else f"sim-cann does not model {inv.op}"
 
-    def invoke(self, inv: Invocation) -> list[RankResult]:
+    @staticmethod
+    def _host(inv: Invocation) -> tuple[list, list[RankResult]]:
+        """The host path on every rank: its verdicts, and the rank results they give (fused call and chain)."""
         verdicts = [HOSTS[inv.op](inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
-        results = [RankResult(v.status, {}, f"{v.rule}: {v.message}" if v.rule else v.message, v.phase)
-                   for v in verdicts]
+        return verdicts, [RankResult(v.status, {}, f"{v.rule}: {v.message}" if v.rule else v.message, v.phase)
+                          for v in verdicts]
+
+    def invoke(self, inv: Invocation) -> list[RankResult]:
+        verdicts, results = self._host(inv)
         if inv.shape_only or any(v.status for v in verdicts):
             return results
         if not any(v.launched for v in verdicts):  # workspace 0: the launch call returns at once
@@ -116,9 +121,7 @@ class SimCannBackend:
         """The benchmark chain (sim/chain.py) behind the same host checks as invoke (so the statuses match). The
         chain's separate operators read x2 as its view says (a 3-D NZ storage is re-read as its 4-D tiling)."""
         from ..chain import run_chain
-        verdicts = [HOSTS[inv.op](inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
-        results = [RankResult(v.status, {}, f"{v.rule}: {v.message}" if v.rule else v.message, v.phase)
-                   for v in verdicts]
+        verdicts, results = self._host(inv)
         if inv.shape_only or any(v.status for v in verdicts):
             return results
         ranks = [dict(t) for t in inv.ranks]

@@ -53,7 +53,7 @@ import math
 
 import numpy as np
 
-from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict
+from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
 
 NULLPTR, INVALID, RUNTIME, INNER, TILING = 161001, 161002, 361001, 561000, 561002
 INT32_MAX = 2**31 - 1
@@ -162,21 +162,6 @@ VALID_RANK_SIZES = (1, 2, 4, 8)
 def _fail(n: int, message: str) -> HostVerdict:
     r = _BY_ID[f"CANN-MARN-H{n:02d}"]
     return HostVerdict(status=r.status, phase=r.phase, rule=r.id, message=f"{r.id}: {message}")
-
-
-def _vendor_transposed(t) -> bool:
-    """The op_api's transpose test of x2 (matmul_all_reduce/op_host/op_api/matmul_all_reduce_util.h:39-62)."""
-    shape, strides = tuple(t.shape), tuple(t.strides)
-    if not 2 <= len(shape) <= 6:
-        return False
-    if strides[-2] != 1 or strides[-1] != shape[-2]:
-        return False
-    span = shape[-1] * shape[-2]
-    for i in range(len(shape) - 3, -1, -1):
-        if strides[i] != span:
-            return False
-        span *= shape[i]
-    return not (shape[-1] == 1 and shape[-2] == 1)
 
 
 def _as_float32(value: float) -> float:
@@ -291,7 +276,7 @@ def check(op: str, tensors: dict, attrs: dict, world_size: int) -> HostVerdict:
     for name, v in (("x1", x1), ("bias", bias), ("residual", res), ("gamma", gamma)):
         if v is not None and not v.is_contiguous:
             return _fail(38, f"{name} strides {tuple(v.strides)} are not contiguous")
-    x2_as_contiguous = (not x2.is_contiguous) and not _vendor_transposed(x2)
+    x2_as_contiguous = (not x2.is_contiguous) and not vendor_transposed(x2)
     return HostVerdict(status=0, x2_read_contiguous=x2_as_contiguous,
                        message="x2 strided: read as if contiguous" if x2_as_contiguous else "")
 

@@ -33,3 +33,21 @@ class HostVerdict:
     message: str = ""
     launched: bool = True  # False: the empty-tensor short-cut returned 0 and nothing ran
     x2_read_contiguous: bool = False  # a strided (not transposed) x2 was accepted and is read as contiguous
+
+
+def vendor_transposed(t) -> bool:
+    """Whether the op_api reads x2 as transposed (the same test in both operators' host paths:
+    mc2/matmul_all_reduce/op_host/op_api/matmul_all_reduce_util.h:39-62 and
+    mc2/3rd/common/op_host/op_api/matmul_util.cpp:1585-1608): 2 to 6 dims, the second-to-last with stride 1, the
+    last's stride the second-to-last's size, batch dims packed, and the last two dims not both 1."""
+    shape, strides = tuple(t.shape), tuple(t.strides)
+    if not 2 <= len(shape) <= 6 or len(strides) != len(shape):
+        return False
+    if strides[-2] != 1 or strides[-1] != shape[-2]:
+        return False
+    packed = shape[-1] * shape[-2]
+    for d in range(len(shape) - 3, -1, -1):
+        if strides[d] != packed:
+            return False
+        packed *= shape[d]
+    return not (shape[-1] == 1 and shape[-2] == 1)

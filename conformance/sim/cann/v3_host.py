@@ -67,7 +67,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from ...protocol import TensorArg
-from .model import WORKSPACE, LAUNCH, HostRule, HostVerdict
+from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
 
 OP = "QuantMatmulAllReduceV3"
 OPBASE_REV = "aa3cd74"
@@ -253,23 +253,6 @@ def _numel(t: TensorArg) -> int:
     return t.numel
 
 
-def _vendor_transposed(t: TensorArg) -> bool:
-    """x2 is read as transposed when its last two view strides are (1, rows) (IsTransposeLastTwoDims,
-    mc2/3rd/common/op_host/op_api/matmul_util.cpp:1585-1608): the lower dim has stride 1, the last dim's stride
-    is the lower dim's size, batch dims are packed, and the last two dims are not both 1."""
-    shape, strides = tuple(t.shape), tuple(t.strides)
-    if not 2 <= len(shape) <= 6 or len(strides) != len(shape):
-        return False
-    if strides[-2] != 1 or strides[-1] != shape[-2]:
-        return False
-    packed = shape[-1] * shape[-2]
-    for d in range(len(shape) - 3, -1, -1):
-        if strides[d] != packed:
-            return False
-        packed *= shape[d]
-    return not (shape[-1] == 1 and shape[-2] == 1)
-
-
 def _nz4(x2: TensorArg) -> bool:
     """FRACTAL_NZ storage format with a 4-D storage shape (V3:147-160)."""
     return x2.format == "FRACTAL_NZ" and x2.storage_shape is not None and len(tuple(x2.storage_shape)) == 4
@@ -412,7 +395,7 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
         return _no("CANN-V3-H33", f"m = {m_t} exceeds INT32_MAX")
     if k_t > UINT16_MAX:
         return _no("CANN-V3-H34", f"k = {k_t} exceeds 65535")
-    transposed = _vendor_transposed(x2)
+    transposed = vendor_transposed(x2)
     last = k_t if transposed else n_t
     if last > UINT16_MAX:
         return _no("CANN-V3-H35", f"x2 last dim ({'k' if transposed else 'n'} = {last}) exceeds 65535")

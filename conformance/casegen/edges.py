@@ -13,11 +13,10 @@ it); the source merely showed where a device is likely to differ (conformance/sp
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 from . import marn, v3
 from .model import VALID_WORLD_SIZES, Case
-from .mutate import all_of, null, set_attr, set_tensor
+from .mutate import all_of, null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
 EMPTY_BS = marn.Shape("empty_bs", 0, 4, 16, 32, "")
 
@@ -27,29 +26,15 @@ def _marn_edges(op: str, dt: str):
     T = marn.TINY
     other = "float32"
 
-    def residual_like(shape):
-        def f(t, a):
-            for name in ("residual", "y", "normOut"):
-                if name in t:
-                    t[name] = replace(t[name], shape=shape)
-        return f
-
-    def all_dtype(d):
-        def f(t, a):
-            for name, spec in t.items():
-                if spec is not None:
-                    t[name] = replace(spec, dtype=d)
-        return f
-
     return [
         ("reduce_summ", "MARN-ATTR-001", True, T, set_attr("reduceOp", "summ")),
         ("commturn_2pow32", "MARN-ATTR-002", True, T, set_attr("commTurn", 2**32)),
         ("eps_nan", "MARN-ATTR-004", True, T, set_attr("epsilon", float("nan"))),
-        ("residual_bs_swapped", "MARN-SHAPE-006", True, T, residual_like((2, T.m // 2, T.n))),
+        ("residual_bs_swapped", "MARN-SHAPE-006", True, T, set_shapes(marn.RESIDUAL_LIKE, (2, T.m // 2, T.n))),
         ("eps_0-on_empty_bs", "MARN-ATTR-004", True, EMPTY_BS, set_attr("epsilon", 0.0)),
         ("reduce_max-on_empty_bs", "MARN-ATTR-001", True, EMPTY_BS, set_attr("reduceOp", "max")),
         ("streammode_0-on_empty_bs", "MARN-ATTR-003", True, EMPTY_BS, set_attr("streamMode", 0)),
-        ("all_fp32-on_empty_bs", "MARN-DTYPE-001", True, EMPTY_BS, all_dtype(other)),
+        ("all_fp32-on_empty_bs", "MARN-DTYPE-001", True, EMPTY_BS, set_all_dtypes(other)),
         ("null_normOut-on_empty_bs", "MARN-NULL-002", True, EMPTY_BS, null("normOut")),
         ("eps1e-50", "MARN-ATTR-004", False, T, set_attr("epsilon", 1e-50)),
         ("eps0.9999999999", "MARN-ATTR-004", False, T, set_attr("epsilon", 0.9999999999)),

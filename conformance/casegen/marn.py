@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 
 from ..spec.marn import INPLACE_OP, OP
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec
-from .mutate import null, set_attr, set_tensor
+from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
 INT32_MAX = 2**31 - 1
 DTYPES = ("float16", "bfloat16")
 SHORT = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "int8": "i8"}
 OP_SHORT = {OP: "marn", INPLACE_OP: "marn_inplace"}
+RESIDUAL_LIKE = ("residual", "y", "normOut")  # tensors whose shape is residual's (b, s, n)
 EPSILONS = (1e-6, 1e-2, 0.5)
 
 
@@ -194,18 +195,7 @@ def _mutations(op: str, dt: str):
     set_t, set_a = set_tensor, set_attr
 
     def outs_like_residual(shape):
-        def f(t, a):
-            for name in ("residual", "y", "normOut"):
-                if name in t:
-                    t[name] = replace(t[name], shape=shape)
-        return f
-
-    def all_dtype(d):
-        def f(t, a):
-            for name, spec in t.items():
-                if spec is not None:
-                    t[name] = replace(spec, dtype=d)
-        return f
+        return set_shapes(RESIDUAL_LIKE, shape)
 
     def k_zero(t, a):
         t["x1"] = replace(t["x1"], shape=(T.b, T.s, 0))
@@ -226,8 +216,8 @@ def _mutations(op: str, dt: str):
         ("gamma_len", "MARN-SHAPE-008", set_t("gamma", shape=(T.n + 1,))),
         ("gamma_2d", "MARN-SHAPE-008", set_t("gamma", shape=(1, T.n))),
         ("normOut_shape", "MARN-OUT-002", set_t("normOut", shape=(T.b, T.s, T.n + 1))),
-        ("all_fp32", "MARN-DTYPE-001", all_dtype("float32")),
-        ("all_int8", "MARN-DTYPE-001", all_dtype("int8")),
+        ("all_fp32", "MARN-DTYPE-001", set_all_dtypes("float32")),
+        ("all_int8", "MARN-DTYPE-001", set_all_dtypes("int8")),
         ("x1_strided", "MARN-LAYOUT-001", set_t("x1", layout=STRIDED)),
         ("x1_transposed", "MARN-LAYOUT-001", set_t("x1", layout=TRANSPOSED, shape=(T.b, T.s, T.k))),
         ("x2_strided", "MARN-LAYOUT-003", set_t("x2", layout=STRIDED)),

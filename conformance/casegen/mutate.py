@@ -26,6 +26,24 @@ def set_attr(name: str, value: Any) -> Mutator:
     return f
 
 
+def set_shapes(names: tuple[str, ...], shape: tuple[int, ...]) -> Mutator:
+    """Give every present tensor among `names` the same shape (e.g. residual and the outputs that follow it)."""
+    def f(t, a):
+        for name in names:
+            if t.get(name) is not None:
+                t[name] = replace(t[name], shape=shape)
+    return f
+
+
+def set_all_dtypes(dtype: str) -> Mutator:
+    """Every tensor that is passed takes `dtype`."""
+    def f(t, a):
+        for name, spec in t.items():
+            if spec is not None:
+                t[name] = replace(spec, dtype=dtype)
+    return f
+
+
 def all_of(*mutators: Mutator) -> Mutator:
     def f(t, a):
         for m in mutators:

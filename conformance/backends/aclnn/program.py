@@ -348,20 +348,7 @@ class _ChainMixin:
         if not _is_standard_nz(x2):
             b.handles["x2"], b.addrs["x2"] = self._make_tensor(res, desc, False)
             return
-        enum = dtypes.info(x2.dtype).acl_enum
-        size = c_uint64()
-        _check(self.api.aclnnCalculateMatmulWeightSizeV2(res.int_array(stored.shape), enum, byref(size)),
-               f"aclnnCalculateMatmulWeightSizeV2({list(stored.shape)})")
-        addr = res.upload(stored.reshape(-1), capacity=size.value * stored.itemsize)
-        handle = res.tensor(desc, "ND", stored.shape, addr)
-        workspace, executor = c_uint64(), c_void_p()
-        _check(self.api.aclnnTransMatmulWeightGetWorkspaceSize(handle, byref(workspace), byref(executor)),
-               "aclnnTransMatmulWeightGetWorkspaceSize")
-        ws_addr = res.malloc(workspace.value) if workspace.value else None
-        _check(self.api.aclnnTransMatmulWeight(ws_addr, workspace.value, executor, self.stream),
-               "aclnnTransMatmulWeight")
-        self._sync("aclnnTransMatmulWeight", raise_on_error=True)
-        b.handles["x2"], b.addrs["x2"] = handle, addr
+        b.handles["x2"], b.addrs["x2"] = self._weight_to_nz(res, desc, stored)
 
     def _chain_plan(self, res: Resources, call, b: _ChainBuffers) -> _Plan:
         """GetWorkspaceSize of each separate operator in order, then the all-reduce as a launch:
@@ -537,17 +524,21 @@ class AclnnRankProgram(_ChainMixin):
         return res.tensor(t, t.format, storage_dims(t), addr), addr
 
     def _nz_weight(self, res: Resources, t: TensorArg):
-        """The documented NZ path (V3 document, CreateWeightNzAclTensor): the stored ND matrix in a buffer
-        of aclnnCalculateMatmulWeightSizeV2 elements, an ND tensor with the view's strides, then
-        aclnnTransMatmulWeight converts it to NZ in place on the stream."""
+        """The fused call's NZ weight: the stored ND matrix, converted with the view's strides (below)."""
         rows, cols = _nz_stored_shape(t)
-        nd = quant.nz_to_nd(np.asarray(t.data), rows, cols)
-        enum = dtypes.info(t.dtype).acl_enum
+        return self._weight_to_nz(res, t, quant.nz_to_nd(np.asarray(t.data), rows, cols))
+
+    def _weight_to_nz(self, res: Resources, desc: TensorArg, nd: np.ndarray):
+        """The documented NZ path (V3 document, CreateWeightNzAclTensor): the stored ND matrix `nd` in a buffer
+        of aclnnCalculateMatmulWeightSizeV2 elements, an ND tensor described by `desc`, then
+        aclnnTransMatmulWeight converts it to NZ in place on the stream. (handle, device address)."""
+        rows, cols = nd.shape
+        enum = dtypes.info(desc.dtype).acl_enum
         size = c_uint64()
         _check(self.api.aclnnCalculateMatmulWeightSizeV2(res.int_array((rows, cols)), enum, byref(size)),
                f"aclnnCalculateMatmulWeightSizeV2([{rows}, {cols}])")
         addr = res.upload(nd.reshape(-1), capacity=size.value * nd.itemsize)
-        handle = res.tensor(t, "ND", (rows, cols), addr)
+        handle = res.tensor(desc, "ND", (rows, cols), addr)
         workspace, executor = c_uint64(), c_void_p()
         _check(self.api.aclnnTransMatmulWeightGetWorkspaceSize(handle, byref(workspace), byref(executor)),
                "aclnnTransMatmulWeightGetWorkspaceSize")

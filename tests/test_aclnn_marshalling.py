@@ -121,8 +121,9 @@ class ThreadChannel:
         return _Side()
 
 
-def run_ranks(inv, devices=None, **options):
-    """Each rank's RankResult (or the exception it raised), ranks in threads, whole program life."""
+def run_ranks(inv, devices=None, *, mode="fused", warmup=0, iterations=0, **options):
+    """Each rank's RankResult (or the exception it raised), ranks in threads, whole program life; `mode`,
+    `warmup` and `iterations` go to the RankCall (the chain and device timing), `options` to the program."""
     world, channel = inv.world_size, ThreadChannel(inv.world_size)
     tokens, out = [None] * world, [None] * world
 
@@ -133,7 +134,8 @@ def run_ranks(inv, devices=None, **options):
             channel.barrier.wait()
             prog.connect(tokens[0])
             out[r] = prog.invoke(RankCall(inv.op, r, world, inv.ranks[r], inv.attrs, inv.shape_only, inv.case_id,
-                                          channel.rank(r), inv.ranks))
+                                          channel.rank(r), inv.ranks, mode=mode, warmup=warmup,
+                                          iterations=iterations))
         except BaseException as exc:  # recorded for the test; peers must not wait for this rank
             out[r] = exc
             channel.barrier.abort()

@@ -6,16 +6,13 @@ checks is shown to catch a deliberately wrong marshalling. Expectations are writ
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
 
 from conformance.backends.aclnn import abi, program
 from conformance.backends.aclnn.backend import AclnnBackend
-from conformance.backends.aclnn.program import AclnnRankProgram
-from conformance.engine.program import RankCall
-from test_aclnn_marshalling import ACL_DTYPE, D2H, ThreadChannel, case_inv, cann, fake_home  # noqa: F401
+from test_aclnn_marshalling import ACL_DTYPE, D2H, case_inv, cann, fake_home, run_ranks  # noqa: F401
 
 MARN_BIAS = "marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w1"
 MARN_INPLACE = "marn_inplace-tiny-x1_3d-x2T-bias-eps0.5-fp16-w1"
@@ -23,33 +20,6 @@ MARN_NOBIAS = "marn-tiny-x1_2d-x2T-nobias-eps0.01-bf16-w1"
 V3_X3 = "v3-tiny-bf16-x1_3d-x2nz-nobias-deq1-x3-fp-bf16-w1"
 HCCL = {"float16": 3, "bfloat16": 11}
 TAG = {"aclnnMatmul": 0x33, "aclnnAdd": 0x55, "aclnnQuantMatmulV4": 0x66, "xOut": 0x11, "yOut": 0x22}
-
-
-def run_ranks(inv, *, mode="fused", warmup=0, iterations=0):
-    world, channel = inv.world_size, ThreadChannel(inv.world_size)
-    tokens, out = [None] * world, [None] * world
-
-    def rank_main(r):
-        prog = AclnnRankProgram(rank=r, world_size=world)
-        try:
-            tokens[r] = prog.open()
-            channel.barrier.wait()
-            prog.connect(tokens[0])
-            out[r] = prog.invoke(RankCall(inv.op, r, world, inv.ranks[r], inv.attrs, False, inv.case_id,
-                                          channel.rank(r), inv.ranks, mode=mode, warmup=warmup,
-                                          iterations=iterations))
-        except BaseException as exc:
-            out[r] = exc
-            channel.barrier.abort()
-        finally:
-            prog.close()
-
-    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(world)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return out
 
 
 def cyc(src: bytes, n: int, tag: int) -> bytes:

@@ -26,7 +26,8 @@ from conformance.engine import RankCall  # noqa: E402
 from conformance.sim.chain import run_chain  # noqa: E402
 from helpers import light_cases  # noqa: E402
 from stand_ins.torch_npu_stand_in import StandInSeam, fingerprint_array, read_log  # noqa: E402
-from test_torch_npu_backend import FUNCTION, SEAM, TESTS, expected_tensor  # noqa: E402
+from test_torch_npu_backend import (  # noqa: E402,F401  (rank_program: the one-rank fixture)
+    FUNCTION, SEAM, TESTS, OneRankChannel, expected_tensor, rank_program)
 
 MARN_BIAS = "marn-tiny-x1_3d-x2T-bias-eps0.5-fp16-w1"
 MARN_NOBIAS = "marn-tiny-x1_2d-x2T-nobias-eps0.01-bf16-w1"
@@ -177,18 +178,6 @@ def timing_errors(entries: list[dict], rank: int, run_fns: list[str], warmup: in
 
 # --- one in-process rank ------------------------------------------------------------------------------------
 
-class OneRankChannel:
-    def allgather(self, obj):
-        return [obj]
-
-
-@pytest.fixture(scope="module")
-def rank_program(tmp_path_factory):
-    log = tmp_path_factory.mktemp("torch_npu_chain") / "calls.jsonl"
-    program = tnb.TorchNpuRankProgram(rank=0, world_size=1, device=None, seam=SEAM, seam_options={"log": str(log)})
-    program.connect(program.open())
-    yield program, log
-    program.close()
 
 
 def run_one(rank_program, case_or_id, **mode):

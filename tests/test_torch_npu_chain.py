@@ -176,9 +176,6 @@ def timing_errors(entries: list[dict], rank: int, run_fns: list[str], warmup: in
     return errors
 
 
-# --- one in-process rank ------------------------------------------------------------------------------------
-
-
 
 def run_one(rank_program, case_or_id, **mode):
     program, log = rank_program

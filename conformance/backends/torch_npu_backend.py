@@ -43,7 +43,6 @@ import sys
 
 import numpy as np
 
-from ..engine.engine import DEVICE_EVENTS  # noqa: F401  (re-exported: the clock name of timed results)
 from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg, Timing
 from . import BackendError, import_attr
 

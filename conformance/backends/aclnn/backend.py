@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 from ...engine import RankEngine
-from ...engine.engine import DEVICE_EVENTS  # noqa: F401  (re-exported: the clock name of timed results)
 from ...protocol import Invocation, RankResult, Timing
 from . import abi, libs
 from .program import DEFAULT_SYNC_TIMEOUT_MS

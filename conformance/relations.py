@@ -341,18 +341,27 @@ def rank_permutation(backend, case: Case, seed: int, *, devices=(), perm=None,
         base = same_residual_gamma(base)
     permuted = permute_shards(base, perm)
     bounds = _bounds(base, accumulation)  # before any call: the inplace variant overwrites its residual
-    orig, err = _call(backend, base)
+    return _two_runs_within(rel, case, backend, ("original", base, False), ("permuted", permuted, False), bounds,
+                            detail=f"shards permuted {perm}")
+
+
+def _two_runs_within(rel: str, case: Case, backend, reference, candidate, bounds: dict,
+                     detail: str = "") -> RelationResult:
+    """Run two (label, invocation, chain) variants, the reference first; both must succeed on every rank, and
+    every output of the candidate must lie within twice `bounds` ((rank, name) -> bound) of the reference's."""
+    (label_a, inv_a, chain_a), (label_b, inv_b, chain_b) = reference, candidate
+    res_a, err = _call(backend, inv_a, chain=chain_a)
     if err:
         return _result(rel, case.id, [err])
-    moved, err = _call(backend, permuted)
+    res_b, err = _call(backend, inv_b, chain=chain_b)
     if err:
         return _result(rel, case.id, [err])
-    checks = [_statuses_ok("original", orig), _statuses_ok("permuted", moved)]
+    checks = [_statuses_ok(label_a, res_a), _statuses_ok(label_b, res_b)]
     if all(c.passed for c in checks):
         for (r, name), bound in bounds.items():
-            checks += _within(f"rank {r} {name}: permuted vs original", moved[r].outputs.get(name),
-                              orig[r].outputs.get(name), bound)
-    return _result(rel, case.id, checks, f"shards permuted {perm}")
+            checks += _within(f"rank {r} {name}: {label_b} vs {label_a}", res_b[r].outputs.get(name),
+                              res_a[r].outputs.get(name), bound)
+    return _result(rel, case.id, checks, detail)
 
 
 def chain_matches(backend, case: Case, seed: int, *, devices=(), accumulation: str = "probabilistic") -> RelationResult:
@@ -370,18 +379,7 @@ def chain_matches(backend, case: Case, seed: int, *, devices=(), accumulation: s
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail="low-bit communication (comm scales given)")
     chain_inv = with_ranks(base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
     bounds = _bounds(base, accumulation)
-    fused, err = _call(backend, base)
-    if err:
-        return _result(rel, case.id, [err])
-    chained, err = _call(backend, chain_inv, chain=True)
-    if err:
-        return _result(rel, case.id, [err])
-    checks = [_statuses_ok("fused", fused), _statuses_ok("chain", chained)]
-    if all(c.passed for c in checks):
-        for (r, name), bound in bounds.items():
-            checks += _within(f"rank {r} {name}: fused vs chain", fused[r].outputs.get(name),
-                              chained[r].outputs.get(name), bound)
-    return _result(rel, case.id, checks)
+    return _two_runs_within(rel, case, backend, ("chain", chain_inv, True), ("fused", base, False), bounds)
 
 
 def inplace_twin_id(case_id: str) -> str | None:

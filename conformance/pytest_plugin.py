@@ -236,6 +236,8 @@ def pytest_configure(config):
     if not collects_suite_cases(config):
         return  # not a run of the suite's cases: no backend, no environment, no allocator tuning
     settings(config)  # a bad backend or option: one-line usage error, before any test runs
+    if not hasattr(config, "workerinput"):  # the xdist controller, before it starts the workers
+        _tune_xdist(config)
     alluredir = config.getoption("--alluredir", None)
     if alluredir and not hasattr(config, "workerinput"):  # run-wide facts: once, from the controller
         s = settings(config)
@@ -248,6 +250,39 @@ def pytest_configure(config):
     path = config.getoption("--mc2-results")
     if path and not hasattr(config, "workerinput"):  # workers' reports reach the controller
         config.pluginmanager.register(ResultsLog(path, settings(config)), "mc2-results-log")
+
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def xdist_defaults(*, workers: int, cpus: int, env, dist: str, maxschedchunk: int | None) -> tuple[dict, int | None]:
+    """(environment for the workers, xdist's maxschedchunk) for a run of the suite's cases on `workers` xdist
+    workers (values the user set win):
+    - BLAS threads: cpus // workers per worker. numpy's OpenBLAS otherwise starts a thread per CPU in every
+      worker and spins them between the reference's many small products: on 2 cores, two workers each
+      running an 8-rank tensor-parallel layer took 3x as long side by side as alone (measured, bench/README).
+    - one case at a time to each worker (maxschedchunk 1): the items are ordered largest first
+      (pytest_collection_modifyitems), and xdist's default first chunks of consecutive items would give all
+      of the large cases to one worker."""
+    if workers <= 1:
+        return {}, maxschedchunk
+    threads = str(max(1, cpus // workers))
+    env_updates = {var: threads for var in BLAS_THREAD_VARIABLES if var not in env}
+    if dist == "load" and maxschedchunk is None:
+        maxschedchunk = 1
+    return env_updates, maxschedchunk
+
+
+def _tune_xdist(config) -> None:
+    if config.getoption("dist", "no") == "no":
+        return
+    workers = len(config.getoption("tx", None) or ())  # xdist's worker count, after -n auto and --maxprocesses
+    env_updates, chunk = xdist_defaults(workers=workers, cpus=os.cpu_count() or 1, env=os.environ,
+                                        dist=config.getoption("dist", "no"),
+                                        maxschedchunk=config.getoption("maxschedchunk", None))
+    os.environ.update(env_updates)  # the workers are started after configure and inherit it
+    if chunk is not None:
+        config.option.maxschedchunk = chunk
 
 
 def pytest_unconfigure(config):
@@ -384,6 +419,11 @@ def pytest_collection_modifyitems(session, config, items):
             return (0, getattr(case, "cost", 0)) if covers else (1, 0)
 
         items.sort(key=key)
+    elif not getattr(settings(config).backend, "reuses_rank_groups", False):
+        # largest cases first, so xdist can spread them over the workers (xdist_defaults) instead of one
+        # worker finishing a tail of them alone
+        items.sort(key=lambda item: -getattr(getattr(getattr(item, "callspec", None), "params", {}).get("case"),
+                                              "cost", 0))
 
 
 @pytest.hookimpl(hookwrapper=True)

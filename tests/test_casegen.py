@@ -61,6 +61,34 @@ def test_ranks_draw_independent_inputs_and_the_seed_reproduces_them():
     assert not np.array_equal(np.asarray(materialise(case, 8).ranks[0]["x1"].data), np.asarray(a.ranks[0]["x1"].data))
 
 
+@pytest.mark.parametrize("values,dtype,lo,hi,factor", [("unit", "float16", -1.0, 1.0, None),
+                                                       ("bias_acc", "int32", -1.0, 1.0, "acc"),
+                                                       ("deq:bf16", "bfloat16", 0.5, 1.5, "1/acc")])
+def test_large_tensors_are_drawn_in_blocks_with_the_values_of_one_whole_draw(values, dtype, lo, hi, factor):
+    """A tensor larger than DRAW_BLOCK (here 2.5 blocks) is drawn block by block into its dtype; its values,
+    and the stream left for the next tensor, are those of one float32 draw of the whole shape."""
+    from conformance import dtypes
+    from conformance.casegen import inputs
+    from conformance.casegen.model import TensorSpec
+    case = casegen.by_id("marn-odd-x1_3d-x2T-bias-eps1e-06-fp16-w8")
+    shape = (5, inputs.DRAW_BLOCK // 2 + 3)
+    spec = TensorSpec(dtype, shape, values)
+    got_rng, want_rng = np.random.default_rng(11), np.random.default_rng(11)
+    got = inputs._draw(spec, case, got_rng, shape)
+    x = want_rng.random(shape, dtype=np.float32)
+    x *= np.float32(hi - lo)
+    x += np.float32(lo)
+    acc = np.float32(np.sqrt(max(int(case.attr_map["_k"]), 1)) * inputs.INT8_STD * inputs.INT8_STD)
+    if factor == "acc":
+        x = x * acc
+    elif factor == "1/acc":
+        x = x / acc
+    want = np.rint(x).astype(np.int32) if dtype == "int32" else dtypes.round_to(x, dtype)
+    assert got.dtype == want.dtype and got.shape == shape
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    assert got_rng.random() == want_rng.random()
+
+
 def test_exact_cases_are_really_exact():
     """Every partial sum of the verifiable cases must be an integer representable in bf16 (< 256)."""
     for c in casegen.catalogue():

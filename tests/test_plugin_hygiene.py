@@ -176,3 +176,47 @@ def test_more_workers_than_cpus_prints_a_hint(monkeypatch):
     assert hint and "-n 8" in hint and "2 CPUs" in hint and "\n" not in hint
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
     assert cli.build_parser().parse_args(["run"]).workers == 3
+
+
+def test_xdist_workers_get_one_blas_thread_per_cpu_share_and_one_case_at_a_time():
+    from conformance.pytest_plugin import BLAS_THREAD_VARIABLES, xdist_defaults
+    env, chunk = xdist_defaults(workers=2, cpus=2, env={}, dist="load", maxschedchunk=None)
+    assert env == {var: "1" for var in BLAS_THREAD_VARIABLES} and chunk == 1
+    env, _ = xdist_defaults(workers=4, cpus=16, env={}, dist="load", maxschedchunk=None)
+    assert set(env.values()) == {"4"}
+    # what the user set wins; other distribution modes and single-process runs are left alone
+    env, chunk = xdist_defaults(workers=2, cpus=2, env={"OPENBLAS_NUM_THREADS": "2"}, dist="load", maxschedchunk=8)
+    assert "OPENBLAS_NUM_THREADS" not in env and chunk == 8
+    assert xdist_defaults(workers=2, cpus=2, env={}, dist="loadscope", maxschedchunk=None)[1] is None
+    assert xdist_defaults(workers=1, cpus=2, env={}, dist="load", maxschedchunk=None) == ({}, None)
+
+
+def test_an_xdist_run_of_the_cases_starts_its_workers_with_those_defaults(tmp_path):
+    probe = tmp_path / "probe_plugin.py"
+    probe.write_text(
+        "import os\n"
+        "def pytest_sessionfinish(session):\n"
+        "    worker = os.environ.get('PYTEST_XDIST_WORKER')\n"
+        "    if worker:\n"
+        f"        with open({str(tmp_path / 'seen')!r} + worker, 'w') as f:\n"
+        "            f.write(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                            "MKL_NUM_THREADS")}
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    proc = _py("-m", "pytest", "cases", "-n", "2", "-p", "probe_plugin", "-p", "no:cacheprovider", "-q",
+               "-k", "tiny-x1_3d-x2N-bias and w1", env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    seen = sorted(p.read_text() for p in tmp_path.glob("seen*"))
+    assert seen == [str(max(1, (os.cpu_count() or 1) // 2))] * 2
+
+
+def test_the_largest_cases_are_collected_first():
+    proc = _py("-m", "pytest", "cases", "--collect-only", "-q", "-p", "no:cacheprovider", "--mc2-world-sizes", "2,8")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # the catalogue's own tests (their `case` parameter carries the cost the plugin sorts by)
+    ids = [line for line in proc.stdout.splitlines()
+           if re.match(r"cases/test_(marn|v3)\.py::test_(valid|invalid|exact)\[", line)]
+    from conformance import casegen
+    cost = {c.id: c.cost for c in casegen.catalogue()}
+    costs = [cost[i.split("[", 1)[1].rstrip("]")] for i in ids]
+    assert "tp_layer" in ids[0] and costs == sorted(costs, reverse=True)

@@ -34,9 +34,64 @@ LOCAL_STD = 2.6  # measured: with this, the heavy tail of dequant * pertoken * a
 COMM1_BASE = 4.5 * LOCAL_STD / 110  # 4.5 sigma of a local value lands at ~110 of 127 int8 steps
 
 
+DRAW_BLOCK = 1 << 18  # elements drawn and rounded at a time: a 10^8-element residual never exists in float32
+
+
+def _uniform_family(name: str, case: Case) -> tuple[float, float, float, bool] | None:
+    """(lo, hi, factor, divide) of a distribution that is U(lo, hi) times (or divided by) a float32 factor,
+    element by element; None for the others."""
+    k = max(int(case.attr_map.get("_k", 1)), 1)
+    acc_std = float(np.sqrt(k) * INT8_STD * INT8_STD)
+    if name.startswith("uniform:"):
+        lo, hi = (float(v) for v in name.split(":")[1:])
+        return lo, hi, 1.0, False
+    if name in ("deq:f32", "deq:bf16"):
+        return 0.5, 1.5, acc_std, True
+    table = {
+        "unit": (-1.0, 1.0, 1.0),
+        "rhs": (-1.0, 1.0, 3.0 / np.sqrt(k * case.world_size)),
+        "bias": (-0.5, 0.5, 1.0),
+        "pos_unit": (0.0, 1.0, 1.0),
+        "pos_rhs": (0.0, 1.0, 3.0 / np.sqrt(k * case.world_size)),
+        "bias_acc": (-1.0, 1.0, acc_std),
+        "comm1": (0.8, 1.2, COMM1_BASE), "comm1_small": (0.8, 1.2, COMM1_BASE * 0.2),
+        # the reduced int8 sum of W ranks has sqrt(W) times the spread: scale2 grows with it
+        "comm2": (0.7, 0.9, COMM1_BASE * np.sqrt(case.world_size)),
+        "comm2_small": (0.7, 0.9, COMM1_BASE * np.sqrt(case.world_size) * 0.15),
+    }
+    if name not in table:
+        return None
+    lo, hi, factor = table[name]
+    return lo, hi, float(factor), False
+
+
+def _draw_uniform_family(spec: TensorSpec, rng: np.random.Generator, shape, family) -> np.ndarray:
+    """U(lo, hi) (x or / factor) in float32, stored in the spec's dtype, DRAW_BLOCK elements at a time (the
+    same draws and the same float32 arithmetic per element as one whole draw: numpy's generator continues its
+    stream across calls)."""
+    lo, hi, factor, divide = family
+    out = np.empty(shape, dtypes.np_dtype(spec.dtype))
+    flat = out.reshape(-1)
+    integer = dtypes.info(spec.dtype).unit_roundoff == 0.0
+    for start in range(0, flat.size, DRAW_BLOCK):
+        x = rng.random(min(DRAW_BLOCK, flat.size - start), dtype=np.float32)
+        x *= np.float32(hi - lo)
+        x += np.float32(lo)
+        if divide:
+            x /= np.float32(factor)
+        elif factor != 1.0:
+            x *= np.float32(factor)
+        flat[start:start + x.size] = np.rint(x) if integer else dtypes.round_to(x, spec.dtype)
+    return out
+
+
 def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.ndarray:
     name = spec.values
-    def uniform(lo, hi):  # float32 draws: half the time and memory of float64 on 10^8-element residuals
+    family = _uniform_family(name, case)
+    if family is not None:
+        return _draw_uniform_family(spec, rng, shape, family)
+
+    def uniform(lo, hi):
         x = rng.random(shape, dtype=np.float32)
         x *= np.float32(hi - lo)
         x += np.float32(lo)
@@ -44,10 +99,7 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
 
     k = max(int(case.attr_map.get("_k", 1)), 1)
     acc_std = np.sqrt(k) * INT8_STD * INT8_STD
-    if name.startswith("uniform:"):
-        lo, hi = (float(v) for v in name.split(":")[1:])
-        x = uniform(lo, hi)
-    elif name.startswith("const:"):
+    if name.startswith("const:"):
         x = np.full(shape, float(name.split(":")[1]), dtype=np.float32)
     elif name.startswith("deq:") or name.startswith("word_unmasked:"):
         if name.startswith("word_unmasked:"):
@@ -55,35 +107,16 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
                 dtypes.np_dtype(spec.dtype))
         enc = name.split(":")[1]
         scale = uniform(0.5, 1.5) / np.float32(acc_std)
-        if enc in ("word", "word_r1"):
-            return quant.trans_quant_param(scale, round_mode=1 if enc == "word_r1" else 0).astype(
-                dtypes.np_dtype(spec.dtype))
-        x = scale
-    elif name == "bias_acc":
-        x = uniform(-1.0, 1.0) * np.float32(acc_std)
-    elif name in ("comm1", "comm1_small"):
-        x = uniform(0.8, 1.2) * np.float32(COMM1_BASE * (0.2 if name.endswith("small") else 1.0))
-    elif name in ("comm2", "comm2_small"):
-        # the reduced int8 sum of W ranks has sqrt(W) times the spread: scale2 grows with it
-        small = 0.15 if name.endswith("small") else 1.0
-        x = uniform(0.7, 0.9) * np.float32(COMM1_BASE * np.sqrt(case.world_size) * small)
-    elif name == "pos_unit":
-        x = uniform(0.0, 1.0)
-    elif name == "pos_rhs":
-        x = uniform(0.0, 1.0) * np.float32(3.0 / np.sqrt(k * case.world_size))
+        if enc not in ("word", "word_r1"):
+            raise ValueError(f"case {case.id}: unknown value distribution {name!r}")
+        return quant.trans_quant_param(scale, round_mode=1 if enc == "word_r1" else 0).astype(
+            dtypes.np_dtype(spec.dtype))
     elif name == "probe_bias":  # bf16 rounding-point probe: columns 1.. get 6 * 2^-11 in total over the ranks
         x = np.full(shape, 6 * 2.0**-11 / case.world_size, np.float32)
         x[..., 0] = 0.0
     elif name == "probe_residual":  # column 0 dominates the RMS; the rest sit just below a bf16 tie after the add
         x = np.ones(shape, np.float32)
         x[..., 0] = 10.75
-    elif name == "unit":
-        x = uniform(-1.0, 1.0)
-    elif name == "rhs":
-        k = max(int(case.attr_map.get("_k", 1)), 1)
-        x = uniform(-1.0, 1.0) * np.float32(3.0 / np.sqrt(k * case.world_size))
-    elif name == "bias":
-        x = uniform(-0.5, 0.5)
     elif name == "gain":
         x = uniform(0.5, 1.5) * rng.choice(np.array([-1.0, 1.0], dtype=np.float32), shape)
     elif name.startswith("int:"):

@@ -219,15 +219,17 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
     operands = [_operands(ranks, r, faults) for r in range(world)]
     m, n = operands[0][0].shape[0], operands[0][1].shape[1]
     rows = max(1, (1 << 19) // max(n, 1))
-    blocks = []
+    mm = None
     for lo in range(0, max(m, 1), rows):  # the all-reduce of one row block at a time: no (m, n) float32 whole
         acc = Allreduce(dtype, accumulation, _rounder(faults))
         for r in range(world):
             for p in _stored(operands[r], r, world, faults, slice(lo, lo + rows)):
                 acc.add(p)
-        blocks.append(acc.result())
-    mm = _drift(blocks[0] if len(blocks) == 1 else np.concatenate(blocks), faults)
-    del blocks
+        block = acc.result()
+        if mm is None:
+            mm = np.empty((m,) + block.shape[1:], block.dtype)
+        mm[lo:lo + rows] = block
+    mm = _drift(mm, faults)
     if "ranks-reduce-own-order" in faults:  # each rank its own reduce: partials from its own on, in the output dtype
         parts = [p for r in range(world) for p in _stored(operands[r], r, world, faults)]
         own = [_drift(allreduce(parts[r:] + parts[:r], dtype, "output_dtype", _rounder(faults)), faults)

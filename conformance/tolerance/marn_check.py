@@ -164,8 +164,9 @@ def _check_blocked(inv, results, *, accumulation, with_metrics):
             rk["norm"].add(rk["n_out"][lo:hi], norm_ref, e_n)
             if with_metrics and r == 0:
                 first = -(-lo * n // step) * step - lo * n  # the block's first sampled flat element
-                samples["y"].append(y_ref.reshape(-1)[first::step])
-                samples["normOut"].append(norm_ref.reshape(-1)[first::step])
+                # copies: a strided view would keep the whole block's reference alive until the end
+                samples["y"].append(y_ref.reshape(-1)[first::step].copy())
+                samples["normOut"].append(norm_ref.reshape(-1)[first::step].copy())
     for r, rk in enumerate(ranks):
         if rk["y"].failed or rk["norm"].failed:
             yield from _check_whole(inv, results, exact_outputs=(), accumulation=accumulation, with_metrics=False,

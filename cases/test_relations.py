@@ -13,7 +13,7 @@ import pytest
 
 from conformance import allure_results, casegen, relations
 from conformance.casegen.model import selects_world_size
-from conformance.pytest_plugin import lease_for
+from conformance.pytest_plugin import leased_backend
 
 # small valid cases, one per world size; a test runs those of the selected world sizes
 MARN_IDS = [f"marn-tiny-x1_3d-x2N-bias-eps1e-06-{dt}-w{w}" for dt in ("fp16", "bf16") for w in (1, 2, 4, 8)]
@@ -71,25 +71,22 @@ def test_inplace_matches_out_of_place(case_id, mc2, request):
     """(1) The inplace and out-of-place variants on the same inputs: y == residual after the call and
     normOut == normOut, bit for bit, on every rank."""
     case = _case(mc2, case_id, request)
-    with lease_for(mc2, case) as devices:
-        _judge(request, mc2, relations.inplace_matches(mc2.backend, case, mc2.seed, devices=devices))
+    _judge(request, mc2, relations.inplace_matches(leased_backend(mc2, case), case, mc2.seed))
 
 
 @pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
 def test_ranks_agree(case_id, mc2, request):
     """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""
     case = _case(mc2, case_id, request)
-    with lease_for(mc2, case) as devices:
-        _judge(request, mc2, relations.cross_rank_identity(mc2.backend, case, mc2.seed, devices=devices))
+    _judge(request, mc2, relations.cross_rank_identity(leased_backend(mc2, case), case, mc2.seed))
 
 
 @pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:4] + V3_IDS[:1]))
 def test_repeat_runs(case_id, mc2, request):
     """(3) Repeat runs on identical inputs: bit-identical? Recorded; a check only with --mc2-require-determinism."""
     case = _case(mc2, case_id, request)
-    with lease_for(mc2, case) as devices:
-        result = relations.determinism(mc2.backend, case, mc2.seed, devices=devices,
-                                       require=mc2.require_determinism)
+    result = relations.determinism(leased_backend(mc2, case), case, mc2.seed,
+                                   require=mc2.require_determinism)
     _judge(request, mc2, result)
     if result.status == relations.RECORDED:
         warnings.warn(f"{case_id}: repeat runs were not bit-identical on backend {mc2.backend.name} "
@@ -100,18 +97,16 @@ def test_repeat_runs(case_id, mc2, request):
 def test_rank_order(case_id, mc2, request):
     """(4) Permuting which rank holds which shard changes no output beyond twice the suite's bound."""
     case = _case(mc2, case_id, request)
-    with lease_for(mc2, case) as devices:
-        _judge(request, mc2, relations.rank_permutation(mc2.backend, case, mc2.seed, devices=devices,
-                                                        accumulation=mc2.accumulation))
+    _judge(request, mc2, relations.rank_permutation(leased_backend(mc2, case), case, mc2.seed,
+                                                    accumulation=mc2.accumulation))
 
 
 @pytest.mark.parametrize("case_id", _catalogued(V3_IDS[:2]))
 def test_fused_matches_chain(case_id, mc2, request):
     """(5) V3 without comm scales equals the backend's chain of separate operators within twice the bound."""
     case = _case(mc2, case_id, request)
-    with lease_for(mc2, case) as devices:
-        _judge(request, mc2, relations.chain_matches(mc2.backend, case, mc2.seed, devices=devices,
-                                                     accumulation=mc2.accumulation))
+    _judge(request, mc2, relations.chain_matches(leased_backend(mc2, case), case, mc2.seed,
+                                                 accumulation=mc2.accumulation))
 
 
 @pytest.mark.parametrize("pair", [pytest.param(p, id=p[0].covers[0] if p[0].covers else p[0].id)
@@ -120,5 +115,4 @@ def test_same_rejections(pair, mc2, request):
     """(6) An invalid MARN case and its Inplace twin: both rejected or both accepted."""
     case, twin = pair
     case = _case(mc2, case.id, request)
-    with lease_for(mc2, case) as devices:
-        _judge(request, mc2, relations.same_rejection(mc2.backend, case, twin, mc2.seed, devices=devices))
+    _judge(request, mc2, relations.same_rejection(leased_backend(mc2, case), case, twin, mc2.seed))

@@ -12,7 +12,6 @@ the one-line repro command to every failure.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -28,7 +27,7 @@ from . import allure_results, casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
 from .tolerance.precision import STANDARDS as PRECISION_STANDARDS
-from .hw.leasing import DeviceLeaser, LeaseError, parse_devices
+from .hw.leasing import DeviceLeaser, LeasedBackend, LeaseError, block_size, parse_devices
 from .memory import keep_freed_memory
 from .waivers import WaiverBook, WaiverError
 from .waivers import load as load_waivers
@@ -145,6 +144,7 @@ class _Settings:
                 f"--mc2-fuzz-examples {opt('--mc2-fuzz-examples')!r}: expected an integer") from None
         self.fuzz_db = opt("--mc2-fuzz-db")
         self.leaser = None
+        self.leased = None  # the backend with a lease per invocation (leased_backend), made once
         if opt("--mc2-devices"):
             try:
                 ids = parse_devices(None if opt("--mc2-devices") == "env" else opt("--mc2-devices"))
@@ -317,18 +317,18 @@ def mc2(request) -> _Settings:
     return settings(request.config)
 
 
-@contextlib.contextmanager
-def lease_for(mc2: _Settings, case):
-    """Lease an aligned block of devices for the case's world size (3 and 6, the rejection cases, take the
-    next valid block) for the duration of the invocation; no leasing without --mc2-devices."""
+def leased_backend(mc2: _Settings, case):
+    """The backend under test, leasing an aligned block of devices for the case's world size around each
+    invocation only (hw.leasing.LeasedBackend); the backend itself without --mc2-devices. A case needing more
+    devices than configured skips."""
     if mc2.leaser is None:
-        yield ()
-        return
-    size = next((k for k in (1, 2, 4, 8) if k >= case.world_size), None)
+        return mc2.backend
+    size = block_size(case.world_size)
     if size is None or size > len(mc2.leaser.devices):
         pytest.skip(f"needs {case.world_size} devices, {len(mc2.leaser.devices)} configured with --mc2-devices")
-    with mc2.leaser.lease(size) as held:
-        yield held.devices[:case.world_size]
+    if mc2.leased is None:
+        mc2.leased = LeasedBackend(mc2.backend, mc2.leaser)
+    return mc2.leased
 
 
 @pytest.fixture
@@ -340,11 +340,10 @@ def judge_case(request, mc2):
         alluring = bool(request.config.getoption("--alluredir", None))
         if alluring:
             allure_results.label_case(case, seed=mc2.seed if seed is None else seed)
-        with lease_for(mc2, case) as devices:
-            outcome = run_case(case, mc2.backend, seed=mc2.seed if seed is None else seed,
-                               accumulation=mc2.accumulation, expected=expected, devices=devices,
-                               status_check=mc2.status_check, constraints=mc2.constraints,
-                               keep_outputs=bool(mc2.keep_outputs), precision_standard=mc2.precision_standard)
+        outcome = run_case(case, leased_backend(mc2, case), seed=mc2.seed if seed is None else seed,
+                           accumulation=mc2.accumulation, expected=expected,
+                           status_check=mc2.status_check, constraints=mc2.constraints,
+                           keep_outputs=bool(mc2.keep_outputs), precision_standard=mc2.precision_standard)
         kept = _keep_outputs(mc2.keep_outputs, request.node.nodeid, outcome.outputs)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(("mc2", json.dumps(

@@ -226,3 +226,41 @@ def test_a_process_gets_its_last_block_back_when_it_is_free(tmp_path):
         assert again.devices == (2, 3), "the first free block would be (0, 1)"
     with other.lease(2) as theirs:
         assert theirs.devices == (0, 1)
+
+
+def test_a_lease_is_held_only_while_the_backend_runs(tmp_path, monkeypatch):
+    """LeasedBackend: the devices are leased around each invocation and free while the judge draws inputs and
+    checks outputs (a lease held through host work leaves devices idle); its holding time is the invocations'."""
+    from conformance import casegen, judge
+    from conformance.hw.leasing import LeasedBackend
+    from conformance.sim import SimulatorBackend
+
+    leaser = DeviceLeaser(list(range(8)), tmp_path)
+    held_during = {}
+
+    class Spy(SimulatorBackend):
+        def invoke(self, inv):
+            held_during["invoke"] = (inv.devices, [leaser._busy(d) for d in range(8)])
+            return super().invoke(inv)
+
+    real_materialise, real_check = judge.materialise, judge._NUMERIC_CHECKS["MatmulAllReduceAddRmsNorm"]
+
+    def materialise(case, seed):
+        held_during["materialise"] = [leaser._busy(d) for d in range(8)]
+        return real_materialise(case, seed)
+
+    def check(*args, **kw):
+        held_during["check"] = [leaser._busy(d) for d in range(8)]
+        yield from real_check(*args, **kw)
+
+    monkeypatch.setattr(judge, "materialise", materialise)
+    monkeypatch.setitem(judge._NUMERIC_CHECKS, "MatmulAllReduceAddRmsNorm", check)
+    backend = LeasedBackend(Spy(), leaser)
+    outcome = judge.run_case(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), backend, seed=0)
+    assert outcome.passed, outcome.report()
+    devices, busy = held_during["invoke"]
+    assert devices == (0, 1) and busy == [True, True] + [False] * 6
+    assert held_during["materialise"] == [False] * 8 and held_during["check"] == [False] * 8
+    assert [leaser._busy(d) for d in range(8)] == [False] * 8
+    assert 0 < backend.invoking_s <= backend.held_s
+    assert backend.name == "sim" and not hasattr(LeasedBackend(object(), leaser), "invoke_chain")

@@ -89,8 +89,8 @@ _SYM = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", as
 
 
 def _fault_names() -> set[str]:
-    from conformance.sim.faults import FAULTS
-    return set(FAULTS) | {"unchecked:"}
+    from conformance.sim.faults import FAULTS, RELATION_FAULTS
+    return set(FAULTS) | set(RELATION_FAULTS) | {"unchecked:"}
 
 
 def _is_fault_test(node, faults) -> bool:
@@ -129,7 +129,23 @@ def _skipped_nodes(tree, faults) -> set[int]:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 drop(first)
+    for fn in _fault_only_functions(tree, skip):
+        drop(fn)
     return skip
+
+
+def _fault_only_functions(tree, hook_nodes: set[int]) -> list[ast.FunctionDef]:
+    """Module-level functions named only inside fault-hook branches (e.g. the output-dtype accumulation that
+    only fault accumulate-in-output-dtype runs): fault code as much as the branch that calls them."""
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    inside = {fn: {id(d) for d in ast.walk(node)} for fn, node in functions.items()}
+    only_in_hooks = []
+    for name, node in functions.items():
+        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name
+                and id(n) not in inside[name]]
+        if uses and all(id(u) in hook_nodes for u in uses):
+            only_in_hooks.append(node)
+    return only_in_hooks
 
 
 def _sites(tree, faults):
@@ -259,24 +275,107 @@ def light_signoff():
     return sorted(cases, key=lambda c: (order.get(c.kind, 3), c.cost))
 
 
+class ThreadedProcessMode:
+    """The simulator's process mode (SimRankProgram: each rank's own contributions, the all-gather, the reduce
+    and its own finish) with the ranks on threads of this process, so that a mutant swapped into the numerics
+    also reaches the code only process mode runs (marn_numerics.contributions / reduce_partials,
+    v3_numerics.output_for); the rank engine's worker processes would run the unmutated module."""
+
+    name = "sim-process-threads"
+
+    def unsupported_reason(self, inv):
+        return None
+
+    def invoke(self, inv):
+        import threading
+
+        from conformance.engine.program import RankCall
+        from conformance.sim.rank_program import SimRankProgram
+        from helpers import ThreadChannel
+        channel, out = ThreadChannel(inv.world_size), [None] * inv.world_size
+
+        def rank_main(r):
+            try:
+                out[r] = SimRankProgram(rank=r, world_size=inv.world_size, device=None).invoke(RankCall(
+                    inv.op, r, inv.world_size, inv.ranks[r], inv.attrs, inv.shape_only, inv.case_id,
+                    channel.rank(r), inv.ranks))
+            except BaseException as exc:  # noqa: BLE001 - the peers must not wait for this rank
+                out[r] = exc
+                channel.barrier.abort()
+
+        threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(inv.world_size)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        failed = [x for x in out if isinstance(x, BaseException)]
+        if failed:
+            raise failed[0]
+        return out
+
+
+def signoff_relations(backend):
+    """The signoff's relation tests (cases/test_relations.py: its case lists, the relations it calls, minus
+    determinism, which is recorded, not required) as (label, thunk returning a RelationResult)."""
+    import importlib.util
+
+    from conformance import casegen, relations
+    spec = importlib.util.spec_from_file_location("signoff_relations", ROOT / "cases" / "test_relations.py")
+    tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tests)
+    multi = [i for i in tests.MARN_IDS + tests.INPLACE_IDS + tests.V3_IDS if not i.endswith("-w1")]
+    by_id = {c.id: c for c in casegen.catalogue()}
+    runs = [(f"inplace_matches {i}", lambda c=by_id[i]: relations.inplace_matches(backend, c, 0))
+            for i in tests._catalogued(tests.MARN_IDS + tests.INPLACE_IDS)]
+    runs += [(f"cross_rank_identity {i}", lambda c=by_id[i]: relations.cross_rank_identity(backend, c, 0))
+             for i in tests._catalogued(multi)]
+    runs += [(f"rank_permutation {i}", lambda c=by_id[i]: relations.rank_permutation(backend, c, 0))
+             for i in tests._catalogued(multi)]
+    runs += [(f"chain_matches {i}", lambda c=by_id[i]: relations.chain_matches(backend, c, 0))
+             for i in tests._catalogued(tests.V3_IDS[:2])]
+    runs += [(f"same_rejection {a.id}", lambda a=a, b=b: relations.same_rejection(backend, a, b, 0))
+             for a, b in tests._twin_pairs()]
+    return runs
+
+
 class ContractTest:
-    def __init__(self):
+    """The light signoff cases and the signoff's relations on the in-process simulator and, for the numerics
+    (`process_mode`), the valid and exact cases again on the process mode's code path (ThreadedProcessMode)."""
+
+    def __init__(self, *, process_mode: bool = False):
+        from conformance.judge import run_case
         from conformance.sim import SimulatorBackend
-        self.cases = light_signoff()
-        self.backend = SimulatorBackend()
-        self.last_killer = None  # the case that killed the previous mutant goes first next time
+        sim = SimulatorBackend()
+
+        def judged(backend, case):
+            def run():
+                outcome = run_case(case, backend, seed=0, with_metrics=False, status_check="convention")
+                return None if outcome.passed else outcome.category
+            return f"{case.id} ({backend.name})", run
+
+        def related(label, thunk):
+            def run():
+                result = thunk()
+                return None if result.passed else result.status
+            return label, run
+
+        self.runs = [judged(sim, c) for c in light_signoff()]
+        self.runs += [related(label, thunk) for label, thunk in signoff_relations(sim)]
+        if process_mode:
+            self.runs += [judged(ThreadedProcessMode(), c) for c in light_signoff() if c.kind != "invalid"]
+        self.last_killer = None  # the run that killed the previous mutant goes first next time
 
     def __call__(self) -> str | None:
-        """None if every case passes, else why the mutant died."""
-        from conformance.judge import run_case
-        cases = self.cases
+        """None if every case and relation passes, else why the mutant died."""
+        order = self.runs
         if self.last_killer is not None:
-            cases = [self.last_killer] + [c for c in cases if c is not self.last_killer]
-        for case in cases:
-            outcome = run_case(case, self.backend, seed=0, with_metrics=False, status_check="convention")
-            if not outcome.passed:
-                self.last_killer = case
-                return f"{case.id}: {outcome.category}"
+            order = [self.last_killer] + [x for x in order if x is not self.last_killer]
+        for item in order:
+            label, run = item
+            why = run()
+            if why is not None:
+                self.last_killer = item
+                return f"{label}: {why}"
         return None
 
 
@@ -354,7 +453,7 @@ def run(modules, minutes, resume, verbose=True):
         if not todo:
             continue
         t_setup = time.monotonic()
-        test = HostTest(name) if MODULES[name][1] == "host" else ContractTest()
+        test = HostTest(name) if MODULES[name][1] == "host" else ContractTest(process_mode=name.endswith("numerics"))
         clean = test()
         if clean is not None:
             raise SystemExit(f"{name}: the unmutated simulator fails its own test: {clean}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from conformance import casegen
 from conformance.judge import run_case
 from conformance.sim import SimulatorBackend
@@ -23,3 +25,25 @@ def first_kill(fault: str, cases, *, seed: int = 0):
         if not outcome.passed:
             return case, outcome
     return None
+
+
+class ThreadChannel:
+    """GroupChannel for ranks in threads: allgather through shared slots and a barrier."""
+
+    def __init__(self, world_size: int):
+        self.barrier = threading.Barrier(world_size, timeout=20)
+        self.slots = [None] * world_size
+        self.rounds = 0
+
+    def rank(self, r: int):
+        channel = self
+
+        class _Side:
+            def allgather(self, obj):
+                channel.slots[r] = obj
+                channel.barrier.wait()
+                out = list(channel.slots)
+                channel.rounds += r == 0
+                channel.barrier.wait()
+                return out
+        return _Side()

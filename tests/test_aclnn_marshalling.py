@@ -27,6 +27,8 @@ from conformance.casegen.inputs import materialise
 from conformance.casegen.model import NZ, NZ_TRANSPOSED
 from conformance.engine.program import RankCall
 
+from helpers import ThreadChannel
+
 ACL_DTYPE = {"float32": 0, "float16": 1, "int8": 2, "int32": 3, "int64": 9, "uint64": 10, "bfloat16": 27}
 ND, FRACTAL_NZ = 2, 29
 H2D, D2H = 1, 2
@@ -97,28 +99,6 @@ class Log:
     def upload(self, mem: str, dev: int) -> dict | None:
         hits = [r for r in self.calls("aclrtMemcpy", dev) if r["kind"] == H2D and r["dst"] == mem]
         return hits[-1] if hits else None
-
-
-class ThreadChannel:
-    """GroupChannel for ranks in threads: allgather through shared slots and a barrier."""
-
-    def __init__(self, world_size: int):
-        self.barrier = threading.Barrier(world_size, timeout=20)
-        self.slots = [None] * world_size
-        self.rounds = 0
-
-    def rank(self, r: int):
-        channel = self
-
-        class _Side:
-            def allgather(self, obj):
-                channel.slots[r] = obj
-                channel.barrier.wait()
-                out = list(channel.slots)
-                channel.rounds += r == 0
-                channel.barrier.wait()
-                return out
-        return _Side()
 
 
 def run_ranks(inv, devices=None, *, mode="fused", warmup=0, iterations=0, **options):

@@ -178,10 +178,16 @@ def orientation_cases() -> list[Case]:
 # MARN y store (x1 = 0, so the reduced matmul is the bias exactly; y = bias + residual, stored in the output
 # dtype): fp16 128 + 0.09375 (ulp 0.125) -> 128.125 to nearest, 128 truncated; bf16 128 + 0.75 (ulp 1) -> 129 /
 # 128 (below 256: tests/test_casegen's bound on exact MARN cases).
-# Both lie 0.25 ulp from the tie, so tests/test_casegen's room check (>= 0.1 ulp) holds. A TIE at a float store
-# cannot be an exact case here: the references round once, from the unrounded value, and that check rejects it.
+# Both lie 0.25 ulp from the tie, so tests/test_casegen's room check (>= 0.1 ulp) holds.
+# Tie: bf16 128 + 0.5 = 128.5, exactly between 128 and 129 (every step before the store is exact, so every
+# correct path meets the tie itself): half-even 128, half-away 129. The bf16 y store is a cast with
+# RoundMode::CAST_RINT, round half to even (hicann/ops-transformer c29bc10,
+# mc2/matmul_all_reduce_add_rms_norm/op_kernel/add_rms_norm.h:144; device-facts 3 "(half-even)"). No fp16 tie
+# probe: the fp16 y is the vector unit's half Add (same file :132), whose tie rule neither the documents nor the
+# source state, so any tie rule of a correct fp16 kernel must pass there.
 MARN_Y_PROBES = (("y_store_non_tie", "float16", "128", "0.09375", 128.125),
-                 ("y_store_non_tie", "bfloat16", "128", "0.75", 129.0))
+                 ("y_store_non_tie", "bfloat16", "128", "0.75", 129.0),
+                 ("y_store_tie", "bfloat16", "128", "0.5", 128.0))
 # V3 low-bit int8 cast q = int8(fp16(local / scale1)): x1 = local (x2 = 1, k = 1, dequantScale 1), scale1 =
 # scale2 (ratio 1), world size 1, so the output is q * scale2. tie: 5 / 2 = 2.5 -> 2 (half-even and
 # truncation), 3 (half-away): output 4 vs 6. non_tie: 7 / 4 = 1.75 -> 2 (nearest), 1 (truncation): output 8 vs 4.

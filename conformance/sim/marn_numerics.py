@@ -58,7 +58,7 @@ class Allreduce:
 
     def result(self) -> np.ndarray:
         if self.total is None:
-            return [][0]  # no partial at all: the same IndexError as indexing an empty list of partials
+            raise IndexError("an all-reduce of no partials")
         total, self.total = self.total, None
         return self.rnd(total, self.dtype) if self.accumulation == "float32" else total
 

@@ -29,8 +29,7 @@ import time
 from pathlib import Path
 
 from .casegen.model import PROFILES
-from .options import SIM_FLAGS, pytest_flag, sim_flag_args, sim_options_from
-from .spec.model import STATUS_CHECKS
+from .options import SIM_FLAGS, SUITE_OPTIONS, sim_flag_args, sim_options_from, suite_option_args
 
 
 def _sim_options(a) -> dict:
@@ -54,16 +53,7 @@ def cases_dir() -> Path:
 
 def _suite_args(a) -> list[str]:
     """The pytest plugin's options (--mc2-...) for this command line's (--backend, --profile, ...)."""
-    args = [pytest_flag("--backend"), a.backend, pytest_flag("--profile"), a.profile,
-            pytest_flag("--world-sizes"), a.world_sizes, pytest_flag("--seed"), str(a.seed)]
-    for f in a.fault or []:
-        args += [pytest_flag("--fault"), f]
-    args += sim_flag_args(_sim_options(a))
-    for name in ("accumulation_bound", "waivers", "cann_version", "status_check", "doc_revision",
-                 "precision_standard"):
-        if getattr(a, name, None):
-            args += [pytest_flag("--" + name.replace("_", "-")), getattr(a, name)]
-    return args
+    return suite_option_args(a) + sim_flag_args(_sim_options(a))
 
 
 def _check_backend(a) -> None:
@@ -503,24 +493,30 @@ def cmd_faults(a) -> int:
     return 0
 
 
-def _add_suite_options(p, *, profile=True):
-    p.add_argument("--backend", default=os.environ.get("MC2_BACKEND", "sim"),
-                   help="sim, sim-process, torch-cpu, aclnn, torch-npu, or an import path 'package.module:attr'")
-    if profile:
-        p.add_argument("--profile", default="signoff", choices=PROFILES, help="case profile (default signoff)")
-        p.add_argument("--world-sizes", default="1,2,4,8",
-                       help="comma-separated world sizes to run (subset of 1,2,4,8; default all)")
-    p.add_argument("--seed", type=int, default=0, help="run seed; every case derives its inputs from it (default 0)")
-    p.add_argument("--fault", action="append",
-                   help="simulator fault to inject (repeatable); `mc2-conformance faults` lists them")
-    p.add_argument("--accumulation-bound", choices=("probabilistic", "worst_case"),
-                   help="fp32 dot-product error model of the tolerance (default probabilistic)")
+RUN_ONLY = ("--waivers", "--cann-version", "--precision-standard")  # judging options only `run` passes on
+
+
+def _add_suite_options(p, *, profile=True, run=False):
+    """The suite options of options.SUITE_OPTIONS (one definition with the pytest plugin's): the case-selecting
+    ones with `profile`, the judging ones only `run` passes to pytest with `run`; then the simulator's flags."""
+    for o in SUITE_OPTIONS:
+        if not ((o.selects and not profile) or (o.flag in RUN_ONLY and not run)):
+            _add_suite_option(p, o)
     for f in SIM_FLAGS:
         p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
-    p.add_argument("--status-check", choices=STATUS_CHECKS,
-                   help="enforce only codes a document states (documented, default) or also the aclnn convention's")
-    p.add_argument("--doc-revision",
-                   help="judge against a newer document revision (constraints --doc-drift lists them)")
+
+
+def _add_suite_option(p, o) -> None:
+    kw = {"choices": o.choices, "help": o.help}
+    if o.repeat:
+        kw["action"] = "append"
+    elif o.flag == "--backend":
+        kw["default"] = os.environ.get("MC2_BACKEND", "sim")
+    elif o.flag == "--seed":
+        kw.update(type=int, default=int(o.default))
+    elif o.selects:
+        kw["default"] = o.default
+    p.add_argument(o.flag, **kw)  # others default to None: unset, the plugin's default applies
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -531,14 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the suite's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("run", help="sign-off run: pytest + summary report")
-    _add_suite_options(p)
+    _add_suite_options(p, run=True)
     p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1,
                    help="pytest-xdist workers (default: the CPU count; more only slows the run; 0 or 1: no xdist)")
-    p.add_argument("--waivers", help="TOML waiver file (see conformance/waivers.py)")
-    p.add_argument("--cann-version", help="CANN version under test (for waivers and the report)")
-    p.add_argument("--precision-standard", choices=("opbase-L0", "opbase-L1", "opbase-L2"),
-                   help="fail cases below this level of the vendor's precision standard (hicann/opbase; default: "
-                        "the level is recorded and reported only)")
     p.add_argument("--out", help="output folder (default results/run-<time>)")
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR,
                    help="folder of a selfcheck run whose score the summary quotes (if present)")
@@ -583,9 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_suite_options(p, profile=False)
     p.set_defaults(func=cmd_repro)
     p = sub.add_parser("selfcheck", help="score the suite: clean simulator must pass, every fault must be killed")
-    p.add_argument("--profile", default="signoff", choices=PROFILES, help="case profile (default signoff)")
-    p.add_argument("--world-sizes", default="1,2,4,8", help="comma-separated world sizes (default 1,2,4,8)")
-    p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    for o in SUITE_OPTIONS:
+        if o.flag in ("--profile", "--world-sizes", "--seed"):
+            _add_suite_option(p, o)
     p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1,
                    help="xdist workers of the clean run, and faulted runs side by side (default: the CPU count)")
     p.add_argument("--faults", default="*", help="comma-separated fault names or glob patterns (default all)")

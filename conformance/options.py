@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .casegen.model import PROFILES
 from .sim.backend import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS, SimOptions
+from .spec.model import STATUS_CHECKS
+from .tolerance.accumulation import ACCUMULATION_BOUNDS
+from .tolerance.precision import STANDARDS as PRECISION_STANDARDS
 
 
 PYTEST_PREFIX = "--mc2-"
@@ -17,6 +21,65 @@ PYTEST_PREFIX = "--mc2-"
 def pytest_flag(flag: str) -> str:
     """The pytest plugin's spelling of a command-line option: --seed -> --mc2-seed."""
     return PYTEST_PREFIX + flag.removeprefix("--")
+
+
+@dataclass(frozen=True)
+class SuiteOption:
+    """An option of a run of the suite's cases, spelled `flag` on the command line and `pytest_flag` in pytest."""
+    flag: str
+    help: str
+    default: str | None = None  # None: unset (the plugin decides, e.g. the backend from MC2_BACKEND)
+    choices: tuple[str, ...] | None = None  # the command line refuses others; the plugin says why in one line
+    repeat: bool = False  # may be given several times
+    selects: bool = False  # selects the cases (profile, world sizes): only commands that run a profile have it
+
+    @property
+    def pytest_flag(self) -> str:
+        return pytest_flag(self.flag)
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+SUITE_OPTIONS = (
+    SuiteOption("--backend", "backend under test: sim (default), sim-process, sim-cann, torch-cpu, aclnn, torch-npu, "
+                             "or an import path 'package.module:attr' (env MC2_BACKEND)"),
+    SuiteOption("--profile", f"case profile: {', '.join(PROFILES)} (default signoff)", "signoff", PROFILES,
+                selects=True),
+    SuiteOption("--world-sizes", "comma-separated world sizes to run (subset of 1,2,4,8; default all)", "1,2,4,8",
+                selects=True),
+    SuiteOption("--seed", "run seed; every case derives its own inputs from it (default 0)", "0"),
+    SuiteOption("--fault", "simulator fault to inject (repeatable); `mc2-conformance faults` lists them",
+                repeat=True),
+    SuiteOption("--accumulation-bound", "fp32 dot-product error model of the tolerance (default probabilistic)",
+                "probabilistic", ACCUMULATION_BOUNDS),
+    SuiteOption("--status-check", "which rejection codes are enforced: 'documented' (default: only codes a document "
+                                  "states; any other rejection is conformant and recorded) or 'convention' (also the "
+                                  "aclnn convention's 161001/161002 where no document states a code)",
+                "documented", STATUS_CHECKS),
+    SuiteOption("--doc-revision", "judge against a newer revision of the documents (e.g. repo-c29bc10, or "
+                                  "DOC=REV,...; `mc2-conformance constraints --doc-drift` lists them); default: the "
+                                  "documents in shared/docs"),
+    SuiteOption("--waivers", "TOML file of waivers (pattern, reason, issue, cann_versions, expires): the only way to "
+                             "accept a known failure"),
+    SuiteOption("--cann-version", "CANN version under test, for waivers and reports (default: what the backend "
+                                  "reports)"),
+    SuiteOption("--precision-standard", "judge by the vendor's precision standard (hicann/opbase): a case below the "
+                                        "level fails (category precision); default: the level is recorded only",
+                None, PRECISION_STANDARDS),
+)
+
+
+def suite_option_args(values) -> list[str]:
+    """The pytest arguments (--mc2-...) for the command line's parsed options `values` (an argparse Namespace):
+    every suite option it has and set, and the simulator's path options."""
+    args = []
+    for o in SUITE_OPTIONS:
+        value = getattr(values, o.dest, None)
+        for v in (value or []) if o.repeat else ([] if value is None else [value]):
+            args += [o.pytest_flag, str(v)]
+    return args
 
 
 @dataclass(frozen=True)

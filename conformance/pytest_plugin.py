@@ -31,12 +31,11 @@ from .hw.leasing import DeviceLeaser, LeasedBackend, LeaseError, block_size, par
 from .memory import keep_freed_memory
 from .waivers import WaiverBook, WaiverError
 from .waivers import load as load_waivers
-from .options import SIM_FLAGS, sim_flag_args, sim_options_from
+from .options import SIM_FLAGS, SUITE_OPTIONS, sim_flag_args, sim_options_from
 from .spec import constraints_for
 from .spec.model import STATUS_CHECKS
 from .tolerance.accumulation import ACCUMULATION_BOUNDS
 
-DEFAULT_WORLD_SIZES = "1,2,4,8"
 
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
@@ -45,35 +44,13 @@ SUITE_FIXTURES = ("mc2", "judge_case")
 
 def pytest_addoption(parser):
     g = parser.getgroup("mc2-conformance", "MC2 operator conformance (the suite's cases/ only)")
-    g.addoption("--mc2-backend", default=None,
-                help="backend under test: 'sim' or an import path 'package.module:attr' (env MC2_BACKEND; default sim)")
-    g.addoption("--mc2-profile", default="signoff", help=f"case profile: {', '.join(PROFILES)} (default signoff)")
-    g.addoption("--mc2-world-sizes", default=DEFAULT_WORLD_SIZES,
-                help="comma-separated world sizes to run (subset of 1,2,4,8; default all)")
-    g.addoption("--mc2-seed", default="0", help="run seed; every case derives its own inputs from it (default 0)")
-    g.addoption("--mc2-fault", action="append", default=[],
-                help="simulator fault to inject (repeatable); `mc2-conformance faults` lists them")
-    g.addoption("--mc2-accumulation-bound", default="probabilistic",
-                help=f"fp32 dot-product error model of the tolerance: {', '.join(ACCUMULATION_BOUNDS)}")
+    for o in SUITE_OPTIONS:  # defined once with the command line's (options.py)
+        g.addoption(o.pytest_flag, default=[] if o.repeat else o.default, action="append" if o.repeat else "store",
+                    help=o.help)
     for f in SIM_FLAGS:
         g.addoption(f.pytest_flag, default=None, help=f"{f.help}: {', '.join(f.choices)} (default {f.default})")
-    g.addoption("--mc2-status-check", default="documented",
-                help="which rejection codes are enforced: 'documented' (default: only codes a document states; any "
-                     "other rejection is conformant and recorded) or 'convention' (also the aclnn convention's "
-                     "161001/161002 where no document states a code)")
-    g.addoption("--mc2-precision-standard", default=None,
-                help="judge by the vendor's precision standard (hicann/opbase): 'opbase-L0', 'opbase-L1' or "
-                     "'opbase-L2' fails a case below that level (category precision); default: the level is "
-                     "recorded only (informational)")
-    g.addoption("--mc2-doc-revision", default=None,
-                help="judge against a newer revision of the documents (e.g. repo-c29bc10, or DOC=REV,...; "
-                     "`mc2-conformance constraints --doc-drift` lists them); default: the documents in shared/docs")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
-    g.addoption("--mc2-waivers", default=None, help="TOML file of waivers (pattern, reason, issue, cann_versions, "
-                                                     "expires): the only way to accept a known failure")
-    g.addoption("--mc2-cann-version", default=None, help="CANN version under test, for waivers and reports "
-                                                          "(default: what the backend reports)")
     g.addoption("--mc2-devices", default=None,
                 help="device ids to lease per test, e.g. 0-7 or 0,1,2,3, or 'env' for ASCEND_RT_VISIBLE_DEVICES; each "
                      "test leases an aligned block for its world size (default: no leasing, for the simulator)")

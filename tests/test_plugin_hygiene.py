@@ -220,3 +220,29 @@ def test_the_largest_cases_are_collected_first():
     cost = {c.id: c.cost for c in casegen.catalogue()}
     costs = [cost[i.split("[", 1)[1].rstrip("]")] for i in ids]
     assert "tp_layer" in ids[0] and costs == sorted(costs, reverse=True)
+
+
+def test_suite_options_are_defined_once_for_pytest_and_the_command_line():
+    """options.SUITE_OPTIONS is the one definition: the plugin and `run` declare each with the same help, and
+    `run` passes every one it was given on to pytest under the prefixed name."""
+    from conformance import pytest_plugin
+    from conformance.options import SUITE_OPTIONS
+
+    class Group:
+        def __init__(self):
+            self.options = {}
+
+        def addoption(self, flag, **kw):
+            self.options[flag] = kw
+
+    group = Group()
+    pytest_plugin.pytest_addoption(type("Parser", (), {"getgroup": lambda self, *a: group})())
+    run = cli.build_parser()._subparsers._group_actions[0].choices["run"]
+    run_help = {s: a.help for a in run._actions for s in a.option_strings}
+    for o in SUITE_OPTIONS:
+        assert group.options[o.pytest_flag]["help"] == o.help == run_help[o.flag], o.flag
+    argv = ["run"]
+    for o in SUITE_OPTIONS:
+        argv += [o.flag, (o.choices or ("x1",))[-1] if o.flag != "--seed" else "5"]
+    args = cli._suite_args(cli.build_parser().parse_args(argv))
+    assert [args[i] for i in range(0, len(args), 2)] == [o.pytest_flag for o in SUITE_OPTIONS]

@@ -104,6 +104,19 @@ def _is_fault_test(node, faults) -> bool:
             and isinstance(node.ops[0], (ast.In, ast.NotIn)))
 
 
+def _drop_hook_conditions(test, faults, drop) -> None:
+    """In a fault hook's test, everything but the fault tests themselves is the hook's own condition (`"<fault>"
+    in faults and r > 0`, also nested: `x and not ("<fault>" in faults and r > 0)`): part of the hook."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        _drop_hook_conditions(test.operand, faults, drop)
+    elif isinstance(test, ast.BoolOp):
+        for v in test.values:
+            if _is_fault_test(v, faults):
+                _drop_hook_conditions(v, faults, drop)
+            else:
+                drop(v)
+
+
 def _skipped_nodes(tree, faults) -> set[int]:
     """ids of nodes not to mutate: docstrings, f-strings, fault-hook branches (all their descendants)."""
     skip: set[int] = set()
@@ -117,12 +130,7 @@ def _skipped_nodes(tree, faults) -> set[int]:
             drop(node)
         elif isinstance(node, (ast.If, ast.IfExp)) and _is_fault_test(node.test, faults):
             body = node.body if isinstance(node.body, list) else [node.body]
-            test = node.test
-            # `"<fault>" in faults and X`: X is the hook's own condition, part of the hook
-            if isinstance(test, ast.BoolOp):
-                for v in test.values:
-                    if not _is_fault_test(v, faults):
-                        drop(v)
+            _drop_hook_conditions(node.test, faults, drop)
             for b in body:
                 drop(b)
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body:
@@ -421,12 +429,18 @@ class _Quiet:
             config.pluginmanager.unregister(tr)
 
 
-def equivalents() -> set[tuple[str, int, str]]:
-    """(module, line, mutation) of each entry heading `### <module>.py:<line> - <mutation>` of the md file."""
-    out = set()
+def equivalents() -> dict[tuple[str, int, str], str]:
+    """(module, line, mutation) -> "equivalent" or "admitted" for each entry heading `### <module>.py:<line> -
+    <mutation>` of the md file ("admitted": under its `## Admitted` section, a behaviour the documents allow)."""
+    out = {}
     if EQUIVALENTS.exists():
-        for m in re.finditer(r"^### .*?(\w+)\.py:(\d+) [-\u2014] `(.+?)`\s*$", EQUIVALENTS.read_text(), re.M):
-            out.add((m.group(1), int(m.group(2)), m.group(3)))
+        kind = "equivalent"
+        for line in EQUIVALENTS.read_text().splitlines():
+            if line.startswith("## "):
+                kind = "admitted" if line.startswith("## Admitted") else "equivalent"
+            m = re.match(r"^### .*?(\w+)\.py:(\d+) [-\u2014] `(.+?)`\s*$", line)
+            if m:
+                out[(m.group(1), int(m.group(2)), m.group(3))] = kind
     return out
 
 
@@ -501,16 +515,19 @@ def results(state, modules=tuple(MODULES)) -> dict:
         killed = sum(r["verdict"] == "killed" for r in done)
         surv = [r for r in done if r["verdict"] == "survived"]
         equiv = [r for r in surv if (name, r["line"], r["mutation"]) in eq]
+        admitted = [r for r in equiv if eq[(name, r["line"], r["mutation"])] == "admitted"]
         live = [r for r in surv if r not in equiv]
         scored = killed + len(live)
         out["modules"][name] = {
             "mutants": len(sites), "run": len(done), "killed": killed, "survived": len(surv),
-            "equivalent": len(equiv), "score": round(killed / scored, 4) if scored else None,
+            "equivalent": len(equiv) - len(admitted), "admitted": len(admitted),
+            "score": round(killed / scored, 4) if scored else None,
             "score_incl_equivalents": round(killed / len(done), 4) if done else None,
             "seconds": round(state["seconds"].get(name, 0.0), 1)}
         for r in surv:
             out["survivors"].append({"where": f"{r['file']}:{r['line']}", "mutation": r["mutation"],
-                                     "operator": r["operator"], "equivalent": r in equiv})
+                                     "operator": r["operator"], "equivalent": r in equiv,
+                                     "kind": eq.get((name, r["line"], r["mutation"]), "live")})
     return out
 
 
@@ -540,10 +557,11 @@ def main(argv=None):
     res = results(state)
     RESULTS.write_text(json.dumps(res, indent=1) + "\n")
     for name, m in res["modules"].items():
-        print(f"{name}: {m['killed']}/{m['run']} killed of {m['mutants']} ({m['equivalent']} equivalent), "
+        print(f"{name}: {m['killed']}/{m['run']} killed of {m['mutants']} ({m['equivalent']} equivalent, "
+              f"{m['admitted']} admitted), "
               f"score {m['score']}, {m['seconds']} s")
     for s in res["survivors"]:
-        print(f"  survivor {s['where']} {s['mutation']}{' (equivalent)' if s['equivalent'] else ''}")
+        print(f"  survivor {s['where']} {s['mutation']} ({s['kind']})")
 
 
 if __name__ == "__main__":

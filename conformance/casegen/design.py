@@ -120,7 +120,7 @@ def v3_rank_cases() -> list[Case]:
                 mutate(t, a)
                 cases.append(v3._case(f"{cid}-{name}-x1_2d", base_row.out, ws, t, a, rejects=True, covers=[cid],
                                       kind="invalid", profile="signoff",
-                                      shape_only=name in ("k65536", "n65536_x2N")))
+                                      shape_only=name in v3.DESCRIPTORS_ONLY))
         for ws in (3, 6):
             cases.append(v3._case("V3-WORLD-001-world-x1_2d", base_row.out, ws,
                                   v3.tensors(base_row, v3.TINY, x1_3d=False), v3.attrs(v3.TINY.k), rejects=True,

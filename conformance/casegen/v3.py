@@ -179,6 +179,17 @@ def ambiguity_cases() -> list[Case]:
                                               pertoken=row.pertoken, deq=row.deq),
                                notes="V3-AMB-001: x3 with an fp16 output, valid under the permissive reading only",
                                params=AMBIGUITY_X3))
+    # V3-AMB-008: a FRACTAL_NZ x2 whose storage is the 4-D NZ tiling but whose view is 3-D (1, k, n). Rejected
+    # (the catalogue's reading of V3-SHAPE-003) or accepted (the published host code goes by the 4-D storage):
+    # either outcome is recorded. Descriptors only. (Mutation testing found the input: validate_v3 reading x2's
+    # last three dims for an NZ view survived every case until it existed.)
+    for row, ws in itertools.product(BASE_ROWS, (1, 8)):
+        t = tensors(row, TINY, lowbit=ws > 1)
+        t["x2"] = replace(t["x2"], shape=(1, TINY.k, TINY.n), layout=NZ, format="FRACTAL_NZ")
+        cases.append(_case(f"amb008_x2_nz_3d_view-{row.name}", row.out, ws, t, attrs(TINY.k), kind="valid",
+                           profile="signoff", covers=["V3-SHAPE-003"], shape_only=True,
+                           notes="V3-AMB-008: 4-D NZ storage under a 3-D view; rejected or accepted, recorded",
+                           params=(("ambiguity", "V3-AMB-008"),)))
     return cases
 
 
@@ -234,6 +245,10 @@ def _x3(**changes):
         base = t.get("x3") or TensorSpec(t["output"].dtype, t["output"].shape, "unit")
         t["x3"] = replace(base, **changes)
     return f
+
+
+# mutations whose cases are shape-only (descriptors, nothing allocated): the over-large dims
+DESCRIPTORS_ONLY = ("k65536", "n65536_x2N")
 
 
 def _mutations(row: Row):
@@ -343,7 +358,7 @@ def invalid_cases() -> list[Case]:
                 t = tensors(base_row, TINY, lowbit=True)
                 a = attrs(TINY.k)
                 mutate(t, a)
-                big = name in ("k65536", "n65536_x2N")
+                big = name in DESCRIPTORS_ONLY
                 in_smoke = name in smoke and ws == 2 and base_row is BASE_ROWS[0]
                 cases.append(_case(f"{cid}-{name}", base_row.out, ws, t, a, rejects=True, covers=[cid],
                                    kind="invalid", profile="smoke" if in_smoke else "signoff", shape_only=big))

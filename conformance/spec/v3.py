@@ -203,6 +203,16 @@ AMBIGUITIES = (
               "with no stated consequence when broken.",
               "The suite always passes identical comm scales (drawn from one per-case stream shared by all ranks) "
               "and tests no violation, since no outcome is promised.", related=("V3-COMM-001",)),
+    Ambiguity("V3-AMB-008", (OP,),
+              "x2 in FRACTAL_NZ: '当前版本仅支持四维输入' (only 4-D input) does not say whether the view or the "
+              "storage is meant. The catalogue reads V3-SHAPE-003 as the aclTensor aclnnTransMatmulWeight makes: a "
+              "(k, n) view over 4-D storage. The published host code checks the storage: it returns success from "
+              "the shape check as soon as x2 has 4-D FRACTAL_NZ storage and re-creates x2 with the storage dims as "
+              "its view (hicann/ops-transformer c29bc10, mc2/matmul_all_reduce/op_host/op_api/"
+              "aclnn_quant_matmul_all_reduce_v3.cpp:193-195 and 338-361), so a 3-D view over 4-D storage passes.",
+              "The V3-SHAPE-003 rejection cases keep a 2-D view over storage that is not 4-D. A 3-D view over 4-D "
+              "storage is tested by shape-only cases with params ('ambiguity', 'V3-AMB-008'): rejected or accepted, "
+              "the outcome is recorded.", related=("V3-SHAPE-003",)),
     Ambiguity("V3-AMB-005", (OP,),
               "Only the four null pointers and the dtype/shape/streamMode violations have documented codes.",
               "world size, reduceOp, commTurn, format, contiguity and comm-scale pairing violations are expected "

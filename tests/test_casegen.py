@@ -126,8 +126,10 @@ def test_v3_lowbit_scales_use_the_int8_range_without_saturating():
     from conformance.reference.v3 import local_value, scale_values
     peak, saturated = 0.0, {}
     for c in casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8), ops=("QuantMatmulAllReduceV3",)):
+        if c.kind != "valid" or c.shape_only:  # shape-only cases have no values to measure
+            continue
         inv = materialise(c, 0)
-        if c.kind != "valid" or inv.ranks[0].get("commQuantScale1") is None:
+        if inv.ranks[0].get("commQuantScale1") is None:
             continue
         s1 = scale_values(inv.ranks[0]["commQuantScale1"])
         s2 = scale_values(inv.ranks[0]["commQuantScale2"])

@@ -34,9 +34,10 @@ Test per mutant:
     then valid, judged under --status-check convention (the stricter check: it also demands the aclnn code
     where the document states none, as tests/test_detection.py does for such `unchecked:` faults); the first
     failing case (or an exception, or a timeout) kills the mutant.
-  host model (sim-cann marn_host, v3_host): the set of (case id, status, phase) the host model answers on the
-    same cases (status and phase of the first rank that rejects, else (0, "")) must be unchanged, then
-    tests/test_sim_cann_<op>_host.py must pass (pytest in process, -x).
+  host model (sim-cann marn_host, v3_host): what the host model answers on the same cases must be unchanged
+    (HostTest.signature: status, phase and deciding source rule of the first rank that rejects, else rank 0's
+    launch facts and MARN's AddRmsNorm tiling mode), then tests/test_sim_cann_<op>_host.py must pass (pytest in
+    process, -x).
 
 Usage (nightly; run from the repository root with the venv):
   python bench/mutation.py --minutes 25 [--module validate_marn ...] [--resume] [--list]
@@ -397,15 +398,22 @@ class HostTest:
         self.baseline = self.signature()
 
     def signature(self) -> dict:
+        """Per case: what the first rejecting rank answers (status, phase and the source rule that decided), or
+        rank 0's acceptance (whether it launches, whether a strided x2 is read as contiguous) and, for MARN, the
+        AddRmsNorm tiling mode of the shape (which picks the bf16 RMS source), at both vector-core counts."""
+        from conformance.sim.cann.marn_host import addrmsnorm_mode
         sig = {}
         for cid, inv in self.items:
-            status, phase = 0, ""
-            for t in inv.ranks:
-                v = self.host.check(inv.op, dict(t), dict(inv.attrs), inv.world_size)
-                if v.status:
-                    status, phase = v.status, v.phase
-                    break
-            sig[cid] = (status, phase)
+            verdicts = [self.host.check(inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
+            v = next((v for v in verdicts if v.status), verdicts[0])
+            entry = (v.status, v.phase, v.rule, v.launched, v.x2_read_contiguous)
+            res = inv.ranks[0].get("residual")
+            if not v.status and res is not None and len(res.shape) >= 1 and res.shape[-1]:
+                m = 1
+                for d in res.shape[:-1]:
+                    m *= d
+                entry += tuple(addrmsnorm_mode(m, res.shape[-1], res.dtype, vector_cores=c) for c in (40, 48))
+            sig[cid] = entry
         return sig
 
     def __call__(self) -> str | None:

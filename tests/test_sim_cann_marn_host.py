@@ -214,8 +214,12 @@ def test_x2_transposed_and_strided_accepted():
 
 
 def test_unreachable_rules_are_marked():
-    for n in (21, 37):
+    for n in (21, 25, 26, 27, 37):
         assert "unreachable" in mh.RULES[n - 1].summary
+    # and they are: a gamma, normOut or y of another dtype than residual is the H09 lookup's
+    for name in ("gamma", "normOut", "y"):
+        other = D("bfloat16", (64,) if name == "gamma" else (2, 4, 64))
+        assert verdict(case(**{name: other})) == (161002, WORKSPACE, rid(9)), name
 
 
 # --- mode selection ---
@@ -255,3 +259,32 @@ def test_rms_sources():
     assert mh.RMS_SOURCE["SingleN"] == mh.RMS_SOURCE["MergeN"] == ("rounded_y", "rounded_y")
     assert all(v == ("rounded_y", "rounded_y") for v in mh.RMS_SOURCE_FP16.values())
     assert math.isfinite(mh.A2_UB_BYTES)
+
+
+# --- pinned by mutation testing (bench/mutation.py): inputs no catalogue case gives the host model ------------
+
+def test_comm_turn_defaults_to_zero_when_absent():
+    a = dict(ATTRS)
+    del a["commTurn"]
+    assert mh.check(OP, case(), a, 2).status == 0
+
+
+def test_low32_is_the_signed_low_word():
+    assert [mh._low32(v) for v in (2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 5, -1)] == \
+        [2**31 - 1, -2**31, -1, 0, 5, -1]
+
+
+def test_mode_arguments_are_checked():
+    # empty shapes are legal: 0 rows give a block factor of 0 (not SingleN), 0 columns align to 0 (<= 2000)
+    assert mh.addrmsnorm_mode(0, 0, "float16", vector_cores=1) == "MergeN"
+    for rows, n, cores in ((-1, 64, 48), (8, -1, 48), (8, 64, 0)):
+        with pytest.raises(ValueError):
+            mh.addrmsnorm_mode(rows, n, "float16", vector_cores=cores)
+
+
+def test_multi_n_boundary_is_the_platform_ub():
+    """(196608 - 1344) / 18 = 10848 columns exactly: the last float16 width whose row fits the A2 UB next to
+    its buffers (row_factor 1); a UB one byte smaller would not fit it. Literal, so a changed constant fails."""
+    assert mh.A2_UB_BYTES == 196608
+    assert mh.addrmsnorm_mode(100, 10848, "float16", vector_cores=40) == "MultiN"
+    assert mh.addrmsnorm_mode(100, 10864, "float16", vector_cores=40) == "Normal"

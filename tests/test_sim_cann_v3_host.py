@@ -350,3 +350,62 @@ def test_every_rule_has_a_trigger_that_fires_it():
     for rule, (t, a, ws) in trig.items():
         v = check(OP, t, a, ws)
         assert v.rule == rule, (rule, v)
+
+
+# --- pinned by mutation testing (bench/mutation.py): inputs no catalogue case gives the host model ------------
+
+def test_comm_turn_defaults_to_zero_when_absent():
+    a = attrs()
+    del a["commTurn"]
+    assert run(base(), a).status == 0
+
+
+def test_comm_scale_ranks_outside_one_or_two_fail_the_rank_rule():
+    for shape in ((), (1, 1, N)):  # 0-D and 3-D (same rank for both scales): H22, not the shape rule after it
+        t = base()
+        t["commQuantScale1"], t["commQuantScale2"] = D("float16", shape), D("float16", shape)
+        expect(run(t), "CANN-V3-H22")
+
+
+def test_with_a_4d_nz_weight_the_tiling_bounds_the_scale_ranks():
+    """The light shape checks stop at a 4-D NZ x2, so only tiling sees the scales' ranks: at most 3-D for
+    dequantScale (H28), at most 2-D for the comm scales (H30), element counts aside."""
+    t = base()
+    t["x2"] = nz()
+    assert run(t).status == 0
+    deq4 = dict(t, dequantScale=D("float32", (1, 1, 1, N)))
+    expect(run(deq4), "CANN-V3-H28")
+    assert run(dict(t, dequantScale=D("float32", (1, 1, N)))).status == 0
+    comm3 = dict(t, commQuantScale1=D("float16", (1, 1, N)), commQuantScale2=D("float16", (1, 1, N)))
+    expect(run(comm3), "CANN-V3-H30")
+
+
+def test_two_element_strided_inputs_fail_at_launch():
+    """`numel > 1 and not contiguous`: with n = 2, a strided two-element dequantScale passes every shape rule and
+    fails at launch; contiguous, it passes (a one-element tensor is contiguous under any stride)."""
+    n = 2
+    t = {"x1": D("int8", (B, S, K)), "x2": D("int8", (K, n)), "bias": D("int32", (n,)), "x3": None,
+         "dequantScale": D("float32", (n,)), "pertokenScale": D("float32", (M,)),
+         "commQuantScale1": None, "commQuantScale2": None, "output": D("float16", (B, S, n))}
+    assert run(t).status == 0
+    t["dequantScale"] = D("float32", (n,), strides=(2,))
+    expect(run(t), "CANN-V3-H37", phase=LAUNCH)
+    assert D("float32", (1,), strides=(2,)).is_contiguous
+
+
+def test_either_comm_scale_over_two_dims_fails_tiling_with_a_4d_nz_weight():
+    t = base()
+    t["x2"] = nz()
+    for c1, c2 in (((1, 1, N), (N,)), ((N,), (1, 1, N))):
+        expect(run(dict(t, commQuantScale1=D("float16", c1), commQuantScale2=D("float16", c2))), "CANN-V3-H30")
+
+
+def test_a_strided_two_element_weight_is_read_as_contiguous():
+    """`x2.numel > 1 and not contiguous and not transposed`: a (1, 2) weight with a gap between its elements is
+    accepted and read as if contiguous (the op_api's view check, as for any strided x2)."""
+    n = 2
+    t = {"x1": D("int8", (B, S, 1)), "x2": D("int8", (1, n), strides=(4, 2)), "bias": None, "x3": None,
+         "dequantScale": D("float32", (n,)), "pertokenScale": D("float32", (M,)),
+         "commQuantScale1": None, "commQuantScale2": None, "output": D("float16", (B, S, n))}
+    v = run(t)
+    assert (v.status, v.launched, v.x2_read_contiguous) == (0, True, True)

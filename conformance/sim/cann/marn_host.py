@@ -55,7 +55,7 @@ import numpy as np
 
 from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
 
-NULLPTR, INVALID, RUNTIME, INNER, TILING = 161001, 161002, 361001, 561000, 561002
+NULLPTR, INVALID, INNER, TILING = 161001, 161002, 561000, 561002
 INT32_MAX = 2**31 - 1
 
 OP = "MatmulAllReduceAddRmsNorm"
@@ -116,9 +116,12 @@ RULES: tuple[HostRule, ...] = (
     _rule(22, WORKSPACE, TILING, f"{_T910}:141", "m (x1 rows: m, or b*s for 3-D x1) > INT32_MAX"),
     _rule(23, WORKSPACE, TILING, f"{_T910}:146", "k (x1's last dimension) > INT32_MAX"),
     _rule(24, WORKSPACE, TILING, f"{_T910}:151", "n (residual's last dimension) > INT32_MAX"),
-    _rule(25, WORKSPACE, TILING, f"{_ARN}:98", "gamma dtype differs from residual dtype"),
-    _rule(26, WORKSPACE, TILING, f"{_ARN}:103", "normOut dtype differs from residual dtype"),
-    _rule(27, WORKSPACE, TILING, f"{_ARN}:108", "y dtype differs from residual dtype"),
+    _rule(25, WORKSPACE, TILING, f"{_ARN}:98", "gamma dtype differs from residual dtype "
+          "(unreachable: the H09 kernel lookup over every tensor's dtype rejects a mix first)"),
+    _rule(26, WORKSPACE, TILING, f"{_ARN}:103", "normOut dtype differs from residual dtype "
+          "(unreachable: the H09 kernel lookup over every tensor's dtype rejects a mix first)"),
+    _rule(27, WORKSPACE, TILING, f"{_ARN}:108", "y dtype differs from residual dtype "
+          "(unreachable: the H09 kernel lookup over every tensor's dtype rejects a mix first)"),
     _rule(28, WORKSPACE, TILING, f"{_ARN}:120", "residual is not 3-D"),
     _rule(29, WORKSPACE, TILING, f"{_ARN}:127", "gamma is not 1-D"),
     _rule(30, WORKSPACE, TILING, f"{_ARN}:134", "normOut is not 3-D"),

@@ -27,7 +27,11 @@ def test_clean_simulator_survives_the_fuzzer():
 @given(case=strategies.cases("all"))
 def test_drawn_cases_round_trip_through_json(case):
     again = serial.from_dict(json.loads(json.dumps(serial.to_dict(case))), origin=case.origin)
-    assert again == case
+    if not any(isinstance(v, float) and v != v for _, v in case.attrs):
+        assert again == case
+    else:  # a drawn NaN epsilon (a double violation with MARN-ATTR-004): NaN != NaN, so compare the JSON texts
+        assert json.dumps(serial.to_dict(again), sort_keys=True) == json.dumps(serial.to_dict(case), sort_keys=True)
+        assert again.id == case.id and again.tensors == case.tensors
 
 
 def test_planted_fault_is_found_shrunk_exported_and_then_fixed(tmp_path):

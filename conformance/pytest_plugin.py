@@ -360,12 +360,15 @@ def _keep_outputs(folder: str | None, nodeid: str, outputs: dict | None) -> str 
     return name
 
 
+def _case_of(item):
+    """The test's `case` parameter (a Case), or None."""
+    return getattr(getattr(item, "callspec", None), "params", {}).get("case")
+
+
 def _case_id_of(item) -> str | None:
     """The case a test runs: its `case` parameter, else its parametrize id (relation tests name their case
     there), as `mc2-conformance diff` reads it back from the node id."""
-    callspec = getattr(item, "callspec", None)
-    case = getattr(callspec, "params", {}).get("case")
-    return getattr(case, "id", None) or getattr(callspec, "id", None)
+    return getattr(_case_of(item), "id", None) or getattr(getattr(item, "callspec", None), "id", None)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -382,24 +385,22 @@ def pytest_collection_modifyitems(session, config, items):
         if fuzz:
             config.hook.pytest_deselected(items=fuzz)
             items[:] = [item for item in items if not item.get_closest_marker("mc2_fuzz")]
-    if getattr(settings(config).backend, "reuses_rank_groups", False):
+    grouped = getattr(settings(config).backend, "reuses_rank_groups", False)
+    if grouped:
         # rank worker groups live as long as consecutive tests share a world size: order tests by it (stable)
-        items.sort(key=lambda item: getattr(getattr(getattr(item, "callspec", None), "params", {}).get("case"),
-                                            "world_size", 0))
+        items.sort(key=lambda item: getattr(_case_of(item), "world_size", 0))
     first = {c for c in config.getoption("--mc2-first").split(",") if c}
     if first:  # tests covering `first` go first, cheapest first; the rest keep the catalogue order
 
         def key(item):
             covers = any(first & set(m.args) for m in item.iter_markers("covers"))
-            case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
-            return (0, getattr(case, "cost", 0)) if covers else (1, 0)
+            return (0, getattr(_case_of(item), "cost", 0)) if covers else (1, 0)
 
         items.sort(key=key)
-    elif not getattr(settings(config).backend, "reuses_rank_groups", False):
+    elif not grouped:
         # largest cases first, so xdist can spread them over the workers (xdist_defaults) instead of one
         # worker finishing a tail of them alone
-        items.sort(key=lambda item: -getattr(getattr(getattr(item, "callspec", None), "params", {}).get("case"),
-                                              "cost", 0))
+        items.sort(key=lambda item: -getattr(_case_of(item), "cost", 0))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -45,7 +45,7 @@ def _uniform_family(name: str, case: Case) -> tuple[float, float, float, bool] |
     if name.startswith("uniform:"):
         lo, hi = (float(v) for v in name.split(":")[1:])
         return lo, hi, 1.0, False
-    if name in ("deq:f32", "deq:bf16"):
+    if name in ("deq:f32", "deq:bf16", "deq:word", "deq:word_r1"):  # the word encodings encode this scale
         return 0.5, 1.5, acc_std, True
     table = {
         "unit": (-1.0, 1.0, 1.0),
@@ -65,14 +65,14 @@ def _uniform_family(name: str, case: Case) -> tuple[float, float, float, bool] |
     return lo, hi, float(factor), False
 
 
-def _draw_uniform_family(spec: TensorSpec, rng: np.random.Generator, shape, family) -> np.ndarray:
-    """U(lo, hi) (x or / factor) in float32, stored in the spec's dtype, DRAW_BLOCK elements at a time (the
+def _draw_uniform_family(dtype: str, rng: np.random.Generator, shape, family) -> np.ndarray:
+    """U(lo, hi) (x or / factor) in float32, stored in `dtype`, DRAW_BLOCK elements at a time (the
     same draws and the same float32 arithmetic per element as one whole draw: numpy's generator continues its
     stream across calls)."""
     lo, hi, factor, divide = family
-    out = np.empty(shape, dtypes.np_dtype(spec.dtype))
+    out = np.empty(shape, dtypes.np_dtype(dtype))
     flat = out.reshape(-1)
-    integer = dtypes.info(spec.dtype).unit_roundoff == 0.0
+    integer = dtypes.info(dtype).unit_roundoff == 0.0
     for start in range(0, flat.size, DRAW_BLOCK):
         x = rng.random(min(DRAW_BLOCK, flat.size - start), dtype=np.float32)
         x *= np.float32(hi - lo)
@@ -81,35 +81,23 @@ def _draw_uniform_family(spec: TensorSpec, rng: np.random.Generator, shape, fami
             x /= np.float32(factor)
         elif factor != 1.0:
             x *= np.float32(factor)
-        flat[start:start + x.size] = np.rint(x) if integer else dtypes.round_to(x, spec.dtype)
+        flat[start:start + x.size] = np.rint(x) if integer else dtypes.round_to(x, dtype)
     return out
 
 
 def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.ndarray:
     name = spec.values
     family = _uniform_family(name, case)
+    if name in ("deq:word", "deq:word_r1"):  # the float32 scale, encoded by trans_quant_param
+        scale = _draw_uniform_family("float32", rng, shape, family)
+        return quant.trans_quant_param(scale, round_mode=1 if name == "deq:word_r1" else 0).astype(
+            dtypes.np_dtype(spec.dtype))
     if family is not None:
-        return _draw_uniform_family(spec, rng, shape, family)
-
-    def uniform(lo, hi):
-        x = rng.random(shape, dtype=np.float32)
-        x *= np.float32(hi - lo)
-        x += np.float32(lo)
-        return x
-
-    k = max(int(case.attr_map.get("_k", 1)), 1)
-    acc_std = np.sqrt(k) * INT8_STD * INT8_STD
+        return _draw_uniform_family(spec.dtype, rng, shape, family)
     if name.startswith("const:"):
         x = np.full(shape, float(name.split(":")[1]), dtype=np.float32)
-    elif name.startswith("deq:") or name.startswith("word_unmasked:"):
-        if name.startswith("word_unmasked:"):
-            return quant.unmasked_quant_param(np.full(shape, float(name.split(":")[1]), np.float32)).astype(
-                dtypes.np_dtype(spec.dtype))
-        enc = name.split(":")[1]
-        scale = uniform(0.5, 1.5) / np.float32(acc_std)
-        if enc not in ("word", "word_r1"):
-            raise ValueError(f"case {case.id}: unknown value distribution {name!r}")
-        return quant.trans_quant_param(scale, round_mode=1 if enc == "word_r1" else 0).astype(
+    elif name.startswith("word_unmasked:"):
+        return quant.unmasked_quant_param(np.full(shape, float(name.split(":")[1]), np.float32)).astype(
             dtypes.np_dtype(spec.dtype))
     elif name == "probe_bias":  # bf16 rounding-point probe: columns 1.. get 6 * 2^-11 in total over the ranks
         x = np.full(shape, 6 * 2.0**-11 / case.world_size, np.float32)
@@ -117,8 +105,9 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
     elif name == "probe_residual":  # column 0 dominates the RMS; the rest sit just below a bf16 tie after the add
         x = np.ones(shape, np.float32)
         x[..., 0] = 10.75
-    elif name == "gain":
-        x = uniform(0.5, 1.5) * rng.choice(np.array([-1.0, 1.0], dtype=np.float32), shape)
+    elif name == "gain":  # the magnitudes, then the signs: two whole draws, in this order
+        x = _draw_uniform_family("float32", rng, shape, (0.5, 1.5, 1.0, False))
+        x = x * rng.choice(np.array([-1.0, 1.0], dtype=np.float32), shape)
     elif name.startswith("int:"):
         lo, hi = (int(v) for v in name.split(":")[1:])
         x = rng.integers(lo, hi, shape, endpoint=True).astype(np.float64)

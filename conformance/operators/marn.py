@@ -1,0 +1,53 @@
+"""MatmulAllReduceAddRmsNorm and its declared inplace twin: the operator records (see record.py).
+
+Contract: shared/docs/aclnnMatmulAllReduceAddRmsNorm.md (both operators). The out-of-place operator writes y;
+the inplace one writes y into its residual buffer (the document's "Inplace" prototype has no y argument).
+The operator's own modules: spec/marn.py, casegen/marn.py, fuzz/strategies.py (marn_valid), sim/validate_marn.py,
+sim/marn_numerics.py, sim/chain.py (marn_chain), sim/cann/marn_host.py, reference/marn.py, tolerance/marn_bounds.py,
+tolerance/marn_check.py.
+"""
+
+from __future__ import annotations
+
+from .record import Abi, Operator, Ref
+
+NAME = "MatmulAllReduceAddRmsNorm"
+INPLACE_NAME = "InplaceMatmulAllReduceAddRmsNorm"
+
+_INPUTS = ("x1", "x2", "bias", "residual", "gamma")
+_SCALARS = ("epsilon", "group", "reduceOp", "commTurn", "streamMode")
+
+_SHARED = dict(
+    doc="aclnnMatmulAllReduceAddRmsNorm.md",
+    dtype_arg="x1",
+    shape_arg="residual",
+    rank_local_args=("residual", "gamma"),  # per-rank inputs after the all-reduce: the ranks' outputs differ
+    path_option="bf16_rms_source",  # MARN-AMB-007: which bf16 value feeds the RMSNorm
+    validate=Ref("conformance.sim.validate_marn:validate"),
+    numerics=Ref("conformance.sim.marn_numerics:run"),
+    host_model=Ref("conformance.sim.cann.marn_host:check"),
+    chain=Ref("conformance.sim.chain:marn_chain"),
+    check=Ref("conformance.tolerance.marn_check:check"),
+    golden_arrays=Ref("conformance.reference.marn:golden_arrays"),
+    precision_outputs=Ref("conformance.reference.marn:precision_outputs"),
+    rank_bounds=Ref("conformance.tolerance.marn_bounds:rank_bounds"),
+)
+
+MARN = Operator(
+    name=NAME, short="marn",
+    abi=Abi(f"aclnn{NAME}GetWorkspaceSize", f"aclnn{NAME}", _INPUTS, _SCALARS, ("y", "normOut"), ("y", "normOut")),
+    summed_output="y", twin=INPLACE_NAME,
+    relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
+                         "chain_matches", "same_rejection"}),
+    constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
+    cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.strategies:marn_valid"),
+    **_SHARED)
+
+INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOut as its only output argument
+    name=INPLACE_NAME, short="marn_inplace",
+    abi=Abi(f"aclnn{INPLACE_NAME}GetWorkspaceSize", f"aclnn{INPLACE_NAME}", _INPUTS, _SCALARS, ("normOut",),
+            ("residual", "normOut")),
+    summed_output="residual", twin=NAME, writes_inplace=True,
+    relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
+                         "chain_matches"}),
+    **_SHARED)

@@ -1,0 +1,107 @@
+"""What an operator is, written once: the `Operator` record (PyTorch's OpInfo, ONNX's one module per operator).
+
+A record holds the operator's facts as data (its C ABI, output names, which argument gives the output dtype and
+shape, its declared inplace twin, its numeric-path option) and points to the code that belongs to it by import
+path (`Ref`): its constraints, case families, fuzz space, reference, error bound and checker, benchmark chain,
+simulator and sim-cann models, golden selection. Pointers are resolved on first use, so importing the registry
+imports no layer: the backends can read an operator's ABI without pulling in the simulator (tests/test_layering.py).
+
+Generic code asks the record, never the operator's name: `operators.get(inv.op).summed_output`, not
+`"residual" if op.startswith("Inplace") else "y"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..importing import import_attr
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A pointer to a function or object by its import path `package.module:attr`, imported on first use."""
+
+    path: str
+
+    def load(self) -> Any:
+        return _load(self.path)
+
+    def __call__(self, *args, **kwargs):
+        return self.load()(*args, **kwargs)
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def _load(path: str) -> Any:
+    try:
+        return _LOADED[path]
+    except KeyError:
+        obj = _LOADED[path] = import_attr(path)
+        return obj
+
+
+@dataclass(frozen=True)
+class Abi:
+    """The operator's two C functions and the order of their arguments (the documents' prototypes)."""
+
+    workspace_fn: str  # aclnnXxxGetWorkspaceSize
+    execute_fn: str  # aclnnXxx
+    inputs: tuple[str, ...]  # tensor arguments before the scalars, in C order
+    scalars: tuple[str, ...]  # epsilon / group / reduceOp / commTurn / streamMode, in C order
+    outputs: tuple[str, ...]  # tensor arguments after the scalars, in C order
+    results: tuple[str, ...]  # the tensors whose contents come back to the host after the call
+
+    @property
+    def tensors(self) -> tuple[str, ...]:
+        return self.inputs + self.outputs
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One operator of the suite. Facts are data; code is pointed to (`Ref`), in the operator's own modules."""
+
+    name: str  # the aclnn name without the prefix: "MatmulAllReduceAddRmsNorm"
+    short: str  # the case-id prefix and report label: "marn", "marn_inplace", "v3"
+    doc: str  # the contract document (shared/docs), for reports
+    abi: Abi
+    dtype_arg: str  # the argument whose dtype is the outputs' dtype ("x1" for MARN, "output" for V3)
+    shape_arg: str  # the argument whose shape the outputs have ("residual", "output")
+    summed_output: str  # the output holding the all-reduced result ("y", the inplace "residual", "output")
+    rank_local_args: tuple[str, ...]  # inputs that may differ per rank after the all-reduce ("residual", "gamma")
+    path_option: str  # the SimOptions field that selects its legal numeric path
+    twin: str | None = None  # the declared twin: the inplace variant of an out-of-place operator, and back
+    writes_inplace: bool = False  # the twin that writes its summed output into an input buffer
+    relations: frozenset[str] = frozenset()  # metamorphic relations that apply (conformance.relations)
+    # --- pointers to the operator's own code -------------------------------------------------------------------
+    constraints: Ref | None = None  # tuple[Constraint, ...] (spec); shared by a twin: None on the twin
+    ambiguities: Ref | None = None  # tuple[Ambiguity, ...]
+    cases: Ref | None = None  # () -> list[Case]: its case families (a twin's come with its base's: None)
+    fuzz: Ref | None = None  # () -> hypothesis strategy of valid cases (a twin's: None, drawn with its base)
+    validate: Ref | None = None  # the host checks as GetWorkspaceSize does them: (op, tensors, attrs, ws, off)
+    numerics: Ref | None = None  # the simulator's device arithmetic
+    host_model: Ref | None = None  # sim-cann: the published source's host checks
+    chain: Ref | None = None  # the benchmark chain of separate operators (sim)
+    check: Ref | None = None  # (inv, results, **kw) -> checks: reference, derived bound and comparison
+    golden_arrays: Ref | None = None  # (inv) -> the reference arrays frozen in golden/
+    precision_outputs: Ref | None = None  # (inv, expected) -> ({name: [array per rank]}, ranks compared)
+    rank_bounds: Ref | None = None  # (inv, accumulation) -> {(rank, output): bound array} (relations)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # facts only the operator's modules read
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The outputs a backend returns, by name (the ABI's results)."""
+        return self.abi.results
+
+    def code(self, role: str) -> Callable:
+        """The operator's code for `role` ("check", "chain", ...); a clear error where it has none."""
+        ref = getattr(self, role, None)
+        if not isinstance(ref, Ref):
+            raise NotImplementedError(f"operator {self.name} has no {role!r} (conformance/operators/)")
+        return ref.load()
+
+    def twin_case_id(self, case_id: str, twin: "Operator") -> str | None:
+        """The id of `case_id`'s twin case of operator `twin` (same name after the operator's prefix)."""
+        prefix = self.short + "-"
+        return twin.short + "-" + case_id[len(prefix):] if case_id.startswith(prefix) else None

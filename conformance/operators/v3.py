@@ -1,0 +1,34 @@
+"""QuantMatmulAllReduceV3: the operator record (see record.py).
+
+Contract: shared/docs/aclnnQuantMatmulAllReduceV3.md. One output, identical on every rank (the all-reduced
+result). The operator's own modules: spec/v3.py, casegen/v3.py, fuzz/strategies.py (v3_valid), sim/validate_v3.py,
+sim/v3_numerics.py, sim/chain.py (v3_chain), sim/cann/v3_host.py, reference/v3.py, tolerance/v3_bounds.py,
+tolerance/v3_check.py, quant.py.
+"""
+
+from __future__ import annotations
+
+from .record import Abi, Operator, Ref
+
+NAME = "QuantMatmulAllReduceV3"
+
+V3 = Operator(
+    name=NAME, short="v3", doc="aclnnQuantMatmulAllReduceV3.md",
+    abi=Abi(f"aclnn{NAME}GetWorkspaceSize", f"aclnn{NAME}",
+            ("x1", "x2", "bias", "x3", "dequantScale", "pertokenScale", "commQuantScale1", "commQuantScale2"),
+            ("group", "reduceOp", "commTurn", "streamMode"), ("output",), ("output",)),
+    dtype_arg="output", shape_arg="output", summed_output="output",
+    rank_local_args=(),  # every rank's output is the all-reduced result itself
+    path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it
+    relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "chain_matches"}),
+    constraints=Ref("conformance.spec.v3:CONSTRAINTS"), ambiguities=Ref("conformance.spec.v3:AMBIGUITIES"),
+    cases=Ref("conformance.casegen.v3:all_cases"), fuzz=Ref("conformance.fuzz.strategies:v3_valid"),
+    validate=Ref("conformance.sim.validate_v3:validate"),
+    numerics=Ref("conformance.sim.v3_numerics:run"),
+    host_model=Ref("conformance.sim.cann.v3_host:check"),
+    chain=Ref("conformance.sim.chain:v3_chain"),
+    check=Ref("conformance.tolerance.v3_check:check"),
+    golden_arrays=Ref("conformance.reference.v3:golden_arrays"),
+    precision_outputs=Ref("conformance.reference.v3:precision_outputs"),
+    rank_bounds=Ref("conformance.tolerance.v3_bounds:rank_bounds"),
+)

@@ -2,9 +2,7 @@
 
 Contract: shared/docs/aclnnMatmulAllReduceAddRmsNorm.md (both operators). The out-of-place operator writes y;
 the inplace one writes y into its residual buffer (the document's "Inplace" prototype has no y argument).
-The operator's own modules: spec/marn.py, casegen/marn.py, fuzz/strategies.py (marn_valid), sim/validate_marn.py,
-sim/marn_numerics.py, sim/chain.py (marn_chain), sim/cann/marn_host.py, reference/marn.py, tolerance/marn_bounds.py,
-tolerance/marn_check.py.
+Its own modules are listed in `MODULES` (the records' `modules`).
 """
 
 from __future__ import annotations
@@ -17,7 +15,14 @@ INPLACE_NAME = "InplaceMatmulAllReduceAddRmsNorm"
 _INPUTS = ("x1", "x2", "bias", "residual", "gamma")
 _SCALARS = ("epsilon", "group", "reduceOp", "commTurn", "streamMode")
 
+# the modules that belong to these two operators: each may name them; generic code never does
+MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conformance/casegen/marn.py",
+           "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/cann/marn_host.py",
+           "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
+           "conformance/tolerance/marn_check.py")
+
 _SHARED = dict(
+    modules=MODULES,
     doc="aclnnMatmulAllReduceAddRmsNorm.md",
     dtype_arg="x1",
     shape_arg="residual",

@@ -74,6 +74,7 @@ class Operator:
     twin: str | None = None  # the declared twin: the inplace variant of an out-of-place operator, and back
     writes_inplace: bool = False  # the twin that writes its summed output into an input buffer
     relations: frozenset[str] = frozenset()  # metamorphic relations that apply (conformance.relations)
+    modules: tuple[str, ...] = ()  # the operator's own modules (package paths): the only places that know its name
     # --- pointers to the operator's own code -------------------------------------------------------------------
     constraints: Ref | None = None  # tuple[Constraint, ...] (spec); shared by a twin: None on the twin
     ambiguities: Ref | None = None  # tuple[Ambiguity, ...]

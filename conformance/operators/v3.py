@@ -1,9 +1,7 @@
 """QuantMatmulAllReduceV3: the operator record (see record.py).
 
 Contract: shared/docs/aclnnQuantMatmulAllReduceV3.md. One output, identical on every rank (the all-reduced
-result). The operator's own modules: spec/v3.py, casegen/v3.py, fuzz/strategies.py (v3_valid), sim/validate_v3.py,
-sim/v3_numerics.py, sim/chain.py (v3_chain), sim/cann/v3_host.py, reference/v3.py, tolerance/v3_bounds.py,
-tolerance/v3_check.py, quant.py.
+result). Its own modules are listed in the record's `modules`.
 """
 
 from __future__ import annotations
@@ -20,6 +18,10 @@ V3 = Operator(
     dtype_arg="output", shape_arg="output", summed_output="output",
     rank_local_args=(),  # every rank's output is the all-reduced result itself
     path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it
+    modules=("conformance/operators/v3.py", "conformance/spec/v3.py", "conformance/casegen/v3.py",
+             "conformance/validate/v3.py", "conformance/sim/v3_numerics.py", "conformance/sim/cann/v3_host.py",
+             "conformance/reference/v3.py", "conformance/tolerance/v3_bounds.py", "conformance/tolerance/v3_check.py",
+             "conformance/quant.py"),
     relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "chain_matches"}),
     constraints=Ref("conformance.spec.v3:CONSTRAINTS"), ambiguities=Ref("conformance.spec.v3:AMBIGUITIES"),
     cases=Ref("conformance.casegen.v3:all_cases"), fuzz=Ref("conformance.fuzz.strategies:v3_valid"),

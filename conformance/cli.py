@@ -327,14 +327,15 @@ def cmd_golden(a) -> int:
     from . import golden
     from . import casegen
     from .casegen.inputs import materialise
+    directory = Path(a.dir) if a.dir else golden.DEFAULT_DIR
     if a.regenerate:
-        m = golden.regenerate(Path(a.dir))
-        print(f"golden: wrote {len(m['cases'])} cases to {a.dir} (generator {m['generator_version']})")
+        m = golden.regenerate(directory)
+        print(f"golden: wrote {len(m['cases'])} cases to {directory} (generator {m['generator_version']})")
         return 0
-    cases = golden.load_manifest(Path(a.dir))
+    cases = golden.load_manifest(directory)
     for cid in cases:
-        golden.expected_outputs(cid, materialise(casegen.by_id(cid), golden.GOLDEN_SEED), Path(a.dir))
-    print(f"golden: {len(cases)} cases intact and current in {a.dir}")
+        golden.expected_outputs(cid, materialise(casegen.by_id(cid), golden.GOLDEN_SEED), directory)
+    print(f"golden: {len(cases)} cases intact and current in {directory}")
     return 0
 
 
@@ -563,11 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deviations", help="where the published CANN source contradicts the documents")
     p.add_argument("--waivers", action="store_true", help="print them as a waiver file (TOML)")
     p.set_defaults(func=cmd_deviations)
-    p = sub.add_parser("golden", help="check or regenerate golden/")
+    p = sub.add_parser("golden", help="check or regenerate the golden data (conformance/data/golden/)")
     p.add_argument("--regenerate", action="store_true",
                    help="rewrite the golden data from the current reference (on purpose only)")
-    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "golden"),
-                   help="golden data folder (default: the suite's golden/)")
+    p.add_argument("--dir", help="golden data folder (default: the package's conformance/data/golden/)")
     p.set_defaults(func=cmd_golden)
     p = sub.add_parser("repro", help="rerun one case by id and print every check")
     p.add_argument("case_id", help="a case id, as in a test id's brackets or `constraints -v`")
@@ -592,7 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shrink-time", type=float, default=20.0, help="seconds allowed for shrinking a failure")
     p.add_argument("--db", default=".hypothesis/mc2-fuzz", help="example database folder (kept across runs)")
     p.add_argument("--out", default="results/fuzz", help="folder for failure.json (default results/fuzz)")
-    p.add_argument("--export", action="store_true", help="freeze the minimal failure into cases/regressions.json")
+    p.add_argument("--export", action="store_true",
+                   help="freeze the minimal failure into conformance/data/regressions.json")
     p.add_argument("--replay", help="rerun a saved failure.json instead of fuzzing")
     p.add_argument("--against", metavar="BACKEND",
                    help="differential fuzzing: run every drawn case on this reference backend too and report ANY "

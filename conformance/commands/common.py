@@ -24,12 +24,21 @@ def sim_options(a) -> dict:
     return sim_options_from(lambda flag: getattr(a, flag.lstrip("-").replace("-", "_"), None))
 
 
-def cases_dir() -> Path:
-    for candidate in (Path(__file__).resolve().parent.parent.parent / "cases", Path.cwd() / "cases"):
-        if (candidate / "test_marn.py").exists():
-            return candidate
-    raise CliError("cannot find the suite's cases/ folder: run from a checkout of the suite "
-                   "(pip install -e .) or from its top folder")
+def add_cases_option(p) -> None:
+    """--cases DIR, of the commands that run pytest on the suite's test modules (run, constraints, selfcheck)."""
+    p.add_argument("--cases", default="cases", metavar="DIR",
+                   help="folder of the suite's test modules (default: cases in the current folder, i.e. run from "
+                        "the repository root)")
+
+
+def cases_dir(a) -> Path:
+    """The suite's test modules: --cases DIR, by default ./cases. The repository folder is never looked up from the
+    package's own location: an installed package has no repository next to it."""
+    path = Path(a.cases)
+    if not path.is_dir() or not any(path.glob("test_*.py")):
+        shown = a.cases if path.is_absolute() or a.cases.startswith(".") else f"./{a.cases}"
+        raise CliError(f"no suite cases in {shown}: run from the repository root or pass --cases DIR")
+    return path.resolve()
 
 
 def run_pytest(args: list[str], **kw) -> subprocess.CompletedProcess:

@@ -7,13 +7,13 @@ import tempfile
 from pathlib import Path
 
 from ..casegen.model import PROFILES
-from .common import DEFAULT_SELFCHECK_DIR, CliError, cases_dir, run_pytest
+from .common import DEFAULT_SELFCHECK_DIR, CliError, add_cases_option, cases_dir, run_pytest
 
 
-def coverage(profile: str, world_sizes: str) -> dict:
+def coverage(profile: str, world_sizes: str, cases: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "coverage.json"
-        proc = run_pytest([str(cases_dir()), "--collect-only", "-q", "--mc2-profile", profile, "--mc2-world-sizes",
+        proc = run_pytest([str(cases), "--collect-only", "-q", "--mc2-profile", profile, "--mc2-world-sizes",
                         world_sizes, "--mc2-coverage", str(path)], capture_output=True, text=True)
         if not path.exists():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
@@ -30,7 +30,7 @@ def cmd_constraints(a) -> int:
         return 0
     from ..sim.faults import FAULTS
     from ..spec import AMBIGUITIES, CONSTRAINTS
-    cov = coverage(a.profile, a.world_sizes)["coverage"]
+    cov = coverage(a.profile, a.world_sizes, cases_dir(a))["coverage"]
     sc = selfcheck.load(Path(a.selfcheck) / "selfcheck.json") if a.selfcheck else None
     killed = {r["fault"]: r["killed"] for r in (sc or {}).get("faults", [])}
     faults_of = {}
@@ -95,4 +95,5 @@ def register(sub) -> None:
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
     p.add_argument("--doc-drift", action="store_true",
                    help="list what changed in the newer revisions of the documents (for --doc-revision)")
+    add_cases_option(p)
     p.set_defaults(func=cmd_constraints)

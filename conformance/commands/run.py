@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from ..options import sim_flag_args, suite_option_args
-from .common import (DEFAULT_SELFCHECK_DIR, CliError, add_suite_options, allure_built, allure_html, cases_dir,
-                     print_reasons, run_pytest, sim_options)
+from .common import (DEFAULT_SELFCHECK_DIR, CliError, add_cases_option, add_suite_options, allure_built, allure_html,
+                     cases_dir, print_reasons, run_pytest, sim_options)
 
 
 def _suite_args(a) -> list[str]:
@@ -79,6 +79,7 @@ def _baseline_diff(a, out: Path, s: dict, results: Path) -> None:
 
 
 def cmd_run(a) -> int:
+    cases = cases_dir(a)
     out = Path(a.out or f"results/run-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     for name in ("baseline", "replay"):
         src = getattr(a, name, None)
@@ -99,7 +100,7 @@ def cmd_run(a) -> int:
     if allure_dir.exists():  # never --clean-alluredir under xdist (it races): empty it here, before the run
         shutil.rmtree(allure_dir)
     _check_backend(a)
-    args = [str(cases_dir()), *_suite_args(a), "--mc2-results", str(results),
+    args = [str(cases), *_suite_args(a), "--mc2-results", str(results),
             "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE", *extra]
     if a.workers and a.workers > 1:
         args += ["-n", str(a.workers)]
@@ -148,5 +149,6 @@ def register(sub) -> None:
     p.add_argument("--replay", metavar="DIR",
                    help="rerun the case ids of a previous run folder with its profile, world sizes and seed, and diff "
                         "against it (implies --baseline DIR unless given)")
+    add_cases_option(p)
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(func=cmd_run)

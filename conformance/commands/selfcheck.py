@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 from ..options import SUITE_OPTIONS
-from .common import DEFAULT_SELFCHECK_DIR, add_suite_option, cases_dir
+from .common import DEFAULT_SELFCHECK_DIR, add_cases_option, add_suite_option, cases_dir
 
 
 def cmd_selfcheck(a) -> int:
     from .. import selfcheck
-    result = selfcheck.run(cases_dir=cases_dir(), profile=a.profile, world_sizes=a.world_sizes, seed=a.seed,
+    result = selfcheck.run(cases_dir=cases_dir(a), profile=a.profile, world_sizes=a.world_sizes, seed=a.seed,
                            workers=a.workers, faults=a.faults, out=Path(a.out))
     print()
     print(selfcheck.to_markdown(result))
@@ -30,4 +30,5 @@ def register(sub) -> None:
     p.add_argument("--faults", default="*", help="comma-separated fault names or glob patterns (default all)")
     p.add_argument("--out", default=DEFAULT_SELFCHECK_DIR,
                    help=f"folder for selfcheck.json and selfcheck.md (default {DEFAULT_SELFCHECK_DIR})")
+    add_cases_option(p)
     p.set_defaults(func=cmd_selfcheck)

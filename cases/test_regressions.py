@@ -1,4 +1,4 @@
-"""Fuzz findings frozen as fixed cases (cases/regressions.json, written by `mc2-conformance fuzz --export`).
+"""Fuzz findings frozen as fixed cases (conformance/data/regressions.json, written by `mc2-conformance fuzz --export`).
 Each replays the exact inputs it was found with and runs in every profile from then on."""
 
 import pytest

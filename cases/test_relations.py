@@ -11,7 +11,8 @@ import warnings
 
 import pytest
 
-from conformance import allure_results, casegen, relations
+from conformance import casegen, relations
+from conformance.reporting import allure_results
 from conformance.casegen.model import selects_world_size
 from conformance.pytest_plugin import leased_backend
 

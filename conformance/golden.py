@@ -1,6 +1,7 @@
-"""Frozen expected outputs of the canonical cases (golden/), in the ONNX backend-test style.
+"""Frozen expected outputs of the canonical cases (conformance/data/golden/, package data), in the ONNX backend-test
+style.
 
-golden/manifest.json lists, per case: the id, the seed its inputs were drawn from, sha256 of those inputs,
+Its manifest.json lists, per case: the id, the seed its inputs were drawn from, sha256 of those inputs,
 sha256 of the frozen outputs, and the file. The generator version names the reference math; bump it when that
 math changes on purpose and regenerate (`mc2-conformance golden --regenerate`).
 A file whose content does not match its sha256 is corrupted; inputs that no longer hash the same (a numpy
@@ -25,7 +26,7 @@ from .reference.marn import as_matrix, rank_outputs, reduced_matmul
 
 GENERATOR_VERSION = "marn-fp32-ref-1+v3-ref-1"
 GOLDEN_SEED = 20241122
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "golden"
+DEFAULT_DIR = Path(__file__).resolve().parent / "data" / "golden"
 
 
 class GoldenError(Exception):

@@ -23,14 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from . import allure_results, casegen
+from . import casegen
 from .backends import BackendError, load_backend
 from .casegen.model import PROFILES, VALID_WORLD_SIZES
 from .tolerance.precision import STANDARDS as PRECISION_STANDARDS
 from .hw.leasing import DeviceLeaser, LeasedBackend, LeaseError, block_size, parse_devices
 from .memory import keep_freed_memory
-from .waivers import WaiverBook, WaiverError
-from .waivers import load as load_waivers
+from .reporting import allure_results
+from .reporting.waivers import WaiverBook, WaiverError
+from .reporting.waivers import load as load_waivers
 from .options import SIM_FLAGS, SUITE_OPTIONS, sim_flag_args, sim_options_from
 from .spec import constraints_for
 from .spec.model import STATUS_CHECKS

@@ -150,3 +150,23 @@ def test_corrupted_regressions_file_is_a_one_line_usage_error(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, env=dict(ENV, MC2_REGRESSIONS=str(bad)))
     assert proc.returncode == 4 and "regressions.json is corrupted" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_cases_are_found_by_the_cases_option_not_next_to_the_package(tmp_path):
+    """run, constraints and selfcheck run pytest on --cases DIR (default ./cases): outside the repository root the
+    default is a one-line usage error naming the option, and --cases points at the suite from anywhere."""
+    env = dict(ENV, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))  # this checkout, from tmp_path
+
+    def cli(*argv):
+        return subprocess.run([sys.executable, "-m", "conformance.cli", *argv], capture_output=True, text=True,
+                              cwd=tmp_path, env=env, timeout=300)
+
+    error = "error: no suite cases in ./cases: run from the repository root or pass --cases DIR\n"
+    for argv in ["run", "--out", str(tmp_path / "out")], ["constraints"], ["selfcheck", "--out", str(tmp_path / "sc")]:
+        proc = cli(*argv)
+        assert proc.returncode == 2 and proc.stderr == f"mc2-conformance {argv[0]}: {error}", proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "sc").exists()
+    (tmp_path / "empty").mkdir()
+    assert "no suite cases in ./empty" in cli("run", "--cases", "./empty").stderr
+    proc = cli("constraints", "--cases", str(ROOT / "cases"))
+    assert proc.returncode == 0 and "every constraint is covered" in proc.stdout, proc.stdout[-1500:] + proc.stderr

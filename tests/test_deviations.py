@@ -61,7 +61,7 @@ def test_waivers_are_sufficient(cann_outcomes):
 
 def test_shipped_waiver_file_is_the_generated_one():
     from conformance.spec.deviations import waiver_toml
-    from conformance.waivers import load
+    from conformance.reporting.waivers import load
     path = Path(__file__).resolve().parents[1] / "waivers" / "cann-source-deviations.toml"
     assert path.read_text() == waiver_toml(), "regenerate: mc2-conformance deviations --waivers > " + str(path)
     waivers = load(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conformance import cli
+from conformance.commands import run as run_command
 from conformance.backends import BackendError, load_backend
 from conformance.options import SIM_FLAGS
 
@@ -99,7 +100,7 @@ def test_run_translates_its_options_to_the_prefixed_ones():
     a = cli.build_parser().parse_args(["run", "--backend", "sim", "--profile", "smoke", "--seed", "3", "--fault",
                                        "bias-once", "--sim-x3-rounding", "fused", "--waivers", "w.toml",
                                        "--status-check", "convention", "--accumulation-bound", "worst_case"])
-    args = cli._suite_args(a)
+    args = run_command._suite_args(a)
     flags = [x for x in args if x.startswith("--")]
     assert flags and all(f.startswith("--mc2-") for f in flags), flags
     assert args[args.index("--mc2-seed") + 1] == "3" and "--mc2-sim-x3-rounding" in args
@@ -171,8 +172,8 @@ def test_help_lists_every_command_and_every_option_has_help():
 
 def test_more_workers_than_cpus_prints_a_hint(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert cli._workers_hint(2) is None
-    hint = cli._workers_hint(8)
+    assert run_command._workers_hint(2) is None
+    hint = run_command._workers_hint(8)
     assert hint and "-n 8" in hint and "2 CPUs" in hint and "\n" not in hint
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
     assert cli.build_parser().parse_args(["run"]).workers == 3
@@ -244,5 +245,5 @@ def test_suite_options_are_defined_once_for_pytest_and_the_command_line():
     argv = ["run"]
     for o in SUITE_OPTIONS:
         argv += [o.flag, (o.choices or ("x1",))[-1] if o.flag != "--seed" else "5"]
-    args = cli._suite_args(cli.build_parser().parse_args(argv))
+    args = run_command._suite_args(cli.build_parser().parse_args(argv))
     assert [args[i] for i in range(0, len(args), 2)] == [o.pytest_flag for o in SUITE_OPTIONS]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.waivers import Waiver, WaiverBook, WaiverError, load
+from conformance.reporting.waivers import Waiver, WaiverBook, WaiverError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from .model import PROFILES, Case, selects_world_size
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[Case, ...]:
-    """Every generated case, then the frozen regressions (fuzz findings) of cases/regressions.json."""
+    """Every generated case, then the frozen regressions (fuzz findings) of conformance/data/regressions.json."""
     cases = (tuple(marn.all_cases()) + tuple(v3.all_cases()) + tuple(edges.all_cases()) + tuple(design.all_cases())
              + tuple(serial.load_regressions()))
     ids = [c.id for c in cases]

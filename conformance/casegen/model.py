@@ -47,7 +47,7 @@ class Case:
     dtype: str = ""  # the case's headline dtype, for ids and reports
     notes: str = ""
     params: tuple[tuple[str, Any], ...] = field(default_factory=tuple)  # descriptive, for reports
-    origin: str = "catalogue"  # "catalogue" | "regression" (a frozen fuzz finding, cases/regressions.json)
+    origin: str = "catalogue"  # "catalogue" | "regression" (a frozen fuzz finding, conformance/data/regressions.json)
     fixed_seed: int | None = None  # regressions replay the exact inputs they were found with
 
     @property

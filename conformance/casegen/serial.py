@@ -1,4 +1,5 @@
-"""Cases to and from JSON: how fuzz findings are frozen into cases/regressions.json."""
+"""Cases to and from JSON: how fuzz findings are frozen into conformance/data/regressions.json (package data: the
+frozen findings are part of the case catalogue)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from .model import Case, TensorSpec
 
-DEFAULT_REGRESSIONS = Path(__file__).resolve().parent.parent.parent / "cases" / "regressions.json"
+DEFAULT_REGRESSIONS = Path(__file__).resolve().parent.parent / "data" / "regressions.json"
 
 
 def regressions_path() -> Path:
@@ -52,7 +53,7 @@ def from_dict(d: dict, *, origin: str = "regression") -> Case:
 
 
 class RegressionFileError(ValueError):
-    """cases/regressions.json is unreadable; the message is one line."""
+    """The regressions file is unreadable; the message is one line."""
 
 
 def load_regressions(path: Path | None = None) -> list[Case]:

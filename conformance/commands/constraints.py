@@ -1,0 +1,99 @@
+"""`mc2-conformance constraints`: the constraint catalogue with the tests covering each constraint."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from ..casegen.model import PROFILES
+from .common import DEFAULT_SELFCHECK_DIR, CliError, add_cases_option, cases_dir, run_pytest
+
+
+def coverage(profile: str, world_sizes: str, cases: Path) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "coverage.json"
+        proc = run_pytest([str(cases), "--collect-only", "-q", "--mc2-profile", profile, "--mc2-world-sizes",
+                        world_sizes, "--mc2-coverage", str(path)], capture_output=True, text=True)
+        if not path.exists():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+            raise CliError("collecting the cases failed: " + " | ".join(tail))
+        return json.loads(path.read_text())
+
+
+def cmd_constraints(a) -> int:
+    from .. import selfcheck
+    if a.doc_drift:
+        from ..spec.revisions import drift_lines
+        for line in drift_lines():
+            print(line)
+        return 0
+    from ..sim.faults import FAULTS
+    from ..spec import AMBIGUITIES, CONSTRAINTS
+    cov = coverage(a.profile, a.world_sizes, cases_dir(a))["coverage"]
+    sc = selfcheck.load(Path(a.selfcheck) / "selfcheck.json") if a.selfcheck else None
+    killed = {r["fault"]: r["killed"] for r in (sc or {}).get("faults", [])}
+    faults_of = {}
+    for f in FAULTS.values():
+        for cid in f.violates:
+            faults_of.setdefault(cid, []).append(f.name)
+    rows = []
+    for c in CONSTRAINTS:
+        rows.append({"id": c.id, "ops": list(c.ops), "kind": c.kind, "expected_status": c.expected_status,
+                     "code_source": c.code_source, "original": c.original, "paraphrase": c.paraphrase,
+                     "constrains": list(c.constrains), "source": c.source, "notes": c.notes,
+                     "phase": c.phase, "revision": c.revision,
+                     "tests": cov.get(c.id, []), "faults": faults_of.get(c.id, []),
+                     "faults_killed": {f: killed.get(f) for f in faults_of.get(c.id, [])}})
+    uncovered = [r["id"] for r in rows if not r["tests"]]
+    if a.json:
+        print(json.dumps({"profile": a.profile, "constraints": rows, "uncovered": uncovered,
+                          "ambiguities": [vars(x) for x in AMBIGUITIES]}, indent=1, ensure_ascii=False))
+        return 0
+    print("status: the code a document promises; (code) = the aclnn convention's, enforced only with "
+          "--status-check convention (by default any rejection passes there and its code is recorded)")
+    print(f"{'constraint':<17}{'kind':<8}{'status':<9}{'code from':<11}{'tests':>6}{'faults':>7}{'killed':>7}  promise")
+    for r in rows:
+        status = ("-" if r["expected_status"] is None else str(r["expected_status"])
+                  if r["code_source"] == "document" else f"({r['expected_status']})")
+        source = r["code_source"] if r["expected_status"] is not None else "-"
+        kills = [v for v in r["faults_killed"].values() if v is not None]
+        proven = f"{sum(kills)}/{len(r['faults'])}" if kills else "?"
+        print(f"{r['id']:<17}{r['kind']:<8}{status:<9}{source:<11}{len(r['tests']):>6}"
+              f"{len(r['faults']):>7}{proven:>7}  {r['paraphrase']}")
+        if a.verbose:
+            print(f"{'':17}original: {r['original']}")
+            for t in r["tests"][:5]:
+                print(f"{'':17}test: {t}")
+            for f, k in r["faults_killed"].items():
+                print(f"{'':17}fault: {f} ({'killed' if k else 'SURVIVED' if k is False else 'not self-checked'})")
+    print(f"\n{len(rows)} constraints, profile {a.profile}: "
+          + (f"UNCOVERED (no test): {', '.join(uncovered)}" if uncovered else "every constraint is covered"))
+    if sc:
+        print(f"self-check ({Path(a.selfcheck) / 'selfcheck.json'}): {sc['killed']}/{sc['total']} faults killed, "
+              f"clean simulator {'passes' if sc['clean']['passed'] else 'FAILS'}; 'killed' = faults proven caught")
+    else:
+        print("'killed' shows '?' until `mc2-conformance selfcheck` has written its results (--selfcheck DIR)")
+    print("\nAmbiguities and contradictions in the documents (the suite's choice):")
+    for x in AMBIGUITIES:
+        print(f"  {x.id}: {x.statement}\n  {'':{len(x.id)}}  choice: {x.choice}"
+              + (f" [option: {x.option}]" if x.option else ""))
+    from ..spec.deviations import listing
+    print("\nWhere the published implementation contradicts the documents (mc2-conformance deviations):")
+    for line in listing():
+        print(f"  {line}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")
+    p.add_argument("--json", action="store_true", help="print the catalogue as JSON (for machines)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")
+    p.add_argument("--profile", default="signoff", choices=PROFILES,
+                   help="profile whose tests count as coverage (default signoff)")
+    p.add_argument("--world-sizes", default="1,2,4,8", help="world sizes whose tests count (default 1,2,4,8)")
+    p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
+    p.add_argument("--doc-drift", action="store_true",
+                   help="list what changed in the newer revisions of the documents (for --doc-revision)")
+    add_cases_option(p)
+    p.set_defaults(func=cmd_constraints)

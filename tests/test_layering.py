@@ -16,6 +16,15 @@ RULES = [
     ("conformance.backends", ("pytest",)),
     ("conformance.judge", ("pytest",)),
     ("conformance.spec", ("conformance.casegen", "conformance.sim", "conformance.backends", "pytest")),
+    # backends never import the simulator (host checks come through the operator record's validate)
+    ("conformance.backends", ("conformance.sim", "pytest")),
+    ("conformance.backends.aclnn.backend", ("conformance.sim", "pytest")),
+    ("conformance.backends.torch_npu_backend", ("conformance.sim", "pytest")),
+    # tolerance never calls a backend, nor materialises cases (conformance/precision_runs.py does, for it)
+    ("conformance.tolerance", ("conformance.backends", "conformance.casegen", "conformance.judge")),
+    ("conformance.tolerance.precision", ("conformance.backends", "conformance.casegen", "conformance.judge")),
+    ("conformance.tolerance.marn_check", ("conformance.backends", "conformance.casegen", "conformance.judge")),
+    ("conformance.tolerance.v3_check", ("conformance.backends", "conformance.casegen", "conformance.judge")),
 ]
 
 
@@ -36,3 +45,8 @@ def test_one_definition_of_the_world_sizes():
     assert casegen_model.VALID_WORLD_SIZES is model.VALID_WORLD_SIZES
     assert leasing.VALID_SIZES is model.VALID_WORLD_SIZES
     assert validate_marn.VALID_WORLD_SIZES is model.VALID_WORLD_SIZES is validate_v3.VALID_WORLD_SIZES
+
+
+def test_the_torch_backend_does_not_import_the_simulator():
+    pytest.importorskip("torch")
+    test_module_does_not_import_upward("conformance.backends.torch_cpu", ("conformance.sim", "pytest"))

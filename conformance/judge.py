@@ -132,8 +132,8 @@ def _precision_standard(outcome: Outcome, case: Case, backend, inv, box: list, w
     if (not box or case.shape_only or not want.accept or outcome.category not in _PRECISION_AFTER
             or any(res.status for res in box[0]) or not all(res.outputs for res in box[0])):
         return
-    from .tolerance import precision
-    check = precision.check_case(case, backend, inv, box[0], seed=seed, expected=expected, standard=standard)
+    from . import precision_runs
+    check = precision_runs.check_case(case, backend, inv, box[0], seed=seed, expected=expected, standard=standard)
     outcome.checks.append(check)
     if not check.passed and outcome.category == "pass":
         outcome.category = "precision"

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, operators
 from .casegen.inputs import materialise
 from .casegen.model import Case, TensorSpec
+from .operators import Operator
 from .protocol import Timing
 
-OP = "MatmulAllReduceAddRmsNorm"
 DEFAULT_THRESHOLD = 0.95
 DEFAULT_TARGET = 0.05
 WALL_CLOCK = "wall clock (simulator)"
@@ -62,20 +62,42 @@ QUICK_SHAPES = (LayerShape("q-small", 1, 16, 64, 128), LayerShape("q-medium", 1,
 SHORT = {"float16": "fp16", "bfloat16": "bf16"}
 
 
-def perf_case(shape: LayerShape, world_size: int, dtype: str = "float16") -> Case:
+class PerfUnsupported(ValueError):
+    """An operator perf mode has no layer case for (one line)."""
+
+
+def _marn_case(op: Operator, shape: LayerShape, world_size: int, dtype: str) -> Case:
     """The out-of-place MARN case of `shape` on `world_size` ranks (each holding k / W of x1's columns)."""
-    if shape.k % world_size:
-        raise ValueError(f"shape {shape.name}: k = {shape.k} does not split over {world_size} ranks")
     b, s, k, n = shape.b, shape.s, shape.k // world_size, shape.n
     t = {"x1": TensorSpec(dtype, (b, s, k), "unit"), "x2": TensorSpec(dtype, (k, n), "rhs"),
          "bias": TensorSpec(dtype, (n,), "bias"), "residual": TensorSpec(dtype, (b, s, n), "unit"),
          "gamma": TensorSpec(dtype, (n,), "gain"), "y": TensorSpec(dtype, (b, s, n), "output"),
          "normOut": TensorSpec(dtype, (b, s, n), "output")}
     attrs = {"epsilon": 1e-6, "reduceOp": "sum", "commTurn": 0, "streamMode": 1, "_k": k}
-    return Case(id=f"perf-{shape.name}-{SHORT.get(dtype, dtype)}-w{world_size}", op=OP, world_size=world_size,
+    return Case(id=f"perf-{shape.name}-{SHORT.get(dtype, dtype)}-w{world_size}", op=op.name, world_size=world_size,
                 tensors=tuple(t.items()), attrs=tuple(attrs.items()), rejects=False,
                 covers=("MARN-NUM-001", "MARN-NUM-002", "MARN-NUM-003", "MARN-NUM-004"), kind="valid",
                 profile="full", dtype=dtype, params=(("b", shape.b), ("s", shape.s), ("k", shape.k), ("n", n)))
+
+
+# The operators perf mode can time, by record (conformance/operators/): the layer case of each. Any other
+# operator is refused (PerfUnsupported, one line).
+PERF_CASES = {operators.MARN.name: _marn_case}
+
+
+def supported(op: Operator) -> None:
+    """PerfUnsupported (one line) unless perf mode has a layer case for `op`."""
+    if op.name not in PERF_CASES:
+        raise PerfUnsupported(f"perf mode does not implement {op.name}: it times "
+                              f"{', '.join(PERF_CASES)} (conformance/perf.py PERF_CASES)")
+
+
+def perf_case(shape: LayerShape, world_size: int, dtype: str = "float16", operator: Operator = operators.MARN) -> Case:
+    """`operator`'s layer case of `shape` on `world_size` ranks (each holding k / W of x1's columns)."""
+    supported(operator)
+    if shape.k % world_size:
+        raise ValueError(f"shape {shape.name}: k = {shape.k} does not split over {world_size} ranks")
+    return PERF_CASES[operator.name](operator, shape, world_size, dtype)
 
 
 # ---------------------------------------------------------------------------------------------- statistics
@@ -183,14 +205,16 @@ def quick_settings(**over) -> PerfSettings:
                            "target": 0.25, **over})
 
 
-def run(backend, settings: PerfSettings, progress=print) -> dict:
+def run(backend, settings: PerfSettings, progress=print, operator: Operator = operators.MARN) -> dict:
+    """Time `operator` (perf mode implements the ones in PERF_CASES: PerfUnsupported, one line, otherwise)."""
     from .judge import run_case
+    supported(operator)
     rows: list[PerfRow] = []
     has_chain = callable(getattr(backend, "invoke_chain", None))
     for shape in settings.shapes:
         for w in settings.world_sizes:
             try:
-                case = perf_case(shape, w, settings.dtype)
+                case = perf_case(shape, w, settings.dtype, operator)
             except ValueError as exc:
                 progress(f"perf: skip {shape.name} w{w}: {exc}")
                 continue

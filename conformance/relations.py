@@ -1,19 +1,22 @@
 """Metamorphic and consistency relations: properties of a backend's outputs that need no reference, so they
 hold on hardware as well as on the simulator. Free of pytest: each relation takes a backend, a case and a run
-seed and returns a `RelationResult` holding `compare.Check`s.
+seed and returns a `RelationResult` holding `compare.Check`s. Which relations apply to an operator, and the
+facts they use, come from its record (conformance/operators/: relations, outputs, rank_local_args, twin,
+writes_inplace, rank_bounds); nothing here names an operator.
 
-1. inplace_matches        the inplace variant equals the out-of-place one bit for bit on the same inputs
-                          (y against the residual after the call, normOut against normOut)
-2. cross_rank_identity    MARN: every rank's outputs identical when every rank passes the same residual and
-                          gamma; V3: every rank's output identical (always)
+1. inplace_matches        an operator and its declared inplace twin equal bit for bit on the same inputs
+                          (the out-of-place outputs against the twin's, in order: y against the residual
+                          after the call, normOut against normOut)
+2. cross_rank_identity    every rank's outputs identical when every rank passes the same rank-local inputs
+                          (the record's rank_local_args: residual and gamma; none: always)
 3. determinism            repeat runs bit-identical. The documents do not promise it: recorded (status
                           "recorded") unless `require` is set, then a failure
 4. rank_permutation       permuting which rank holds which shard changes nothing beyond twice the suite's
                           bound (the reduced sum may round differently)
-5. chain_matches          V3 without comm scales equals the backend's chain (invoke_chain) within twice the
-                          bound; "not supported" where the backend has no invoke_chain
-6. same_rejection         an invalid MARN case and its Inplace twin (ids differ only in the "marn-" /
-                          "marn_inplace-" prefix) are both rejected or both accepted
+5. chain_matches          without comm scales, the fused operator equals the backend's chain (invoke_chain)
+                          within twice the bound; "not supported" where the backend has no invoke_chain
+6. same_rejection         an invalid case and its twin's case (ids differ only in the operators' prefixes,
+                          "marn-" / "marn_inplace-") are both rejected or both accepted
 
 Every relation is shown able to fail by a simulator fault (sim.faults.RELATION_FAULTS; tests/test_relations_unit.py).
 """
@@ -25,14 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import operators
 from .casegen.inputs import materialise
 from .casegen.model import Case
+from .operators import Operator
 from .protocol import Invocation, RankFailure, TensorArg, status_name
 from .tolerance import compare
-
-MARN = "MatmulAllReduceAddRmsNorm"
-MARN_INPLACE = "InplaceMatmulAllReduceAddRmsNorm"
-V3 = "QuantMatmulAllReduceV3"
 
 PASS, FAIL, RECORDED, NOT_SUPPORTED, NOT_APPLICABLE = "pass", "fail", "recorded", "not supported", "not applicable"
 
@@ -102,21 +103,25 @@ def with_ranks(inv: Invocation, ranks) -> Invocation:
     return dataclasses.replace(inv, ranks=tuple(dict(r) for r in ranks))
 
 
-def same_residual_gamma(inv: Invocation) -> Invocation:
-    """Every rank gets (its own copy of) rank 0's residual and gamma (MARN)."""
+def same_rank_local_args(inv: Invocation) -> Invocation:
+    """Every rank gets (its own copy of) rank 0's rank-local inputs (the operator record's rank_local_args:
+    MARN's residual and gamma; none for V3)."""
     r0 = inv.ranks[0]
-    return with_ranks(inv, [{**r, "residual": clone_tensor(r0["residual"]), "gamma": clone_tensor(r0["gamma"])}
-                            for r in inv.ranks])
+    names = operators.get(inv.op).rank_local_args
+    return with_ranks(inv, [{**r, **{n: clone_tensor(r0[n]) for n in names}} for r in inv.ranks])
 
 
-SHARD_ARGS = {MARN: ("x1", "x2", "bias"), MARN_INPLACE: ("x1", "x2", "bias"),
-              V3: ("x1", "x2", "bias", "x3", "dequantScale", "pertokenScale")}
+def shard_args(op: Operator) -> tuple[str, ...]:
+    """The inputs a permutation of the ranks moves: every input of the operator's ABI but its rank-local ones
+    (MARN: x1, x2, bias; V3: also x3, its dequant/pertoken scales and the comm scales, which the contract
+    requires identical on every rank, so moving them changes nothing)."""
+    return tuple(n for n in op.abi.inputs if n not in op.rank_local_args)
 
 
 def permute_shards(inv: Invocation, perm) -> Invocation:
-    """Rank i receives rank perm[i]'s shard arguments (x1, x2, bias; V3 also its dequant/pertoken scales and
-    x3); everything else stays where it was. Arrays are copied, so the two invocations share no buffer."""
-    names = SHARD_ARGS[inv.op]
+    """Rank i receives rank perm[i]'s shard arguments (`shard_args`); everything else stays where it was.
+    Arrays are copied, so the two invocations share no buffer."""
+    names = shard_args(operators.get(inv.op))
     ranks = []
     for i, r in enumerate(inv.ranks):
         src = inv.ranks[perm[i]]
@@ -124,22 +129,40 @@ def permute_shards(inv: Invocation, perm) -> Invocation:
     return with_ranks(inv, ranks)
 
 
+def _twin(op: Operator) -> Operator:
+    twin = operators.twin_of(op)
+    if twin is None:
+        raise ValueError(f"{op.name} declares no twin (conformance/operators/)")
+    return twin
+
+
 def as_inplace(inv: Invocation) -> Invocation:
-    """The inplace twin of an out-of-place MARN invocation on the same inputs (no y; copies of every buffer)."""
-    return dataclasses.replace(inv, op=MARN_INPLACE, ranks=tuple(
-        {k: clone_tensor(v) for k, v in r.items() if k != "y"} for r in inv.ranks))
+    """The inplace twin (the record's `twin`) of an out-of-place invocation on the same inputs: without the
+    output argument the twin lacks (MARN: y); copies of every buffer."""
+    op = operators.get(inv.op)
+    twin = _twin(op)
+    dropped = set(op.abi.tensors) - set(twin.abi.tensors)
+    return dataclasses.replace(inv, op=twin.name, ranks=tuple(
+        {k: clone_tensor(v) for k, v in r.items() if k not in dropped} for r in inv.ranks))
+
+
+def _nan_like(t: TensorArg | None) -> TensorArg | None:
+    return None if t is None else dataclasses.replace(
+        t, data=None if t.data is None else np.full_like(np.asarray(t.data), np.nan))
 
 
 def as_out_of_place(inv: Invocation) -> Invocation:
-    """The out-of-place twin of an inplace MARN invocation: y is a NaN-filled buffer shaped like normOut."""
+    """The out-of-place twin (the record's `twin`) of an inplace invocation: its output arguments in C order
+    after the inputs, each one the inplace call lacks (MARN: y) a NaN-filled buffer shaped like the inplace
+    call's last output argument (normOut)."""
+    twin = _twin(operators.get(inv.op))
+    own = operators.get(inv.op).abi.outputs
     ranks = []
     for r in inv.ranks:
-        norm = r["normOut"]
-        y = None if norm is None else dataclasses.replace(
-            norm, data=None if norm.data is None else np.full_like(np.asarray(norm.data), np.nan))
-        order = [k for k in r if k != "normOut"] + ["y", "normOut"]  # C order: ..., gamma, y, normOut
-        ranks.append({k: (y if k == "y" else clone_tensor(r[k])) for k in order})
-    return dataclasses.replace(inv, op=MARN, ranks=tuple(ranks))
+        like = r[own[-1]]
+        order = [k for k in r if k not in own] + list(twin.abi.outputs)  # C order: ..., gamma, y, normOut
+        ranks.append({k: (clone_tensor(r[k]) if k in r else _nan_like(like)) for k in order})
+    return dataclasses.replace(inv, op=twin.name, ranks=tuple(ranks))
 
 
 def _materialise(case: Case, seed: int, devices=()) -> Invocation:
@@ -198,12 +221,11 @@ def bit_equal(name: str, a, b, category: str = "exact_mismatch") -> compare.Chec
                          {"elements": int(a.size), "differing": n, "first_index": str(idx)}, category=category)
 
 
-def _y_name(op: str) -> str:
-    return "residual" if op == MARN_INPLACE else "y"
-
-
-def _output_names(op: str) -> tuple[str, ...]:
-    return ("output",) if op == V3 else (_y_name(op), "normOut")
+def _not_applicable(rel: str, case: Case, op: Operator) -> RelationResult | None:
+    """NOT_APPLICABLE where the operator's record does not list the relation (conformance/operators/)."""
+    if rel in op.relations:
+        return None
+    return RelationResult(rel, case.id, NOT_APPLICABLE, detail=f"{rel} does not apply to {op.name}")
 
 
 def _valid(case: Case) -> str | None:
@@ -217,16 +239,17 @@ def _valid(case: Case) -> str | None:
 # ------------------------------------------------------------------------------------------------ relations
 
 def inplace_matches(backend, case: Case, seed: int, *, devices=()) -> RelationResult:
-    """(1) Inplace and out-of-place MARN on the same inputs: y == residual after the call, normOut == normOut,
-    bit for bit, on every rank."""
+    """(1) An operator and its declared inplace twin (the records' `twin`, `writes_inplace`) on the same inputs:
+    MARN's y == the inplace residual after the call, normOut == normOut, bit for bit, on every rank."""
     rel = "inplace_matches"
-    if case.op not in (MARN, MARN_INPLACE) or _valid(case):
+    op = operators.get(case.op)
+    if rel not in op.relations or _valid(case):
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case) or f"{case.op} has no inplace twin")
+    twin = _twin(op)
     base = _materialise(case, seed, devices)
-    oop = as_out_of_place(base) if case.op == MARN_INPLACE else with_ranks(
-        base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
-    inp = as_inplace(base) if case.op == MARN else with_ranks(
-        base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
+    copy = with_ranks(base, [{k: clone_tensor(v) for k, v in r.items()} for r in base.ranks])
+    oop, inp = (as_out_of_place(base), copy) if op.writes_inplace else (copy, as_inplace(base))
+    oop_op, inp_op = (twin, op) if op.writes_inplace else (op, twin)
     checks = []
     res_o, err = _call(backend, oop)
     if err:
@@ -237,31 +260,40 @@ def inplace_matches(backend, case: Case, seed: int, *, devices=()) -> RelationRe
     checks += [_statuses_ok("out-of-place", res_o), _statuses_ok("inplace", res_i)]
     if all(c.passed for c in checks):
         for r, (o, i) in enumerate(zip(res_o, res_i)):
-            checks.append(bit_equal(f"rank {r} y (out-of-place) vs residual (inplace)", o.outputs.get("y"),
-                                    i.outputs.get("residual")))
-            checks.append(bit_equal(f"rank {r} normOut (out-of-place) vs normOut (inplace)",
-                                    o.outputs.get("normOut"), i.outputs.get("normOut")))
+            for o_name, i_name in zip(oop_op.outputs, inp_op.outputs):  # the results, in the same order
+                checks.append(bit_equal(f"rank {r} {o_name} (out-of-place) vs {i_name} (inplace)",
+                                        o.outputs.get(o_name), i.outputs.get(i_name)))
     return _result(rel, case.id, checks)
 
 
 def cross_rank_identity(backend, case: Case, seed: int, *, devices=()) -> RelationResult:
-    """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""
+    """(2) Every rank passing rank 0's rank-local inputs (the record's rank_local_args: MARN's residual and gamma;
+    V3 has none): every rank's outputs identical."""
     rel = "cross_rank_identity"
+    op = operators.get(case.op)
     if _valid(case):
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    na = _not_applicable(rel, case, op)
+    if na:
+        return na
     inv = _materialise(case, seed, devices)
-    if case.op != V3:
-        inv = same_residual_gamma(inv)
+    if op.rank_local_args:
+        inv = same_rank_local_args(inv)
     results, err = _call(backend, inv)
     if err:
         return _result(rel, case.id, [err])
     checks = [_statuses_ok("call", results)]
     if checks[0].passed:
-        for name in _output_names(case.op):
+        for name in op.outputs:
             for r in range(1, len(results)):
                 checks.append(bit_equal(f"rank {r} {name} vs rank 0", results[r].outputs.get(name),
                                         results[0].outputs.get(name), category="cross_rank_mismatch"))
-    return _result(rel, case.id, checks, "" if case.op == V3 else "every rank passed rank 0's residual and gamma")
+    return _result(rel, case.id, checks, _same_local_detail(op))
+
+
+def _same_local_detail(op: Operator) -> str:
+    args = op.rank_local_args
+    return f"every rank passed rank 0's {' and '.join(args)}" if args else ""
 
 
 def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, require: bool = False) -> RelationResult:
@@ -270,6 +302,9 @@ def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, re
     rel = "determinism"
     if _valid(case):
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    na = _not_applicable(rel, case, operators.get(case.op))
+    if na:
+        return na
     first, err = _call(backend, _materialise(case, seed, devices))
     if err:
         return _result(rel, case.id, [err])
@@ -295,26 +330,9 @@ def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, re
 
 
 def _bounds(inv: Invocation, accumulation: str) -> dict[tuple[int, str], np.ndarray]:
-    """The suite's error bound of every (rank, output) of `inv`, as (m, n) float32 arrays (from its inputs)."""
-    if inv.op == V3:
-        from .reference.v3 import reference
-        from .tolerance import v3_bounds
-        b = v3_bounds.bound(reference(inv)).astype(np.float32)
-        return {(r, "output"): b for r in range(inv.world_size)}
-    from .reference.marn import as_matrix, rank_outputs, reduced_matmul
-    from .tolerance import marn_bounds
-    red = reduced_matmul(inv)
-    dtype = inv.ranks[0]["x1"].dtype
-    shared = marn_bounds.y_bound_shared(red, dtype, accumulation)
-    eps = float(inv.attrs["epsilon"])
-    out = {}
-    for r, t in enumerate(inv.ranks):
-        residual, gamma = as_matrix(t["residual"]), as_matrix(t["gamma"]).reshape(-1)
-        y_ref, _, rstd = rank_outputs(red, residual, gamma, eps)
-        e_y = marn_bounds.y_bound(shared, y_ref, residual, red, dtype)
-        out[(r, _y_name(inv.op))] = e_y
-        out[(r, "normOut")] = marn_bounds.norm_bound(y_ref, e_y, rstd, gamma, eps, dtype).astype(np.float32)
-    return out
+    """The suite's error bound of every (rank, output) of `inv`, as (m, n) float32 arrays (from its inputs): the
+    operator's own `rank_bounds` (tolerance/marn_bounds.py, v3_bounds.py)."""
+    return operators.get(inv.op).rank_bounds(inv, accumulation)
 
 
 def _within(name: str, a, b, bound: np.ndarray) -> list[compare.Check]:
@@ -327,18 +345,22 @@ def _within(name: str, a, b, bound: np.ndarray) -> list[compare.Check]:
 
 def rank_permutation(backend, case: Case, seed: int, *, devices=(), perm=None,
                      accumulation: str = "probabilistic") -> RelationResult:
-    """(4) Permute which rank holds which shard (default: reversed rank order; MARN with rank 0's residual and
-    gamma on every rank, so the permuted outputs belong to the same rank positions): every output stays within
-    twice the suite's bound of the unpermuted one."""
+    """(4) Permute which rank holds which shard (default: reversed rank order; every rank with rank 0's rank-local
+    inputs, MARN's residual and gamma, so the permuted outputs belong to the same rank positions): every output
+    stays within twice the suite's bound of the unpermuted one."""
     rel = "rank_permutation"
+    op = operators.get(case.op)
     if _valid(case):
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    na = _not_applicable(rel, case, op)
+    if na:
+        return na
     if case.world_size < 2:
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail="world size 1: nothing to permute")
     perm = tuple(perm or reversed(range(case.world_size)))
     base = _materialise(case, seed, devices)
-    if case.op != V3:
-        base = same_residual_gamma(base)
+    if op.rank_local_args:
+        base = same_rank_local_args(base)
     permuted = permute_shards(base, perm)
     bounds = _bounds(base, accumulation)  # before any call: the inplace variant overwrites its residual
     return _two_runs_within(rel, case, backend, ("original", base, False), ("permuted", permuted, False), bounds,
@@ -365,14 +387,16 @@ def _two_runs_within(rel: str, case: Case, backend, reference, candidate, bounds
 
 
 def chain_matches(backend, case: Case, seed: int, *, devices=(), accumulation: str = "probabilistic") -> RelationResult:
-    """(5) V3 without comm scales: the fused operator equals the backend's chain (invoke_chain) within twice the
-    bound, every rank."""
+    """(5) Without comm scales, on the operators whose record lists it (V3): the fused operator equals the
+    backend's chain (invoke_chain) within twice the bound, every rank."""
     rel = "chain_matches"
     if not callable(getattr(backend, "invoke_chain", None)):
         return RelationResult(rel, case.id, NOT_SUPPORTED,
                               detail=f"backend {getattr(backend, 'name', '?')} has no invoke_chain")
-    if case.op != V3 or _valid(case):
-        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case) or "V3 cases only")
+    op = operators.get(case.op)
+    if rel not in op.relations or _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case) or (
+            " / ".join(o.short.upper() for o in operators.all_operators() if rel in o.relations) + " cases only"))
     base = _materialise(case, seed, devices)
     r0 = base.ranks[0]
     if r0.get("commQuantScale1") is not None and r0.get("commQuantScale2") is not None:
@@ -382,36 +406,42 @@ def chain_matches(backend, case: Case, seed: int, *, devices=(), accumulation: s
     return _two_runs_within(rel, case, backend, ("chain", chain_inv, True), ("fused", base, False), bounds)
 
 
-def inplace_twin_id(case_id: str) -> str | None:
-    return "marn_inplace-" + case_id[len("marn-"):] if case_id.startswith("marn-") else None
-
-
 def rejection_twins(cases) -> list[tuple[Case, Case]]:
-    """(MARN invalid case, its Inplace twin) for every invalid MARN case in `cases` whose twin is catalogued."""
+    """(invalid case, its twin's case) for every invalid case in `cases` of an operator whose record lists
+    same_rejection (MARN: the Inplace twin, ids differing only in the prefix, Operator.twin_case_id) and whose
+    twin case is catalogued."""
     from . import casegen
     by_id = {c.id: c for c in casegen.catalogue()}
     pairs = []
     for c in cases:
-        if c.op == MARN and c.kind == "invalid":
-            twin = by_id.get(inplace_twin_id(c.id))
+        op = operators.get(c.op)
+        if "same_rejection" in op.relations and c.kind == "invalid":
+            twin = by_id.get(op.twin_case_id(c.id, _twin(op)))
             if twin is not None:
                 pairs.append((c, twin))
     return pairs
 
 
+def _side(op: Operator) -> tuple[str, str]:
+    """(label in the message, key in the stats) of one side of same_rejection: "Inplace" / "inplace" for the
+    twin that writes in place, else the operator's short name ("MARN" / "marn")."""
+    return ("Inplace", "inplace") if op.writes_inplace else (op.short.upper(), op.short)
+
+
 def same_rejection(backend, case: Case, twin: Case, seed: int, *, devices=()) -> RelationResult:
-    """(6) An invalid MARN case and its Inplace twin: both rejected (a nonzero status on some rank) or both
-    accepted. The codes are recorded, not compared."""
+    """(6) An invalid case and its twin's case (MARN and Inplace): both rejected (a nonzero status on some rank)
+    or both accepted. The codes are recorded, not compared."""
     rel = "same_rejection"
     verdicts = {}
     for c in (case, twin):
         results, err = _call(backend, _materialise(c, seed, devices))
         if err:
             return _result(rel, case.id, [err])
-        verdicts[c.op] = [res.status for res in results]
-    a, b = verdicts[MARN], verdicts[MARN_INPLACE]
+        verdicts[operators.get(c.op)] = [res.status for res in results]
+    (label_a, key_a), (label_b, key_b) = _side(operators.get(case.op)), _side(operators.get(twin.op))
+    a, b = verdicts[operators.get(case.op)], verdicts[operators.get(twin.op)]
     ok = any(a) == any(b)
     word = lambda s: "rejected (" + ", ".join(sorted({status_name(x) for x in s if x})) + ")" if any(s) else "accepted"
-    msg = f"MARN {word(a)}, Inplace ({twin.id}) {word(b)}"
+    msg = f"{label_a} {word(a)}, {label_b} ({twin.id}) {word(b)}"
     return _result(rel, case.id, [compare.Check("same rejection", ok, f"same rejection: {msg}",
-                                                {"marn": a, "inplace": b}, category="wrong_status")])
+                                                {key_a: a, key_b: b}, category="wrong_status")])

@@ -270,7 +270,11 @@ def _swap(names, a, b):
 
 
 def _mutate_abi(op, **fields):
-    return lambda mp: mp.setitem(abi.OPERATORS, op, dataclasses.replace(abi.OPERATORS[op], **fields))
+    def breaks(mp):
+        orig = abi.operator_abi
+        mp.setattr(abi, "operator_abi",
+                   lambda name: dataclasses.replace(orig(name), **fields) if name == op else orig(name))
+    return breaks
 
 
 def _world_group(mp):  # the group name of a single-process sample, not this communicator's
@@ -288,12 +292,12 @@ def _epsilon_as_float(mp):  # a float (32-bit) epsilon where the prototype says 
 MARN, V3 = "MatmulAllReduceAddRmsNorm", "QuantMatmulAllReduceV3"
 MUTATIONS = {  # name: (case, how to break the backend, a word the errors must contain)
     "x1_x2_swapped": ("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w1",
-                      _mutate_abi(MARN, inputs=_swap(abi.OPERATORS[MARN].inputs, "x1", "x2")), "x1.view"),
+                      _mutate_abi(MARN, inputs=_swap(abi.operator_abi(MARN).inputs, "x1", "x2")), "x1.view"),
     "scales_swapped": ("v3-tiny-bf16_pt-x1_2d-x2nd-bias-deqn-x3-lowbit-bf16-w1",
-                       _mutate_abi(V3, inputs=_swap(abi.OPERATORS[V3].inputs, "commQuantScale1",
+                       _mutate_abi(V3, inputs=_swap(abi.operator_abi(V3).inputs, "commQuantScale1",
                                                     "commQuantScale2")), "commQuantScale1: device content"),
     "commTurn_streamMode_swapped": ("marn-MARN-ATTR-003-streammode_2-fp16-w1",
-                                    _mutate_abi(MARN, scalars=_swap(abi.OPERATORS[MARN].scalars, "commTurn",
+                                    _mutate_abi(MARN, scalars=_swap(abi.operator_abi(MARN).scalars, "commTurn",
                                                                     "streamMode")), "commTurn"),
     "group": ("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w1", _world_group, "group"),
     "epsilon_float": ("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w1", _epsilon_as_float, "epsilon"),

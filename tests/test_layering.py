@@ -16,6 +16,15 @@ RULES = [
     ("conformance.backends", ("pytest",)),
     ("conformance.judge", ("pytest",)),
     ("conformance.spec", ("conformance.casegen", "conformance.sim", "conformance.backends", "pytest")),
+    # backends never import the simulator (host checks come through the operator record's validate)
+    ("conformance.backends", ("conformance.sim", "pytest")),
+    ("conformance.backends.aclnn.backend", ("conformance.sim", "pytest")),
+    ("conformance.backends.torch_npu_backend", ("conformance.sim", "pytest")),
+    # tolerance never calls a backend, nor materialises cases (conformance/precision_runs.py does, for it)
+    ("conformance.tolerance", ("conformance.backends", "conformance.casegen", "conformance.judge")),
+    ("conformance.tolerance.precision", ("conformance.backends", "conformance.casegen", "conformance.judge")),
+    ("conformance.tolerance.marn_check", ("conformance.backends", "conformance.casegen", "conformance.judge")),
+    ("conformance.tolerance.v3_check", ("conformance.backends", "conformance.casegen", "conformance.judge")),
 ]
 
 
@@ -124,3 +133,8 @@ def test_no_module_builds_a_path_above_the_package_from_its_own_location():
     assert not bad, "paths out of the package, built from __file__:\n" + "\n".join(bad)
     stale = KNOWN_CLIMBS - {(f, line) for f, line, _ in found}
     assert not stale, f"fixed: remove {sorted(stale)} from KNOWN_CLIMBS"
+
+
+def test_the_torch_backend_does_not_import_the_simulator():
+    pytest.importorskip("torch")
+    test_module_does_not_import_upward("conformance.backends.torch_cpu", ("conformance.sim", "pytest"))

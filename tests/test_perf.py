@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conformance import perf
+from conformance import operators, perf
 from conformance.protocol import Timing
 from conformance.sim import SimulatorBackend
 
@@ -40,6 +40,16 @@ def test_mindspeed_shape_splits_k_over_the_ranks():
     assert t["x1"].shape == (4, 1024, 128) and t["x2"].shape == (128, 8192) and t["residual"].shape == (4, 1024, 8192)
     with pytest.raises(ValueError):
         perf.perf_case(perf.LayerShape("odd", 1, 2, 3, 4), 2)
+
+
+def test_an_operator_perf_mode_cannot_time_is_refused_in_one_line():
+    with pytest.raises(perf.PerfUnsupported) as exc:
+        perf.run(SimulatorBackend(), perf.quick_settings(shapes=ONE, world_sizes=(2,)), progress=lambda *_: None,
+                 operator=operators.V3)
+    msg = str(exc.value)
+    assert msg.startswith(f"perf mode does not implement {operators.V3.name}") and "\n" not in msg
+    with pytest.raises(perf.PerfUnsupported):
+        perf.perf_case(perf.SHAPES[0], 8, operator=operators.V3)
 
 
 class DeviceTimed:

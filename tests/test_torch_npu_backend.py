@@ -17,7 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conformance import casegen  # noqa: E402
+from conformance import casegen, operators  # noqa: E402
 from conformance.backends import torch_npu_backend as tnb  # noqa: E402
 from conformance.casegen.inputs import materialise  # noqa: E402
 from conformance.engine import RankCall  # noqa: E402
@@ -27,16 +27,17 @@ from conformance.reference.v3 import x2_matrix  # noqa: E402
 from helpers import light_cases  # noqa: E402
 from stand_ins.torch_npu_stand_in import StandInSeam, fingerprint_array, read_log  # noqa: E402
 
+V3_OP, MARN_OP, INPLACE_OP = operators.V3.name, operators.MARN.name, operators.INPLACE.name
 SEAM = "stand_ins.torch_npu_stand_in:StandInSeam"
 no_torch_npu = pytest.mark.skipif(importlib.util.find_spec("torch_npu") is not None, reason="torch_npu is installed")
 TESTS = Path(__file__).resolve().parent
-KEYWORDS = {tnb.V3: {"x1": "x1", "x2": "x2", "bias": "bias", "x3": "x3", "dequantScale": "dequant_scale",
+KEYWORDS = {V3_OP: {"x1": "x1", "x2": "x2", "bias": "bias", "x3": "x3", "dequantScale": "dequant_scale",
                      "pertokenScale": "pertoken_scale", "commQuantScale1": "comm_quant_scale_1",
                      "commQuantScale2": "comm_quant_scale_2"},
-            tnb.MARN: {n: n for n in ("x1", "x2", "bias", "residual", "gamma")}}
-KEYWORDS[tnb.INPLACE] = KEYWORDS[tnb.MARN]
-FUNCTION = {tnb.V3: "npu_mm_all_reduce_base", tnb.MARN: "npu_mm_all_reduce_add_rms_norm",
-            tnb.INPLACE: "npu_mm_all_reduce_add_rms_norm_"}
+            MARN_OP: {n: n for n in ("x1", "x2", "bias", "residual", "gamma")}}
+KEYWORDS[INPLACE_OP] = KEYWORDS[MARN_OP]
+FUNCTION = {V3_OP: "npu_mm_all_reduce_base", MARN_OP: "npu_mm_all_reduce_add_rms_norm",
+            INPLACE_OP: "npu_mm_all_reduce_add_rms_norm_"}
 SUPPORTED_W1 = [c for c in light_cases("signoff") if c.world_size == 1 and not c.shape_only
                 and tnb.unsupported_reason(materialise(c, 0), marn_available=True) is None]
 
@@ -72,7 +73,7 @@ def marshalling_errors(inv, rank: int, entries: list[dict], result) -> list[str]
     hcom = [e["returned"] for e in entries if e["fn"] == "get_hccl_comm_name" and e["rank"] == rank]
     want_scalars = {"hcom": hcom[-1] if hcom else "<never looked up>", "reduce_op": inv.attrs["reduceOp"],
                     "comm_turn": inv.attrs["commTurn"]}
-    if inv.op != tnb.V3:
+    if inv.op != V3_OP:
         want_scalars["epsilon"] = inv.attrs["epsilon"]
     errors += [f"{k}: got {call.get(k)!r}, want {v!r}" for k, v in want_scalars.items()
                if call.get(k) != v and not (v != v and call.get(k) != call.get(k))]  # NaN epsilon passes as NaN
@@ -139,9 +140,9 @@ def test_every_supported_case_reaches_the_binding_as_the_case_says(rank_program)
     assert not failures, "\n".join(failures[:10])
     assert 0 in statuses
     covered = {(c.op, name, spec.layout) for c in SUPPORTED_W1 for name, spec in c.tensors if spec is not None}
-    for op in (tnb.V3, tnb.MARN, tnb.INPLACE):  # the sweep really covers the views it claims to
+    for op in (V3_OP, MARN_OP, INPLACE_OP):  # the sweep really covers the views it claims to
         assert {(op, "x2", "transposed"), (op, "x1", "strided"), (op, "x1", "transposed")} <= covered, op
-    assert {(tnb.V3, "x2", "nz"), (tnb.V3, "x2", "nz_transposed"), (tnb.MARN, "gamma", "strided")} <= covered
+    assert {(V3_OP, "x2", "nz"), (V3_OP, "x2", "nz_transposed"), (MARN_OP, "gamma", "strided")} <= covered
 
 
 def _swap_comm_scales(monkeypatch):

@@ -10,14 +10,15 @@ contract with different, honest numerics.
 - V3: the integer matmul runs in int64 on PyTorch's integer kernels; dequantisation in fp32 in another order
   (scales multiplied together first); low-bit communication without row blocks (each row's quantised values
   summed at once), round-half-even by `torch.round`, saturation by `clamp`.
-Validation (what GetWorkspaceSize checks) is the contract itself, not numerics, so it reuses the simulator's
-rules.
+Validation (what GetWorkspaceSize checks) is the contract itself, not numerics, so it reuses the operator's
+own host checks (its record's `validate`). The operators it computes are the ones in `IMPLEMENTS`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import operators
 from ..protocol import ACLNN_ERR_INNER, PHASE_WORKSPACE, Invocation, RankResult
 
 try:
@@ -59,6 +60,15 @@ def _matrix(t, dtype):
     return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1]) if x.dim() != 2 else x
 
 
+# The operators this backend computes, by record (conformance/operators/): the method that runs each. Any
+# other operator is declared unsupported.
+IMPLEMENTS = {
+    operators.MARN.name: "_marn",
+    operators.INPLACE.name: "_marn",
+    operators.V3.name: "_v3",
+}
+
+
 class TorchCpuBackend:
     name = "torch-cpu"
 
@@ -67,7 +77,7 @@ class TorchCpuBackend:
                 "threads": str(torch.get_num_threads())}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
-        return None
+        return None if inv.op in IMPLEMENTS else f"the torch-cpu backend does not implement {inv.op}"
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
         return self._run(inv, chain=False)
@@ -78,16 +88,19 @@ class TorchCpuBackend:
         return self._run(inv, chain=True)
 
     def _run(self, inv: Invocation, *, chain: bool) -> list[RankResult]:
-        from ..sim.backend import VALIDATORS
+        reason = self.unsupported_reason(inv)
+        if reason:
+            raise ValueError(f"{inv.case_id}: {reason}")
+        validate = operators.get(inv.op).code("validate")
         results = []
         for tensors in inv.ranks:
-            status, _, message = VALIDATORS[inv.op](inv.op, dict(tensors), dict(inv.attrs), inv.world_size)
+            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size)
             results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
         if inv.shape_only or any(r.status for r in results):
             return results
         try:
             with torch.no_grad():
-                outs = self._v3(inv, chain) if inv.op == "QuantMatmulAllReduceV3" else self._marn(inv, chain)
+                outs = getattr(self, IMPLEMENTS[inv.op])(inv, chain)
         except Exception as exc:
             return [RankResult(ACLNN_ERR_INNER, {}, f"torch failed: {type(exc).__name__}: {exc}") for _ in inv.ranks]
         return [RankResult(0, o) for o in outs]
@@ -124,7 +137,7 @@ class TorchCpuBackend:
                 norm = src.to(mm.dtype)
             y_np = to_numpy(y.reshape(shape), dtype)
             norm_np = to_numpy(norm.reshape(shape), dtype)
-            outs.append({"residual" if inv.op.startswith("Inplace") else "y": y_np, "normOut": norm_np})
+            outs.append({operators.get(inv.op).summed_output: y_np, "normOut": norm_np})
         return outs
 
     def _marn_chain(self, inv, dtype):
@@ -142,7 +155,7 @@ class TorchCpuBackend:
             y = reduced + _matrix(t["residual"], dtype)
             gamma = to_torch(np.asarray(t["gamma"].data), dtype).float()
             norm = F.rms_norm(y.float(), (y.shape[-1],), weight=gamma, eps=eps) if y.numel() else y.float()
-            outs.append({"residual" if inv.op.startswith("Inplace") else "y": to_numpy(y.reshape(shape), dtype),
+            outs.append({operators.get(inv.op).summed_output: to_numpy(y.reshape(shape), dtype),
                          "normOut": to_numpy(norm.to(y.dtype).reshape(shape), dtype)})
         return outs
 
@@ -189,4 +202,4 @@ class TorchCpuBackend:
         else:  # reverse rank order, fp32 accumulation, one store
             result = torch.stack(locals_[::-1]).float().sum(0).to(out_dtype)
         out = to_numpy(result.reshape(out_spec.shape), out_spec.dtype)
-        return [{"output": out.copy()} for _ in inv.ranks]
+        return [{operators.get(inv.op).summed_output: out.copy()} for _ in inv.ranks]

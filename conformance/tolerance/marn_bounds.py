@@ -31,7 +31,8 @@ import numpy as np
 
 from .. import dtypes
 from ..dtypes import U32, gamma_n
-from ..reference.marn import ReducedMatmul
+from ..operators import get as get_operator
+from ..reference.marn import ReducedMatmul, as_matrix, rank_outputs, reduced_matmul
 from .accumulation import dot_bound
 
 
@@ -77,3 +78,21 @@ def norm_bound(y_ref: np.ndarray, e_y: np.ndarray, rstd: np.ndarray, gamma: np.n
         bound = scale * (e_y * (1 + f_minus_1).astype(np.float32) + ay * f_minus_1.astype(np.float32))
         bound += np.float32(eta) * (1 + np.abs(gamma.reshape(1, -1)).astype(np.float32))
     return bound
+
+
+def rank_bounds(inv, accumulation: str = "probabilistic") -> dict[tuple[int, str], np.ndarray]:
+    """The bound of every (rank, output) of `inv` (y, or the inplace twin's residual, and normOut) as (m, n)
+    float32 arrays, from its inputs (the metamorphic relations': conformance/relations.py)."""
+    y_name = get_operator(inv.op).summed_output
+    red = reduced_matmul(inv)
+    dtype = inv.ranks[0]["x1"].dtype
+    shared = y_bound_shared(red, dtype, accumulation)
+    eps = float(inv.attrs["epsilon"])
+    out = {}
+    for r, t in enumerate(inv.ranks):
+        residual, gamma = as_matrix(t["residual"]), as_matrix(t["gamma"]).reshape(-1)
+        y_ref, _, rstd = rank_outputs(red, residual, gamma, eps)
+        e_y = y_bound(shared, y_ref, residual, red, dtype)
+        out[(r, y_name)] = e_y
+        out[(r, "normOut")] = norm_bound(y_ref, e_y, rstd, gamma, eps, dtype).astype(np.float32)
+    return out

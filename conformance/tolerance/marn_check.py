@@ -6,7 +6,7 @@ import numpy as np
 
 from ..reference.marn import (BlockedReduction, ReducedMatmul, as_matrix, rank_outputs, reduced_matmul,
                                row_blocks, rstd_of)
-from .. import dtypes
+from .. import dtypes, operators
 from . import compare, marn_bounds
 from .metrics import sample_step, sampled_vendor_metrics, vendor_metrics
 
@@ -36,8 +36,8 @@ def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = 
 def _check_whole(inv, results, *, exact_outputs, accumulation, with_metrics, expected, only_rank=None):
     """The check on whole (m, n) arrays; `only_rank` limits it to one rank's numeric checks (the rerun of a
     failing blocked check)."""
-    inplace = inv.op.startswith("Inplace")
-    y_name = "residual" if inplace else "y"
+    inplace = operators.get(inv.op).writes_inplace  # the twin that writes y into its residual
+    y_name = operators.get(inv.op).summed_output
     red: ReducedMatmul = reduced_matmul(inv)
     eps = float(inv.attrs["epsilon"])
     metrics = {}
@@ -116,7 +116,7 @@ def _blockable(inv, results) -> bool:
         return False
     shape = inv.ranks[0]["residual"].shape
     m_n = int(np.prod(shape, dtype=np.int64))
-    y_name = "residual" if inv.op.startswith("Inplace") else "y"
+    y_name = operators.get(inv.op).summed_output
     return (m_n >= BLOCKED_MIN_ELEMENTS and _outputs(inv, results, y_name) is not None
             and all(np.asarray(t["x1"].data).flags.c_contiguous for t in inv.ranks))
 
@@ -131,8 +131,8 @@ def _check_blocked(inv, results, *, accumulation, with_metrics):
     is elementwise or per row and the block's arithmetic is the whole array's (the reference's products and
     row reductions are bit-identical on row blocks), so the checks are the same; a failing bound check is
     rerun whole for its rank (compare.BoundedBlocks)."""
-    inplace = inv.op.startswith("Inplace")
-    y_name = "residual" if inplace else "y"
+    inplace = operators.get(inv.op).writes_inplace  # the twin that writes y into its residual
+    y_name = operators.get(inv.op).summed_output
     src = BlockedReduction(inv)
     m, n = src.shape
     eps = float(inv.attrs["epsilon"])

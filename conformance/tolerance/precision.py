@@ -24,16 +24,18 @@ experimental_standard.md, a mixed atol/rtol standard without levels). Cited belo
   case fails by that rule; the full profile runs 200.
 Only the verdict mode (`--mc2-precision-standard opbase-L1`) re-checks and decides; by default the check only
 informs (always passes).
+
+This module is the arithmetic on arrays it is given (metrics, ratios, levels, the bootstrap). Running the
+backend for the chain, the repeat run and the re-check's seeds is the judging layer's (conformance/precision_runs.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 
-from . import compare
+from .. import operators
 
 STANDARD_REPO = "hicann/opbase"
 STANDARD_REVISION = "56922c3"
@@ -57,7 +59,7 @@ RECHECK_SEEDS = {"smoke": 8, "signoff": 32, "full": 200}  # extra seeds at most,
 STANDARDS = ("opbase-L0", "opbase-L1", "opbase-L2")
 CHECK_NAME = "precision standard"
 MAX_ELEMENTS = 1 << 24  # per output and rank: larger cases are not judged (the CPU golden and chain would be slow)
-_RATIO_NAMES = ("mare", "mere", "rmse")
+RATIO_NAMES = ("mare", "mere", "rmse")
 
 
 def target_level(standard: str | None) -> str | None:
@@ -109,7 +111,7 @@ def compare_output(device, chain, golden, dtype: str) -> dict:
     dev, ben = _errors(d[normal], g[normal]), _errors(c[normal], g[normal])
     sv_dev = int((np.abs(d[small] - g[small]) > small_error).sum())
     sv_ben = int((np.abs(c[small] - g[small]) > small_error).sum())
-    ratios = {k: ratio(dev[k], ben[k]) for k in _RATIO_NAMES}
+    ratios = {k: ratio(dev[k], ben[k]) for k in RATIO_NAMES}
     ratios["small_values"] = sv_dev / max(sv_ben, 1)
     return {"device": dev, "chain": ben, "ratios": ratios, "elements": int(normal.sum()),
             "small_values": {"elements": int(small.sum()), "device_errors": sv_dev, "chain_errors": sv_ben,
@@ -119,7 +121,7 @@ def compare_output(device, chain, golden, dtype: str) -> dict:
 
 def meets(ratios: dict, level: str) -> bool:
     limits = LEVELS[level]
-    return (all(ratios[k] <= lim for k, lim in zip(_RATIO_NAMES, limits))
+    return (all(ratios[k] <= lim for k, lim in zip(RATIO_NAMES, limits))
             and ratios.get("small_values", 0.0) <= SMALL_VALUE_RATIO)
 
 
@@ -149,58 +151,24 @@ def bootstrap_median_ci(samples, *, resamples: int = BOOTSTRAP_RESAMPLES, seed: 
 
 # ---- outputs of a case ----------------------------------------------------------------------------------------
 
-def _output_names(op: str) -> tuple[str, ...]:
-    if op == "QuantMatmulAllReduceV3":
-        return ("output",)
-    return ("residual" if op.startswith("Inplace") else "y", "normOut")
+def out_dtype(inv) -> str:
+    """The dtype the case's outputs have (its record's dtype_arg)."""
+    return inv.ranks[0][operators.get(inv.op).dtype_arg].dtype
 
 
-def golden_outputs(inv, expected: dict | None = None) -> dict[str, list[np.ndarray]]:
-    """The suite's reference per output name, one array per rank compared (V3: rank 0; MARN: every rank, or
-    rank 0 alone past MAX_ELEMENTS in all)."""
-    if inv.op == "QuantMatmulAllReduceV3":
-        if expected is not None and "output" in expected:
-            return {"output": [np.asarray(expected["output"])]}
-        from ..reference.v3 import reference
-        return {"output": [reference(inv).out]}
-    from ..reference.marn import as_matrix, rank_outputs, reduced_matmul
-    y_name = _output_names(inv.op)[0]
-    ranks = _marn_ranks(inv)
-    if expected is not None and all(f"y.{r}" in expected for r in ranks):
-        return {y_name: [np.asarray(expected[f"y.{r}"]) for r in ranks],
-                "normOut": [np.asarray(expected[f"normOut.{r}"]) for r in ranks]}
-    red = reduced_matmul(inv)
-    out = {y_name: [], "normOut": []}
-    for r in ranks:
-        t = inv.ranks[r]
-        y, norm, _ = rank_outputs(red, as_matrix(t["residual"]).reshape(red.mm_out.shape),
-                                  as_matrix(t["gamma"]).reshape(-1), float(inv.attrs["epsilon"]))
-        out[y_name].append(y)
-        out["normOut"].append(norm)
-    return out
-
-
-def _marn_ranks(inv) -> list[int]:
-    n = int(np.prod(inv.ranks[0]["residual"].shape, dtype=np.int64))
-    return list(range(inv.world_size)) if n * inv.world_size <= (1 << 22) else [0]
-
-
-def _out_dtype(inv) -> str:
-    return inv.ranks[0]["output"].dtype if inv.op == "QuantMatmulAllReduceV3" else inv.ranks[0]["x1"].dtype
-
-
-def _numel(inv) -> int:
-    t = inv.ranks[0]["output" if inv.op == "QuantMatmulAllReduceV3" else "residual"]
+def numel(inv) -> int:
+    """Elements per output (the shape of its record's shape_arg)."""
+    t = inv.ranks[0][operators.get(inv.op).shape_arg]
     return int(np.prod(t.shape, dtype=np.int64))
 
 
 def case_numbers(inv, device_results, chain_results, expected: dict | None = None) -> dict:
-    """The standard's numbers of one invocation: per output, and the case's worst level and ratios."""
-    golden = golden_outputs(inv, expected)
-    dtype = _out_dtype(inv)
-    ranks = [0] if inv.op == "QuantMatmulAllReduceV3" else _marn_ranks(inv)
+    """The standard's numbers of one invocation: per output, and the case's worst level and ratios. The golden
+    and the ranks compared are the operator's own (its record's precision_outputs)."""
+    golden, ranks = operators.get(inv.op).precision_outputs(inv, expected)
+    dtype = out_dtype(inv)
     outputs, level = {}, "L2"
-    worst = {k: 0.0 for k in (*_RATIO_NAMES, "small_values")}
+    worst = {k: 0.0 for k in (*RATIO_NAMES, "small_values")}
     for name, refs in golden.items():
         dev, ben = [], []
         for r in ranks:
@@ -220,131 +188,22 @@ def case_numbers(inv, device_results, chain_results, expected: dict | None = Non
     return {"level": level, "ratios": worst, "outputs": outputs, "dtype": dtype, "ranks_compared": len(ranks)}
 
 
-# ---- the check the judge records ------------------------------------------------------------------------------
+# ---- helpers of the check the judge records (conformance/precision_runs.py) ------------------------------------
 
-def _rounded(x):
+def rounded(x):
     if isinstance(x, float):
         return x if not np.isfinite(x) else float(f"{x:.6g}")
     if isinstance(x, dict):
-        return {k: _rounded(v) for k, v in x.items()}
+        return {k: rounded(v) for k, v in x.items()}
     if isinstance(x, list):
-        return [_rounded(v) for v in x]
+        return [rounded(v) for v in x]
     return x
 
 
-def _copy_results(results):
+def copy_results(results):
     return [dataclasses.replace(r, outputs={k: np.array(v, copy=True) for k, v in (r.outputs or {}).items()})
             for r in results]
 
 
-def _ok(results) -> bool:
+def all_ok(results) -> bool:
     return all(r.status == 0 for r in results)
-
-
-def recheck(case, backend, *, seed: int, target: str, expected=None, max_seeds: int | None = None) -> dict:
-    """The re-check of a failing ratio (cs:495-514): up to `max_seeds` (RECHECK_SEEDS[case.profile]) other seeds,
-    each ratio that missed the target level bootstrapped (its worst over the outputs, per seed)."""
-    from ..casegen.inputs import materialise
-    n_max = RECHECK_SEEDS.get(getattr(case, "profile", "smoke"), RECHECK_SEEDS["smoke"]) if max_seeds is None \
-        else max_seeds
-    samples: dict[str, list[float]] = {k: [] for k in _RATIO_NAMES}
-    skipped = 0
-    for i in range(1, n_max + 1):
-        other = dataclasses.replace(case, fixed_seed=None) if getattr(case, "fixed_seed", None) is not None else case
-        inv = materialise(other, seed + 7919 * i)
-        dev = backend.invoke(inv)
-        if not _ok(dev):
-            skipped += 1
-            continue
-        dev = _copy_results(dev)
-        ben = backend.invoke_chain(inv)
-        if not _ok(ben):
-            skipped += 1
-            continue
-        nums = case_numbers(inv, dev, ben, None)
-        for k in samples:
-            samples[k].append(nums["ratios"][k])
-    return {"seeds": n_max, "skipped": skipped, "samples": samples}
-
-
-def check_case(case, backend, inv, results, *, seed: int, expected: dict | None = None,
-               standard: str | None = None) -> compare.Check:
-    """The "precision standard" check of one judged case. Informational (always passes) unless `standard`
-    ("opbase-L1", ...) asks for a verdict: then a case below that level (after the re-check) fails with category
-    "precision". Never raises."""
-    t0 = time.perf_counter()
-    target = target_level(standard)
-    stats: dict = {"standard": STANDARD_LABEL, "mode": standard or "informational"}
-
-    def done(passed: bool, msg: str) -> compare.Check:
-        stats["seconds"] = round(time.perf_counter() - t0, 4)
-        return compare.Check(CHECK_NAME, passed, f"{CHECK_NAME} ({STANDARD_LABEL}): {msg}", _rounded(stats),
-                             category="precision")
-
-    if not hasattr(backend, "invoke_chain"):
-        stats.update(level=NOT_JUDGED, chain="not supported")
-        return done(True, "chain: not supported by this backend (level not judged)")
-    if _numel(inv) > MAX_ELEMENTS:
-        stats.update(level=NOT_JUDGED, chain="not run: case too large")
-        return done(True, f"not judged: more than {MAX_ELEMENTS} elements per output")
-    try:
-        device = _copy_results(results)
-        chain = backend.invoke_chain(inv)
-        if not _ok(chain):
-            stats.update(level=NOT_JUDGED, chain=f"status {[r.status for r in chain]}")
-            return done(target is None, f"the chain failed with status {[r.status for r in chain]}")
-        nums = case_numbers(inv, device, chain, expected)
-    except Exception as exc:  # a comparison that cannot be made is recorded, never a crash of the judge
-        stats.update(level=NOT_JUDGED, error=f"{type(exc).__name__}: {exc}")
-        return done(target is None, f"not judged: {type(exc).__name__}: {exc}")
-    stats.update(level=nums["level"], ratios=nums["ratios"], dtype=nums["dtype"],
-                 ranks_compared=nums["ranks_compared"],
-                 outputs={name: {k: o[k] for k in ("device", "chain", "ratios", "level", "elements",
-                                                   "small_values", "nonfinite")}
-                          for name, o in nums["outputs"].items()})
-    summary = (f"level {nums['level']} (ratios MARE {nums['ratios']['mare']:.3g}, MERE {nums['ratios']['mere']:.3g}, "
-               f"RMSE {nums['ratios']['rmse']:.3g}, small values {nums['ratios']['small_values']:.3g})")
-    if target is None:
-        return done(True, summary + " [informational]")
-    # the verdict: repeatability (one more run, fresh NaN-filled outputs; recorded, not deciding), then the level
-    try:
-        from ..casegen.inputs import materialise
-        again = backend.invoke(materialise(case, seed))
-        stats["repeatable"] = _ok(again) and all(
-            set(a.outputs) == set(b.outputs) and all(
-                np.array_equal(np.asarray(a.outputs[k]).view(np.uint8), np.asarray(b.outputs[k]).view(np.uint8))
-                for k in a.outputs) for a, b in zip(device, again))
-    except Exception as exc:
-        stats["repeatable"] = f"not run: {type(exc).__name__}"
-    if LEVEL_ORDER.index(nums["level"]) >= LEVEL_ORDER.index(target):
-        return done(True, summary + f" >= {target}")
-    target_limits = dict(zip(_RATIO_NAMES, LEVELS[target]))
-    missed = [k for k in _RATIO_NAMES if nums["ratios"][k] > target_limits[k]]
-    hard = [f"{n} inf/NaN errors" for n in [sum(o["nonfinite"]["errors"] for o in nums["outputs"].values())] if n]
-    if nums["ratios"]["small_values"] > SMALL_VALUE_RATIO:
-        hard.append(f"small-value error ratio {nums['ratios']['small_values']:.3g} > {SMALL_VALUE_RATIO}")
-    if hard or not missed:
-        return done(False, summary + f" < {target}: " + "; ".join(hard or ["below the level"]))
-    try:
-        rc = recheck(case, backend, seed=seed, target=target, expected=expected)
-    except Exception as exc:
-        stats["recheck"] = {"error": f"{type(exc).__name__}: {exc}"}
-        return done(False, summary + f" < {target}; the re-check failed: {type(exc).__name__}: {exc}")
-    first = {k: nums["ratios"][k] for k in missed}
-    intervals = {}
-    for k in missed:
-        xs = [first[k]] + rc["samples"][k]
-        intervals[k] = bootstrap_median_ci(xs)
-    runs = len(rc["samples"][missed[0]])
-    ci_pass = all(iv["ci"][0] <= CI_LIMIT for iv in intervals.values())
-    enough = runs >= RECHECK_MIN_SAMPLES
-    stats["recheck"] = {"extra_seeds": rc["seeds"], "runs": runs, "skipped": rc["skipped"], "metrics": missed,
-                        "intervals": intervals, "ci_lower_le_1": ci_pass, "enough_samples": enough}
-    passed = ci_pass and enough
-    stats["level_after_recheck"] = target if passed else nums["level"]
-    why = ("passes the re-check" if passed else
-           f"the re-check's {runs} runs < {RECHECK_MIN_SAMPLES} (the standard's small-sample rule)" if ci_pass else
-           "the bootstrap interval's lower end > 1.0")
-    ivs = ", ".join(f"{k.upper()} median {iv['median']:.3g} CI [{iv['ci'][0]:.3g}, {iv['ci'][1]:.3g}]"
-                    for k, iv in intervals.items())
-    return done(passed, summary + f" < {target}: {why} ({ivs})")

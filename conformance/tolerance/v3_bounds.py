@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import dtypes
 from ..dtypes import U32, gamma_n
-from ..reference.v3 import V3Reference
+from ..reference.v3 import V3Reference, reference
 
 
 def bound(ref: V3Reference) -> np.ndarray:
@@ -55,3 +55,11 @@ def bound(ref: V3Reference) -> np.ndarray:
         return gamma_n(W + 1, u) * (P + g4 * T) + g4 * T + 2 * U32 * P + (W + 1) * eta + e_x3
     e_x3 = (step * u * (1 + g4)) * X + W * eta if has_x3 else 0.0
     return W * ref.scale1 * step + 2 * u * P + g4 * T + ref.scale2 * step + u * np.abs(ref.out) + eta + e_x3
+
+
+def rank_bounds(inv, accumulation: str = "probabilistic") -> dict[tuple[int, str], np.ndarray]:
+    """The bound of every (rank, output) of `inv` as (m, n) float32 arrays, from its inputs (the metamorphic
+    relations': conformance/relations.py). Every rank's output is the all-reduced result: one bound for all.
+    `accumulation` is not used: the integer part is exact."""
+    b = bound(reference(inv)).astype(np.float32)
+    return {(r, "output"): b for r in range(inv.world_size)}

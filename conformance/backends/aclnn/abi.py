@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
-from dataclasses import dataclass
 from typing import Sequence
 
+from ... import operators
 from .libs import Libraries
 
 ACL = "libascendcl.so"
@@ -43,35 +43,16 @@ class HcclRootInfo(ctypes.Structure):
     _fields_ = [("internal", ctypes.c_char * HCCL_ROOT_INFO_BYTES)]
 
 
-@dataclass(frozen=True)
-class OperatorAbi:
-    """One aclnn operator: its two C functions and the order of its arguments."""
-    workspace_fn: str
-    execute_fn: str
-    inputs: tuple[str, ...]  # tensor arguments before the scalars, in C order
-    scalars: tuple[str, ...]  # epsilon / group / reduceOp / commTurn / streamMode, in C order
-    outputs: tuple[str, ...]  # tensor arguments after the scalars, in C order
-    results: tuple[str, ...]  # the tensors whose contents come back to the host after the call
-
-    @property
-    def tensors(self) -> tuple[str, ...]:
-        return self.inputs + self.outputs
+# One aclnn operator's two C functions and the order of its arguments: the operator record's `abi`
+# (conformance/operators/), the one place an operator's prototype is written.
+OperatorAbi = operators.Abi
 
 
-_MARN_IN = ("x1", "x2", "bias", "residual", "gamma")
-_COMM = ("group", "reduceOp", "commTurn", "streamMode")
-OPERATORS = {
-    "MatmulAllReduceAddRmsNorm": OperatorAbi(
-        "aclnnMatmulAllReduceAddRmsNormGetWorkspaceSize", "aclnnMatmulAllReduceAddRmsNorm",
-        _MARN_IN, ("epsilon",) + _COMM, ("y", "normOut"), ("y", "normOut")),
-    "InplaceMatmulAllReduceAddRmsNorm": OperatorAbi(  # the residual is the y output (written in place)
-        "aclnnInplaceMatmulAllReduceAddRmsNormGetWorkspaceSize", "aclnnInplaceMatmulAllReduceAddRmsNorm",
-        _MARN_IN, ("epsilon",) + _COMM, ("normOut",), ("residual", "normOut")),
-    "QuantMatmulAllReduceV3": OperatorAbi(
-        "aclnnQuantMatmulAllReduceV3GetWorkspaceSize", "aclnnQuantMatmulAllReduceV3",
-        ("x1", "x2", "bias", "x3", "dequantScale", "pertokenScale", "commQuantScale1", "commQuantScale2"),
-        _COMM, ("output",), ("output",)),
-}
+def operator_abi(op: str) -> OperatorAbi:
+    """The C ABI of operator `op`, from its record; operators.UnknownOperator (one line) for an unknown name."""
+    return operators.get(op).abi
+
+
 SCALAR_CTYPES = {"epsilon": c_double, "group": c_char_p, "reduceOp": c_char_p, "commTurn": c_int64,
                  "streamMode": c_int64}
 
@@ -142,7 +123,7 @@ PROTOTYPES: dict[str, tuple[str, type, tuple]] = {
     "aclrtEventElapsedTime": (ACL, c_int, (POINTER(ctypes.c_float), c_void_p, c_void_p)),
     "aclrtDestroyEvent": (ACL, c_int, (c_void_p,)),
 }
-for _abi in OPERATORS.values():
+for _abi in (_op.abi for _op in operators.all_operators()):
     PROTOTYPES[_abi.workspace_fn] = (OPAPI, c_int, (c_void_p,) * len(_abi.inputs)
                                      + tuple(SCALAR_CTYPES[s] for s in _abi.scalars)
                                      + (c_void_p,) * len(_abi.outputs) + (_U64P, _VPP))

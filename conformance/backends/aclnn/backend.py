@@ -13,13 +13,17 @@ import os
 import re
 from pathlib import Path
 
+from ... import operators
 from ...engine import RankEngine
 from ...protocol import Invocation, RankResult, Timing
 from . import abi, libs
-from .program import DEFAULT_SYNC_TIMEOUT_MS
+from .program import DEFAULT_SYNC_TIMEOUT_MS, chain_unsupported
 
 PROGRAM = "conformance.backends.aclnn.program:AclnnRankProgram"
 SYNC_TIMEOUT_ENV = "MC2_ACLNN_SYNC_TIMEOUT_MS"
+# The arguments that ask for low-bit communication (quantise, all_to_all, requantise, all_gather): no chain
+# of separate operators binds those steps, whatever the operator.
+LOW_BIT_COMM_ARGS = ("commQuantScale1", "commQuantScale2")
 VERSION_FILES = ("version.cfg", "version.info", "ascend_toolkit_install.info",
                  "aarch64-linux/ascend_toolkit_install.info", "x86_64-linux/ascend_toolkit_install.info",
                  "runtime/version.info")
@@ -78,7 +82,9 @@ class AclnnBackend:
         return self._symbols
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
-        if inv.op not in abi.OPERATORS:
+        try:  # every registered operator's C ABI is its record's (abi.operator_abi)
+            abi.operator_abi(inv.op)
+        except operators.UnknownOperator:
             return f"the aclnn backend has no binding for {inv.op}"
         return None
 
@@ -87,8 +93,10 @@ class AclnnBackend:
 
     @staticmethod
     def chain_unsupported_reason(inv: Invocation) -> str | None:
-        if inv.op == "QuantMatmulAllReduceV3" and any(
-                t.get("commQuantScale1") is not None or t.get("commQuantScale2") is not None for t in inv.ranks):
+        unsupported = chain_unsupported(inv.op)
+        if unsupported:
+            return unsupported
+        if any(t.get(name) is not None for t in inv.ranks for name in LOW_BIT_COMM_ARGS):
             return ("the low-bit communication steps (quantise, all_to_all, requantise, all_gather) have no "
                     "separate-operator binding in the aclnn backend's chain")
         if inv.shape_only:

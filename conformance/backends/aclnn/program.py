@@ -25,7 +25,7 @@ from ctypes import byref, c_uint64, c_void_p
 
 import numpy as np
 
-from ... import dtypes, quant
+from ... import dtypes, operators, quant
 from ...protocol import ACLNN_ERR_PARAM_INVALID, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult, TensorArg
 from . import abi, libs
 
@@ -225,6 +225,37 @@ def _rows(t: TensorArg) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class Chain:
+    """The benchmark chain of one operator as this backend runs it: methods of AclnnRankProgram that make its
+    buffers, plan the separate operators before the all-reduce (answering the buffer to reduce) and after it."""
+    buffers: str
+    local: str
+    after: str | None = None
+
+
+_MARN_CHAIN = Chain("_marn_chain_buffers", "_marn_chain_local", "_marn_chain_after")
+# The operators whose benchmark chain this backend implements (conformance/operators/ records); any other
+# operator's chain is declared unsupported (AclnnBackend.chain_unsupported_reason).
+CHAINS: dict[str, Chain] = {
+    operators.MARN.name: _MARN_CHAIN,
+    operators.INPLACE.name: _MARN_CHAIN,
+    operators.V3.name: Chain("_v3_chain_buffers", "_v3_chain_local"),
+}
+
+
+def chain_unsupported(op: str) -> str | None:
+    """Why this backend has no chain for operator `op` (None: it has one)."""
+    return None if op in CHAINS else f"the aclnn backend does not implement the benchmark chain of {op}"
+
+
+def chain_of(op: str) -> Chain:
+    reason = chain_unsupported(op)
+    if reason:
+        raise AclnnCallError(reason)
+    return CHAINS[op]
+
+
 class _ChainMixin:
     """The chain (protocol.invoke_chain) and device timing of AclnnRankProgram."""
 
@@ -239,7 +270,7 @@ class _ChainMixin:
                 bufs = self._chain_buffers(res, call)
                 plan_fn = lambda: self._chain_plan(res, call, bufs)  # noqa: E731
             else:
-                op = abi.OPERATORS[call.op]
+                op = abi.operator_abi(call.op)
                 handles, addrs = {}, {}
                 for name in op.tensors:
                     handles[name], addrs[name] = self._make_tensor(res, call.tensors.get(name), False)
@@ -285,7 +316,8 @@ class _ChainMixin:
             plan.launches.append(_Launch(fn, (workspace.value, executor)))
 
     def _chain_buffers(self, res: Resources, call) -> _ChainBuffers:
-        t, b = call.tensors, _ChainBuffers()
+        """Every device tensor of the operator's chain (CHAINS), outputs under the fused names."""
+        b = _ChainBuffers()
         h, a = b.handles, b.addrs
 
         def put(name, arg):
@@ -298,23 +330,30 @@ class _ChainMixin:
             h[name] = res.tensor(desc, "ND", desc.shape, a[name])
             return desc
 
+        getattr(self, chain_of(call.op).buffers)(res, call, b, put, scratch)
+        return b
+
+    def _v3_chain_buffers(self, res: Resources, call, b: _ChainBuffers, put, scratch) -> None:
+        t = call.tensors
         x1 = t["x1"]
-        if call.op == "QuantMatmulAllReduceV3":
-            out = t["output"]
-            m, n = _rows(x1), out.shape[-1]
-            put("x1", _matrix_arg(x1))
-            self._chain_weight(res, b, t["x2"])
-            for name in ("dequantScale", "pertokenScale", "bias"):
-                put(name, t.get(name))
-            scratch("mm", out.dtype, (m, n))
-            if t.get("x3") is not None:
-                put("x3", _matrix_arg(t["x3"], n))
-                scratch("mm_x3", out.dtype, (m, n))
-            scratch("reduced", out.dtype, (m, n))
-            b.count, b.dtype = m * n, out.dtype
-            b.results = {"output": ("reduced", out)}
-            return b
-        res_name = "residual" if call.op.startswith("Inplace") else "y"
+        out = t["output"]
+        m, n = _rows(x1), out.shape[-1]
+        put("x1", _matrix_arg(x1))
+        self._chain_weight(res, b, t["x2"])
+        for name in ("dequantScale", "pertokenScale", "bias"):
+            put(name, t.get(name))
+        scratch("mm", out.dtype, (m, n))
+        if t.get("x3") is not None:
+            put("x3", _matrix_arg(t["x3"], n))
+            scratch("mm_x3", out.dtype, (m, n))
+        scratch("reduced", out.dtype, (m, n))
+        b.count, b.dtype = m * n, out.dtype
+        b.results = {operators.get(call.op).summed_output: ("reduced", out)}
+
+    def _marn_chain_buffers(self, res: Resources, call, b: _ChainBuffers, put, scratch) -> None:
+        t = call.tensors
+        x1 = t["x1"]
+        res_name = operators.get(call.op).summed_output  # y, or the inplace twin's residual
         residual = t["residual"]
         m, n = _rows(residual), residual.shape[-1]
         put("x1", _matrix_arg(x1))
@@ -331,7 +370,6 @@ class _ChainMixin:
         scratch("y", residual.dtype, (m, n))
         b.count, b.dtype = m * n, residual.dtype
         b.results = {res_name: ("y", residual), "normOut": ("normOut", t.get("normOut") or residual)}
-        return b
 
     def _chain_weight(self, res: Resources, b: _ChainBuffers, x2: TensorArg) -> None:
         """aclnnQuantMatmulV4's x2: the stored matrix, (k, n) or with transposeX2 (n, k) (aclnnQuantMatmulV4.md
@@ -351,36 +389,49 @@ class _ChainMixin:
         b.handles["x2"], b.addrs["x2"] = self._weight_to_nz(res, desc, stored)
 
     def _chain_plan(self, res: Resources, call, b: _ChainBuffers) -> _Plan:
-        """GetWorkspaceSize of each separate operator in order, then the all-reduce as a launch:
-        MARN  aclnnMatmul(x1, x2) -> mm [aclnnAdd(mm, bias, 1) -> mm_bias] -> HcclAllReduce -> reduced
-              -> aclnnAddRmsNorm(reduced, residual, gamma, eps) -> yOut = normOut, xOut = y (the fused y)
-        V3    aclnnQuantMatmulV4(x1, x2, dequantScale, offset NULL, pertokenScale, bias, false, transposeX2) -> mm
-              [aclnnAdd(mm, x3, 1) -> mm_x3] -> HcclAllReduce -> reduced (the fused output)"""
-        h, plan = b.handles, _Plan([])
+        """GetWorkspaceSize of each separate operator in order, then the all-reduce as a launch (the operator's
+        CHAINS entry: what comes before the all-reduce, and after it)."""
+        plan = _Plan([])
         reduce_op = str(call.attrs.get("reduceOp", "sum"))
         if reduce_op not in abi.HCCL_REDUCE_OP or b.dtype not in abi.HCCL_DATA_TYPE:
             return _Plan([], ACLNN_ERR_PARAM_INVALID, f"benchmark chain: HcclAllReduce has no {reduce_op} / {b.dtype}")
-        if call.op == "QuantMatmulAllReduceV3":
-            self._gws(plan, "aclnnQuantMatmulV4", h["x1"], h["x2"], h["dequantScale"], None, h["pertokenScale"],
-                      h["bias"], False, b.transpose_x2, h["mm"])
-            partial = "mm"
-            if "x3" in h:
-                self._gws(plan, "aclnnAdd", h["mm"], h["x3"], res.scalar_float(1.0), h["mm_x3"])
-                partial = "mm_x3"
-        else:
-            self._gws(plan, "aclnnMatmul", h["x1"], h["x2"], h["mm"], abi.CUBE_MATH_KEEP_DTYPE)
-            partial = "mm"
-            if h.get("bias") is not None:
-                self._gws(plan, "aclnnAdd", h["mm"], h["bias"], res.scalar_float(1.0), h["mm_bias"])
-                partial = "mm_bias"
+        chain = chain_of(call.op)
+        partial = getattr(self, chain.local)(res, call, b, plan)
         if plan.status:
             return plan
         plan.launches.append(_Launch("HcclAllReduce", (b.addrs[partial], b.addrs["reduced"], b.count,
                                                        abi.HCCL_DATA_TYPE[b.dtype], abi.HCCL_REDUCE_OP[reduce_op])))
-        if call.op != "QuantMatmulAllReduceV3":
-            self._gws(plan, "aclnnAddRmsNorm", h["reduced"], h["residual"], h["gamma"],
-                      float(call.attrs.get("epsilon", 1e-6)), h["normOut"], h["rstd"], h["y"])
+        if chain.after:
+            getattr(self, chain.after)(res, call, b, plan)
         return plan
+
+    def _v3_chain_local(self, res: Resources, call, b: _ChainBuffers, plan: _Plan) -> str:
+        """aclnnQuantMatmulV4(x1, x2, dequantScale, offset NULL, pertokenScale, bias, false, transposeX2) -> mm
+        [aclnnAdd(mm, x3, 1) -> mm_x3]; the all-reduced buffer is the fused output."""
+        h = b.handles
+        self._gws(plan, "aclnnQuantMatmulV4", h["x1"], h["x2"], h["dequantScale"], None, h["pertokenScale"],
+                  h["bias"], False, b.transpose_x2, h["mm"])
+        partial = "mm"
+        if "x3" in h:
+            self._gws(plan, "aclnnAdd", h["mm"], h["x3"], res.scalar_float(1.0), h["mm_x3"])
+            partial = "mm_x3"
+        return partial
+
+    def _marn_chain_local(self, res: Resources, call, b: _ChainBuffers, plan: _Plan) -> str:
+        """aclnnMatmul(x1, x2) -> mm [aclnnAdd(mm, bias, 1) -> mm_bias]."""
+        h = b.handles
+        self._gws(plan, "aclnnMatmul", h["x1"], h["x2"], h["mm"], abi.CUBE_MATH_KEEP_DTYPE)
+        partial = "mm"
+        if h.get("bias") is not None:
+            self._gws(plan, "aclnnAdd", h["mm"], h["bias"], res.scalar_float(1.0), h["mm_bias"])
+            partial = "mm_bias"
+        return partial
+
+    def _marn_chain_after(self, res: Resources, call, b: _ChainBuffers, plan: _Plan) -> None:
+        """aclnnAddRmsNorm(reduced, residual, gamma, eps) -> yOut = normOut, xOut = y (the fused y)."""
+        h = b.handles
+        self._gws(plan, "aclnnAddRmsNorm", h["reduced"], h["residual"], h["gamma"],
+                  float(call.attrs.get("epsilon", 1e-6)), h["normOut"], h["rstd"], h["y"])
 
     # --- launching ---
 
@@ -495,7 +546,7 @@ class AclnnRankProgram(_ChainMixin):
         mode = getattr(call, "mode", "fused")
         if mode != "fused" or getattr(call, "iterations", 0):
             return self._invoke_mode(call, mode)
-        op = abi.OPERATORS[call.op]
+        op = abi.operator_abi(call.op)
         res = Resources(self.api)
         try:
             handles, addrs = {}, {}

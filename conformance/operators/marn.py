@@ -2,7 +2,7 @@
 
 Contract: shared/docs/aclnnMatmulAllReduceAddRmsNorm.md (both operators). The out-of-place operator writes y;
 the inplace one writes y into its residual buffer (the document's "Inplace" prototype has no y argument).
-The operator's own modules: spec/marn.py, casegen/marn.py, fuzz/strategies.py (marn_valid), sim/validate_marn.py,
+The operator's own modules: spec/marn.py, casegen/marn.py, fuzz/strategies.py (marn_valid), validate/marn.py,
 sim/marn_numerics.py, sim/chain.py (marn_chain), sim/cann/marn_host.py, reference/marn.py, tolerance/marn_bounds.py,
 tolerance/marn_check.py.
 """
@@ -23,7 +23,7 @@ _SHARED = dict(
     shape_arg="residual",
     rank_local_args=("residual", "gamma"),  # per-rank inputs after the all-reduce: the ranks' outputs differ
     path_option="bf16_rms_source",  # MARN-AMB-007: which bf16 value feeds the RMSNorm
-    validate=Ref("conformance.sim.validate_marn:validate"),
+    validate=Ref("conformance.validate.marn:validate"),
     numerics=Ref("conformance.sim.marn_numerics:run"),
     host_model=Ref("conformance.sim.cann.marn_host:check"),
     chain=Ref("conformance.sim.chain:marn_chain"),

@@ -1,7 +1,7 @@
 """QuantMatmulAllReduceV3: the operator record (see record.py).
 
 Contract: shared/docs/aclnnQuantMatmulAllReduceV3.md. One output, identical on every rank (the all-reduced
-result). The operator's own modules: spec/v3.py, casegen/v3.py, fuzz/strategies.py (v3_valid), sim/validate_v3.py,
+result). The operator's own modules: spec/v3.py, casegen/v3.py, fuzz/strategies.py (v3_valid), validate/v3.py,
 sim/v3_numerics.py, sim/chain.py (v3_chain), sim/cann/v3_host.py, reference/v3.py, tolerance/v3_bounds.py,
 tolerance/v3_check.py, quant.py.
 """
@@ -23,7 +23,7 @@ V3 = Operator(
     relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "chain_matches"}),
     constraints=Ref("conformance.spec.v3:CONSTRAINTS"), ambiguities=Ref("conformance.spec.v3:AMBIGUITIES"),
     cases=Ref("conformance.casegen.v3:all_cases"), fuzz=Ref("conformance.fuzz.strategies:v3_valid"),
-    validate=Ref("conformance.sim.validate_v3:validate"),
+    validate=Ref("conformance.validate.v3:validate"),
     numerics=Ref("conformance.sim.v3_numerics:run"),
     host_model=Ref("conformance.sim.cann.v3_host:check"),
     chain=Ref("conformance.sim.chain:v3_chain"),

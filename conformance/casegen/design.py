@@ -42,7 +42,7 @@ def _marn_2d_mutations(op, dt):
 
 def marn_rank_cases() -> list[Case]:
     cases = []
-    for op, dt in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES):
+    for op, dt in itertools.product(marn.OPS, marn.DTYPES):
         for name, cid, mutate in _marn_2d_mutations(op, dt):
             for ws in VALID_WORLD_SIZES:
                 t = marn.base_tensors(op, dt, marn.TINY, x1_3d=False)
@@ -57,7 +57,7 @@ def marn_rank_cases() -> list[Case]:
                                     kind="invalid", profile="signoff"))
     # k and n over INT32_MAX with a 2-D x1 (marn.bound_cases has them with a 3-D x1)
     big = 2**31
-    for op, (name, cid, k, n) in itertools.product((marn.OP, marn.INPLACE_OP),
+    for op, (name, cid, k, n) in itertools.product(marn.OPS,
                                                    (("k_over_max", "MARN-BOUND-003", big, 32),
                                                     ("n_over_max", "MARN-BOUND-004", 16, big))):
         for ws in VALID_WORLD_SIZES:
@@ -158,7 +158,7 @@ def orientation_cases() -> list[Case]:
     for family, name, cid, shape in orientations():
         label = f"{name}_{'x'.join(map(str, shape))}"
         if family == "marn":
-            for op, dt, ws in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES, VALID_WORLD_SIZES):
+            for op, dt, ws in itertools.product(marn.OPS, marn.DTYPES, VALID_WORLD_SIZES):
                 t = marn.base_tensors(op, dt, marn.TINY)
                 t[name] = replace(t[name], shape=shape)
                 cases.append(marn._case(op, f"{cid}-{label}", dt, ws, t, marn.base_attrs(k=marn.TINY.k),
@@ -197,7 +197,7 @@ V3_INT8_PROBES = (("int8_cast_tie", 5, 2.0, 4.0), ("int8_cast_non_tie", 7, 4.0, 
 def probe_cases() -> list[Case]:
     cases = []
     for name, dt, bias, residual, _ in MARN_Y_PROBES:
-        for op in (marn.OP, marn.INPLACE_OP):
+        for op in marn.OPS:
             t = marn.base_tensors(op, dt, marn.Shape("probe", 1, 4, 16, 32, ""))
             t["x1"] = replace(t["x1"], values="const:0")
             t["bias"] = replace(t["bias"], values=f"const:{bias}")
@@ -207,7 +207,7 @@ def probe_cases() -> list[Case]:
                                     profile="signoff", params=(("exact_outputs", ("y",)), ("rounding_step", "y_store"),
                                                                ("tie", "tie" in name and "non_tie" not in name)),
                                     covers=["MARN-NUM-004", "MARN-NUM-005"]
-                                    + (["MARN-INPLACE-001"] if op == marn.INPLACE_OP else [])))
+                                    + marn.inplace_covers(op)))
     for name, local, scale, _ in V3_INT8_PROBES:
         for row in (v3.ROWS[0], v3.ROWS[3]):
             t = v3.tensors(row, v3.V3Shape("probe", 1, 4, 1, 32), bias=False, x3=False, scale_shape="1",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
+from .. import operators
 from ..spec.v3 import OP
 from .mutate import all_of as _many
 from .mutate import null as _null
@@ -106,7 +107,8 @@ def attrs(k: int) -> dict:
 
 
 def _case(name, row_out, ws, t, a, *, rejects=False, covers, kind, profile, shape_only=False, notes="", params=()):
-    return Case(id=f"v3-{name}-{SHORT.get(row_out, row_out)}-w{ws}", op=OP, world_size=ws, tensors=tuple(t.items()),
+    cid = f"{operators.get(OP).short}-{name}-{SHORT.get(row_out, row_out)}-w{ws}"
+    return Case(id=cid, op=OP, world_size=ws, tensors=tuple(t.items()),
                 attrs=tuple(a.items()), rejects=rejects, covers=tuple(covers), kind=kind, profile=profile,
                 shape_only=shape_only, dtype=row_out, notes=notes, params=tuple(params))
 

@@ -314,3 +314,28 @@ def bound_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases()
+
+
+# ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------
+
+def mutation_base(op: str, dtype: str) -> tuple[dict, dict]:
+    """The valid tiny case (tensors, attrs) the invalid cases of `op` at `dtype` are mutated from."""
+    return base_tensors(op, dtype, TINY), base_attrs(k=TINY.k)
+
+
+def limit_cases() -> list[Case]:
+    """Shape-only cases at INT32_MAX - 1, INT32_MAX and INT32_MAX + 1 of every bound, both operators."""
+    out = []
+    i32 = INT32_MAX
+    for op in OPS:
+        for cid, dim, x1_3d in (("MARN-BOUND-001", "s", True), ("MARN-BOUND-002", "s", False),
+                                ("MARN-BOUND-003", "k", True), ("MARN-BOUND-004", "n", True)):
+            for value in (i32 - 1, i32, i32 + 1):
+                b, s, k, n = 1, 4, 16, 32
+                b, s, k, n = [value if dim == d else v for d, v in zip("bskn", (b, s, k, n))]
+                t = base_tensors(op, "float16", Shape("limit", b, s, k, n, ""), x1_3d=x1_3d)
+                rejects = value > i32
+                out.append(_case(op, f"limit-{cid}-{value}", "float16", 2, t, base_attrs(k=16),
+                                 rejects=rejects, covers=[cid], kind="invalid" if rejects else "valid",
+                                 profile="smoke", shape_only=True))
+    return out

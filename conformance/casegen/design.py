@@ -140,37 +140,28 @@ def v3_rank_cases() -> list[Case]:
     return cases
 
 
-# (op family, tensor, constraint, rejected shape as a function of the TINY shape) for the orientation rule
-def orientations() -> list:
-    M, V = marn.TINY, v3.TINY
-    return [
-        ("marn", "bias", "MARN-SHAPE-004", (M.n, 1)),
-        ("marn", "gamma", "MARN-SHAPE-008", (M.n, 1)),
-        ("v3", "bias", "V3-SHAPE-005", (V.n, 1)),
-        ("v3", "dequantScale", "V3-SHAPE-007", (V.n, 1)),
-        ("v3", "pertokenScale", "V3-SHAPE-008", (1, V.m)),
-        ("v3", "commQuantScale1", "V3-COMM-002", (V.n, 1)),
-    ]
-
-
+# (tensor, constraint, rejected shape from the TINY shape) for the orientation rule, per operator family
 def orientation_cases() -> list[Case]:
+    M, V = marn.TINY, v3.TINY
     cases = []
-    for family, name, cid, shape in orientations():
+    for name, cid, shape in (("bias", "MARN-SHAPE-004", (M.n, 1)), ("gamma", "MARN-SHAPE-008", (M.n, 1))):
         label = f"{name}_{'x'.join(map(str, shape))}"
-        if family == "marn":
-            for op, dt, ws in itertools.product(marn.OPS, marn.DTYPES, VALID_WORLD_SIZES):
-                t = marn.base_tensors(op, dt, marn.TINY)
-                t[name] = replace(t[name], shape=shape)
-                cases.append(marn._case(op, f"{cid}-{label}", dt, ws, t, marn.base_attrs(k=marn.TINY.k),
-                                        rejects=True, covers=[cid], kind="invalid", profile="signoff"))
-        else:
-            for row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
-                t = v3.tensors(row, v3.TINY, lowbit=True)
-                names = ("commQuantScale1", "commQuantScale2") if name.startswith("comm") else (name,)
-                for nm in names:
-                    t[nm] = replace(t[nm], shape=shape)
-                cases.append(v3._case(f"{cid}-{label}", row.out, ws, t, v3.attrs(v3.TINY.k), rejects=True,
-                                      covers=[cid], kind="invalid", profile="signoff"))
+        for op, dt, ws in itertools.product(marn.OPS, marn.DTYPES, VALID_WORLD_SIZES):
+            t = marn.base_tensors(op, dt, marn.TINY)
+            t[name] = replace(t[name], shape=shape)
+            cases.append(marn._case(op, f"{cid}-{label}", dt, ws, t, marn.base_attrs(k=marn.TINY.k),
+                                    rejects=True, covers=[cid], kind="invalid", profile="signoff"))
+    for name, cid, shape in (("bias", "V3-SHAPE-005", (V.n, 1)), ("dequantScale", "V3-SHAPE-007", (V.n, 1)),
+                             ("pertokenScale", "V3-SHAPE-008", (1, V.m)),
+                             ("commQuantScale1", "V3-COMM-002", (V.n, 1))):
+        label = f"{name}_{'x'.join(map(str, shape))}"
+        for row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
+            t = v3.tensors(row, v3.TINY, lowbit=True)
+            names = ("commQuantScale1", "commQuantScale2") if name.startswith("comm") else (name,)
+            for nm in names:
+                t[nm] = replace(t[nm], shape=shape)
+            cases.append(v3._case(f"{cid}-{label}", row.out, ws, t, v3.attrs(v3.TINY.k), rejects=True,
+                                  covers=[cid], kind="invalid", profile="signoff"))
     return cases
 
 

@@ -10,7 +10,7 @@ arbitrary in-process command such as "judge the signoff cases, stop at the first
 session per mutant plus its stats pass over the suite does not fit two shared cores. cosmic-ray runs a
 subprocess per mutant (a ~3 s import of numpy and the catalogue each time) from a session database: the same
 cost. Here each mutant is compiled once and swapped into the loaded module (the function objects keep their
-identity, only their __code__ changes, so every importer - the backend's VALIDATORS table, v3_numerics'
+identity, only their __code__ changes, so every importer - the operator records' Refs, v3_numerics'
 `allreduce`, sim-cann - sees it), the test runs in this process with every case already built, and the module
 is restored: a killed mutant costs milliseconds, a survivor one pass over the light signoff cases (~10 s).
 
@@ -72,8 +72,8 @@ RESULTS = ROOT / "bench" / "mutation_results.json"
 EQUIVALENTS = ROOT / "bench" / "mutation-equivalents.md"
 
 MODULES = {  # name -> (module, kind); the order is the priority order of a time-boxed run
-    "validate_marn": ("conformance.sim.validate_marn", "contract"),
-    "validate_v3": ("conformance.sim.validate_v3", "contract"),
+    "validate_marn": ("conformance.validate.marn", "contract"),
+    "validate_v3": ("conformance.validate.v3", "contract"),
     "marn_numerics": ("conformance.sim.marn_numerics", "contract"),
     "v3_numerics": ("conformance.sim.v3_numerics", "contract"),
     "marn_host": ("conformance.sim.cann.marn_host", "host"),

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import casegen
+from . import casegen, operators
 from .casegen.inputs import materialise
 from .protocol import Invocation
-from .reference import v3 as v3_reference
-from .reference.marn import as_matrix, rank_outputs, reduced_matmul
 
 GENERATOR_VERSION = "marn-fp32-ref-1+v3-ref-1"
 GOLDEN_SEED = 20241122
@@ -68,15 +66,8 @@ def _bytes(a: np.ndarray) -> np.ndarray:
 
 
 def reference_arrays(inv: Invocation) -> dict[str, np.ndarray]:
-    if inv.op == "QuantMatmulAllReduceV3":
-        return {"output": v3_reference.reference(inv).out.astype(np.float32)}
-    red = reduced_matmul(inv)
-    out = {}
-    for r, tensors in enumerate(inv.ranks):
-        y, norm, _ = rank_outputs(red, as_matrix(tensors["residual"]),
-                                  as_matrix(tensors["gamma"]).reshape(-1), float(inv.attrs["epsilon"]))
-        out[f"y.{r}"], out[f"normOut.{r}"] = y, norm
-    return out
+    """The arrays frozen for `inv`: the operator's reference's choice (its record's `golden_arrays`)."""
+    return operators.get(inv.op).code("golden_arrays")(inv)
 
 
 def regenerate(directory: Path = DEFAULT_DIR) -> dict:

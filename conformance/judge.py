@@ -14,19 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import operators
 from .casegen.inputs import materialise
 from .casegen.model import Case
 from .expectation import PHASE_WORDS, Expected
 from .expectation import expected as _expected
 from .golden import GENERATOR_VERSION, _bytes, inputs_sha256
 from .protocol import RankFailure, status_name
-from .tolerance import compare, marn_check, v3_check
-
-_NUMERIC_CHECKS = {
-    "MatmulAllReduceAddRmsNorm": marn_check.check,
-    "InplaceMatmulAllReduceAddRmsNorm": marn_check.check,
-    "QuantMatmulAllReduceV3": v3_check.check,
-}
+from .tolerance import compare
 
 
 @dataclass
@@ -217,9 +212,9 @@ def _judge(case: Case, backend, inv, t0: float, want: Expected, box: list, *, de
     rejected_on_purpose = want.may_reject and all(res.status for res in results)
     if want.accept and not case.shape_only and not rejected_on_purpose:
         exact_outputs = dict(case.params).get("exact_outputs") if case.kind == "exact" else ()
-        checks += list(_NUMERIC_CHECKS[case.op](inv, results, exact=case.kind == "exact",
-                                                exact_outputs=exact_outputs, accumulation=accumulation,
-                                                with_metrics=with_metrics, expected=expected))
+        numeric_check = operators.get(case.op).code("check")  # the operator's reference, bound and comparison
+        checks += list(numeric_check(inv, results, exact=case.kind == "exact", exact_outputs=exact_outputs,
+                                     accumulation=accumulation, with_metrics=with_metrics, expected=expected))
     failed = [c for c in checks if not c.passed]
     category = _category(failed[0]) if failed else "pass"
     return Outcome(case.id, category, checks, seconds=time.perf_counter() - t0, expected=want.describe(),

@@ -43,13 +43,6 @@ STATUS_NAMES = {
     561000: "ACLNN_ERR_INNER",
 }
 
-OPERATORS = (
-    "MatmulAllReduceAddRmsNorm",
-    "InplaceMatmulAllReduceAddRmsNorm",
-    "QuantMatmulAllReduceV3",
-)
-
-
 def status_name(code: int) -> str:
     return f"{code} ({STATUS_NAMES.get(code, 'unknown')})"
 

@@ -7,12 +7,11 @@ import types
 import numpy as np
 import pytest
 
-from conformance import casegen, dtypes, quant
+from conformance import casegen, dtypes, operators, quant
 from conformance.casegen import design
 from conformance.casegen.inputs import materialise
 from conformance.judge import run_case
 from conformance.sim import SimulatorBackend, marn_numerics, v3_numerics
-from conformance.sim.backend import VALIDATORS
 from conformance.spec import CONSTRAINTS
 
 SIGNOFF = casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8))
@@ -25,7 +24,7 @@ RANKS = {"MARN-SHAPE-001": (), "V3-SHAPE-001": (),  # the x1 rank rule itself: x
 def _fires_alone(case, cid) -> bool:
     inv = materialise(case, 0)
     t, a = dict(inv.ranks[0]), dict(inv.attrs)
-    validate = VALIDATORS[case.op]
+    validate = operators.get(case.op).validate.load()
     status, fired, _ = validate(case.op, t, a, case.world_size)
     return status != 0 and fired == cid and validate(case.op, t, a, case.world_size,
                                                      frozenset({f"unchecked:{cid}"}))[0] == 0

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from conformance import casegen
+from conformance import casegen, operators
 from conformance.casegen.inputs import materialise
-from conformance.sim.backend import VALIDATORS
 from conformance.spec import BY_ID
 
 INVALID = [c for c in casegen.catalogue() if c.kind == "invalid"]
@@ -29,7 +28,7 @@ def test_covers_name_known_constraints():
 def test_invalid_case_violates_exactly_the_constraint_it_names(case):
     inv = materialise(case, 0)
     t = dict(inv.ranks[0])
-    validate = VALIDATORS[case.op]
+    validate = operators.get(case.op).validate.load()
     status, cid, _ = validate(case.op, t, dict(inv.attrs), case.world_size)
     assert status != 0 and cid == case.covers[0]
     # with that one rule switched off, nothing else is wrong with the input

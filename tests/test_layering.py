@@ -12,6 +12,7 @@ RULES = [
     ("conformance.engine.worker", ("conformance.backends", "pytest")),
     ("conformance.engine", ("conformance.backends", "pytest")),
     ("conformance.sim", ("pytest",)),
+    ("conformance.validate", ("conformance.sim", "conformance.backends", "pytest")),  # shared by sim and torch-cpu
     ("conformance.sim.cann.backend", ("pytest",)),
     ("conformance.backends", ("pytest",)),
     ("conformance.judge", ("pytest",)),
@@ -41,7 +42,8 @@ def test_one_definition_of_the_world_sizes():
     from conformance.casegen import model as casegen_model
     from conformance.hw import leasing
     from conformance.spec import model
-    from conformance.sim import validate_marn, validate_v3
+    from conformance.validate import marn as validate_marn
+    from conformance.validate import v3 as validate_v3
     assert casegen_model.VALID_WORLD_SIZES is model.VALID_WORLD_SIZES
     assert leasing.VALID_SIZES is model.VALID_WORLD_SIZES
     assert validate_marn.VALID_WORLD_SIZES is model.VALID_WORLD_SIZES is validate_v3.VALID_WORLD_SIZES

@@ -231,8 +231,9 @@ def test_a_process_gets_its_last_block_back_when_it_is_free(tmp_path):
 def test_a_lease_is_held_only_while_the_backend_runs(tmp_path, monkeypatch):
     """LeasedBackend: the devices are leased around each invocation and free while the judge draws inputs and
     checks outputs (a lease held through host work leaves devices idle); its holding time is the invocations'."""
-    from conformance import casegen, judge
+    from conformance import casegen, judge, operators
     from conformance.hw.leasing import LeasedBackend
+    from conformance.operators import record
     from conformance.sim import SimulatorBackend
 
     leaser = DeviceLeaser(list(range(8)), tmp_path)
@@ -243,7 +244,8 @@ def test_a_lease_is_held_only_while_the_backend_runs(tmp_path, monkeypatch):
             held_during["invoke"] = (inv.devices, [leaser._busy(d) for d in range(8)])
             return super().invoke(inv)
 
-    real_materialise, real_check = judge.materialise, judge._NUMERIC_CHECKS["MatmulAllReduceAddRmsNorm"]
+    check_ref = operators.get("MatmulAllReduceAddRmsNorm").check
+    real_materialise, real_check = judge.materialise, check_ref.load()
 
     def materialise(case, seed):
         held_during["materialise"] = [leaser._busy(d) for d in range(8)]
@@ -254,7 +256,7 @@ def test_a_lease_is_held_only_while_the_backend_runs(tmp_path, monkeypatch):
         yield from real_check(*args, **kw)
 
     monkeypatch.setattr(judge, "materialise", materialise)
-    monkeypatch.setitem(judge._NUMERIC_CHECKS, "MatmulAllReduceAddRmsNorm", check)
+    monkeypatch.setitem(record._LOADED, check_ref.path, check)  # what the record's Ref resolves to
     backend = LeasedBackend(Spy(), leaser)
     outcome = judge.run_case(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), backend, seed=0)
     assert outcome.passed, outcome.report()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import design, edges, marn, serial, v3
+from .. import operators
+from . import design, edges, serial
 from .model import PROFILES, Case, selects_world_size
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[Case, ...]:
-    """Every generated case, then the frozen regressions (fuzz findings) of conformance/data/regressions.json."""
-    cases = (tuple(marn.all_cases()) + tuple(v3.all_cases()) + tuple(edges.all_cases()) + tuple(design.all_cases())
-             + tuple(serial.load_regressions()))
+    """Every generated case: each operator's families in registry order (a twin's come with its base's), the
+    edges and the design cases; then the frozen regressions (fuzz findings) of conformance/data/regressions.json."""
+    families = tuple(c for op in operators.all_operators() if op.cases is not None for c in op.cases())
+    cases = families + tuple(edges.all_cases()) + tuple(design.all_cases()) + tuple(serial.load_regressions())
     ids = [c.id for c in cases]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})

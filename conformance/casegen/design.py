@@ -42,7 +42,7 @@ def _marn_2d_mutations(op, dt):
 
 def marn_rank_cases() -> list[Case]:
     cases = []
-    for op, dt in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES):
+    for op, dt in itertools.product(marn.OPS, marn.DTYPES):
         for name, cid, mutate in _marn_2d_mutations(op, dt):
             for ws in VALID_WORLD_SIZES:
                 t = marn.base_tensors(op, dt, marn.TINY, x1_3d=False)
@@ -57,7 +57,7 @@ def marn_rank_cases() -> list[Case]:
                                     kind="invalid", profile="signoff"))
     # k and n over INT32_MAX with a 2-D x1 (marn.bound_cases has them with a 3-D x1)
     big = 2**31
-    for op, (name, cid, k, n) in itertools.product((marn.OP, marn.INPLACE_OP),
+    for op, (name, cid, k, n) in itertools.product(marn.OPS,
                                                    (("k_over_max", "MARN-BOUND-003", big, 32),
                                                     ("n_over_max", "MARN-BOUND-004", 16, big))):
         for ws in VALID_WORLD_SIZES:
@@ -140,37 +140,28 @@ def v3_rank_cases() -> list[Case]:
     return cases
 
 
-# (op family, tensor, constraint, rejected shape as a function of the TINY shape) for the orientation rule
-def orientations() -> list:
-    M, V = marn.TINY, v3.TINY
-    return [
-        ("marn", "bias", "MARN-SHAPE-004", (M.n, 1)),
-        ("marn", "gamma", "MARN-SHAPE-008", (M.n, 1)),
-        ("v3", "bias", "V3-SHAPE-005", (V.n, 1)),
-        ("v3", "dequantScale", "V3-SHAPE-007", (V.n, 1)),
-        ("v3", "pertokenScale", "V3-SHAPE-008", (1, V.m)),
-        ("v3", "commQuantScale1", "V3-COMM-002", (V.n, 1)),
-    ]
-
-
+# (tensor, constraint, rejected shape from the TINY shape) for the orientation rule, per operator family
 def orientation_cases() -> list[Case]:
+    M, V = marn.TINY, v3.TINY
     cases = []
-    for family, name, cid, shape in orientations():
+    for name, cid, shape in (("bias", "MARN-SHAPE-004", (M.n, 1)), ("gamma", "MARN-SHAPE-008", (M.n, 1))):
         label = f"{name}_{'x'.join(map(str, shape))}"
-        if family == "marn":
-            for op, dt, ws in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES, VALID_WORLD_SIZES):
-                t = marn.base_tensors(op, dt, marn.TINY)
-                t[name] = replace(t[name], shape=shape)
-                cases.append(marn._case(op, f"{cid}-{label}", dt, ws, t, marn.base_attrs(k=marn.TINY.k),
-                                        rejects=True, covers=[cid], kind="invalid", profile="signoff"))
-        else:
-            for row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
-                t = v3.tensors(row, v3.TINY, lowbit=True)
-                names = ("commQuantScale1", "commQuantScale2") if name.startswith("comm") else (name,)
-                for nm in names:
-                    t[nm] = replace(t[nm], shape=shape)
-                cases.append(v3._case(f"{cid}-{label}", row.out, ws, t, v3.attrs(v3.TINY.k), rejects=True,
-                                      covers=[cid], kind="invalid", profile="signoff"))
+        for op, dt, ws in itertools.product(marn.OPS, marn.DTYPES, VALID_WORLD_SIZES):
+            t = marn.base_tensors(op, dt, marn.TINY)
+            t[name] = replace(t[name], shape=shape)
+            cases.append(marn._case(op, f"{cid}-{label}", dt, ws, t, marn.base_attrs(k=marn.TINY.k),
+                                    rejects=True, covers=[cid], kind="invalid", profile="signoff"))
+    for name, cid, shape in (("bias", "V3-SHAPE-005", (V.n, 1)), ("dequantScale", "V3-SHAPE-007", (V.n, 1)),
+                             ("pertokenScale", "V3-SHAPE-008", (1, V.m)),
+                             ("commQuantScale1", "V3-COMM-002", (V.n, 1))):
+        label = f"{name}_{'x'.join(map(str, shape))}"
+        for row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
+            t = v3.tensors(row, v3.TINY, lowbit=True)
+            names = ("commQuantScale1", "commQuantScale2") if name.startswith("comm") else (name,)
+            for nm in names:
+                t[nm] = replace(t[nm], shape=shape)
+            cases.append(v3._case(f"{cid}-{label}", row.out, ws, t, v3.attrs(v3.TINY.k), rejects=True,
+                                  covers=[cid], kind="invalid", profile="signoff"))
     return cases
 
 
@@ -197,7 +188,7 @@ V3_INT8_PROBES = (("int8_cast_tie", 5, 2.0, 4.0), ("int8_cast_non_tie", 7, 4.0, 
 def probe_cases() -> list[Case]:
     cases = []
     for name, dt, bias, residual, _ in MARN_Y_PROBES:
-        for op in (marn.OP, marn.INPLACE_OP):
+        for op in marn.OPS:
             t = marn.base_tensors(op, dt, marn.Shape("probe", 1, 4, 16, 32, ""))
             t["x1"] = replace(t["x1"], values="const:0")
             t["bias"] = replace(t["bias"], values=f"const:{bias}")
@@ -207,7 +198,7 @@ def probe_cases() -> list[Case]:
                                     profile="signoff", params=(("exact_outputs", ("y",)), ("rounding_step", "y_store"),
                                                                ("tie", "tie" in name and "non_tie" not in name)),
                                     covers=["MARN-NUM-004", "MARN-NUM-005"]
-                                    + (["MARN-INPLACE-001"] if op == marn.INPLACE_OP else [])))
+                                    + marn.inplace_covers(op)))
     for name, local, scale, _ in V3_INT8_PROBES:
         for row in (v3.ROWS[0], v3.ROWS[3]):
             t = v3.tensors(row, v3.V3Shape("probe", 1, 4, 1, 32), bias=False, x3=False, scale_shape="1",

@@ -43,7 +43,7 @@ def _marn_edges(op: str, dt: str):
 
 def marn_cases() -> list[Case]:
     cases = []
-    for op, dt in itertools.product((marn.OP, marn.INPLACE_OP), marn.DTYPES):
+    for op, dt in itertools.product(marn.OPS, marn.DTYPES):
         for name, cid, rejects, shape, mutate in _marn_edges(op, dt):
             for ws in VALID_WORLD_SIZES:
                 t = marn.base_tensors(op, dt, shape)

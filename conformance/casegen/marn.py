@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
+from .. import operators
 from ..spec.marn import INPLACE_OP, OP
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec
 from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
@@ -17,7 +18,7 @@ from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 INT32_MAX = 2**31 - 1
 DTYPES = ("float16", "bfloat16")
 SHORT = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "int8": "i8"}
-OP_SHORT = {OP: "marn", INPLACE_OP: "marn_inplace"}
+OPS = (OP, INPLACE_OP)  # the pair, in catalogue order
 RESIDUAL_LIKE = ("residual", "y", "normOut")  # tensors whose shape is residual's (b, s, n)
 EPSILONS = (1e-6, 1e-2, 0.5)
 
@@ -46,6 +47,16 @@ def tp_layer(world_size: int) -> Shape:
     return Shape("tp_layer", 4, 1024, 1024 // world_size, 8192, "signoff")
 
 
+def writes_inplace(op: str) -> bool:
+    """The inplace twin (y written into residual: no y argument), from its record."""
+    return operators.get(op).writes_inplace
+
+
+def inplace_covers(op: str) -> list[str]:
+    """MARN-INPLACE-001 for a case of the inplace twin, nothing for the out-of-place operator."""
+    return ["MARN-INPLACE-001"] if writes_inplace(op) else []
+
+
 def base_tensors(op: str, dtype: str, shape: Shape, *, x1_3d: bool = True, x2_transposed: bool = False,
                  with_bias: bool = True, exact: bool = False) -> dict[str, TensorSpec | None]:
     b, s, k, n, m = shape.b, shape.s, shape.k, shape.n, shape.m
@@ -58,7 +69,7 @@ def base_tensors(op: str, dtype: str, shape: Shape, *, x1_3d: bool = True, x2_tr
         "residual": TensorSpec(dtype, (b, s, n), vals["residual"]),
         "gamma": TensorSpec(dtype, (n,), vals["gamma"]),
     }
-    if op == OP:
+    if not writes_inplace(op):
         t["y"] = TensorSpec(dtype, (b, s, n), "output")
     t["normOut"] = TensorSpec(dtype, (b, s, n), "output")
     return t
@@ -70,7 +81,7 @@ def base_attrs(*, epsilon: float = 1e-6, k: int = 1) -> dict:
 
 def _case(op, name, dtype, world_size, tensors, attrs, *, rejects=False, covers, kind, profile, shape_only=False,
           notes="", params=()):
-    cid = f"{OP_SHORT[op]}-{name}-{SHORT.get(dtype, dtype)}-w{world_size}"
+    cid = f"{operators.get(op).short}-{name}-{SHORT.get(dtype, dtype)}-w{world_size}"
     return Case(id=cid, op=op, world_size=world_size, tensors=tuple(tensors.items()), attrs=tuple(attrs.items()),
                 rejects=rejects, covers=tuple(covers), kind=kind, profile=profile, shape_only=shape_only,
                 dtype=dtype, notes=notes, params=tuple(params))
@@ -82,8 +93,7 @@ def _numeric_covers(op, *, x2_transposed, with_bias, epsilon_edge=False):
         covers.append("MARN-LAYOUT-002")
     if not with_bias:
         covers.append("MARN-NULL-003")
-    if op == INPLACE_OP:
-        covers.append("MARN-INPLACE-001")
+    covers += inplace_covers(op)
     if epsilon_edge:
         covers.append("MARN-ATTR-004")
     return covers
@@ -91,7 +101,7 @@ def _numeric_covers(op, *, x2_transposed, with_bias, epsilon_edge=False):
 
 def valid_cases() -> list[Case]:
     cases = []
-    for op in (OP, INPLACE_OP):
+    for op in OPS:
         for dtype, ws in itertools.product(DTYPES, VALID_WORLD_SIZES):
             # every layout combination on the small shapes; epsilon cycles with the combination so each
             # value meets every layout across shapes (and the canonical 3-D/plain/bias case gets 1e-6)
@@ -101,7 +111,7 @@ def valid_cases() -> list[Case]:
                     profile = shape.profile
                     if shape is TINY and profile == "smoke" and not (ws <= 2 and x1_3d and not x2_t and bias):
                         profile = "signoff"
-                    if op == INPLACE_OP and profile == "smoke" and ws != 2:
+                    if writes_inplace(op) and profile == "smoke" and ws != 2:
                         profile = "signoff"
                     name = (f"{shape.name}-x1_{'3d' if x1_3d else '2d'}-x2{'T' if x2_t else 'N'}"
                             f"-{'bias' if bias else 'nobias'}-eps{eps:g}")
@@ -115,7 +125,7 @@ def valid_cases() -> list[Case]:
             cases.append(_case(op, f"tp_layer-b4s1024k{layer.k}n8192", dtype, ws, t,
                                base_attrs(k=layer.k), kind="valid",
                                covers=_numeric_covers(op, x2_transposed=(ws % 4 == 0), with_bias=True),
-                               profile="signoff" if op == OP else "full"))
+                               profile="full" if writes_inplace(op) else "signoff"))
             # epsilon just inside both ends of (0, 1)
             for eps in (1e-12, 0.999999):
                 t = base_tensors(op, dtype, TINY)
@@ -129,7 +139,7 @@ def valid_cases() -> list[Case]:
                                             ("empty_n", Shape("e", 1, 4, 16, 0, ""), True, "MARN-EMPTY-002")):
                 t = base_tensors(op, dtype, shape, x1_3d=x1_3d)
                 cases.append(_case(op, name, dtype, ws, t, base_attrs(k=16), kind="valid",
-                                   covers=[cid] + (["MARN-INPLACE-001"] if op == INPLACE_OP else []),
+                                   covers=[cid] + inplace_covers(op),
                                    profile="signoff"))
     return cases
 
@@ -139,14 +149,14 @@ def exact_cases() -> list[Case]:
     partial sum is an integer of magnitude <= 8 * (24 + 2) + 4 = 212 < 256, exact in bf16 and fp16 in any
     order and at any rounding point, so y must match bit for bit."""
     cases = []
-    for op, dtype, ws in itertools.product((OP, INPLACE_OP), DTYPES, VALID_WORLD_SIZES):
+    for op, dtype, ws in itertools.product(OPS, DTYPES, VALID_WORLD_SIZES):
         for shape, x2_t in ((Shape("exact", 2, 8, 16, 48, ""), False), (Shape("exact_odd", 1, 7, 23, 33, ""), True)):
             t = base_tensors(op, dtype, shape, x2_transposed=x2_t, exact=True)
-            profile = "smoke" if (op == OP and ws == 2 and not x2_t) else "signoff"
+            profile = "smoke" if (not writes_inplace(op) and ws == 2 and not x2_t) else "signoff"
             cases.append(_case(op, f"{shape.name}-k{shape.k}n{shape.n}", dtype, ws, t, base_attrs(k=shape.k),
                                kind="exact", profile=profile,
                                covers=["MARN-NUM-005", "MARN-NUM-001", "MARN-NUM-002"]
-                               + (["MARN-INPLACE-001"] if op == INPLACE_OP else [])))
+                               + inplace_covers(op)))
     return cases
 
 
@@ -165,7 +175,7 @@ def probe_cases() -> list[Case]:
     fp16/bf16 errs by hundreds of roundings of the running sum, far past the bound of fp32 accumulation."""
     cases = []
     probe = Shape("probe", 2, 4, 16, 32, "")
-    for op, ws in itertools.product((OP, INPLACE_OP), VALID_WORLD_SIZES):
+    for op, ws in itertools.product(OPS, VALID_WORLD_SIZES):
         t = base_tensors(op, "bfloat16", probe)
         t["x1"] = replace(t["x1"], values="const:0")
         t["bias"] = replace(t["bias"], values="probe_bias")
@@ -174,7 +184,7 @@ def probe_cases() -> list[Case]:
         cases.append(_case(op, "exact_bf16_rounding_probe", "bfloat16", ws, t, base_attrs(k=16),
                            kind="exact", profile="signoff", params=(("exact_outputs", ("y",)),),
                            covers=["MARN-NUM-003", "MARN-NUM-005"]
-                           + (["MARN-INPLACE-001"] if op == INPLACE_OP else [])))
+                           + inplace_covers(op)))
     long_k = Shape("long_k", 1, 8, 4096, 64, "")
     for dtype, ws in itertools.product(DTYPES, (1, 8)):
         t = base_tensors(OP, dtype, long_k)
@@ -243,9 +253,9 @@ def _mutations(op: str, dt: str):
         ("null_gamma", "MARN-NULL-001", null("gamma")),
         ("null_normOut", "MARN-NULL-002", null("normOut")),
     ]
-    for name in ("x1", "x2", "bias", "residual", "gamma", "normOut") + (("y",) if op == OP else ()):
+    for name in ("x1", "x2", "bias", "residual", "gamma", "normOut") + (() if writes_inplace(op) else ("y",)):
         m.append((f"{name}_{SHORT[other]}", "MARN-DTYPE-002", set_t(name, dtype=other)))
-    if op == OP:
+    if not writes_inplace(op):
         m += [("y_shape", "MARN-OUT-001", set_t("y", shape=(T.b, T.s, T.n + 1))),
               ("y_2d", "MARN-OUT-001", set_t("y", shape=(T.m, T.n))),
               ("null_y", "MARN-NULL-002", null("y"))]
@@ -256,14 +266,14 @@ def invalid_cases() -> list[Case]:
     cases = []
     smoke_names = {"x1_1d", "k_mismatch", "null_x1", "all_fp32", "reduce_max", "eps_0", "empty_k", "x1_strided"}
     # every rejection at both dtypes: the published binaries are keyed by dtype, so validation can differ
-    for op, base_dtype in itertools.product((OP, INPLACE_OP), DTYPES):
+    for op, base_dtype in itertools.product(OPS, DTYPES):
         for name, cid, mutate, dtype in _mutations(op, base_dtype):
             for ws in VALID_WORLD_SIZES:
                 t = base_tensors(op, dtype, TINY)
                 a = base_attrs(k=TINY.k)
                 mutate(t, a)
-                profile = ("smoke" if (name in smoke_names and ws == 2 and op == OP and dtype == "float16")
-                           else "signoff")
+                smoke = name in smoke_names and ws == 2 and not writes_inplace(op) and dtype == "float16"
+                profile = "smoke" if smoke else "signoff"
                 cases.append(_case(op, f"{cid}-{name}", dtype, ws, t, a, rejects=True, covers=[cid],
                                    kind="invalid", profile=profile))
         for ws in (3, 6):
@@ -291,10 +301,10 @@ def bound_cases() -> list[Case]:
         ("n_at_max", "MARN-BOUND-004", False, 1, 4, 16, INT32_MAX, True),
         ("n_over_max", "MARN-BOUND-004", True, 1, 4, 16, big, True),
     ]
-    for op in (OP, INPLACE_OP):
+    for op in OPS:
         for name, cid, rejects, b, s, k, n, x1_3d in rows:
             for ws in VALID_WORLD_SIZES:
-                profile = "smoke" if (op == OP and ws == 1 and cid == "MARN-BOUND-002") else "signoff"
+                profile = "smoke" if (not writes_inplace(op) and ws == 1 and cid == "MARN-BOUND-002") else "signoff"
                 cases.append(_case(op, f"{cid}-{name}", "float16", ws,
                                    tensors(op, b=b, s=s, k=k, n=n, x1_3d=x1_3d), base_attrs(k=16),
                                    rejects=rejects, covers=[cid], kind="invalid" if rejects else "valid",
@@ -304,3 +314,28 @@ def bound_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases()
+
+
+# ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------
+
+def mutation_base(op: str, dtype: str) -> tuple[dict, dict]:
+    """The valid tiny case (tensors, attrs) the invalid cases of `op` at `dtype` are mutated from."""
+    return base_tensors(op, dtype, TINY), base_attrs(k=TINY.k)
+
+
+def limit_cases() -> list[Case]:
+    """Shape-only cases at INT32_MAX - 1, INT32_MAX and INT32_MAX + 1 of every bound, both operators."""
+    out = []
+    i32 = INT32_MAX
+    for op in OPS:
+        for cid, dim, x1_3d in (("MARN-BOUND-001", "s", True), ("MARN-BOUND-002", "s", False),
+                                ("MARN-BOUND-003", "k", True), ("MARN-BOUND-004", "n", True)):
+            for value in (i32 - 1, i32, i32 + 1):
+                b, s, k, n = 1, 4, 16, 32
+                b, s, k, n = [value if dim == d else v for d, v in zip("bskn", (b, s, k, n))]
+                t = base_tensors(op, "float16", Shape("limit", b, s, k, n, ""), x1_3d=x1_3d)
+                rejects = value > i32
+                out.append(_case(op, f"limit-{cid}-{value}", "float16", 2, t, base_attrs(k=16),
+                                 rejects=rejects, covers=[cid], kind="invalid" if rejects else "valid",
+                                 profile="smoke", shape_only=True))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
+from .. import operators
 from ..spec.v3 import OP
 from .mutate import all_of as _many
 from .mutate import null as _null
@@ -106,7 +107,8 @@ def attrs(k: int) -> dict:
 
 
 def _case(name, row_out, ws, t, a, *, rejects=False, covers, kind, profile, shape_only=False, notes="", params=()):
-    return Case(id=f"v3-{name}-{SHORT.get(row_out, row_out)}-w{ws}", op=OP, world_size=ws, tensors=tuple(t.items()),
+    cid = f"{operators.get(OP).short}-{name}-{SHORT.get(row_out, row_out)}-w{ws}"
+    return Case(id=cid, op=OP, world_size=ws, tensors=tuple(t.items()),
                 attrs=tuple(a.items()), rejects=rejects, covers=tuple(covers), kind=kind, profile=profile,
                 shape_only=shape_only, dtype=row_out, notes=notes, params=tuple(params))
 
@@ -385,3 +387,29 @@ def invalid_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return valid_cases() + ambiguity_cases() + exact_cases() + invalid_cases()
+
+
+# ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------
+
+def mutation_base(op: str, dtype: str) -> tuple[dict, dict] | None:
+    """The valid tiny case (tensors, attrs) the invalid cases at output dtype `dtype` are mutated from."""
+    row = next((r for r in BASE_ROWS if r.out == dtype), None)
+    return (tensors(row, TINY, lowbit=True), attrs(TINY.k)) if row else None
+
+
+def limit_cases() -> list[Case]:
+    """Shape-only cases at limit - 1, limit and limit + 1 of every bound (INT32_MAX for b*s, 65535 for k, n)."""
+    out = []
+    i32 = 2**31 - 1
+    row = BASE_ROWS[0]
+    for cid, value_of in (("V3-BOUND-002", lambda v: V3Shape("limit", 1, 2, v, 32)),
+                          ("V3-BOUND-003", lambda v: V3Shape("limit", 1, 2, 16, v)),
+                          ("V3-BOUND-001", lambda v: V3Shape("limit", 1, v, 16, 32))):
+        limit = i32 if cid == "V3-BOUND-001" else 65535
+        for value in (limit - 1, limit, limit + 1):
+            t = tensors(row, value_of(value), x1_3d=False)
+            rejects = value > limit
+            out.append(_case(f"limit-{cid}-{value}", row.out, 2, t, attrs(16), rejects=rejects,
+                             covers=[cid], kind="invalid" if rejects else "valid", profile="smoke",
+                             shape_only=True))
+    return out

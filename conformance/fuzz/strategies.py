@@ -13,7 +13,7 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from .. import casegen
+from .. import casegen, operators
 from ..casegen import marn, v3
 from ..casegen.model import VALID_WORLD_SIZES, Case
 
@@ -31,7 +31,7 @@ input_seeds = st.integers(0, 2**32 - 1)
 
 @st.composite
 def marn_valid(draw) -> Case:
-    op = draw(st.sampled_from((marn.OP, marn.INPLACE_OP)))
+    op = draw(st.sampled_from(marn.OPS))
     dtype = draw(st.sampled_from(marn.DTYPES))
     ws = draw(world_sizes)
     b, s = draw(st.integers(0, 3)), draw(dims(1, 40))
@@ -43,7 +43,7 @@ def marn_valid(draw) -> Case:
     t = marn.base_tensors(op, dtype, shape, x1_3d=x1_3d, x2_transposed=x2_t, with_bias=bias)
     name = (f"fuzz-b{shape.b}s{shape.s}k{k}n{n}-x1_{'3d' if x1_3d else '2d'}-x2{'T' if x2_t else 'N'}"
             f"-{'bias' if bias else 'nobias'}-eps{eps:.6g}")
-    covers = ["MARN-NUM-001", "MARN-NUM-002", "MARN-NUM-003"] + (["MARN-INPLACE-001"] if op == marn.INPLACE_OP else [])
+    covers = ["MARN-NUM-001", "MARN-NUM-002", "MARN-NUM-003"] + marn.inplace_covers(op)
     if shape.m == 0:
         covers = ["MARN-EMPTY-001"]
     elif n == 0:
@@ -87,12 +87,22 @@ def invalid() -> st.SearchStrategy[Case]:
     return st.one_of(draw_invalid(), double_violations(), limit_probes())
 
 
+def _families() -> list[operators.Operator]:
+    """The operators that own case families (a twin's cases come with its base's), in registry order."""
+    return [op for op in operators.all_operators() if op.cases is not None]
+
+
+def _family_code(op: str, attr: str):
+    """`attr` of the case module of `op`'s family (the module its record's, or its base's, `cases` names)."""
+    record = operators.get(op)
+    owner = record if record.cases is not None else operators.twin_of(record)
+    return operators.Ref(f"{owner.cases.path.partition(':')[0]}:{attr}").load()
+
+
 def _base(case: Case) -> tuple[dict, dict] | None:
-    """The valid tiny case an invalid catalogue case was mutated from (tensors, attrs), or None."""
-    if case.op in (marn.OP, marn.INPLACE_OP):
-        return marn.base_tensors(case.op, case.dtype, marn.TINY), marn.base_attrs(k=marn.TINY.k)
-    row = next((r for r in v3.BASE_ROWS if r.out == case.dtype), None)
-    return (v3.tensors(row, v3.TINY, lowbit=True), v3.attrs(v3.TINY.k)) if row else None
+    """The valid tiny case an invalid catalogue case was mutated from (tensors, attrs), or None: the case
+    module's `mutation_base`."""
+    return _family_code(case.op, "mutation_base")(case.op, case.dtype)
 
 
 def _changes(case: Case, base: tuple[dict, dict]) -> tuple[dict, dict]:
@@ -129,43 +139,20 @@ def double_violations() -> st.SearchStrategy[Case]:
 
 
 def _limit_cases() -> list[Case]:
-    """Shape-only cases at limit - 1, limit and limit + 1 of every numeric rule."""
-    out = []
-    i32 = 2**31 - 1
-    for op in (marn.OP, marn.INPLACE_OP):
-        for cid, dim, x1_3d in (("MARN-BOUND-001", "s", True), ("MARN-BOUND-002", "s", False),
-                                ("MARN-BOUND-003", "k", True), ("MARN-BOUND-004", "n", True)):
-            for value in (i32 - 1, i32, i32 + 1):
-                b, s, k, n = 1, 4, 16, 32
-                b, s, k, n = [value if dim == d else v for d, v in zip("bskn", (b, s, k, n))]
-                t = marn.base_tensors(op, "float16", marn.Shape("limit", b, s, k, n, ""), x1_3d=x1_3d)
-                rejects = value > i32
-                out.append(marn._case(op, f"limit-{cid}-{value}", "float16", 2, t, marn.base_attrs(k=16),
-                                      rejects=rejects, covers=[cid], kind="invalid" if rejects else "valid",
-                                      profile="smoke", shape_only=True))
-    row = v3.BASE_ROWS[0]
-    for cid, value_of in (("V3-BOUND-002", lambda v: v3.V3Shape("limit", 1, 2, v, 32)),
-                          ("V3-BOUND-003", lambda v: v3.V3Shape("limit", 1, 2, 16, v)),
-                          ("V3-BOUND-001", lambda v: v3.V3Shape("limit", 1, v, 16, 32))):
-        limit = i32 if cid == "V3-BOUND-001" else 65535
-        for value in (limit - 1, limit, limit + 1):
-            t = v3.tensors(row, value_of(value), x1_3d=False)
-            rejects = value > limit
-            out.append(v3._case(f"limit-{cid}-{value}", row.out, 2, t, v3.attrs(16), rejects=rejects,
-                                covers=[cid], kind="invalid" if rejects else "valid", profile="smoke",
-                                shape_only=True))
-    return out
+    """Shape-only cases at limit - 1, limit and limit + 1 of every numeric rule: each family's `limit_cases`."""
+    return [c for family in _families() for c in _family_code(family.name, "limit_cases")()]
 
 
 def limit_probes() -> st.SearchStrategy[Case]:
     return st.sampled_from(_limit_cases())
 
 
-def cases(op: str = "all") -> st.SearchStrategy[Case]:
-    """op: marn | v3 | invalid | all."""
-    table = {"marn": marn_valid(), "v3": v3_valid(), "invalid": invalid()}
-    if op == "all":
+def cases(space: str = "all") -> st.SearchStrategy[Case]:
+    """space: an operator family's short name (its record's `fuzz` space: marn, v3) | invalid | all."""
+    table = {family.short: family.fuzz() for family in operators.all_operators() if family.fuzz is not None}
+    table["invalid"] = invalid()
+    if space == "all":
         return st.one_of(*table.values())
-    if op not in table:
-        raise ValueError(f"unknown fuzz space {op!r}; expected one of marn, v3, invalid, all")
-    return table[op]
+    if space not in table:
+        raise ValueError(f"unknown fuzz space {space!r}; expected one of {', '.join(table)}, all")
+    return table[space]

@@ -25,7 +25,7 @@ V3 = Operator(
     relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "chain_matches"}),
     constraints=Ref("conformance.spec.v3:CONSTRAINTS"), ambiguities=Ref("conformance.spec.v3:AMBIGUITIES"),
     cases=Ref("conformance.casegen.v3:all_cases"), fuzz=Ref("conformance.fuzz.strategies:v3_valid"),
-    validate=Ref("conformance.sim.validate_v3:validate"),
+    validate=Ref("conformance.validate.v3:validate"),
     numerics=Ref("conformance.sim.v3_numerics:run"),
     host_model=Ref("conformance.sim.cann.v3_host:check"),
     chain=Ref("conformance.sim.chain:v3_chain"),

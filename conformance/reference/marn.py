@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import operators
 from ..protocol import Invocation, TensorArg
 
 
@@ -108,3 +109,42 @@ def rank_outputs(red: ReducedMatmul, residual: np.ndarray, gamma: np.ndarray, ep
     norm = y * rstd
     norm *= gamma
     return y, norm, rstd
+
+
+# ---- what the generic layers take from the reference (the operator records point here) ----------------------
+
+def golden_arrays(inv: Invocation) -> dict[str, np.ndarray]:
+    """The reference arrays frozen in golden/: every rank's y and normOut in float32, as `y.<r>`, `normOut.<r>`."""
+    red = reduced_matmul(inv)
+    out = {}
+    for r, tensors in enumerate(inv.ranks):
+        y, norm, _ = rank_outputs(red, as_matrix(tensors["residual"]),
+                                  as_matrix(tensors["gamma"]).reshape(-1), float(inv.attrs["epsilon"]))
+        out[f"y.{r}"], out[f"normOut.{r}"] = y, norm
+    return out
+
+
+def precision_ranks(inv: Invocation) -> list[int]:
+    """The ranks the precision standard compares: every rank, or rank 0 alone past 2**22 elements in all."""
+    n = int(np.prod(inv.ranks[0]["residual"].shape, dtype=np.int64))
+    return list(range(inv.world_size)) if n * inv.world_size <= (1 << 22) else [0]
+
+
+def precision_outputs(inv: Invocation, expected: dict | None = None) -> tuple[dict[str, list[np.ndarray]], list[int]]:
+    """The suite's reference per output name (the summed output under the operator's name for it, and
+    normOut), one array per compared rank, and those ranks (precision_ranks). From the golden arrays
+    `expected` where they hold every compared rank, else computed."""
+    y_name = operators.get(inv.op).summed_output
+    ranks = precision_ranks(inv)
+    if expected is not None and all(f"y.{r}" in expected for r in ranks):
+        return {y_name: [np.asarray(expected[f"y.{r}"]) for r in ranks],
+                "normOut": [np.asarray(expected[f"normOut.{r}"]) for r in ranks]}, ranks
+    red = reduced_matmul(inv)
+    out = {y_name: [], "normOut": []}
+    for r in ranks:
+        t = inv.ranks[r]
+        y, norm, _ = rank_outputs(red, as_matrix(t["residual"]).reshape(red.mm_out.shape),
+                                  as_matrix(t["gamma"]).reshape(-1), float(inv.attrs["epsilon"]))
+        out[y_name].append(y)
+        out["normOut"].append(norm)
+    return out, ranks

@@ -117,3 +117,18 @@ def reference(inv: Invocation) -> V3Reference:
         total = quant.to_int8(total * (s1 / s2)).astype(np.float64) * s2
     absp = absp if isinstance(absp, np.ndarray) else np.zeros_like(absl)
     return V3Reference(total, absl, abst, absp, lowbit, s1, s2, out_dtype, inv.world_size)
+
+
+# ---- what the generic layers take from the reference (the operator record points here) ----------------------
+
+def golden_arrays(inv: Invocation) -> dict[str, np.ndarray]:
+    """The reference array frozen in golden/: the all-reduced output (every rank's) in float32."""
+    return {"output": reference(inv).out.astype(np.float32)}
+
+
+def precision_outputs(inv: Invocation, expected: dict | None = None) -> tuple[dict[str, list[np.ndarray]], list[int]]:
+    """The suite's reference of the output, compared on rank 0 (every rank holds the same all-reduced
+    result): from the golden array `expected` where it has it, else computed."""
+    if expected is not None and "output" in expected:
+        return {"output": [np.asarray(expected["output"])]}, [0]
+    return {"output": [reference(inv).out]}, [0]

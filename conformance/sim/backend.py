@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, operators
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, Invocation, RankResult
-from . import marn_numerics, v3_numerics, validate_marn, validate_v3
+from . import marn_numerics, v3_numerics
 from .faults import INPLACE_SKIPPED_RULE, parse_faults
 
 ALLREDUCE_ACCUMULATIONS = ("float32", "output_dtype")
@@ -41,20 +41,26 @@ class SimOptions:
                 raise ValueError(f"{name} {getattr(self, name)!r} not in {', '.join(allowed)}")
 
     def path_of(self, op: str) -> str:
-        """The keyword the operator's numerics take for the path option."""
-        return self.x3_rounding if op == "QuantMatmulAllReduceV3" else self.bf16_rms_source
+        """The keyword the operator's numerics take for the path option (the field its record names)."""
+        return getattr(self, operators.get(op).path_option)
 
 
-VALIDATORS = {
-    "MatmulAllReduceAddRmsNorm": validate_marn.validate,
-    "InplaceMatmulAllReduceAddRmsNorm": validate_marn.validate,
-    "QuantMatmulAllReduceV3": validate_v3.validate,
-}
-_NUMERICS = {
-    "MatmulAllReduceAddRmsNorm": marn_numerics.run,
-    "InplaceMatmulAllReduceAddRmsNorm": marn_numerics.run,
-    "QuantMatmulAllReduceV3": v3_numerics.run,
-}
+def own_code(op: str, role: str, attr: str):
+    """`attr` of the operator's own module that its record's `role` points into (e.g. the numerics module's
+    `rank_run`): per-operator code the record does not name, found beside code it does."""
+    ref = getattr(operators.get(op), role)
+    if ref is None:
+        raise NotImplementedError(f"operator {op} has no {role!r} (conformance/operators/)")
+    return operators.Ref(f"{ref.path.partition(':')[0]}:{attr}").load()
+
+
+def _implemented(op: str) -> operators.Operator | None:
+    """The record of `op` if the simulator implements it (its validator and numerics), else None."""
+    try:
+        record = operators.get(op)
+    except operators.UnknownOperator:
+        return None
+    return record if record.validate is not None and record.numerics is not None else None
 
 
 class SimulatorBackend:
@@ -73,15 +79,16 @@ class SimulatorBackend:
                 "faults": ",".join(sorted(self.faults)) or "none"}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
-        if inv.op not in VALIDATORS:
+        if _implemented(inv.op) is None:
             return f"the simulator does not implement {inv.op}"
         return None
 
     def _validate(self, inv: Invocation) -> list[RankResult]:
         """GetWorkspaceSize on every rank (the fused call and the chain validate alike, so statuses match)."""
-        validate = VALIDATORS[inv.op]
+        record = operators.get(inv.op)
+        validate = record.validate.load()
         rules_off = self.faults
-        if "inplace-rejects-differently" in self.faults and inv.op.startswith("Inplace"):
+        if "inplace-rejects-differently" in self.faults and record.writes_inplace:
             rules_off = self.faults | {INPLACE_SKIPPED_RULE}
         results = []
         for tensors in inv.ranks:
@@ -94,8 +101,9 @@ class SimulatorBackend:
         if inv.shape_only or any(r.status for r in results):
             return results
         try:
-            outs = _NUMERICS[inv.op](inv.op, [dict(t) for t in inv.ranks], dict(inv.attrs), self.faults,
-                                     self.options.allreduce_accumulation, self.options.path_of(inv.op))
+            outs = operators.get(inv.op).numerics(inv.op, [dict(t) for t in inv.ranks], dict(inv.attrs),
+                                                  self.faults, self.options.allreduce_accumulation,
+                                                  self.options.path_of(inv.op))
         except Exception as exc:  # an unvalidated input reached the kernel: the device would fail inside
             return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, operators
 from ..reference.marn import as_matrix
 from . import v3_numerics
 
@@ -59,9 +59,10 @@ def add_rms_norm(x: np.ndarray, residual: np.ndarray, gamma: np.ndarray, epsilon
     return y, norm_out
 
 
-def _marn_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.ndarray]]:
+def marn_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.ndarray]]:
+    """The MatmulAllReduceAddRmsNorm pair's chain (its records point here); y under the record's summed output."""
     dtype = ranks[0]["x1"].dtype
-    y_name = "residual" if op.startswith("Inplace") else "y"
+    y_name = operators.get(op).summed_output
     shape = ranks[0]["residual"].shape
     if int(np.prod(shape, dtype=np.int64)) == 0:
         empty = np.zeros(shape, dtypes.np_dtype(dtype))
@@ -76,21 +77,14 @@ def _marn_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.nd
     return outs
 
 
-def _v3_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.ndarray]]:
+def v3_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.ndarray]]:
     out_dtype = ranks[0]["output"].dtype
     locals_ = [v3_numerics.local_stored(t, out_dtype, _NO_FAULTS, "after_store") for t in ranks]
     result = v3_numerics.combine(locals_, ranks, attrs, _NO_FAULTS, "float32")
     return [{"output": result.copy()} for _ in ranks]
 
 
-CHAINS = {
-    "MatmulAllReduceAddRmsNorm": _marn_chain,
-    "InplaceMatmulAllReduceAddRmsNorm": _marn_chain,
-    "QuantMatmulAllReduceV3": _v3_chain,
-}
-
-
 def run_chain(op: str, ranks, attrs) -> list[dict[str, np.ndarray]]:
     """Every rank's outputs of the benchmark chain (names as the fused operator's), in rank order. Writes into
-    no input or output buffer of `ranks`."""
-    return CHAINS[op](op, [dict(t) for t in ranks], dict(attrs))
+    no input or output buffer of `ranks`. The chain is the operator's own (its record's `chain`)."""
+    return operators.get(op).code("chain")(op, [dict(t) for t in ranks], dict(attrs))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, operators
 from ..reference.marn import as_matrix
 
 
@@ -161,12 +161,12 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
     res_arg = t["residual"]
     if mm.size == 0:  # empty b*s or n: nothing to compute, outputs keep their (empty) shapes
         empty = np.zeros(res_arg.shape, dtypes.np_dtype(dtype))
-        return {"residual" if op.startswith("Inplace") else "y": empty, "normOut": empty.copy()}
+        return {operators.get(op).summed_output: empty, "normOut": empty.copy()}
     eps = np.float32(attrs["epsilon"])
     residual_all = np.asarray(res_arg.data).reshape(mm.shape)
     gamma = None if "no-gamma" in faults else as_matrix(t["gamma"]).reshape(-1)
     m, n = mm.shape
-    inplace = op.startswith("Inplace")
+    inplace = operators.get(op).writes_inplace
     out = out or {}
     y_all = _out_buffer(None if inplace else out.get("y"), dtype, m, n)
     norm_all = _out_buffer(out.get("normOut"), dtype, m, n)
@@ -243,3 +243,13 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
 def own_arguments(ranks, r: int, faults: frozenset) -> dict:
     """The arguments rank r computes with (fault rank0-data: rank 0's, on every rank)."""
     return ranks[0] if "rank0-data" in faults else ranks[r]
+
+
+def rank_run(op: str, ranks, r: int, world_size: int, attrs: dict, allgather, faults: frozenset,
+             accumulation: str, rms_source: str) -> dict[str, np.ndarray]:
+    """Rank r's outputs in process mode (sim/rank_program.py): its own partials, exchanged through
+    `allgather` (every rank's value, in rank order), reduced, then finished with its own residual and gamma."""
+    gathered = allgather(list(contributions(ranks, r, faults)))
+    partials = [p for rank_parts in gathered for p in rank_parts]
+    mm = reduce_partials(partials, ranks[0]["x1"].dtype, accumulation, faults)
+    return finish(op, mm, own_arguments(ranks, r, faults), attrs, faults, rms_source)

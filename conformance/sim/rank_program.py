@@ -19,9 +19,9 @@ import os
 import signal
 import time
 
+from .. import operators
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
-from . import marn_numerics, v3_numerics
-from .backend import VALIDATORS
+from .backend import own_code
 from .faults import parse_faults
 
 ENGINE_FAULTS = ("rank-hangs", "rank-dies")
@@ -49,7 +49,8 @@ class SimRankProgram:
         self.faults = parse_faults(numerical)
         self.rank, self.world_size, self.device = rank, world_size, device
         self.accumulation = allreduce_accumulation
-        self.rms_source, self.x3_rounding = bf16_rms_source, x3_rounding
+        # the numeric-path options by SimOptions field name: a record's `path_option` picks its operator's
+        self.paths = {"bf16_rms_source": bf16_rms_source, "x3_rounding": x3_rounding}
         self.device_log = device_log
         self.token = b""
 
@@ -86,8 +87,8 @@ class SimRankProgram:
                                   "pid": os.getpid(), "start": start, "end": end}) + "\n")
 
     def _invoke(self, call) -> RankResult:
-        status, _, message = VALIDATORS[call.op](call.op, dict(call.tensors), dict(call.attrs), call.world_size,
-                                                  self.faults)
+        validate = operators.get(call.op).validate.load()
+        status, _, message = validate(call.op, dict(call.tensors), dict(call.attrs), call.world_size, self.faults)
         # pre-flight, as a real rank would need: a rank that executes while a peer rejected blocks forever
         statuses = call.group.allgather(status)
         if call.shape_only or any(statuses):
@@ -101,16 +102,8 @@ class SimRankProgram:
         return RankResult(0, outputs)
 
     def _compute(self, call, ranks) -> dict:
-        r, faults = call.rank, self.faults
-        if call.op == "QuantMatmulAllReduceV3":
-            own = ranks[r]
-            local = v3_numerics.local_stored(own, own["output"].dtype, faults, self.x3_rounding)
-            locals_ = call.group.allgather(local)
-            result = v3_numerics.combine(list(locals_), ranks, dict(call.attrs), faults, self.accumulation)
-            return v3_numerics.output_for(result, r, call.world_size, faults)
-        mine = marn_numerics.contributions(ranks, r, faults)
-        gathered = call.group.allgather(list(mine))
-        partials = [p for rank_parts in gathered for p in rank_parts]
-        mm = marn_numerics.reduce_partials(partials, ranks[0]["x1"].dtype, self.accumulation, faults)
-        return marn_numerics.finish(call.op, mm, marn_numerics.own_arguments(ranks, r, faults), dict(call.attrs),
-                                    faults, self.rms_source)
+        """This rank's outputs: the operator's numerics module's `rank_run`, on its numeric path."""
+        path = self.paths[operators.get(call.op).path_option]
+        rank_run = own_code(call.op, "numerics", "rank_run")
+        return rank_run(call.op, ranks, call.rank, call.world_size, dict(call.attrs), call.group.allgather,
+                        self.faults, self.accumulation, path)

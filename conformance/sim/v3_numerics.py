@@ -154,3 +154,14 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
     locals_ = [local_stored(t, out_dtype, faults, x3_rounding) for t in ranks]
     result = combine(locals_, ranks, attrs, faults, accumulation)
     return [output_for(result, r, len(ranks), faults) for r in range(len(ranks))]
+
+
+def rank_run(op: str, ranks, r: int, world_size: int, attrs: dict, allgather, faults: frozenset,
+             accumulation: str, x3_rounding: str) -> dict[str, np.ndarray]:
+    """Rank r's output in process mode (sim/rank_program.py): its own stored local value, exchanged through
+    `allgather` (every rank's value, in rank order), combined."""
+    own = ranks[r]
+    local = local_stored(own, own["output"].dtype, faults, x3_rounding)
+    locals_ = allgather(local)
+    result = combine(list(locals_), ranks, attrs, faults, accumulation)
+    return output_for(result, r, world_size, faults)

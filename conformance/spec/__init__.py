@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import marn, v3
+from .. import operators
 from .model import Ambiguity, Constraint
 from .revisions import apply_revision, revision_ids_for
 
-CONSTRAINTS: tuple[Constraint, ...] = apply_revision(marn.CONSTRAINTS + v3.CONSTRAINTS)
-AMBIGUITIES: tuple[Ambiguity, ...] = marn.AMBIGUITIES + v3.AMBIGUITIES
+
+def _gathered(role: str) -> tuple:
+    """Every operator's `role` records (constraints, ambiguities) in registry order; a Ref shared by twins once."""
+    refs = {}
+    for op in operators.all_operators():
+        ref = getattr(op, role)
+        if ref is not None:
+            refs.setdefault(ref.path, ref)
+    return tuple(item for ref in refs.values() for item in ref.load())
+
+
+_DOCUMENTED: tuple[Constraint, ...] = _gathered("constraints")  # as the default documents state them
+CONSTRAINTS: tuple[Constraint, ...] = apply_revision(_DOCUMENTED)
+AMBIGUITIES: tuple[Ambiguity, ...] = _gathered("ambiguities")
 BY_ID: dict[str, Constraint] = {c.id: c for c in CONSTRAINTS}
 
 if len(BY_ID) != len(CONSTRAINTS):
@@ -33,5 +45,5 @@ def constraints_for(doc_revision: str | None) -> dict[str, Constraint]:
     ValueError (one line, naming the known revisions) for an unknown revision."""
     if not doc_revision:
         return BY_ID
-    chosen = apply_revision(marn.CONSTRAINTS + v3.CONSTRAINTS, revision_ids_for(doc_revision))
+    chosen = apply_revision(_DOCUMENTED, revision_ids_for(doc_revision))
     return {c.id: c for c in chosen}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import marn, v3
+
 
 @dataclass(frozen=True)
 class Deviation:
@@ -29,8 +31,8 @@ _OPBASE = "hicann/opbase@313b014"
 _GEN = "mirror-cann/asc-devkit@78d7801"
 _MARN_DOC = "aclnnMatmulAllReduceAddRmsNorm.md"
 _V3_DOC = "aclnnQuantMatmulAllReduceV3.md"
-_MARN_OPS = ("MatmulAllReduceAddRmsNorm", "InplaceMatmulAllReduceAddRmsNorm")
-_V3_OPS = ("QuantMatmulAllReduceV3",)
+_MARN_OPS = (marn.OP, marn.INPLACE_OP)
+_V3_OPS = (v3.OP,)
 _MARN_API = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_api/aclnn_matmul_all_reduce_add_rms_norm.cpp"
 _V3_API = "mc2/matmul_all_reduce/op_host/op_api/aclnn_quant_matmul_all_reduce_v3.cpp"
 _MAR_TILING = "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling.cpp"

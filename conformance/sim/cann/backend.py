@@ -18,20 +18,10 @@ import platform
 
 import numpy as np
 
-from ... import __version__
+from ... import __version__, operators
 from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, Invocation, RankResult, TensorArg
-from .. import marn_numerics, v3_numerics
-from . import marn_host, v3_host
+from ..backend import own_code
 from .model import REPO, REVISION
-
-HOSTS = {
-    "MatmulAllReduceAddRmsNorm": marn_host.check,
-    "InplaceMatmulAllReduceAddRmsNorm": marn_host.check,
-    "QuantMatmulAllReduceV3": v3_host.check,
-}
-# the mode's (mean-square source, numerator source) as the contract simulator's path names
-_PATH_OF_SOURCES = {("fp32_sum", "fp32_sum"): "fp32_sum", ("rounded_y", "rounded_y"): "rounded_y",
-                    ("fp32_sum", "rounded_y"): "split_d"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,13 +37,6 @@ class CannOptions:
 
     vector_cores: int = 48
     allreduce_accumulation: str = "float32"
-
-
-def rms_path(m: int, n: int, dtype: str, vector_cores: int) -> str:
-    mode = marn_host.addrmsnorm_mode(m, n, dtype, vector_cores=vector_cores)
-    if dtype != "bfloat16":
-        return "rounded_y"
-    return _PATH_OF_SOURCES[marn_host.RMS_SOURCE[mode]]
 
 
 def read_as_contiguous(t: TensorArg) -> TensorArg:
@@ -89,12 +72,17 @@ class SimCannBackend:
                 "allreduce_accumulation": self.options.allreduce_accumulation}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
-        return None if inv.op in HOSTS else f"sim-cann does not model {inv.op}"
+        try:
+            modelled = operators.get(inv.op).host_model is not None
+        except operators.UnknownOperator:
+            modelled = False
+        return None if modelled else f"sim-cann does not model {inv.op}"
 
     @staticmethod
     def _host(inv: Invocation) -> tuple[list, list[RankResult]]:
         """The host path on every rank: its verdicts, and the rank results they give (fused call and chain)."""
-        verdicts = [HOSTS[inv.op](inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
+        check = operators.get(inv.op).host_model.load()
+        verdicts = [check(inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
         return verdicts, [RankResult(v.status, {}, f"{v.rule}: {v.message}" if v.rule else v.message, v.phase)
                           for v in verdicts]
 
@@ -136,16 +124,13 @@ class SimCannBackend:
         return [RankResult(0, o) for o in outs]
 
     def _numerics(self, inv: Invocation, ranks: list[dict]) -> list[dict]:
-        acc = self.options.allreduce_accumulation
-        if inv.op == "QuantMatmulAllReduceV3":
-            return v3_numerics.run(inv.op, ranks, dict(inv.attrs), frozenset(), acc, "after_store")
-        res = ranks[0]["residual"]
-        m = int(np.prod(res.shape[:-1])) if res.shape else 0
-        path = rms_path(m, res.shape[-1], res.dtype, self.options.vector_cores)
-        return marn_numerics.run(inv.op, ranks, dict(inv.attrs), frozenset(), acc, path)
+        """The contract simulator's numerics on the path the published kernels take (the host model's
+        `kernel_path`)."""
+        path = own_code(inv.op, "host_model", "kernel_path")(ranks, self.options.vector_cores)
+        return operators.get(inv.op).numerics(inv.op, ranks, dict(inv.attrs), frozenset(),
+                                              self.options.allreduce_accumulation, path)
 
 
 def _untouched(op: str, t) -> dict[str, np.ndarray]:
-    names = ("output",) if op == "QuantMatmulAllReduceV3" else (
-        ("residual", "normOut") if op.startswith("Inplace") else ("y", "normOut"))
+    names = operators.get(op).outputs
     return {n: np.array(t[n].data, copy=True) for n in names if t.get(n) is not None and t[n].data is not None}

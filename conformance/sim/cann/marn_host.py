@@ -343,3 +343,22 @@ add_rms_norm_kernel.h:133-134) takes ("rounded_y", "rounded_y"); see RMS_SOURCE_
 RMS_SOURCE_FP16: dict[str, tuple[str, str]] = {
     mode: ("rounded_y", "rounded_y") for mode in ("SplitD", "SingleN", "MergeN", "MultiN", "Normal")
 }
+
+# the mode's (mean-square source, numerator source) as the contract simulator's path names
+_PATH_OF_SOURCES = {("fp32_sum", "fp32_sum"): "fp32_sum", ("rounded_y", "rounded_y"): "rounded_y",
+                    ("fp32_sum", "rounded_y"): "split_d"}
+
+
+def rms_path(m: int, n: int, dtype: str, vector_cores: int) -> str:
+    """The contract simulator's bf16_rms_source the kernel takes for (m, n) (fp16: always the rounded y)."""
+    mode = addrmsnorm_mode(m, n, dtype, vector_cores=vector_cores)
+    if dtype != "bfloat16":
+        return "rounded_y"
+    return _PATH_OF_SOURCES[RMS_SOURCE[mode]]
+
+
+def kernel_path(ranks: list[dict], vector_cores: int) -> str:
+    """The numeric path (SimOptions.bf16_rms_source) of the kernel the tiling picks for these arguments."""
+    res = ranks[0]["residual"]
+    m = int(np.prod(res.shape[:-1])) if res.shape else 0
+    return rms_path(m, res.shape[-1], res.dtype, vector_cores)

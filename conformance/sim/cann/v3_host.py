@@ -411,3 +411,9 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
     read_contiguous = (not nz4) and x2.numel > 1 and not x2.is_contiguous and not transposed
     return HostVerdict(status=0, message="accepted" + (": strided x2 read as contiguous" if read_contiguous else ""),
                        launched=True, x2_read_contiguous=read_contiguous)
+
+
+def kernel_path(ranks: list[dict], vector_cores: int) -> str:
+    """The numeric path (SimOptions.x3_rounding) of the published kernels: x3 added after the product's store
+    (KERNEL_FACTS)."""
+    return "after_store"

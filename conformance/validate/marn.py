@@ -8,6 +8,7 @@ without any allocation.
 
 from __future__ import annotations
 
+from .. import operators
 from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
@@ -23,7 +24,7 @@ FLOAT_DTYPES = ("float16", "bfloat16")
 
 def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
     """Yield (constraint id, status, message or None) lazily; each rule only looks at present tensors."""
-    inplace = op.startswith("Inplace")
+    inplace = operators.get(op).writes_inplace
     outputs = ("normOut",) if inplace else ("y", "normOut")
     null_code = INVALID if "nullptr-as-invalid" in faults else CATALOGUE
     for name in ("x1", "x2", "residual", "gamma"):

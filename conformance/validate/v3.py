@@ -1,12 +1,12 @@
 """What GetWorkspaceSize of aclnnQuantMatmulAllReduceV3 checks, one rule per constraint id (see
-validate_marn for the conventions: first violated rule wins, `unchecked:<id>` faults switch a rule off, no
+validate.marn for the conventions: first violated rule wins, `unchecked:<id>` faults switch a rule off, no
 rule touches tensor data)."""
 
 from __future__ import annotations
 
 from .. import quant
 from ..spec.model import VALID_WORLD_SIZES
-from .validate_marn import CATALOGUE, first_violation
+from .marn import CATALOGUE, first_violation
 
 INT32_MAX = 2**31 - 1
 DIM_MAX = 65535

@@ -64,7 +64,7 @@ def _own_modules() -> set[str]:
 
 def name_uses(source: str) -> list[tuple[int, str]]:
     """Lines of `source` whose code (not a docstring) holds an operator's name as a string, or asks whether a name
-    starts with "Inplace": the two ways a module decides by operator name."""
+    starts or ends with a part of one (`op.startswith("Inplace")`): the ways a module decides by operator name."""
     tree = ast.parse(source)
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                   if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
@@ -73,9 +73,13 @@ def name_uses(source: str) -> list[tuple[int, str]]:
     hits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            text = node.value
-            if text in names or any(f"{n}\"" in text or text.endswith(n) for n in names) or text == "Inplace":
-                hits.append((node.lineno, text))
+            if node.value in names or any(node.value.endswith(n) for n in names):
+                hits.append((node.lineno, node.value))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in ("startswith", "endswith", "removeprefix", "removesuffix") and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+              and any(node.args[0].value in n for n in names)):
+            hits.append((node.lineno, node.args[0].value))
     return hits
 
 
@@ -94,3 +98,5 @@ def test_the_name_scan_sees_comparisons_and_ignores_docstrings():
     assert name_uses('if op == "QuantMatmulAllReduceV3":\n    pass\n') == [(1, "QuantMatmulAllReduceV3")]
     assert name_uses('inplace = op.startswith("Inplace")\n') == [(1, "Inplace")]
     assert name_uses('TABLE = {"MatmulAllReduceAddRmsNorm": 1}\n') == [(1, "MatmulAllReduceAddRmsNorm")]
+    assert name_uses('fn = "aclnnQuantMatmulAllReduceV3"\n') == [(1, "aclnnQuantMatmulAllReduceV3")]
+    assert name_uses('label = "Inplace"\n') == []  # a word in a message decides nothing

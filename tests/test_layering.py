@@ -16,6 +16,13 @@ RULES = [
     ("conformance.backends", ("pytest",)),
     ("conformance.judge", ("pytest",)),
     ("conformance.spec", ("conformance.casegen", "conformance.sim", "conformance.backends", "pytest")),
+    ("conformance.reporting", ("conformance.casegen", "conformance.spec", "conformance.sim", "conformance.backends")),
+    ("conformance.reporting.diff", ("conformance.casegen", "conformance.spec", "conformance.sim",
+                                    "conformance.backends", "pytest")),
+    ("conformance.reporting.allure_results", ("conformance.casegen", "conformance.spec", "conformance.sim",
+                                              "conformance.backends", "pytest")),
+    ("conformance.results", ("conformance.casegen", "conformance.spec", "conformance.sim", "conformance.backends",
+                             "conformance.reporting", "conformance.pytest_plugin", "pytest")),
 ]
 
 

@@ -147,6 +147,7 @@ class RunEntry:
     catalogue: CatalogueFacts | None = None
     waiver_findings: list = field(default_factory=list)  # the log's last line, kept with its run
     name: str = ""
+    given: frozenset = field(default=frozenset(), repr=False, compare=False)  # keys the entry held (read back)
 
     _ORDER = ("backend", "profile", "world_sizes", "seed", "faults", "accumulation", "status_check",
               "doc_revision", "cann_version", "node", "environment", "started")
@@ -166,7 +167,12 @@ class RunEntry:
         d = dict(d or {})
         if "catalogue" in d:
             d["catalogue"] = CatalogueFacts.from_dict(d["catalogue"])
+        d["given"] = frozenset(d)
         return _from(cls, d)
+
+    def has(self, key: str) -> bool:
+        """Whether the entry holds `key` (also as null): read back, the keys of its line; made here, the set ones."""
+        return key in self.given or getattr(self, key, None) is not None
 
 
 # ---- the test entries ---------------------------------------------------------------------------------------------

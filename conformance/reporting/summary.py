@@ -310,8 +310,7 @@ def environment(run: RunEntry) -> dict:
                "python" + label: platform.python_version(), "platform" + label: platform.platform()}
     env.update({"backend": run.backend, "profile": run.profile, "world_sizes": run.world_sizes, "seed": run.seed,
                 "faults": run.faults, "accumulation": run.accumulation})
-    env.update({k: getattr(run, k) for k in ("status_check", "doc_revision", "cann_version")
-                if getattr(run, k) is not None})
+    env.update({k: getattr(run, k) for k in ("status_check", "doc_revision", "cann_version") if run.has(k)})
     for k, v in (run.environment or {}).items():  # the backend's describe()
         env["backend description" if k == "backend" else k] = v
     return env

@@ -12,9 +12,8 @@ import warnings
 import pytest
 
 from conformance import casegen, relations
-from conformance.reporting import allure_results
 from conformance.casegen.model import selects_world_size
-from conformance.pytest_plugin import leased_backend
+from conformance.pytest_plugin import label_case, leased_backend
 
 # small valid cases, one per world size; a test runs those of the selected world sizes
 MARN_IDS = [f"marn-tiny-x1_3d-x2N-bias-eps1e-06-{dt}-w{w}" for dt in ("fp16", "bf16") for w in (1, 2, 4, 8)]
@@ -33,7 +32,7 @@ def _case(mc2, case_id, request=None):
     if not selects_world_size(case, mc2.world_sizes):
         pytest.skip(f"world size {case.world_size} not selected (--mc2-world-sizes)")
     if request is not None and request.config.getoption("--alluredir", None):
-        allure_results.label_case(case, seed=mc2.seed)  # operator / constraint labels like every case test
+        label_case(case, seed=mc2.seed)  # operator / constraint labels like every case test
     return case
 
 

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatch
 from pathlib import Path
 
+from .results import first_failure
 from .sim.faults import FAULTS
 
 
@@ -27,15 +28,7 @@ def _pytest_cmd(cases_dir: Path, profile: str, world_sizes: str, seed: int, extr
 
 
 def _first_failure(results: Path) -> tuple[str | None, int]:
-    first, count = None, 0
-    if results.exists():
-        for line in results.read_text().splitlines():
-            entry = json.loads(line)
-            if "nodeid" in entry:
-                count += 1
-                if entry["outcome"] == "failed" and first is None:
-                    first = entry["nodeid"]
-    return first, count
+    return first_failure(results)
 
 
 def run_fault(fault: str, *, cases_dir: Path, profile: str, world_sizes: str, seed: int, tmp: Path) -> dict:

@@ -52,7 +52,7 @@ def test_verdict_page_lists_and_counts_mistrusted():
              {"nodeid": "cases/test_valid.py::test_valid[b]", "outcome": "passed",
               "mc2": {"case_id": "b", "category": "pass", "covers": []}}]
     s = summarise({"backend": "sim"}, tests)
-    assert [t["nodeid"] for t in s["mistrusted"]] == ["cases/test_valid.py::test_valid[a]"]
+    assert [t.nodeid for t in s["mistrusted"]] == ["cases/test_valid.py::test_valid[a]"]
     assert s["counts"]["passed"] == 2  # counted as passed
     md = render_markdown(build_page({"backend": "sim"}, s))
     assert "Mistrusted: passed, but the check could not discriminate (1)" in md

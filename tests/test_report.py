@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.reporting import summarise, write_summary
+from conformance.pytest_plugin import catalogue_facts
 from conformance.reporting.page import build_page, render_html, render_markdown
 from conformance.spec import CONSTRAINTS
 
@@ -38,7 +39,8 @@ RUN = {"backend": "aclnn", "profile": "signoff", "world_sizes": [2, 8], "seed": 
        "accumulation": "probabilistic", "status_check": "convention", "doc_revision": "repo-c29bc10",
        "cann_version": "8.0.RC3", "environment": {"backend": "aclnn (libopapi.so of CANN 8.0.RC3)"},
        "node": {"hostname": "npu-node-7", "python": "3.99.1", "platform": "Linux-test-aarch64",
-                "suite_version": "9.9.9", "git_revision": "abc1234"}}
+                "suite_version": "9.9.9", "git_revision": "abc1234"},
+       "catalogue": catalogue_facts().to_dict()}  # what the plugin records of the catalogue the run used
 
 
 _entry_ids = itertools.count(1)  # every entry gets a distinct test and case id

@@ -16,30 +16,35 @@ import time
 import uuid
 from pathlib import Path
 
+from ..results import Category
+
+C = Category  # the judge's failure categories: a failure's message starts "<case id>: <category>"
 CATEGORIES = [
-    {"name": "wrong status code", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: wrong_status\b.*"},
+    {"name": "wrong status code", "matchedStatuses": ["failed"], "messageRegex": rf"(?s).*: {C.WRONG_STATUS}\b.*"},
     {"name": "tolerance exceeded", "matchedStatuses": ["failed"],
-     "messageRegex": r"(?s).*: (tolerance|exact_mismatch)\b.*"},
-    {"name": "cross-rank mismatch", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: cross_rank_mismatch\b.*"},
-    {"name": "bad output", "matchedStatuses": ["failed"], "messageRegex": r"(?s).*: (bad_output|backend_error)\b.*"},
+     "messageRegex": rf"(?s).*: ({C.TOLERANCE}|{C.EXACT_MISMATCH})\b.*"},
+    {"name": "cross-rank mismatch", "matchedStatuses": ["failed"],
+     "messageRegex": rf"(?s).*: {C.CROSS_RANK_MISMATCH}\b.*"},
+    {"name": "bad output", "matchedStatuses": ["failed"],
+     "messageRegex": rf"(?s).*: ({C.BAD_OUTPUT}|{C.BACKEND_ERROR})\b.*"},
     {"name": "timeout", "matchedStatuses": ["failed", "broken"], "messageRegex": r"(?s).*(timeout|timed out).*"},
-    {"name": "crash", "matchedStatuses": ["broken", "failed"], "messageRegex": r"(?s).*(: crash\b|crashed).*"},
+    {"name": "crash", "matchedStatuses": ["broken", "failed"], "messageRegex": rf"(?s).*(: {C.CRASH}\b|crashed).*"},
     {"name": "not supported", "matchedStatuses": ["skipped"], "messageRegex": r"(?s).*does not support.*"},
 ]
 SEVERITY = {"compute": "critical", "reject": "normal", "accept": "normal"}
 
 
-def label_case(case, *, seed: int) -> None:
+def label_case(case, *, seed: int, constraint_kinds=()) -> None:
+    """Label the running test with its case (a casegen Case); `constraint_kinds`: the kinds (reject / accept /
+    compute) of the constraints the case covers, as the caller's catalogue states them (the severity)."""
     import allure
 
-    from ..spec import BY_ID
     allure.dynamic.epic(case.op)
     for family in sorted({cid.split("-")[1] for cid in case.covers}):
         allure.dynamic.feature(family)
     for cid in case.covers:
         allure.dynamic.story(cid)
-    kinds = {BY_ID[c].kind for c in case.covers if c in BY_ID}
-    allure.dynamic.severity("critical" if "compute" in kinds else "normal")
+    allure.dynamic.severity("critical" if "compute" in set(constraint_kinds) else "normal")
     what = {"invalid": "rejects", "valid": "computes", "exact": "computes exactly"}.get(case.kind, case.kind)
     allure.dynamic.title(f"{case.op} {what} {case.id} ({case.dtype}, {case.world_size} rank"
                          f"{'s' if case.world_size != 1 else ''})")

@@ -27,8 +27,8 @@ import json
 import math
 from pathlib import Path
 
+from ..results import read_log
 from .page import Bullets, Para, Row, Section, Table, Text, render_html, render_markdown
-from .summary import read_results
 
 CATEGORIES = ("status", "bits", "accuracy", "perf", "inputs", "cases", "environment")
 DEFAULT_GATE = ("status",)
@@ -39,7 +39,7 @@ ACCURACY_FLOOR = 0.05  # ratios below 5 % of the bound are noise-level: a change
 DEFAULT_PERF_THRESHOLD = 1.5  # a group's median seconds ratio >= 1.5 (slower) or <= 1/1.5 (faster)
 DEFAULT_PERF_MIN_SECONDS = 0.05  # tests faster than this in either run are timer noise: not compared
 BITS_NOTE = "not promised: the documents do not promise run-to-run determinism (informational)"
-RUN_KEYS_IGNORED = {"started", "waiver_findings"}
+RUN_KEYS_IGNORED = {"started", "waiver_findings", "catalogue"}  # catalogue: what the page quotes, not the run
 
 
 # ---- the statistical test ---------------------------------------------------------------------------------------
@@ -95,14 +95,15 @@ ACCURACY_TEST = ("two-sided Mann-Whitney U test per (op, dtype) group of the per
 # ---- reading runs -----------------------------------------------------------------------------------------------
 
 def load(folder) -> tuple[dict, dict]:
-    """(run entry, {test id: entry}) of a run folder (or a results.jsonl)."""
+    """(run entry, {test id: entry}) of a run folder (or a results.jsonl), as the JSON dicts of their lines
+    (read through conformance.results, the schema; {} where the log has no run entry)."""
     path = Path(folder)
     if path.is_dir():
         path = path / "results.jsonl"
     if not path.exists():
         raise ValueError(f"no results.jsonl in {folder} (a folder written by `mc2-conformance run`)")
-    run, tests = read_results(path)
-    return run, {t["nodeid"]: t for t in tests}
+    log = read_log(path)
+    return (log.run.to_dict() if log.run else {}), {t.nodeid: t.to_dict() for t in log.tests}
 
 
 def case_ids(folder) -> list[str]:

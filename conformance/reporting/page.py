@@ -14,9 +14,53 @@ import html
 from dataclasses import dataclass, field
 from typing import Union
 
-from ..spec import AMBIGUITIES, CONSTRAINTS
-from .summary import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, SIMULATOR_LABEL, _constraint_state,
-                      _run_counts, environments, matrix_rows, selfcheck_line)
+from ..results import Summary, selfcheck_line
+
+SIMULATOR_LABEL = "simulator run: not a hardware sign-off"
+MATRIX_WORLD_SIZES = (1, 2, 4, 8)
+MATRIX_DTYPES = ("float16", "bfloat16")
+# a matrix cell: (symbol on the page, symbol in Markdown, meaning); "na" and "notrun" are the two blanks
+CELL_STATES = {
+    "pass": ("\u2713", "ok", "passed"),
+    "fail": ("\u2717", "**FAIL**", "failed"),
+    "waived": ("W", "waived", "failed, waived (a known deviation)"),
+    "skipped": ("s", "skip", "skipped only (no case of the cell executed)"),
+    "notrun": ("\u2013", "not run", "not run: the catalogue has a case for this cell, none was in this run"),
+    "na": ("", "n/a", "not applicable: no case in the catalogue for this cell"),
+}
+
+
+def matrix_rows(s: Summary):
+    """(constraint id, [(world size, dtype, state, why)]) for every constraint: the verdict page's matrix."""
+    names = {"passed": "pass", "failed": "fail", "waived": "waived", "skipped": "skipped"}
+    catalogue = s.matrix_catalogue or {}
+    for con in s.catalogue.constraints:
+        cells = []
+        for ws in MATRIX_WORLD_SIZES:
+            for dt in MATRIX_DTYPES:
+                key = f"{con.id}|{ws}|{dt}"
+                state = names.get(s.matrix.get(key))
+                if state is None:
+                    state = "notrun" if key in catalogue else "na"
+                why = CELL_STATES[state][2]
+                if state == "notrun":
+                    why += f" (profile {catalogue[key]}, world size {ws})"
+                cells.append((ws, dt, state, why))
+        yield con.id, cells
+
+
+def constraint_state(c: dict) -> str:
+    if c["failed"]:
+        return "fail"
+    if c.get("waived"):
+        return "waived"
+    if c["passed"]:
+        return "pass"
+    return "skipped" if c["skipped"] else "not run"
+
+
+def _run_counts(r: dict) -> str:
+    return ", ".join(f"{v} {k}" for k, v in r.items() if v) or "no matching case ran"
 
 
 # ---- the model -------------------------------------------------------------------------------------------------
@@ -95,40 +139,43 @@ def _counts_line(c: dict) -> str:
             f"{c.get('skipped', 0)} skipped")
 
 
-def build_page(run: dict, s: dict) -> list[Section]:
-    verdict = s["verdict"]
-    allure = bool(s.get("allure_built"))
+def build_page(*args) -> list[Section]:
+    """The page of a Summary: build_page(summary). build_page(run, summary) is the older call (the run is in
+    the summary now, as its environments; conformance/cli.py still makes that call)."""
+    s = Summary.coerce(args[-1])
+    verdict = s.verdict
+    allure = bool(s.allure_built)
     sections = [_verdict_section(s, allure), _signed_off_section(s)]
-    if s.get("diff"):
-        sections.append(_diff_section(s["diff"]))
+    if s.diff:
+        sections.append(_diff_section(s.diff))
     failures = _failures_section(s, allure)
     if verdict == "FAIL":
         sections.append(failures)
     sections += [_matrix_section(s), _accuracy_section(s)]
-    if (s.get("precision") or {}).get("rows"):
-        sections.append(_precision_section(s["precision"]))
+    if (s.precision or {}).get("rows"):
+        sections.append(_precision_section(s.precision))
     if verdict != "FAIL":
         sections.append(failures)
     sections += [_mistrusted_section(s)]
-    if s.get("relations"):
+    if s.relations:
         sections.append(Section("relations", ["Metamorphic relations (no reference needed)"], [
             Para(["Repeat runs are compared bit for bit and recorded: the documents do not promise determinism "
                   "(--mc2-require-determinism makes it a check)."]),
-            Table(["relation", "held", "did not hold", "not evaluated"], s["relations"], id="relations")]))
-    sections += [_skips_section(s), _waived_section(s), *_environment_sections(run),
-                 _constraints_section(s), _rejections_section(s), _deviations_section(s), _ambiguities_section()]
+            Table(["relation", "held", "did not hold", "not evaluated"], s.relations, id="relations")]))
+    sections += [_skips_section(s), _waived_section(s), *_environment_sections(s),
+                 _constraints_section(s), _rejections_section(s), _deviations_section(s), _ambiguities_section(s)]
     return sections
 
 
-def _verdict_section(s: dict, allure: bool) -> Section:
-    verdict = s["verdict"]
+def _verdict_section(s: Summary, allure: bool) -> Section:
+    verdict = s.verdict
     blocks = []
-    if s["signed_off"].get("simulator"):
+    if s.signed_off.get("simulator"):
         blocks.append(Para([Text(SIMULATOR_LABEL, strong=True)], cls="simulator"))
     label = {"NO VERDICT": "Why there is no verdict", "FAIL": "Why FAIL"}.get(verdict, "Evidence")
     blocks.append(Para([Text(label + ":", strong=True)]))
-    blocks.append(Bullets([[r] for r in s.get("verdict_reasons", [])]))
-    line = [_counts_line(s["counts"]), " \u00b7 ", selfcheck_line(s.get("selfcheck"))]
+    blocks.append(Bullets([[r] for r in s.verdict_reasons or []]))
+    line = [_counts_line(s.counts), " \u00b7 ", selfcheck_line(s.selfcheck)]
     if allure:
         line += [" \u00b7 ", Text("Allure report", href="allure-report/index.html")]
     blocks.append(Para(line))
@@ -136,8 +183,8 @@ def _verdict_section(s: dict, allure: bool) -> Section:
                    blocks, level=1)
 
 
-def _signed_off_section(s: dict) -> Section:
-    facts = s["signed_off"]
+def _signed_off_section(s: Summary) -> Section:
+    facts = s.signed_off
     rows = [Row([k, str(v)]) for k, v in facts.items() if k != "simulator"]
     if facts.get("simulator"):
         rows.append(Row(["hardware", Cell([Text(SIMULATOR_LABEL, strong=True)], cls="simtext")]))
@@ -157,25 +204,25 @@ def _diff_section(d: dict) -> Section:
     return Section("diff", ["Changes against the baseline"], blocks)
 
 
-def _matrix_section(s: dict) -> Section:
+def _matrix_section(s: Summary) -> Section:
     legend = Table(["symbol", "meaning"],
                    [Row([Cell([sym or "(blank)"], cls=f"sym {state}", md=md), meaning])
                     for state, (sym, md, meaning) in CELL_STATES.items()], id="legend")
     head = ["constraint"] + [f"w{ws}\n{dt}" for ws in MATRIX_WORLD_SIZES for dt in MATRIX_DTYPES]
-    rows = [[con.id] + [Cell([CELL_STATES[st][0]], cls=f"cell {st}", title=f"{con.id} w{ws} {dt}: {why}",
-                             md=CELL_STATES[st][1],
-                             data={"constraint": con.id, "world-size": ws, "dtype": dt})
-                        for ws, dt, st, why in cells]
-            for con, cells in matrix_rows(s)]
+    rows = [[cid] + [Cell([CELL_STATES[st][0]], cls=f"cell {st}", title=f"{cid} w{ws} {dt}: {why}",
+                          md=CELL_STATES[st][1],
+                          data={"constraint": cid, "world-size": ws, "dtype": dt})
+                     for ws, dt, st, why in cells]
+            for cid, cells in matrix_rows(s)]
     return Section("matrix", ["Matrix: constraint \u00d7 world size \u00d7 dtype"],
                    [Sub("Legend", [legend]), Table(head, rows, id="matrix")])
 
 
-def _accuracy_section(s: dict) -> Section:
+def _accuracy_section(s: Summary) -> Section:
     rows = [[key, a.get("output", out), f"{a['worst_ratio']:.3f}", a["worst_case"],
              f"{a.get('share_over_1ulp', 0):.2e}",
              f"{a.get('max_rel_error', 0):.2e}"]
-            for key, outs in sorted(s["accuracy"].items()) for out, a in sorted(outs.items())]
+            for key, outs in sorted(s.accuracy.items()) for out, a in sorted(outs.items())]
     return Section("accuracy", ["Accuracy (worst error / derived bound; vendor metrics on rank 0)"],
                    [Table(["operator / dtype", "output", "worst error/bound", "case", "share > 1 ulp", "max rel err"],
                           rows, id="accuracy") if rows else Para(["no accuracy statistics (no numeric case ran)"])])
@@ -200,19 +247,19 @@ def _precision_section(p: dict) -> Section:
                            "cases", "re-checked", "worst case"], rows, id="precision")])
 
 
-def _failures_section(s: dict, allure: bool) -> Section:
+def _failures_section(s: Summary, allure: bool) -> Section:
     blocks = []
-    for t in s["failures"]:
-        sub = [Pre(t.get("message", "").strip())]
+    for t in s.failures:
+        sub = [Pre((t.message or "").strip())]
         if allure:
             sub.append(Para([Text("open in the Allure report", href="allure-report/index.html")]))
-        blocks.append(Sub(t["nodeid"], sub))
+        blocks.append(Sub(t.nodeid, sub))
     return Section("failures", ["Failures"], blocks or [Para(["none"])])
 
 
-def _mistrusted_section(s: dict) -> Section:
+def _mistrusted_section(s: Summary) -> Section:
     """Passed tests whose check could not discriminate (conformance/judge.py, the mistrusted block)."""
-    rows = [[t["nodeid"], (t.get("mc2") or {}).get("mistrusted", "")] for t in s.get("mistrusted") or ()]
+    rows = [[t.nodeid, t.info.mistrusted or ""] for t in s.mistrusted or ()]
     body = (Table(["test", "why the check cannot discriminate"], rows, id="mistrusted") if rows
             else Para(["none"]))
     return Section("mistrusted", [f"Mistrusted: passed, but the check could not discriminate ({len(rows)})"],
@@ -220,33 +267,33 @@ def _mistrusted_section(s: dict) -> Section:
                           "would pass a backend that does not compute."]), body])
 
 
-def _skips_section(s: dict) -> Section:
-    skips = s.get("skips") or []
+def _skips_section(s: Summary) -> Section:
+    skips = s.skips or []
     body = (Table(["reason", "tests"], [[r, str(n)] for r, n in skips], id="skips") if skips
             else Para(["none"]))
     return Section("skips", [f"Skipped tests by reason ({sum(n for _, n in skips)})"], [body])
 
 
-def _waived_section(s: dict) -> Section:
-    items = [[f"{t['nodeid']}: {t.get('message', '')}"] for t in s["waived"]]
+def _waived_section(s: Summary) -> Section:
+    items = [[f"{t.nodeid}: {t.message or ''}"] for t in s.waived]
     blocks = [Bullets(items) if items else Para(["none"])]
-    if s["waiver_findings"]:
-        blocks.append(Sub("Waiver findings", [Bullets([[x] for x in s["waiver_findings"]])]))
+    if s.waiver_findings:
+        blocks.append(Sub("Waiver findings", [Bullets([[x] for x in s.waiver_findings])]))
     return Section("waived", ["Waived failures"], blocks)
 
 
-def _environment_sections(run: dict) -> list[Section]:
+def _environment_sections(s: Summary) -> list[Section]:
     return [Section(f"environment-{i}" if name else "environment",
                     [f"Environment of {name}" if name else "Environment"],
                     [Table(["key", "value"], [[str(k), str(v)] for k, v in env.items()], cls="env")])
-            for i, (name, env) in enumerate(environments(run), 1)]
+            for i, (name, env) in enumerate(s.environments, 1)]
 
 
-def _constraints_section(s: dict) -> Section:
+def _constraints_section(s: Summary) -> Section:
     rows = []
-    for con in CONSTRAINTS:
-        st = s["constraints"][con.id]
-        state = _constraint_state(st)
+    for con in s.catalogue.constraints:
+        st = s.constraints[con.id]
+        state = constraint_state(st)
         rows.append(Row([con.id, state, str(st["passed"]), str(st["failed"]), str(st.get("waived", 0)),
                          str(st["skipped"]), con.paraphrase], cls=state.replace(" ", "")))
     return Section("constraints", ["Constraints"],
@@ -254,25 +301,25 @@ def _constraints_section(s: dict) -> Section:
                           id="constraints")])
 
 
-def _rejections_section(s: dict) -> Section:
+def _rejections_section(s: Summary) -> Section:
     rows = [[cid, r["expected"], ", ".join(f"{k} x{n}" for k, n in r["observed"].items())]
-            for cid, r in s["rejections"].items()]
+            for cid, r in s.rejections.items()]
     return Section("rejections", ["Rejections: promised and observed status (per rank, with the phase it came from)"],
                    [Table(["constraint", "promised", "observed (status from phase x ranks)"], rows, id="rejections")])
 
 
-def _deviations_section(s: dict) -> Section:
+def _deviations_section(s: Summary) -> Section:
     rows = [[d["id"], ", ".join(d["constraints"]), d["behaviour"], Cell([d["quote"]], lang="zh"), d["source"],
-             _run_counts(d["run"])] for d in s["deviations"]]
+             _run_counts(d["run"])] for d in s.deviations]
     return Section("deviations", ["Deviations of the published implementation from the documents"],
                    [Table(["deviation", "constraints", "behaviour of the source", "document", "source", "this run"],
                           rows, id="deviations")])
 
 
-def _ambiguities_section() -> Section:
+def _ambiguities_section(s: Summary) -> Section:
     return Section("ambiguities", ["Documented ambiguities (the suite's choice)"],
                    [Bullets([[Text(a.id, strong=True), f": {a.statement} ", Text("Choice:", strong=True),
-                              f" {a.choice}"] for a in AMBIGUITIES])])
+                              f" {a.choice}"] for a in s.catalogue.ambiguities])])
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------------------

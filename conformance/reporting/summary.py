@@ -1,8 +1,11 @@
 """Sign-off summary from a results log (one JSON line per test, written by the pytest plugin).
 
-`summarise` turns the log into the facts of a verdict (counts, per-constraint and matrix states, accuracy,
-skips by reason, the evidence rule); `reporting.page` turns those facts into one page model with two renderings
-(summary.md, summary.html); `write_summary` writes both and summary.json.
+`summarise` turns the log into the facts of a verdict, a `conformance.results.Summary` (counts, per-constraint
+and matrix states, accuracy, precision levels, skips by reason, the evidence rule, the environments);
+`reporting.page` renders a Summary alone (summary.md, summary.html); `write_summary` writes both and summary.json
+(Summary.to_json). What the page says about the catalogue (constraints, ambiguities, deviations, the matrix's
+cells) comes from the run's own record of it (results.CatalogueFacts, written by the plugin): reporting never
+reads the live catalogue.
 
 The verdict needs evidence: FAIL if any test failed; otherwise NO VERDICT unless at least one test executed
 (passed, failed or waived) and every catalogue constraint the collected tests cover executed at least once;
@@ -13,49 +16,59 @@ from __future__ import annotations
 
 import json
 import platform
-import re
 import subprocess
 from collections import defaultdict
 from pathlib import Path
 
 from .. import __version__
-from ..spec import CONSTRAINTS
-from ..spec.deviations import DEVIATIONS, deviations_of
+from ..results import (CatalogueFacts, Category, ConstraintFact, RunEntry, Summary, TestEntry, output_of,
+                       read_log, selfcheck_line)
+from .page import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, SIMULATOR_LABEL, build_page, render_html,
+                   render_markdown)
+
+__all__ = ["read_results", "read_many", "summarise", "write_summary", "git_revision", "output_of", "selfcheck_line",
+           "CELL_STATES", "MATRIX_DTYPES", "MATRIX_WORLD_SIZES", "SIMULATOR_LABEL"]
 
 EXECUTED = ("passed", "failed", "waived")
 SIMULATOR_PREFIXES = ("sim", "torch-cpu")  # backends that are not the hardware under sign-off
-SIMULATOR_LABEL = "simulator run: not a hardware sign-off"
 
 
-def read_results(path: Path) -> tuple[dict, list[dict]]:
-    run, tests = {}, {}
-    for line in Path(path).read_text().splitlines():
-        if not line.strip():
-            continue
-        entry = json.loads(line)
-        if "run" in entry:
-            run = entry["run"]
-        elif "waiver_findings" in entry:
-            run["waiver_findings"] = entry["waiver_findings"]
-        else:  # a setup error and a call result of one test: keep the worst
-            prev = tests.get(entry["nodeid"])
-            if prev is None or entry["outcome"] == "failed":
-                tests[entry["nodeid"]] = entry
-    return run, list(tests.values())
+def read_results(path: Path) -> tuple[RunEntry, list[TestEntry]]:
+    """(run entry, tests) of one results.jsonl (results.read_log); an empty RunEntry if it has none."""
+    log = read_log(path)
+    return log.run or RunEntry(), log.tests
 
 
-def read_many(paths: list[Path]) -> tuple[dict, list[dict]]:
+def read_many(paths: list[Path]) -> tuple[list[RunEntry], list[TestEntry]]:
     """Merge several runs (one per hardware node): one verdict, each node's environment kept apart."""
     if len(paths) == 1:
-        return read_results(paths[0])
+        run, tests = read_results(paths[0])
+        return [run], tests
     nodes, tests = [], []
     for i, path in enumerate(paths):
         run, node_tests = read_results(path)
-        name = f"node{i + 1}:{Path(path).parent.name}"
-        nodes.append({"name": name, **run})
-        tests += [{**t, "nodeid": f"[{name}] {t['nodeid']}"} for t in node_tests]
-    findings = [f for n in nodes for f in n.get("waiver_findings", [])]
-    return {"nodes": nodes, "waiver_findings": findings}, tests
+        run.name = f"node{i + 1}:{Path(path).parent.name}"
+        nodes.append(run)
+        for t in node_tests:
+            t.nodeid = f"[{run.name}] {t.nodeid}"
+        tests += node_tests
+    return nodes, tests
+
+
+def nodes_of(run) -> list[RunEntry]:
+    """The runs a summary is about, from a RunEntry, a list of them, or a run entry's dict (with "nodes" where
+    several runs were merged)."""
+    if isinstance(run, RunEntry):
+        return [run]
+    if isinstance(run, (list, tuple)):
+        return [r if isinstance(r, RunEntry) else RunEntry.from_dict(r) for r in run]
+    run = dict(run or {})
+    if "nodes" in run:
+        nodes = [RunEntry.from_dict(n) for n in run["nodes"]]
+        if run.get("waiver_findings") and not any(n.waiver_findings for n in nodes):
+            nodes[0].waiver_findings = list(run["waiver_findings"])
+        return nodes
+    return [RunEntry.from_dict(run)]
 
 
 def git_revision() -> str:
@@ -66,83 +79,88 @@ def git_revision() -> str:
         return "unknown"
 
 
-_OUTPUT_OF_STAT = re.compile(r"^rank \d+ (?P<output>[^:]+?)(?::|$)")
-
-
-def output_of(stat_name: str) -> str:
-    """The output a statistic is about: 'rank 0 y (in residual): error bound' -> 'y (in residual)',
-    'rank 0 output: error bound' -> 'output' (QuantMatmulAllReduceV3), 'rank 1 normOut: ...' -> 'normOut'."""
-    m = _OUTPUT_OF_STAT.match(stat_name)
-    return m.group("output").strip() if m else stat_name
-
-
 def _base(output: str) -> str:
     return output.split(" (", 1)[0]
 
 
-def skip_reason(t: dict) -> str:
-    msg = (t.get("message") or "").strip()
-    return (msg[len("Skipped: "):] if msg.startswith("Skipped: ") else msg) or "(no reason given)"
+def skip_reason(t) -> str:
+    return TestEntry.coerce(t).skip_reason()
 
 
-def summarise(run: dict, tests: list[dict]) -> dict:
+def catalogue_of(nodes: list[RunEntry], tests: list[TestEntry]) -> CatalogueFacts:
+    """The catalogue facts the run recorded (the first node that did). A log from before the plugin recorded
+    them: the constraints its tests cover (no paraphrase, deviation or matrix cell)."""
+    for n in nodes:
+        if n.catalogue is not None:
+            return n.catalogue
+    seen: dict = {}
+    for t in tests:
+        for cid in t.info.covers:
+            seen.setdefault(cid, ConstraintFact(cid, "", ""))
+    return CatalogueFacts(constraints=sorted(seen.values(), key=lambda c: c.id))
+
+
+def summarise(run, tests: list) -> Summary:
+    """The verdict's facts of a run (a RunEntry, a list of them for several nodes, or a run entry's dict) and
+    its tests (TestEntry, or their dicts as results.jsonl holds them)."""
+    nodes = nodes_of(run)
+    tests = [TestEntry.coerce(t) for t in tests]
+    catalogue = catalogue_of(nodes, tests)
     counts = defaultdict(int)
     for t in tests:
-        counts[t["outcome"]] += 1
-    per_constraint = {c.id: {"passed": 0, "failed": 0, "skipped": 0, "waived": 0} for c in CONSTRAINTS}
+        counts[t.outcome] += 1
+    per_constraint = {c.id: {"passed": 0, "failed": 0, "skipped": 0, "waived": 0} for c in catalogue.constraints}
     matrix: dict = {}  # (constraint, world size, dtype) -> worst outcome seen
     accuracy: dict = {}
     skips: dict = {}
     for t in tests:
-        info = t.get("mc2") or {}
-        if t["outcome"] == "skipped":
-            skips[skip_reason(t)] = skips.get(skip_reason(t), 0) + 1
-        for cid in info.get("covers", []):
+        info = t.info
+        if t.outcome == "skipped":
+            skips[t.skip_reason()] = skips.get(t.skip_reason(), 0) + 1
+        for cid in info.covers:
             if cid in per_constraint:
-                per_constraint[cid][t["outcome"]] = per_constraint[cid].get(t["outcome"], 0) + 1
-                key = f"{cid}|{info.get('world_size')}|{info.get('dtype')}"
-                matrix[key] = _worst(matrix.get(key), t["outcome"])
-        stats = info.get("stats") or {}
-        key = f"{info.get('op', '?')} / {info.get('dtype', '?')}"
-        for name, st in stats.items():
+                per_constraint[cid][t.outcome] = per_constraint[cid].get(t.outcome, 0) + 1
+                key = f"{cid}|{info.world_size}|{info.dtype}"
+                matrix[key] = _worst(matrix.get(key), t.outcome)
+        key = f"{info.op or '?'} / {info.dtype or '?'}"
+        for name, st in (info.stats or {}).items():
             if "max_ratio" in st:
-                full = output_of(name)  # e.g. "y (in residual)": keyed by the output, "y", shown in full
+                full = info.output_name(name)  # e.g. "y (in residual)": keyed by the output, "y", shown in full
                 acc = accuracy.setdefault(key, {}).setdefault(_base(full), {"worst_ratio": 0.0, "worst_case": ""})
                 acc["output"] = max(acc.get("output", ""), full, key=len)
                 if st["max_ratio"] > acc["worst_ratio"]:
-                    acc["worst_ratio"], acc["worst_case"] = st["max_ratio"], info.get("case_id", "")
+                    acc["worst_ratio"], acc["worst_case"] = st["max_ratio"], info.case_id or ""
             for out, vm in (st.get("vendor_metrics") or {}).items():
                 acc = accuracy.setdefault(key, {}).setdefault(_base(out), {"worst_ratio": 0.0, "worst_case": ""})
                 for metric in ("share_over_1ulp", "max_rel_error", "mean_rel_error", "share_rel_over_1e-3"):
                     acc[metric] = max(acc.get(metric, 0.0), vm.get(metric, 0.0))
                 acc["max_abs_balance"] = max(acc.get("max_abs_balance", 0.0), abs(vm.get("error_balance", 0.0)))
-    evidence = _evidence(tests, per_constraint, counts)
+    evidence = _evidence(tests, per_constraint, counts, catalogue)
     verdict, reasons = _verdict(counts, tests, evidence)
-    return {"verdict": verdict, "verdict_reasons": reasons, "evidence": evidence, "counts": dict(counts),
-            "constraints": per_constraint, "accuracy": accuracy, "matrix": matrix,
-            "matrix_catalogue": catalogue_cells(), "skips": sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])),
-            "rejections": rejections(tests), "deviations": deviation_rows(tests),
-            "precision": precision_levels(tests),
-            "signed_off": signed_off(run, tests),
-            "failures": [t for t in tests if t["outcome"] == "failed"],
-            "waived": [t for t in tests if t["outcome"] == "waived"],
-            # passed, flagged: the judge's check could not discriminate (judge.py, the mistrusted block)
-            "mistrusted": [t for t in tests if (t.get("mc2") or {}).get("category") == "mistrusted"],
-            "relations": relation_rows(tests),
-            "waiver_findings": run.get("waiver_findings", [])}
+    return Summary(
+        verdict=verdict, verdict_reasons=reasons, evidence=evidence, counts=dict(counts),
+        constraints=per_constraint, accuracy=accuracy, matrix=matrix, matrix_catalogue=dict(catalogue.matrix_cells),
+        skips=sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])), rejections=rejections(tests),
+        deviations=deviation_rows(tests, catalogue), precision=precision_levels(tests),
+        signed_off=signed_off(nodes, tests),
+        failures=[t for t in tests if t.outcome == "failed"], waived=[t for t in tests if t.outcome == "waived"],
+        # passed, flagged: the judge's check could not discriminate (judge.py, the mistrusted block)
+        mistrusted=[t for t in tests if t.category == Category.MISTRUSTED],
+        relations=relation_rows(tests),
+        waiver_findings=[f for n in nodes for f in n.waiver_findings],
+        environments=environments(nodes), catalogue=catalogue)
 
 
-def relation_rows(tests: list[dict]) -> list[list[str]]:
+def relation_rows(tests: list[TestEntry]) -> list[list[str]]:
     """Per metamorphic relation (cases/test_relations.py): how often it held, did not, or was not evaluated;
     determinism is recorded, not judged, unless --mc2-require-determinism."""
     counts: dict = {}
     for t in tests:
-        rel = t.get("mc2_relation")
-        if not rel:
+        rel = t.mc2_relation
+        if rel is None:
             continue
-        held = rel.get("held")
-        key = "held" if held else "not evaluated" if held is None else "did not hold"
-        counts.setdefault(rel["relation"], {"held": 0, "did not hold": 0, "not evaluated": 0})[key] += 1
+        key = "held" if rel.held else "not evaluated" if rel.held is None else "did not hold"
+        counts.setdefault(rel.relation, {"held": 0, "did not hold": 0, "not evaluated": 0})[key] += 1
     return [[name, str(c["held"]), str(c["did not hold"]), str(c["not evaluated"])]
             for name, c in sorted(counts.items())]
 
@@ -151,19 +169,19 @@ PRECISION_CHECK = "precision standard"  # conformance/tolerance/precision.py CHE
 _LEVEL_ORDER = ("below L0", "L0", "L1", "L2")  # worst first; "not judged" sorts apart
 
 
-def precision_levels(tests: list[dict]) -> dict:
+def precision_levels(tests: list[TestEntry]) -> dict:
     """The vendor precision standard's level per "operator / dtype": the worst level over its judged cases,
     the worst device/chain ratio of each metric, the worst case, and how many cases were judged / not judged."""
     rows: dict = {}
     standard, modes = "", set()
     for t in tests:
-        info = t.get("mc2") or {}
-        st = (info.get("stats") or {}).get(PRECISION_CHECK)
+        info = t.info
+        st = (info.stats or {}).get(PRECISION_CHECK)
         if not st:
             continue
         standard = standard or st.get("standard", "")
         modes.add(st.get("mode", "informational"))
-        row = rows.setdefault(f"{info.get('op', '?')} / {info.get('dtype', '?')}",
+        row = rows.setdefault(f"{info.op or '?'} / {info.dtype or '?'}",
                               {"level": None, "worst_case": "", "judged": 0, "not_judged": 0, "ratios": {},
                                "rechecked": 0, "failed": 0})
         level = st.get("level_after_recheck") or st.get("level")
@@ -173,23 +191,22 @@ def precision_levels(tests: list[dict]) -> dict:
             continue
         row["judged"] += 1
         row["rechecked"] += bool(st.get("recheck"))
-        row["failed"] += t.get("outcome") == "failed" and (info.get("category") == "precision")
+        row["failed"] += t.outcome == "failed" and (info.category == Category.PRECISION)
         if row["level"] is None or _LEVEL_ORDER.index(level) < _LEVEL_ORDER.index(row["level"]):
-            row["level"], row["worst_case"] = level, info.get("case_id", "")
+            row["level"], row["worst_case"] = level, info.case_id or ""
         for k, v in (st.get("ratios") or {}).items():
             row["ratios"][k] = max(row["ratios"].get(k, 0.0), float(v))
     return {"standard": standard, "modes": sorted(modes), "rows": rows}
 
 
-def _evidence(tests: list[dict], per_constraint: dict, counts: dict) -> dict:
-    covered = [c.id for c in CONSTRAINTS
-               if any(c.id in ((t.get("mc2") or {}).get("covers") or ()) for t in tests)]
+def _evidence(tests: list[TestEntry], per_constraint: dict, counts: dict, catalogue: CatalogueFacts) -> dict:
+    covered = [c.id for c in catalogue.constraints if any(c.id in (t.info.covers or ()) for t in tests)]
     only_skipped = [cid for cid in covered if not any(per_constraint[cid].get(o, 0) for o in EXECUTED)]
     return {"tests": len(tests), "executed": sum(counts.get(o, 0) for o in EXECUTED), "covered": len(covered),
             "only_skipped": only_skipped}
 
 
-def _verdict(counts: dict, tests: list[dict], ev: dict) -> tuple[str, list[str]]:
+def _verdict(counts: dict, tests: list, ev: dict) -> tuple[str, list[str]]:
     """(verdict, reasons). FAIL beats NO VERDICT; NO VERDICT beats PASS."""
     if counts.get("failed"):
         n = counts["failed"]
@@ -214,194 +231,108 @@ def is_simulator(backend: str | None) -> bool:
     return bool(backend) and str(backend).startswith(SIMULATOR_PREFIXES)
 
 
-def node_runs(run: dict) -> list[dict]:
-    return run["nodes"] if "nodes" in run else [run]
-
-
-def signed_off(run: dict, tests: list[dict]) -> dict:
+def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
     """What a verdict is about: the header of the page, in order."""
-    nodes = node_runs(run)
 
     def per_node(get):
         values = [get(n) for n in nodes]
         shown = [("-" if v in (None, "", []) else v) for v in values]
         if len({json.dumps(v, default=str) for v in shown}) <= 1:
             return shown[0] if shown else "-"
-        return "; ".join(f"{n.get('name', i)}: {v}" for i, (n, v) in enumerate(zip(nodes, shown)))
+        return "; ".join(f"{n.name or i}: {v}" for i, (n, v) in enumerate(zip(nodes, shown)))
 
     def join(v):
         return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
 
-    backends = [n.get("backend") for n in nodes]
     return {
-        "backend": per_node(lambda n: n.get("backend")),
-        "backend description": per_node(lambda n: (n.get("environment") or {}).get("backend")),
-        "simulator": any(is_simulator(b) for b in backends),
-        "profile": per_node(lambda n: n.get("profile")),
-        "world sizes": per_node(lambda n: join(n.get("world_sizes"))),
-        "operators": ", ".join(sorted({(t.get("mc2") or {}).get("op") for t in tests} - {None})) or "-",
-        "CANN version": per_node(lambda n: n.get("cann_version") or "not given (--cann-version)"),
-        "document revision": per_node(lambda n: n.get("doc_revision") or "not recorded"),
-        "status check": per_node(lambda n: n.get("status_check") or "not recorded"),
+        "backend": per_node(lambda n: n.backend),
+        "backend description": per_node(lambda n: (n.environment or {}).get("backend")),
+        "simulator": any(is_simulator(n.backend) for n in nodes),
+        "profile": per_node(lambda n: n.profile),
+        "world sizes": per_node(lambda n: join(n.world_sizes)),
+        "operators": ", ".join(sorted({t.info.op for t in tests} - {None})) or "-",
+        "CANN version": per_node(lambda n: n.cann_version or "not given (--cann-version)"),
+        "document revision": per_node(lambda n: n.doc_revision or "not recorded"),
+        "status check": per_node(lambda n: n.status_check or "not recorded"),
         "nodes": len(nodes),
-        "seed": per_node(lambda n: n.get("seed")),
-        "faults": per_node(lambda n: join(n.get("faults")) or "none"),
+        "seed": per_node(lambda n: n.seed),
+        "faults": per_node(lambda n: join(n.faults) or "none"),
     }
 
 
-def rejections(tests: list[dict]) -> dict:
+def rejections(tests: list[TestEntry]) -> dict:
     """Per rejection constraint: what the catalogue promised and every (status, phase) the ranks answered with
     (recorded for every invalid case, judged only where a document states the code)."""
     out: dict = {}
     for t in tests:
-        info = t.get("mc2") or {}
-        if info.get("kind") != "invalid" or not info.get("covers") or "observed" not in info:
+        info = t.mc2
+        if info is None or info.kind != "invalid" or not info.covers or info.observed is None:
             continue
-        row = out.setdefault(info["covers"][0], {"expected": info.get("expected", ""), "observed": {}})
-        for status, phase in info["observed"]:
+        row = out.setdefault(info.covers[0], {"expected": info.expected or "", "observed": {}})
+        for status, phase in info.observed:
             key = f"{status}" + (f" from {phase}" if phase else "")
             row["observed"][key] = row["observed"].get(key, 0) + 1
     return dict(sorted(out.items()))
 
 
-def deviation_rows(tests: list[dict]) -> list[dict]:
-    """Each known deviation of the published source, with what this run's matching cases did."""
-    by_dev: dict = {d.id: {"passed": 0, "failed": 0, "waived": 0, "skipped": 0} for d in DEVIATIONS}
+def deviation_rows(tests: list[TestEntry], catalogue: CatalogueFacts) -> list[dict]:
+    """Each known deviation of the published source, with what this run's matching cases did (the plugin
+    records per case the deviations whose case patterns match it)."""
+    by_dev: dict = {d.id: {"passed": 0, "failed": 0, "waived": 0, "skipped": 0} for d in catalogue.deviations}
     for t in tests:
-        case_id = (t.get("mc2") or {}).get("case_id")
-        for d in deviations_of(case_id) if case_id else ():
-            by_dev[d.id][t["outcome"]] = by_dev[d.id].get(t["outcome"], 0) + 1
-    return [{"id": d.id, "constraints": list(d.constraints), "quote": d.document_quote, "source": d.source_ref,
-             "behaviour": d.behaviour, "run": by_dev[d.id]} for d in DEVIATIONS]
-
-
-def _run_counts(r: dict) -> str:
-    return ", ".join(f"{v} {k}" for k, v in r.items() if v) or "no matching case ran"
+        for dev in (t.info.deviations or ()) if t.info.case_id else ():
+            if dev in by_dev:
+                by_dev[dev][t.outcome] = by_dev[dev].get(t.outcome, 0) + 1
+    return [{"id": d.id, "constraints": list(d.constraints), "quote": d.quote, "source": d.source,
+             "behaviour": d.behaviour, "run": by_dev[d.id]} for d in catalogue.deviations]
 
 
 _RANK = {None: -1, "skipped": 0, "passed": 1, "waived": 2, "failed": 3}
-MATRIX_WORLD_SIZES = (1, 2, 4, 8)
-MATRIX_DTYPES = ("float16", "bfloat16")
-# a matrix cell: (symbol on the page, symbol in Markdown, meaning); "na" and "notrun" are the two blanks
-CELL_STATES = {
-    "pass": ("\u2713", "ok", "passed"),
-    "fail": ("\u2717", "**FAIL**", "failed"),
-    "waived": ("W", "waived", "failed, waived (a known deviation)"),
-    "skipped": ("s", "skip", "skipped only (no case of the cell executed)"),
-    "notrun": ("\u2013", "not run", "not run: the catalogue has a case for this cell, none was in this run"),
-    "na": ("", "n/a", "not applicable: no case in the catalogue for this cell"),
-}
-
-
 def _worst(a, b):
     return a if _RANK.get(a, 0) >= _RANK.get(b, 0) else b
 
 
-def catalogue_cells() -> dict:
-    """'constraint|world size|dtype' -> the smallest profile with a catalogue case there (every profile and
-    world size: a cell absent here is not applicable, one present but absent from the run was not run)."""
-    from ..casegen import catalogue
-    from ..casegen.model import PROFILES
-    cells: dict = {}
-    for case in catalogue():
-        for cid in case.covers:
-            key = f"{cid}|{case.world_size}|{case.dtype}"
-            if key not in cells or PROFILES.index(case.profile) < PROFILES.index(cells[key]):
-                cells[key] = case.profile
-    return cells
+def environments(nodes: list[RunEntry]) -> list[tuple[str, dict]]:
+    if len(nodes) > 1 or (nodes and nodes[0].name):
+        return [(n.name, environment(n)) for n in nodes]
+    return [("", environment(nodes[0] if nodes else RunEntry()))]
 
 
-def matrix_rows(s: dict):
-    """(constraint, [(world size, dtype, state, why)]) for every constraint: the verdict page's matrix."""
-    names = {"passed": "pass", "failed": "fail", "waived": "waived", "skipped": "skipped"}
-    catalogue = s.get("matrix_catalogue", {})
-    for con in CONSTRAINTS:
-        cells = []
-        for ws in MATRIX_WORLD_SIZES:
-            for dt in MATRIX_DTYPES:
-                key = f"{con.id}|{ws}|{dt}"
-                state = names.get(s["matrix"].get(key))
-                if state is None:
-                    state = "notrun" if key in catalogue else "na"
-                why = CELL_STATES[state][2]
-                if state == "notrun":
-                    why += f" (profile {catalogue[key]}, world size {ws})"
-                cells.append((ws, dt, state, why))
-        yield con, cells
-
-
-def _constraint_state(c) -> str:
-    if c["failed"]:
-        return "fail"
-    if c.get("waived"):
-        return "waived"
-    if c["passed"]:
-        return "pass"
-    return "skipped" if c["skipped"] else "not run"
-
-
-def environments(run: dict) -> list[tuple[str, dict]]:
-    if "nodes" in run:
-        return [(n["name"], environment(n)) for n in run["nodes"]]
-    return [("", environment(run))]
-
-
-def environment(run: dict) -> dict:
+def environment(run: RunEntry) -> dict:
     """The node's own facts (the plugin's "node" entry, written on the node); a log from before that entry
     falls back to the machine rendering the report, and says so."""
-    node = run.get("node")
+    node = run.node
     if node:
         env = {k: node.get(k, "unknown") for k in ("hostname", "suite_version", "git_revision", "python", "platform")}
     else:
         label = " (rendering machine)"
         env = {"suite_version" + label: __version__, "git_revision" + label: git_revision(),
                "python" + label: platform.python_version(), "platform" + label: platform.platform()}
-    env.update({k: run.get(k) for k in ("backend", "profile", "world_sizes", "seed", "faults", "accumulation")})
-    env.update({k: run[k] for k in ("status_check", "doc_revision", "cann_version") if k in run})
-    for k, v in (run.get("environment") or {}).items():  # the backend's describe()
+    env.update({"backend": run.backend, "profile": run.profile, "world_sizes": run.world_sizes, "seed": run.seed,
+                "faults": run.faults, "accumulation": run.accumulation})
+    env.update({k: getattr(run, k) for k in ("status_check", "doc_revision", "cann_version") if run.has(k)})
+    for k, v in (run.environment or {}).items():  # the backend's describe()
         env["backend description" if k == "backend" else k] = v
     return env
-
-
-def selfcheck_line(sc: dict | None) -> str:
-    if not sc:
-        return "self-check: not run (mc2-conformance selfcheck)"
-    return (f"self-check: {sc['killed']}/{sc['total']} simulator faults killed ({sc['score']:.0%}), clean simulator "
-            f"{'passes' if sc['clean']['passed'] else 'FAILS'} (profile {sc['profile']})")
-
-
-def to_markdown(run: dict, s: dict) -> str:
-    from .page import build_page, render_markdown
-    return render_markdown(build_page(run, s))
-
-
-def to_html(run: dict, s: dict) -> str:
-    from .page import build_page, render_html
-    return render_html(build_page(run, s))
 
 
 ALLURE_INDEX = Path("allure-report") / "index.html"
 
 
-def write_summary(results, out_dir: Path, selfcheck: Path | None = None, *, allure_built: bool | None = None) -> dict:
+def write_summary(results, out_dir: Path, selfcheck: Path | None = None, *, allure_built: bool | None = None
+                  ) -> Summary:
     """`results`: one results.jsonl or a list of them (merged). `selfcheck`: a selfcheck.json whose score the
     summary quotes (the suite's own detection power). `allure_built`: whether the Allure HTML report was built
     into out_dir/allure-report (the page links to it only then); None: look for its index.html."""
     paths = [Path(p) for p in (results if isinstance(results, (list, tuple)) else [results])]
-    run, tests = read_many(paths)
-    s = summarise(run, tests)
+    nodes, tests = read_many(paths)
+    s = summarise(nodes, tests)
     if selfcheck and Path(selfcheck).exists():
-        s["selfcheck"] = json.loads(Path(selfcheck).read_text())
+        s.selfcheck = json.loads(Path(selfcheck).read_text())
     out_dir = Path(out_dir)
-    s["allure_built"] = (out_dir / ALLURE_INDEX).exists() if allure_built is None else bool(allure_built)
-    from .page import build_page, render_html, render_markdown
-    page = build_page(run, s)
+    s.allure_built = (out_dir / ALLURE_INDEX).exists() if allure_built is None else bool(allure_built)
+    page = build_page(s)
     (out_dir / "summary.md").write_text(render_markdown(page))
     (out_dir / "summary.html").write_text(render_html(page))
-    (out_dir / "summary.json").write_text(json.dumps({
-        "verdict": s["verdict"], "verdict_reasons": s["verdict_reasons"], "evidence": s["evidence"],
-        "counts": s["counts"], "mistrusted": len(s.get("mistrusted") or ()), "signed_off": s["signed_off"],
-        "skips": [{"reason": r, "tests": n} for r, n in s["skips"]],
-        "environments": dict(environments(run)), "selfcheck": selfcheck_line(s.get("selfcheck")),
-        "constraints": s["constraints"]}, indent=1, default=str))
+    s.write_json(out_dir / "summary.json")
     return s

@@ -1,0 +1,231 @@
+"""The plugin's options (pytest_addoption's body), the run's settings made from them, and whether this session
+runs the suite's cases at all (the cases folder's marker)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .. import casegen
+from ..backends import BackendError, load_backend
+from ..casegen.model import PROFILES, VALID_WORLD_SIZES
+from ..hw.leasing import DeviceLeaser, LeaseError, parse_devices
+from ..memory import keep_freed_memory
+from ..options import SIM_FLAGS, SUITE_OPTIONS, sim_flag_args, sim_options_from
+from ..reporting.waivers import WaiverBook, WaiverError
+from ..reporting.waivers import load as load_waivers
+from ..spec import constraints_for
+from ..spec.model import STATUS_CHECKS
+from ..tolerance.accumulation import ACCUMULATION_BOUNDS
+from ..tolerance.precision import STANDARDS as PRECISION_STANDARDS
+
+# the suite's cases folder declares this line in its conftest.py (cases/conftest.py): the plugin finds the folder
+# by it, never by a path relative to the package
+CASES_MARKER = "mc2_suite_cases = True"
+SUITE_FIXTURES = ("mc2", "judge_case")
+
+
+def add_options(parser):
+    g = parser.getgroup("mc2-conformance", "MC2 operator conformance (the suite's cases/ only)")
+    for o in SUITE_OPTIONS:  # defined once with the command line's (options.py)
+        g.addoption(o.pytest_flag, default=[] if o.repeat else o.default, action="append" if o.repeat else "store",
+                    help=o.help)
+    for f in SIM_FLAGS:
+        g.addoption(f.pytest_flag, default=None, help=f"{f.help}: {', '.join(f.choices)} (default {f.default})")
+    g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
+    g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
+    g.addoption("--mc2-devices", default=None,
+                help="device ids to lease per test, e.g. 0-7 or 0,1,2,3, or 'env' for ASCEND_RT_VISIBLE_DEVICES; each "
+                     "test leases an aligned block for its world size (default: no leasing, for the simulator)")
+    g.addoption("--mc2-lease-dir", default=None, help="folder of the lease lock files shared by all xdist workers "
+                                                       "(default: <tmp>/mc2-leases-<uid>)")
+    g.addoption("--mc2-fuzz-examples", default="0",
+                help="the fuzz profile: run cases/test_fuzz.py with this many hypothesis examples per input space "
+                     "(0, the default, leaves the fuzz tests out)")
+    g.addoption("--mc2-fuzz-db", default=".hypothesis/mc2-fuzz", help="fuzz example database folder (xdist-safe)")
+    g.addoption("--mc2-rank-deadline", default=None,
+                help="seconds one invocation may take on backends that run ranks in worker processes (sim-process, "
+                     "aclnn, torch-npu); a rank past it fails its test as `timeout` (env MC2_RANK_DEADLINE)")
+    g.addoption("--mc2-keep-outputs", default=None, metavar="DIR",
+                help="store the outputs of small cases (< 64 KiB per case) as .npz files in DIR (default: only their "
+                     "sha256 in the results log)")
+    g.addoption("--mc2-case-ids", default=None, metavar="FILE",
+                help="run only the tests of these case ids (one per line; `mc2-conformance run --replay` writes it)")
+    g.addoption("--mc2-require-determinism", action="store_true", default=False,
+                help="relations: make bit-identical repeat runs a check (by default whether they held is recorded)")
+    g.addoption("--mc2-first", default="", help="comma-separated constraint ids: run tests covering them first "
+                                                 "(the self-check uses it to reach a fault's killing case fast)")
+
+
+class Settings:
+    def __init__(self, config):
+        opt = config.getoption
+        keep_freed_memory()  # only in sessions that run the suite's cases (see the module docstring)
+        self.backend_spec = opt("--mc2-backend") or os.environ.get("MC2_BACKEND") or "sim"
+        self.profile = opt("--mc2-profile")
+        if self.profile not in PROFILES:
+            raise pytest.UsageError(f"--mc2-profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
+        sizes = opt("--mc2-world-sizes")
+        try:
+            self.world_sizes = tuple(sorted({int(w) for w in sizes.split(",") if w.strip()}))
+        except ValueError:
+            raise pytest.UsageError(f"--mc2-world-sizes {sizes!r}: expected integers like 1,2,4,8") from None
+        bad = [w for w in self.world_sizes if w not in VALID_WORLD_SIZES]
+        if bad or not self.world_sizes:
+            raise pytest.UsageError(f"--mc2-world-sizes {sizes!r}: each must be one of 1, 2, 4, 8")
+        try:
+            self.seed = int(opt("--mc2-seed"))
+        except ValueError:
+            raise pytest.UsageError(f"--mc2-seed {opt('--mc2-seed')!r}: expected an integer") from None
+        self.faults = tuple(opt("--mc2-fault"))
+        self.require_determinism = bool(opt("--mc2-require-determinism"))
+        self.accumulation = opt("--mc2-accumulation-bound")
+        if self.accumulation not in ACCUMULATION_BOUNDS:
+            raise pytest.UsageError(f"--mc2-accumulation-bound {self.accumulation!r}: expected one of "
+                                    f"{', '.join(ACCUMULATION_BOUNDS)}")
+        self.sim_options = sim_options_from(opt, pytest=True)
+        self.status_check = opt("--mc2-status-check")
+        self.doc_revision = opt("--mc2-doc-revision")
+        try:
+            self.constraints = constraints_for(self.doc_revision)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--mc2-doc-revision: {exc}") from None
+        self.precision_standard = opt("--mc2-precision-standard")
+        if self.precision_standard is not None and self.precision_standard not in PRECISION_STANDARDS:
+            raise pytest.UsageError(f"--mc2-precision-standard {self.precision_standard!r}: expected one of "
+                                    f"{', '.join(PRECISION_STANDARDS)}")
+        if self.status_check not in STATUS_CHECKS:
+            raise pytest.UsageError(f"--mc2-status-check {self.status_check!r}: expected one of "
+                                    f"{', '.join(STATUS_CHECKS)}")
+        try:
+            self.fuzz_examples = int(opt("--mc2-fuzz-examples"))
+        except ValueError:
+            raise pytest.UsageError(
+                f"--mc2-fuzz-examples {opt('--mc2-fuzz-examples')!r}: expected an integer") from None
+        self.fuzz_db = opt("--mc2-fuzz-db")
+        self.leaser = None
+        self.leased = None  # the backend with a lease per invocation (leased_backend), made once
+        if opt("--mc2-devices"):
+            try:
+                ids = parse_devices(None if opt("--mc2-devices") == "env" else opt("--mc2-devices"))
+            except LeaseError as exc:
+                raise pytest.UsageError(f"--mc2-devices: {exc}") from None
+            lease_dir = opt("--mc2-lease-dir") or os.path.join(tempfile.gettempdir(), f"mc2-leases-{os.getuid()}")
+            self.leaser = DeviceLeaser(ids, lease_dir)
+        self.rank_deadline = opt("--mc2-rank-deadline") or os.environ.get("MC2_RANK_DEADLINE")
+        try:
+            deadline = float(self.rank_deadline) if self.rank_deadline else None
+        except ValueError:
+            raise pytest.UsageError(f"--mc2-rank-deadline {self.rank_deadline!r}: expected seconds, e.g. 120") from None
+        try:  # fail at start-up, in one line, rather than in every test
+            self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options,
+                                        deadline_s=deadline)
+            casegen.catalogue()  # also reads cases/regressions.json
+        except (BackendError, ValueError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.cann_version = opt("--mc2-cann-version") or self.backend.describe().get("cann_version")
+        self.keep_outputs = opt("--mc2-keep-outputs")
+        self.case_ids = None
+        if opt("--mc2-case-ids"):
+            try:
+                self.case_ids = {ln.strip() for ln in Path(opt("--mc2-case-ids")).read_text().splitlines()
+                                 if ln.strip() and not ln.lstrip().startswith("#")}
+            except OSError as exc:
+                raise pytest.UsageError(f"--mc2-case-ids: cannot read {opt('--mc2-case-ids')}: {exc}") from None
+        self.waivers = None
+        if opt("--mc2-waivers"):
+            try:
+                self.waivers = WaiverBook(load_waivers(opt("--mc2-waivers")), cann_version=self.cann_version)
+            except WaiverError as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+    def repro(self, nodeid: str) -> str:
+        args = ["pytest", nodeid, "--mc2-backend", self.backend_spec, "--mc2-seed", str(self.seed),
+                "--mc2-profile", self.profile]
+        for f in self.faults:
+            args += ["--mc2-fault", f]
+        if self.accumulation != "probabilistic":
+            args += ["--mc2-accumulation-bound", self.accumulation]
+        if self.rank_deadline:
+            args += ["--mc2-rank-deadline", str(self.rank_deadline)]
+        if self.status_check != "documented":
+            args += ["--mc2-status-check", self.status_check]
+        if self.doc_revision:
+            args += ["--mc2-doc-revision", self.doc_revision]
+        if self.precision_standard:
+            args += ["--mc2-precision-standard", self.precision_standard]
+        args += sim_flag_args(self.sim_options)
+        return shlex.join(args)
+
+
+_SETTINGS_KEY = pytest.StashKey[Settings]()
+
+
+def settings(config) -> Settings:
+    """The run's settings, made on first use (a test outside cases/ that uses the suite's marker or fixtures)."""
+    s = config.stash.get(_SETTINGS_KEY, None)
+    if s is None:
+        s = config.stash[_SETTINGS_KEY] = Settings(config)
+    return s
+
+
+def active(config) -> Settings | None:
+    """The settings if the plugin acts in this session, else None (never makes them)."""
+    return config.stash.get(_SETTINGS_KEY, None)
+
+
+def is_cases_dir(folder: Path) -> bool:
+    """Whether `folder` is the suite's cases folder: its conftest.py declares CASES_MARKER."""
+    conftest = folder / "conftest.py"
+    try:
+        return conftest.is_file() and CASES_MARKER in conftest.read_text()
+    except OSError:
+        return False
+
+
+def collects_suite_cases(config) -> bool:
+    """Whether a path this session collects is the suite's cases folder, inside it, or the folder holding it."""
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (base / arg.split("::")[0]).resolve()
+        if any(is_cases_dir(p) for p in (path, *path.parents)):
+            return True
+        if path.is_dir() and any(is_cases_dir(child) for child in path.iterdir() if child.is_dir()):
+            return True
+    return False
+
+
+def is_suite_item(item) -> bool:
+    return (item.get_closest_marker("mc2_cases") is not None or item.get_closest_marker("mc2_fuzz") is not None
+            or any(name in getattr(item, "fixturenames", ()) for name in SUITE_FIXTURES))
+
+
+@pytest.hookimpl(tryfirst=True)  # before the other parts' configure hooks, which read the settings
+def pytest_configure(config):
+    config.addinivalue_line("markers", "covers(*ids): constraint ids this test covers")
+    config.addinivalue_line("markers", "mc2_cases(kinds=None, ops=None): parametrize `case` from the catalogue")
+    config.addinivalue_line("markers", "mc2_fuzz: a fuzz test, run only with --mc2-fuzz-examples N")
+    if not collects_suite_cases(config):
+        return  # not a run of the suite's cases: no backend, no environment, no allocator tuning
+    settings(config)  # a bad backend or option: one-line usage error, before any test runs
+
+
+def pytest_unconfigure(config):
+    """Stop the backend's rank worker processes (process-based backends) at the end of the session."""
+    s = config.stash.get(_SETTINGS_KEY, None)
+    close = getattr(getattr(s, "backend", None), "close", None)
+    if callable(close):
+        close()
+
+
+def pytest_report_header(config):
+    s = active(config)
+    if s is None:
+        return None
+    faults = f" faults={','.join(s.faults)}" if s.faults else ""
+    return (f"mc2-conformance: backend={s.backend_spec} profile={s.profile} world_sizes="
+            f"{','.join(map(str, s.world_sizes))} seed={s.seed}{faults}")

@@ -1,0 +1,498 @@
+"""The results schema: what a run writes and what reporting reads, defined once.
+
+- `Category`: the failure categories a judged case (or a relation) ends in; str-valued, so the JSON is the
+  category's word ("pass", "wrong_status", ...).
+- `RunEntry`: the first line of results.jsonl (the run's settings, the node, the backend's description) and,
+  since the catalogue is the run's and not the renderer's, `CatalogueFacts`: the constraints, ambiguities,
+  deviations and matrix cells of the catalogue the run was collected from.
+- `CaseRecord` (the `mc2` property of a case test), `RelationRecord` (`mc2_relation`), `TestEntry` (one line per
+  test result); `read_log` / `append` are the only reader and writer of the file.
+- `Summary`: the verdict's facts (summary.json); `Summary.to_json` writes them, `Summary.from_json` reads them
+  back, and the verdict page is rendered from a Summary alone.
+
+This module imports nothing of the suite: the pytest plugin (writer) and reporting (reader) both sit above it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+class Category(str, Enum):
+    """How a judged case (conformance.judge) or a relation check (conformance.relations) ended."""
+
+    PASS = "pass"
+    MISTRUSTED = "mistrusted"  # passed, but the check could not discriminate (judge.py)
+    PRECISION = "precision"  # below the vendor precision standard's level (only with a standard set)
+    WRONG_STATUS = "wrong_status"
+    TOLERANCE = "tolerance"
+    EXACT_MISMATCH = "exact_mismatch"
+    CROSS_RANK_MISMATCH = "cross_rank_mismatch"
+    NONDETERMINISTIC = "nondeterministic"  # relations: repeat runs differ (a check only when required)
+    BAD_OUTPUT = "bad_output"
+    UNSUPPORTED = "unsupported"
+    BACKEND_ERROR = "backend_error"
+    TIMEOUT = "timeout"  # protocol.RankFailure kinds
+    CRASH = "crash"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value) -> "Category | str":
+        """The member for a known word; an unknown word (a newer writer) stays a plain string."""
+        try:
+            return cls(value)
+        except ValueError:
+            return value
+
+    @property
+    def passed(self) -> bool:
+        return self in (Category.PASS, Category.MISTRUSTED)
+
+
+# ---- check names ------------------------------------------------------------------------------------------------
+
+_OUTPUT_OF_STAT = re.compile(r"^rank \d+ (?P<output>[^:]+?)(?::|$)")
+
+
+def output_of(stat_name: str) -> str:
+    """The output a check's statistics are about: 'rank 0 y (in residual): error bound' -> 'y (in residual)',
+    'rank 0 output: error bound' -> 'output', 'rank 1 normOut: ...' -> 'normOut'. The writer records it per
+    check (CaseRecord.stat_outputs); readers of older logs fall back to this."""
+    m = _OUTPUT_OF_STAT.match(stat_name)
+    return m.group("output").strip() if m else stat_name
+
+
+# ---- helpers --------------------------------------------------------------------------------------------------------
+
+def _from(cls, d: dict):
+    """A dataclass from a dict, ignoring keys it does not know (a newer writer's)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# ---- the catalogue facts of a run ---------------------------------------------------------------------------------
+
+@dataclass
+class ConstraintFact:
+    id: str
+    kind: str  # reject / accept / compute
+    paraphrase: str
+
+
+@dataclass
+class AmbiguityFact:
+    id: str
+    statement: str
+    choice: str
+
+
+@dataclass
+class DeviationFact:
+    id: str
+    constraints: list
+    quote: str  # the document's sentence
+    source: str  # file:line of the published source
+    behaviour: str
+
+
+@dataclass
+class CatalogueFacts:
+    """What the verdict page says about the catalogue, recorded by the run that used it (the plugin)."""
+
+    constraints: list = field(default_factory=list)  # of ConstraintFact, in catalogue order
+    ambiguities: list = field(default_factory=list)  # of AmbiguityFact
+    deviations: list = field(default_factory=list)  # of DeviationFact
+    matrix_cells: dict = field(default_factory=dict)  # "constraint|world size|dtype" -> smallest profile
+
+    def to_dict(self) -> dict:
+        return {"constraints": [dataclasses.asdict(c) for c in self.constraints],
+                "ambiguities": [dataclasses.asdict(a) for a in self.ambiguities],
+                "deviations": [dataclasses.asdict(d) for d in self.deviations],
+                "matrix_cells": dict(self.matrix_cells)}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "CatalogueFacts":
+        d = d or {}
+        return cls([_from(ConstraintFact, c) for c in d.get("constraints") or ()],
+                   [_from(AmbiguityFact, a) for a in d.get("ambiguities") or ()],
+                   [_from(DeviationFact, x) for x in d.get("deviations") or ()],
+                   dict(d.get("matrix_cells") or {}))
+
+
+# ---- the run entry ------------------------------------------------------------------------------------------------
+
+@dataclass
+class RunEntry:
+    """The first line of results.jsonl: {"run": {...}}. `name` is set only where several runs are merged."""
+
+    backend: str | None = None
+    profile: str | None = None
+    world_sizes: list = field(default_factory=list)
+    seed: int | None = None
+    faults: list = field(default_factory=list)
+    accumulation: str | None = None
+    status_check: str | None = None
+    doc_revision: str | None = None
+    cann_version: str | None = None
+    node: dict | None = None
+    environment: dict = field(default_factory=dict)
+    started: float | None = None
+    catalogue: CatalogueFacts | None = None
+    waiver_findings: list = field(default_factory=list)  # the log's last line, kept with its run
+    name: str = ""
+    given: frozenset = field(default=frozenset(), repr=False, compare=False)  # keys the entry held (read back)
+
+    _ORDER = ("backend", "profile", "world_sizes", "seed", "faults", "accumulation", "status_check",
+              "doc_revision", "cann_version", "node", "environment", "started")
+
+    def to_dict(self) -> dict:
+        """The run entry as the plugin writes it (and as `diff` compares two of them)."""
+        d: dict = {"name": self.name} if self.name else {}
+        d.update({k: getattr(self, k) for k in self._ORDER})
+        if self.catalogue is not None:
+            d["catalogue"] = self.catalogue.to_dict()
+        if self.waiver_findings:
+            d["waiver_findings"] = list(self.waiver_findings)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "RunEntry":
+        d = dict(d or {})
+        if "catalogue" in d:
+            d["catalogue"] = CatalogueFacts.from_dict(d["catalogue"])
+        d["given"] = frozenset(d)
+        return _from(cls, d)
+
+    def has(self, key: str) -> bool:
+        """Whether the entry holds `key` (also as null): read back, the keys of its line; made here, the set ones."""
+        return key in self.given or getattr(self, key, None) is not None
+
+
+# ---- the test entries ---------------------------------------------------------------------------------------------
+
+@dataclass
+class CaseRecord:
+    """The `mc2` property of a case test: what the judge found (conformance.judge.Outcome) about one case."""
+
+    case_id: str = ""
+    category: Category | str = ""
+    op: str | None = None
+    dtype: str | None = None
+    world_size: int | None = None
+    kind: str | None = None
+    covers: list = field(default_factory=list)
+    seconds: float | None = None
+    stats: dict = field(default_factory=dict)  # check name -> statistics
+    expected: str | None = None
+    observed: list | None = None  # [(status, phase)] per rank
+    output_hashes: dict | None = None
+    inputs_sha256: str | None = None
+    seed: int | None = None
+    generator: str | None = None
+    outputs_file: str | None = None  # --mc2-keep-outputs
+    mistrusted: str | None = None  # why the passing check could not discriminate
+    stat_outputs: dict | None = None  # check name -> the output it is about (output_of), where it names one
+    deviations: list | None = None  # ids of the known deviations whose case patterns match case_id
+
+    _OPTIONAL = ("outputs_file", "mistrusted", "stat_outputs", "deviations")  # written only when set
+
+    def __post_init__(self):
+        self.category = Category.parse(self.category) if self.category else self.category
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for k in self._OPTIONAL:
+            if d[k] is None:
+                del d[k]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CaseRecord":
+        return _from(cls, d)
+
+    def output_name(self, stat_name: str) -> str:
+        """The output a check is about: as recorded, else parsed from the check's name (older logs)."""
+        return (self.stat_outputs or {}).get(stat_name) or output_of(stat_name)
+
+
+@dataclass
+class RelationRecord:
+    """The `mc2_relation` property of a metamorphic-relation test (cases/test_relations.py)."""
+
+    relation: str
+    case_id: str = ""
+    status: str = ""
+    held: bool | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RelationRecord":
+        return _from(cls, d)
+
+
+OUTCOMES = ("passed", "failed", "skipped", "waived")
+
+
+@dataclass
+class TestEntry:
+    """One line of results.jsonl per test result (a setup error and the call of one test are two lines)."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: str  # OUTCOMES
+    when: str = "call"
+    duration: float | None = None
+    time: float | None = None
+    mc2: CaseRecord | None = None
+    mc2_relation: RelationRecord | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict:
+        d: dict = {"nodeid": self.nodeid, "when": self.when, "outcome": self.outcome, "duration": self.duration,
+                   "time": self.time}
+        if self.mc2 is not None:
+            d["mc2"] = self.mc2.to_dict()
+        if self.mc2_relation is not None:
+            d["mc2_relation"] = self.mc2_relation.to_dict()
+        if self.message is not None:
+            d["message"] = self.message
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TestEntry":
+        d = dict(d)
+        if d.get("mc2") is not None:
+            d["mc2"] = CaseRecord.from_dict(d["mc2"])
+        if d.get("mc2_relation") is not None:
+            d["mc2_relation"] = RelationRecord.from_dict(d["mc2_relation"])
+        return _from(cls, d)
+
+    @classmethod
+    def coerce(cls, t) -> "TestEntry":
+        return t if isinstance(t, TestEntry) else cls.from_dict(t)
+
+    @property
+    def info(self) -> CaseRecord:
+        """The case record, or an empty one (a test skipped before it reached the judge)."""
+        return self.mc2 if self.mc2 is not None else CaseRecord()
+
+    @property
+    def category(self):
+        return self.mc2.category if self.mc2 is not None else None
+
+    def skip_reason(self) -> str:
+        msg = (self.message or "").strip()
+        return (msg[len("Skipped: "):] if msg.startswith("Skipped: ") else msg) or "(no reason given)"
+
+
+# ---- the file -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class ResultsLog:
+    """A results.jsonl read back: its run entry (None if it has none) and one entry per test (the worst of a
+    test's setup and call lines)."""
+
+    run: RunEntry | None
+    tests: list
+
+    @property
+    def by_nodeid(self) -> dict:
+        return {t.nodeid: t for t in self.tests}
+
+
+def _json_line(entry: dict) -> str:
+    return json.dumps(entry, default=str) + "\n"
+
+
+def run_line(run: RunEntry) -> str:
+    return _json_line({"run": run.to_dict()})
+
+
+def append(path, item) -> None:
+    """Append one entry: a RunEntry, a TestEntry, or the waiver findings (a list of lines)."""
+    if isinstance(item, RunEntry):
+        line = run_line(item)
+    elif isinstance(item, TestEntry):
+        line = _json_line(item.to_dict())
+    else:
+        line = _json_line({"waiver_findings": list(item)})
+    with open(path, "a") as f:
+        f.write(line)
+
+
+def read_log(path) -> ResultsLog:
+    """Read a results.jsonl written by the plugin (also one with several sessions' lines, or no run entry)."""
+    run, tests, findings = None, {}, None
+    for line in Path(path).read_text().splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        if "run" in entry:
+            run = RunEntry.from_dict(entry["run"])
+        elif "waiver_findings" in entry:
+            findings = list(entry["waiver_findings"])
+        else:  # a setup error and a call result of one test: keep the worst
+            prev = tests.get(entry["nodeid"])
+            if prev is None or entry["outcome"] == "failed":
+                tests[entry["nodeid"]] = TestEntry.from_dict(entry)
+    if findings is not None:
+        run = run or RunEntry()
+        run.waiver_findings = findings
+    return ResultsLog(run, list(tests.values()))
+
+
+def first_failure(path) -> tuple[str | None, int]:
+    """(node id of the first failed test line, number of test lines) of a results.jsonl, or (None, 0)."""
+    first, count = None, 0
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            entry = json.loads(line) if line.strip() else {}
+            if "nodeid" in entry:
+                count += 1
+                if entry["outcome"] == "failed" and first is None:
+                    first = entry["nodeid"]
+    return first, count
+
+
+# ---- the summary ----------------------------------------------------------------------------------------------------
+
+def _test_json(t: TestEntry) -> dict:
+    return {"nodeid": t.nodeid, "outcome": t.outcome, "case_id": t.info.case_id, "category": t.category,
+            "message": t.message or ""}
+
+
+@dataclass
+class Summary:
+    """The verdict's facts (reporting.summary.summarise): everything the verdict page shows. summary.json is
+    `to_json()`; `from_json` reads it back, and the page (reporting.page.build_page) renders a Summary only."""
+
+    verdict: str
+    verdict_reasons: list
+    evidence: dict
+    counts: dict
+    constraints: dict  # constraint id -> {"passed": n, "failed": n, "skipped": n, "waived": n}
+    accuracy: dict  # "op / dtype" -> output -> worst ratio, case, vendor metrics
+    matrix: dict  # "constraint|world size|dtype" -> worst outcome
+    matrix_catalogue: dict  # "constraint|world size|dtype" -> the smallest profile with a catalogue case there
+    skips: list  # [(reason, tests)]
+    rejections: dict
+    deviations: list  # the known deviations with this run's matching cases
+    precision: dict  # {"standard", "modes", "rows": {"op / dtype": {"level", ...}}}
+    signed_off: dict
+    failures: list  # of TestEntry
+    waived: list  # of TestEntry
+    mistrusted: list  # of TestEntry
+    relations: list  # [[relation, held, did not hold, not evaluated]]
+    waiver_findings: list
+    environments: list = field(default_factory=list)  # [(node name or "", {key: value})]
+    catalogue: CatalogueFacts = field(default_factory=CatalogueFacts)
+    selfcheck: dict | None = None
+    allure_built: bool = False
+    diff: dict | None = None  # reporting.diff.summary_entry, with run --baseline
+
+    # -- mapping access, for callers written against the dict this used to be (conformance/cli.py) --------------
+    def __getitem__(self, key: str):
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key: str, value) -> None:
+        if key not in self.keys():
+            raise KeyError(key)
+        setattr(self, key, value)
+
+    def __contains__(self, key) -> bool:
+        return key in self.keys() and getattr(self, key) is not None
+
+    def get(self, key: str, default=None):
+        return getattr(self, key, default) if key in self.keys() else default
+
+    def keys(self):
+        return [f.name for f in dataclasses.fields(self)]
+
+    @classmethod
+    def coerce(cls, s) -> "Summary":
+        """A Summary from a Summary or the dict of its fields (`{**summary, "diff": ...}`)."""
+        return s if isinstance(s, Summary) else _summary_from_fields(s)
+
+    # -- summary.json ----------------------------------------------------------------------------------------------
+    def precision_levels(self) -> dict:
+        """"operator / dtype" -> the precision standard's level (worst over its cases; None: not judged)."""
+        return {k: r.get("level") for k, r in (self.precision.get("rows") or {}).items()}
+
+    def to_json(self) -> dict:
+        return {
+            "verdict": self.verdict, "verdict_reasons": self.verdict_reasons, "evidence": self.evidence,
+            "counts": self.counts, "mistrusted": len(self.mistrusted or ()), "signed_off": self.signed_off,
+            "skips": [{"reason": r, "tests": n} for r, n in self.skips],
+            "environments": dict(self.environments), "selfcheck": selfcheck_line(self.selfcheck),
+            "constraints": self.constraints,
+            # everything else the verdict page shows
+            "precision": self.precision, "precision_levels": self.precision_levels(),
+            "accuracy": self.accuracy, "matrix": self.matrix, "matrix_catalogue": self.matrix_catalogue,
+            "rejections": self.rejections, "deviations": self.deviations, "relations": self.relations,
+            "failures": [_test_json(t) for t in self.failures], "waived": [_test_json(t) for t in self.waived],
+            "mistrusted_tests": [{**_test_json(t), "why": t.info.mistrusted or ""} for t in self.mistrusted],
+            "waiver_findings": self.waiver_findings,
+            "environment_nodes": [{"name": n, "environment": e} for n, e in self.environments],
+            "catalogue": self.catalogue.to_dict(), "selfcheck_result": self.selfcheck,
+            "allure_built": self.allure_built, "diff": self.diff}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Summary":
+        def entry(x: dict, **mc2) -> TestEntry:
+            return TestEntry(x["nodeid"], x["outcome"], message=x.get("message") or None,
+                             mc2=CaseRecord(case_id=x.get("case_id") or "", category=x.get("category") or "", **mc2))
+
+        diff = d.get("diff")
+        if diff:
+            diff = {**diff, "status": [tuple(x) for x in diff.get("status") or ()]}
+        return cls(
+            verdict=d["verdict"], verdict_reasons=d["verdict_reasons"], evidence=d["evidence"], counts=d["counts"],
+            constraints=d["constraints"], accuracy=d["accuracy"], matrix=d["matrix"],
+            matrix_catalogue=d["matrix_catalogue"], skips=[(s["reason"], s["tests"]) for s in d["skips"]],
+            rejections=d["rejections"], deviations=d["deviations"], precision=d["precision"],
+            signed_off=d["signed_off"], failures=[entry(x) for x in d["failures"]],
+            waived=[entry(x) for x in d["waived"]],
+            mistrusted=[entry(x, mistrusted=x.get("why", "")) for x in d["mistrusted_tests"]],
+            relations=d["relations"], waiver_findings=d["waiver_findings"],
+            environments=[(n["name"], n["environment"]) for n in d["environment_nodes"]],
+            catalogue=CatalogueFacts.from_dict(d["catalogue"]), selfcheck=d.get("selfcheck_result"),
+            allure_built=bool(d.get("allure_built")), diff=diff)
+
+    def write_json(self, path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=1, default=str))
+
+    @classmethod
+    def read_json(cls, path) -> "Summary":
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+def _summary_from_fields(d: dict) -> Summary:
+    names = {f.name for f in dataclasses.fields(Summary)}
+    return Summary(**{k: v for k, v in d.items() if k in names})
+
+
+def precision_levels(summary_json: dict) -> dict:
+    """"operator / dtype" -> level, from a summary.json's content (what a CI system reads)."""
+    return dict(summary_json.get("precision_levels") or {})
+
+
+def selfcheck_line(sc: dict | None) -> str:
+    if not sc:
+        return "self-check: not run (mc2-conformance selfcheck)"
+    return (f"self-check: {sc['killed']}/{sc['total']} simulator faults killed ({sc['score']:.0%}), clean simulator "
+            f"{'passes' if sc['clean']['passed'] else 'FAILS'} (profile {sc['profile']})")
+

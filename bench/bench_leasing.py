@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +49,7 @@ def leases_busy(tmp: str) -> dict:
     try:
         t0 = time.monotonic()
         for case in cases:
-            run_case(case, backend, seed=0)
+            run_case(case, backend, Context(seed=0))
         whole = time.monotonic() - t0  # a lease per case would have been held this long
     finally:
         inner.close()

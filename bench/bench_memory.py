@@ -46,6 +46,7 @@ if {keep!r}:
     keep_freed_memory()
 from conformance import casegen
 from conformance.judge import run_case
+from conformance.context import Context
 case = casegen.by_id({case!r})
 backend_name = {backend!r}
 if backend_name == "sim":
@@ -56,7 +57,7 @@ else:
     backend = SimProcessBackend()
 import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
-out = run_case(case, backend, seed={seed})
+out = run_case(case, backend, Context(seed={seed}))
 wall = time.perf_counter() - t0
 if hasattr(backend, "close"):
     backend.close()

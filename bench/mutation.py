@@ -62,6 +62,7 @@ import sys
 import time
 import types
 from pathlib import Path
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -358,7 +359,7 @@ class ContractTest:
 
         def judged(backend, case):
             def run():
-                outcome = run_case(case, backend, seed=0, with_metrics=False, status_check="convention")
+                outcome = run_case(case, backend, Context(seed=0, with_metrics=False, status_check="convention"))
                 return None if outcome.passed else outcome.category
             return f"{case.id} ({backend.name})", run
 

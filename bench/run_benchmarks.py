@@ -29,6 +29,7 @@ from conformance.judge import run_case  # noqa: E402
 from conformance.memory import keep_freed_memory  # noqa: E402
 from conformance.reference.marn import as_matrix, rank_outputs, reduced_matmul  # noqa: E402
 from conformance.sim import SimulatorBackend  # noqa: E402
+from conformance.context import Context  # noqa: E402
 
 
 def best_of(fn, repeats=3):
@@ -83,10 +84,10 @@ def profile_wall(profile, workers=2):
 def shape_only_overhead(repeats=200):
     sim = SimulatorBackend()
     case = next(c for c in casegen.catalogue() if c.shape_only and not c.rejects)
-    run_case(case, sim, seed=0)
+    run_case(case, sim, Context(seed=0))
     t = time.perf_counter()
     for _ in range(repeats):
-        run_case(case, sim, seed=0)
+        run_case(case, sim, Context(seed=0))
     return (time.perf_counter() - t) / repeats * 1e6, case.id
 
 

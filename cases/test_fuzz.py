@@ -21,7 +21,7 @@ def test_fuzz(space, mc2):
               suppress_health_check=list(HealthCheck))
     @given(case=cases(space))
     def prop(case):
-        outcome = run_case(case, mc2.backend, seed=mc2.seed, accumulation=mc2.accumulation, with_metrics=False)
+        outcome = run_case(case, mc2.backend, mc2.context.replace(with_metrics=False))
         if outcome.category == "unsupported":
             reject()
         assert outcome.passed, (f"{outcome.report()}\nfreeze it: mc2-conformance fuzz --space {space} --backend "

@@ -17,6 +17,7 @@ import numpy as np
 from . import operators
 from .casegen.inputs import materialise
 from .casegen.model import Case
+from .context import DEFAULT_CONTEXT, Context
 from .expectation import PHASE_WORDS, Expected
 from .expectation import expected as _expected
 from .golden import GENERATOR_VERSION, _bytes, inputs_sha256
@@ -92,27 +93,26 @@ def _with_baseline(outcome: Outcome, inv_sha: str, seed: int, results=None, keep
     return outcome
 
 
-def run_case(case: Case, backend, *, seed: int, accumulation: str = "probabilistic",
-             with_metrics: bool = True, expected: dict | None = None, devices: tuple[int, ...] = (),
-             status_check: str = "documented", constraints=None, keep_outputs: bool = False,
-             precision_standard: str | None = None) -> Outcome:
-    """Judge `case` on `backend`. `expected` holds frozen reference outputs (golden) to compare against;
-    `devices` are the device ids leased for it, passed on to the backend in the invocation. The expected
-    status comes from the catalogue (`constraints`: another document revision's records, default the
-    contract's) under `status_check` ("documented" or "convention"). The Outcome also records the inputs'
-    hash and seed and every output's hash (`keep_outputs`: the output arrays too)."""
+def run_case(case: Case, backend, context: Context = DEFAULT_CONTEXT, *, expected: dict | None = None,
+             devices: tuple[int, ...] = ()) -> Outcome:
+    """Judge `case` on `backend` as `context` (conformance.context.Context: the run's options, validated once)
+    says: its seed, accumulation model, status check and document revision's constraints, precision standard,
+    whether to compute the vendor metrics and keep the output arrays. `expected` holds frozen reference outputs
+    (golden) to compare against; `devices` are the device ids leased for it, passed on to the backend in the
+    invocation. The Outcome also records the inputs' hash and seed and every output's hash."""
+    seed = context.seed
     t0 = time.perf_counter()
-    want = _expected(case, status_check=status_check, constraints=constraints)
+    want = _expected(case, status_check=context.status_check, constraints=context.constraints)
     inv = materialise(case, seed)
     t_hash = time.perf_counter()
     inv_sha = inputs_sha256(inv)  # once per case: a later run's diff tells a generator change from a bit change
     t0 += time.perf_counter() - t_hash  # `seconds` stays comparable with runs that did not hash
     box: list = []
-    outcome = _judge(case, backend, inv, t0, want, box, devices=devices, accumulation=accumulation,
-                     with_metrics=with_metrics, expected=expected)
-    _precision_standard(outcome, case, backend, inv, box, want, seed, expected, precision_standard)
+    outcome = _judge(case, backend, inv, t0, want, box, devices=devices, accumulation=context.accumulation,
+                     with_metrics=context.with_metrics, expected=expected)
+    _precision_standard(outcome, case, backend, inv, box, want, seed, expected, context.precision_standard)
     _mistrusted(outcome, case, box, want)
-    return _with_baseline(outcome, inv_sha, seed, box[0] if box else None, keep_outputs)
+    return _with_baseline(outcome, inv_sha, seed, box[0] if box else None, context.keep_outputs)
 
 
 # ---- precision standard (hicann/opbase; conformance/tolerance/precision.py) ------------------------------------

@@ -1,4 +1,6 @@
-"""Suite options defined once, for both the pytest plugin and the `mc2-conformance` command line.
+"""Suite options defined once: names, choices, defaults, how a value is read and checked, help, and the pytest
+spelling. The pytest plugin registers them, the command line adds them to its parsers, `context.Context` holds
+their values and writes the repro line back from the same table.
 
 The command line spells an option `--name`; the pytest plugin spells the same option `--mc2-name` (PYTEST_PREFIX),
 so that it cannot collide with another plugin's options (pytest-profiling's --profile, ...).
@@ -7,15 +9,19 @@ so that it cannot collide with another plugin's options (pytest-profiling's --pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from .casegen.model import PROFILES
-from .sim.backend import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS, SimOptions
-from .spec.model import STATUS_CHECKS
-from .tolerance.accumulation import ACCUMULATION_BOUNDS
+from .numeric_paths import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS
+from .spec.model import STATUS_CHECKS, VALID_WORLD_SIZES
+from .tolerance.accumulation import ACCUMULATION_BOUNDS, DEFAULT_ACCUMULATION
 from .tolerance.precision import STANDARDS as PRECISION_STANDARDS
 
-
 PYTEST_PREFIX = "--mc2-"
+
+
+class OptionError(ValueError):
+    """A suite option's value is invalid; the message is one line naming the option."""
 
 
 def pytest_flag(flag: str) -> str:
@@ -23,15 +29,32 @@ def pytest_flag(flag: str) -> str:
     return PYTEST_PREFIX + flag.removeprefix("--")
 
 
+def _integer(text: str) -> int:
+    return int(str(text).strip())
+
+
+def _world_sizes(text: str) -> tuple[int, ...]:
+    return tuple(sorted({int(w) for w in str(text).split(",") if w.strip()}))
+
+
+_EXPECTED = {_integer: "an integer", _world_sizes: "integers like 1,2,4,8"}
+
+
 @dataclass(frozen=True)
 class SuiteOption:
     """An option of a run of the suite's cases, spelled `flag` on the command line and `pytest_flag` in pytest."""
     flag: str
     help: str
-    default: str | None = None  # None: unset (the plugin decides, e.g. the backend from MC2_BACKEND)
-    choices: tuple[str, ...] | None = None  # the command line refuses others; the plugin says why in one line
+    default: str | None = None  # as text; None: unset
+    choices: tuple[str, ...] | None = None  # other values are refused in one line
     repeat: bool = False  # may be given several times
     selects: bool = False  # selects the cases (profile, world sizes): only commands that run a profile have it
+    run_only: bool = False  # a judging option only `run` passes on to pytest
+    convert: Callable[[str], Any] | None = None  # text -> value (None: the text itself)
+    allowed: tuple | None = None  # each converted value must be one of these
+    sim_field: str = ""  # the SimOptions field of a simulator path option
+    env: str = ""  # the environment variable read where the option is not given
+    repro: str = "changed"  # in a repro line: "always", "changed" (only when not the default) or "never"
 
     @property
     def pytest_flag(self) -> str:
@@ -41,87 +64,87 @@ class SuiteOption:
     def dest(self) -> str:
         return self.flag.removeprefix("--").replace("-", "_")
 
+    @property
+    def parsed_default(self) -> Any:
+        if self.repeat:
+            return ()
+        return None if self.default is None else self.parse(self.default)
+
+    def parse(self, raw: Any) -> Any:
+        """The value of `raw` (text, or a list of texts for a repeatable option); OptionError if invalid."""
+        if self.repeat:
+            return tuple(str(v) for v in (raw if isinstance(raw, (list, tuple)) else [raw]))
+        if self.convert is None or not isinstance(raw, str):
+            value = raw
+        else:
+            try:
+                value = self.convert(raw)
+            except ValueError:
+                raise OptionError(f"{self.flag} {raw!r}: expected {_EXPECTED.get(self.convert, 'a value')}") from None
+        self.check(value, raw)
+        return value
+
+    def check(self, value: Any, raw: Any = None) -> None:
+        """OptionError unless `value` is one this option allows (None: unset, allowed where the default is)."""
+        shown = value if raw is None else raw
+        if value is None and self.default is None:
+            return
+        if self.choices is not None and value not in self.choices:
+            raise OptionError(f"{self.flag} {shown!r}: expected one of {', '.join(self.choices)}")
+        if self.allowed is not None:
+            items = value if isinstance(value, tuple) else (value,)
+            if not items or any(v not in self.allowed for v in items):
+                raise OptionError(f"{self.flag} {shown!r}: each must be one of "
+                                  f"{', '.join(str(v) for v in self.allowed)}")
+
+    def texts(self, value: Any) -> list[str]:
+        """`value` written back as the option's argument texts."""
+        if self.repeat:
+            return [str(v) for v in value]
+        if isinstance(value, tuple):
+            return [",".join(str(v) for v in value)]
+        return [str(value)]
+
 
 SUITE_OPTIONS = (
     SuiteOption("--backend", "backend under test: sim (default), sim-process, sim-cann, torch-cpu, aclnn, torch-npu, "
-                             "or an import path 'package.module:attr' (env MC2_BACKEND)"),
+                             "or an import path 'package.module:attr' (env MC2_BACKEND)", "sim", env="MC2_BACKEND",
+                repro="always"),
+    SuiteOption("--seed", "run seed; every case derives its own inputs from it (default 0)", "0", convert=_integer,
+                repro="always"),
     SuiteOption("--profile", f"case profile: {', '.join(PROFILES)} (default signoff)", "signoff", PROFILES,
-                selects=True),
+                selects=True, repro="always"),
     SuiteOption("--world-sizes", "comma-separated world sizes to run (subset of 1,2,4,8; default all)", "1,2,4,8",
-                selects=True),
-    SuiteOption("--seed", "run seed; every case derives its own inputs from it (default 0)", "0"),
+                selects=True, convert=_world_sizes, allowed=VALID_WORLD_SIZES, repro="never"),
     SuiteOption("--fault", "simulator fault to inject (repeatable); `mc2-conformance faults` lists them",
                 repeat=True),
     SuiteOption("--accumulation-bound", "fp32 dot-product error model of the tolerance (default probabilistic)",
-                "probabilistic", ACCUMULATION_BOUNDS),
+                DEFAULT_ACCUMULATION, ACCUMULATION_BOUNDS),
     SuiteOption("--status-check", "which rejection codes are enforced: 'documented' (default: only codes a document "
                                   "states; any other rejection is conformant and recorded) or 'convention' (also the "
                                   "aclnn convention's 161001/161002 where no document states a code)",
-                "documented", STATUS_CHECKS),
+                STATUS_CHECKS[0], STATUS_CHECKS),
     SuiteOption("--doc-revision", "judge against a newer revision of the documents (e.g. repo-c29bc10, or "
                                   "DOC=REV,...; `mc2-conformance constraints --doc-drift` lists them); default: the "
                                   "documents in shared/docs"),
     SuiteOption("--waivers", "TOML file of waivers (pattern, reason, issue, cann_versions, expires): the only way to "
-                             "accept a known failure"),
+                             "accept a known failure", run_only=True, repro="never"),
     SuiteOption("--cann-version", "CANN version under test, for waivers and reports (default: what the backend "
-                                  "reports)"),
+                                  "reports)", run_only=True, repro="never"),
     SuiteOption("--precision-standard", "judge by the vendor's precision standard (hicann/opbase): a case below the "
                                         "level fails (category precision); default: the level is recorded only",
-                None, PRECISION_STANDARDS),
+                None, PRECISION_STANDARDS, run_only=True),
+    SuiteOption("--sim-allreduce-accumulation",
+                "simulator modelling option: HCCL sums partials in fp32 or in the output dtype (MARN-AMB-003)",
+                ALLREDUCE_ACCUMULATIONS[0], ALLREDUCE_ACCUMULATIONS, sim_field="allreduce_accumulation"),
+    SuiteOption("--sim-bf16-rms-source",
+                "simulator path: which bf16 value feeds MARN's RMSNorm (MARN-AMB-007; sim-cann picks it per shape "
+                "as the tiling does)", RMS_SOURCES[0], RMS_SOURCES, sim_field="bf16_rms_source"),
+    SuiteOption("--sim-x3-rounding",
+                "simulator path: V3 adds x3 after storing the product in the output dtype (after_store, the kernels) "
+                "or before the one store (fused) (V3-AMB-007)", X3_ROUNDINGS[0], X3_ROUNDINGS,
+                sim_field="x3_rounding"),
 )
-
-
-def suite_option_args(values) -> list[str]:
-    """The pytest arguments (--mc2-...) for the command line's parsed options `values` (an argparse Namespace):
-    every suite option it has and set, and the simulator's path options."""
-    args = []
-    for o in SUITE_OPTIONS:
-        value = getattr(values, o.dest, None)
-        for v in (value or []) if o.repeat else ([] if value is None else [value]):
-            args += [o.pytest_flag, str(v)]
-    return args
-
-
-@dataclass(frozen=True)
-class SimFlag:
-    flag: str  # `mc2-conformance` flag (the pytest plugin's is `pytest_flag`)
-    field: str  # SimOptions field
-    choices: tuple[str, ...]
-    help: str
-
-    @property
-    def pytest_flag(self) -> str:
-        return pytest_flag(self.flag)
-
-    @property
-    def default(self) -> str:
-        return getattr(SimOptions(), self.field)
-
-
-SIM_FLAGS = (
-    SimFlag("--sim-allreduce-accumulation", "allreduce_accumulation", ALLREDUCE_ACCUMULATIONS,
-            "simulator modelling option: HCCL sums partials in fp32 or in the output dtype (MARN-AMB-003)"),
-    SimFlag("--sim-bf16-rms-source", "bf16_rms_source", RMS_SOURCES,
-            "simulator path: which bf16 value feeds MARN's RMSNorm (MARN-AMB-007; sim-cann picks it per shape "
-            "as the tiling does)"),
-    SimFlag("--sim-x3-rounding", "x3_rounding", X3_ROUNDINGS,
-            "simulator path: V3 adds x3 after storing the product in the output dtype (after_store, the kernels) "
-            "or before the one store (fused) (V3-AMB-007)"),
-)
-
-
-def sim_options_from(get, *, pytest: bool = False) -> dict:
-    """SimOptions keyword arguments from `get(flag) -> value or None` (None keeps the default); `pytest`: ask
-    for the plugin's flag names (--mc2-sim-...) rather than the command line's (--sim-...)."""
-    values = {f.field: get(f.pytest_flag if pytest else f.flag) for f in SIM_FLAGS}
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def sim_flag_args(options: dict) -> list[str]:
-    """The pytest arguments (--mc2-sim-...) that reproduce `options` (defaults left out)."""
-    args = []
-    for f in SIM_FLAGS:
-        value = options.get(f.field)
-        if value is not None and value != f.default:
-            args += [f.pytest_flag, value]
-    return args
+BY_DEST = {o.dest: o for o in SUITE_OPTIONS}
+BY_FLAG = {o.flag: o for o in SUITE_OPTIONS}
+SIM_FLAGS = tuple(o for o in SUITE_OPTIONS if o.sim_field)

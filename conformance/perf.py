@@ -33,6 +33,7 @@ from .casegen.inputs import materialise
 from .casegen.model import Case, TensorSpec
 from .operators import Operator
 from .protocol import Timing
+from .context import Context
 
 DEFAULT_THRESHOLD = 0.95
 DEFAULT_TARGET = 0.05
@@ -219,7 +220,7 @@ def run(backend, settings: PerfSettings, progress=print, operator: Operator = op
                 progress(f"perf: skip {shape.name} w{w}: {exc}")
                 continue
             row = PerfRow(case.id, shape.name, w, settings.dtype, shape.m, shape.k, shape.n, "")
-            outcome = run_case(case, backend, seed=settings.seed, with_metrics=False)
+            outcome = run_case(case, backend, Context(seed=settings.seed, with_metrics=False))
             row.correctness = outcome.category
             if not outcome.passed:
                 row.verdict, row.detail = "gated", f"not timed: correctness {outcome.category}"

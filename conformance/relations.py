@@ -34,6 +34,7 @@ from .casegen.model import Case
 from .operators import Operator
 from .protocol import Invocation, RankFailure, TensorArg, status_name
 from .tolerance import compare
+from .tolerance.accumulation import DEFAULT_ACCUMULATION
 
 PASS, FAIL, RECORDED, NOT_SUPPORTED, NOT_APPLICABLE = "pass", "fail", "recorded", "not supported", "not applicable"
 
@@ -344,7 +345,7 @@ def _within(name: str, a, b, bound: np.ndarray) -> list[compare.Check]:
 
 
 def rank_permutation(backend, case: Case, seed: int, *, devices=(), perm=None,
-                     accumulation: str = "probabilistic") -> RelationResult:
+                     accumulation: str = DEFAULT_ACCUMULATION) -> RelationResult:
     """(4) Permute which rank holds which shard (default: reversed rank order; every rank with rank 0's rank-local
     inputs, MARN's residual and gamma, so the permuted outputs belong to the same rank positions): every output
     stays within twice the suite's bound of the unpermuted one."""
@@ -386,7 +387,8 @@ def _two_runs_within(rel: str, case: Case, backend, reference, candidate, bounds
     return _result(rel, case.id, checks, detail)
 
 
-def chain_matches(backend, case: Case, seed: int, *, devices=(), accumulation: str = "probabilistic") -> RelationResult:
+def chain_matches(backend, case: Case, seed: int, *, devices=(),
+                  accumulation: str = DEFAULT_ACCUMULATION) -> RelationResult:
     """(5) Without comm scales, on the operators whose record lists it (V3): the fused operator equals the
     backend's chain (invoke_chain) within twice the bound, every rank."""
     rel = "chain_matches"

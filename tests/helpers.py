@@ -8,6 +8,7 @@ from conformance import casegen
 from conformance.judge import run_case
 from conformance.sim import SimulatorBackend
 from conformance.sim.faults import FAULTS
+from conformance.context import Context
 
 
 def light_cases(profile: str = "signoff"):
@@ -21,7 +22,8 @@ def first_kill(fault: str, cases, *, seed: int = 0):
     ordered = sorted(cases, key=lambda c: not (violated & set(c.covers)))
     backend = SimulatorBackend(faults=[fault])
     for case in ordered:
-        outcome = run_case(case, backend, seed=seed, with_metrics=False, status_check=FAULTS[fault].status_check)
+        context = Context(seed=seed, with_metrics=False, status_check=FAULTS[fault].status_check)
+        outcome = run_case(case, backend, context)
         if not outcome.passed:
             return case, outcome
     return None

@@ -11,6 +11,7 @@ import pytest
 from conformance import casegen
 from conformance.backends import BackendError, load_backend
 from conformance.judge import run_case
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
@@ -26,12 +27,12 @@ def test_import_path_backend_and_declared_unsupported_cases():
     assert backend.name == "third-party"
     assert load_backend("fake_backend:instance").name == "third-party"
     shape_only = next(c for c in casegen.catalogue() if c.shape_only)
-    assert run_case(shape_only, backend, seed=0).category == "unsupported"
+    assert run_case(shape_only, backend, Context(seed=0)).category == "unsupported"
 
 
 def test_backend_exception_is_a_finding_not_a_crash():
     case = casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2")
-    outcome = run_case(case, load_backend("fake_backend:BrokenBackend"), seed=0)
+    outcome = run_case(case, load_backend("fake_backend:BrokenBackend"), Context(seed=0))
     assert outcome.category == "backend_error" and "device lost" in outcome.detail
 
 

@@ -13,6 +13,7 @@ from conformance.casegen.inputs import materialise
 from conformance.judge import run_case
 from conformance.sim import SimulatorBackend, marn_numerics, v3_numerics
 from conformance.spec import CONSTRAINTS
+from conformance.context import Context
 
 SIGNOFF = casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8))
 REJECTS = [c.id for c in CONSTRAINTS if c.kind == "reject"]
@@ -128,9 +129,9 @@ def test_every_rounding_step_has_a_non_tie_probe_that_truncation_fails(step, mon
     probes = _probes(step, tie=False)
     assert probes, f"no non-tie probe of the {step} rounding"
     for c in probes:
-        assert run_case(c, SimulatorBackend(), seed=0, with_metrics=False).passed, c.id
+        assert run_case(c, SimulatorBackend(), Context(seed=0, with_metrics=False)).passed, c.id
     STEPS[step]["truncate"](monkeypatch)
-    assert all(not run_case(c, SimulatorBackend(), seed=0, with_metrics=False).passed for c in probes)
+    assert all(not run_case(c, SimulatorBackend(), Context(seed=0, with_metrics=False)).passed for c in probes)
 
 
 @pytest.mark.parametrize("step", ["int8_cast", "y_store"])
@@ -140,9 +141,9 @@ def test_every_rounding_step_with_a_tie_probe_catches_half_away(step, monkeypatc
     probes = _probes(step, tie=True)
     assert probes, f"no tie probe of the {step} rounding"
     for c in probes:
-        assert run_case(c, SimulatorBackend(), seed=0, with_metrics=False).passed, c.id
+        assert run_case(c, SimulatorBackend(), Context(seed=0, with_metrics=False)).passed, c.id
     STEPS[step]["half_away"](monkeypatch)
-    assert all(not run_case(c, SimulatorBackend(), seed=0, with_metrics=False).passed for c in probes)
+    assert all(not run_case(c, SimulatorBackend(), Context(seed=0, with_metrics=False)).passed for c in probes)
 
 
 def test_half_away_variant_is_a_real_variant():

@@ -6,6 +6,7 @@ import pytest
 from conformance import casegen, operators
 from conformance.casegen.inputs import materialise
 from conformance.spec import BY_ID
+from conformance.context import Context
 
 INVALID = [c for c in casegen.catalogue() if c.kind == "invalid"]
 
@@ -234,5 +235,5 @@ def test_v3_f32_scale_observation_passes_with_fp19_or_full_application():
     case = casegen.by_id("v3-f32_scale_fp19_or_full-fp16_pt-fp16-w1")
     assert case.kind == "valid" and np.prod(case.tensor_map["output"].shape) < BALANCE_MIN_COUNT
     for faults in ([], ["fp19-applied-to-float-scales"]):
-        outcome = run_case(case, SimulatorBackend(faults=faults), seed=0, with_metrics=False)
+        outcome = run_case(case, SimulatorBackend(faults=faults), Context(seed=0, with_metrics=False))
         assert outcome.passed, outcome.report()

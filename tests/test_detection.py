@@ -5,6 +5,7 @@ import pytest
 
 from conformance.sim.faults import FAULTS
 from helpers import first_kill, light_cases
+from conformance.context import Context
 
 CASES = light_cases("signoff")
 
@@ -49,7 +50,7 @@ def test_truncation_is_caught_by_the_balance_where_the_bound_has_slack():
     from conformance.sim import SimulatorBackend
     backend = SimulatorBackend(faults=["truncate"])
     case = casegen.by_id("marn-odd-x1_3d-x2N-bias-eps0.01-fp16-w8")
-    outcome = run_case(case, backend, seed=0, with_metrics=False)
+    outcome = run_case(case, backend, Context(seed=0, with_metrics=False))
     bound_checks = [c for c in outcome.checks if "error bound" in c.name]
     assert bound_checks and all(c.passed for c in bound_checks), outcome.report()
     assert outcome.category == "tolerance"

@@ -16,6 +16,7 @@ from conformance.sim.cann.backend import SimCannBackend
 from conformance.spec import BY_ID as CONSTRAINTS
 from conformance.spec.deviations import DEVIATIONS, deviations_of
 from helpers import light_cases
+from conformance.context import Context
 
 DOCS = Path(__file__).resolve().parents[1].parent / "shared" / "docs"
 CASES = [c for c in light_cases("signoff")]
@@ -29,7 +30,7 @@ def _norm(text: str) -> str:
 @pytest.fixture(scope="module")
 def cann_outcomes():
     backend = SimCannBackend()
-    return {c.id: run_case(c, backend, seed=0, with_metrics=False) for c in CASES}
+    return {c.id: run_case(c, backend, Context(seed=0, with_metrics=False)) for c in CASES}
 
 
 @pytest.mark.parametrize("dev", DEVIATIONS, ids=lambda d: d.id)
@@ -50,7 +51,7 @@ def test_waiver_is_needed(dev, cann_outcomes):
     for cid in matched:
         assert not cann_outcomes[cid].passed, f"{dev.id}: {cid} passes on sim-cann, so nothing needs waiving"
         # and the contract simulator passes it: the failure is the deviation, not the case
-        assert run_case(BY_CASE[cid], clean, seed=0, with_metrics=False).passed, cid
+        assert run_case(BY_CASE[cid], clean, Context(seed=0, with_metrics=False)).passed, cid
         assert set(BY_CASE[cid].covers) & set(dev.constraints) or BY_CASE[cid].kind == "valid", cid
 
 

@@ -24,6 +24,7 @@ from conformance.judge import run_case
 from conformance.reporting import diff
 from conformance.sim import SimulatorBackend
 from conformance.spec.deviations import deviations_of
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["--profile", "smoke", "--world-sizes", "2", "-n", "1"]
@@ -151,7 +152,7 @@ def test_diff_against_lsb_drift_shows_exactly_the_affected_cases(runs, tmp_path)
         if not info:
             continue
         case = casegen.by_id(info["case_id"])
-        a, b = (run_case(case, be, seed=info["seed"], with_metrics=False) for be in (clean, faulted))
+        a, b = (run_case(case, be, Context(seed=info["seed"], with_metrics=False)) for be in (clean, faulted))
         assert a.output_hashes == info["output_hashes"]  # the recorded hashes are the outputs' hashes
         if a.output_hashes != b.output_hashes:
             changed_bits.add(nodeid)

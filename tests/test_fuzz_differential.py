@@ -11,6 +11,9 @@ from conformance.fuzz import differential, runner
 from conformance.judge import run_case
 from conformance.sim import SimulatorBackend
 from conformance.sim.faults import FAULTS
+from conformance.context import Context
+
+NO_METRICS = Context(with_metrics=False)
 
 BEHAVIOUR = [("code-drift", "invalid", "status"), ("ulp-inside-bound", "marn", "bits")]
 
@@ -34,10 +37,10 @@ def test_differential_fuzzer_finds_and_shrinks_what_the_contract_passes(fault, s
     assert f"difference {cls}" in result.report
     # the shrunk case passes the contract on the faulted simulator, and still differs
     case = result.failure
-    on_fault = run_case(case, faulted, seed=0, with_metrics=False)
+    on_fault = run_case(case, faulted, Context(seed=0, with_metrics=False))
     assert on_fault.passed, on_fault.report()
     diffs = differential.differences(differential.Behaviour.of(on_fault),
-                                     differential.Behaviour.of(run_case(case, clean, seed=0, with_metrics=False)))
+                                     differential.Behaviour.of(run_case(case, clean, NO_METRICS)))
     assert cls in {c for c, _ in diffs}
     if space == "marn":  # shrunk: a small valid case
         assert case.cost <= 64, case
@@ -54,7 +57,7 @@ def test_behaviour_faults_survive_signoff_cases_of_their_kind():
     for fault in ("code-drift", "ulp-inside-bound"):
         backend, clean, differs = SimulatorBackend(faults=[fault]), SimulatorBackend(), 0
         for c in cases:
-            a, b = run_case(c, backend, seed=0, with_metrics=False), run_case(c, clean, seed=0, with_metrics=False)
+            a, b = run_case(c, backend, NO_METRICS), run_case(c, clean, NO_METRICS)
             assert a.category == b.category, (fault, a.report())
             differs += a.observed != b.observed or a.output_hashes != b.output_hashes
         assert differs, f"{fault} changed nothing on {len(cases)} cases"
@@ -80,7 +83,7 @@ def test_baseline_compares_only_recorded_inputs(tmp_path):
     lines = [{"run": {"backend": "sim"}}]
     drift = SimulatorBackend(faults=["code-drift"])
     for i, c in enumerate(cases):
-        o = run_case(c, drift, seed=0, with_metrics=False)
+        o = run_case(c, drift, Context(seed=0, with_metrics=False))
         mc2 = {"case_id": c.id, "category": o.category, "observed": o.observed, "output_hashes": o.output_hashes,
                "inputs_sha256": o.inputs_sha256 if i else "0" * 64, "seed": 0}
         lines.append({"nodeid": f"cases/test_x.py::test_invalid[{c.id}]", "outcome": "passed", "mc2": mc2})

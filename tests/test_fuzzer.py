@@ -13,6 +13,7 @@ from conformance.backends import load_backend
 from conformance.casegen import serial
 from conformance.fuzz import runner, strategies
 from conformance.sim import SimulatorBackend
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,12 +97,12 @@ def test_double_violations_and_limit_probes_pass_a_correct_device_and_catch_off_
     @given(double_violations())
     def check(case):
         assert len(case.covers) == 2 and case.rejects
-        outcome = run_case(case, clean, seed=0, with_metrics=False)
+        outcome = run_case(case, clean, Context(seed=0, with_metrics=False))
         assert outcome.passed, outcome.report()
 
     check()
     limits = _limit_cases()
-    assert all(run_case(c, clean, seed=0).passed for c in limits)
+    assert all(run_case(c, clean, Context(seed=0)).passed for c in limits)
     for fault in ("int32-max-inclusive", "dim-max-exclusive"):
         faulty = SimulatorBackend(faults=[fault])
-        assert any(not run_case(c, faulty, seed=0).passed for c in limits), fault
+        assert any(not run_case(c, faulty, Context(seed=0)).passed for c in limits), fault

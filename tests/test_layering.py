@@ -17,6 +17,11 @@ RULES = [
     ("conformance.backends", ("pytest",)),
     ("conformance.judge", ("pytest",)),
     ("conformance.spec", ("conformance.casegen", "conformance.sim", "conformance.backends", "pytest")),
+    # the option table and the judging context: names and checks only, no layer that acts on them
+    ("conformance.options", ("conformance.sim", "conformance.backends", "conformance.judge", "pytest")),
+    ("conformance.context", ("conformance.sim", "conformance.backends", "conformance.judge", "pytest")),
+    ("conformance.operators", ("conformance.sim", "conformance.backends", "conformance.casegen", "conformance.spec",
+                               "conformance.tolerance", "pytest")),
     # backends never import the simulator (host checks come through the operator record's validate)
     ("conformance.backends", ("conformance.sim", "pytest")),
     ("conformance.backends.aclnn.backend", ("conformance.sim", "pytest")),
@@ -43,6 +48,18 @@ def test_module_does_not_import_upward(module, forbidden):
             f"print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert not out, f"{module} imports {out}"
+
+
+def test_one_definition_of_the_numeric_path_names():
+    """The option table offers the simulator's paths by the names numeric_paths defines; the numerics implement
+    exactly those."""
+    from conformance import numeric_paths
+    from conformance.sim import marn_numerics, v3_numerics
+    from conformance.sim.backend import SimOptions
+    assert tuple(marn_numerics.RMS_SOURCES) == numeric_paths.RMS_SOURCES
+    assert tuple(v3_numerics.X3_ROUNDINGS) == numeric_paths.X3_ROUNDINGS
+    for accumulation in numeric_paths.ALLREDUCE_ACCUMULATIONS:
+        SimOptions(allreduce_accumulation=accumulation)
 
 
 def test_one_definition_of_the_world_sizes():

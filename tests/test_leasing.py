@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance.hw.leasing import DeviceLeaser, LeaseError, parse_devices
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,7 +188,7 @@ def test_leased_ids_reach_the_backend(tmp_path):
 
     leaser = DeviceLeaser(list(range(8)), tmp_path)
     with leaser.lease(4) as held:
-        run_case(casegen.by_id("v3-exact-bf16-fp-bf16-w4"), Recorder(), seed=0, devices=held.devices)
+        run_case(casegen.by_id("v3-exact-bf16-fp-bf16-w4"), Recorder(), Context(seed=0), devices=held.devices)
     assert seen == [(0, 1, 2, 3)]
 
 
@@ -258,7 +259,7 @@ def test_a_lease_is_held_only_while_the_backend_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(judge, "materialise", materialise)
     monkeypatch.setitem(record._LOADED, check_ref.path, check)  # what the record's Ref resolves to
     backend = LeasedBackend(Spy(), leaser)
-    outcome = judge.run_case(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), backend, seed=0)
+    outcome = judge.run_case(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), backend, Context(seed=0))
     assert outcome.passed, outcome.report()
     devices, busy = held_during["invoke"]
     assert devices == (0, 1) and busy == [True, True] + [False] * 6

@@ -7,12 +7,13 @@ from conformance.judge import run_case
 from conformance.reporting.page import build_page, render_markdown
 from conformance.reporting.summary import summarise
 from conformance.sim import SimulatorBackend
+from conformance.context import Context
 
 SIM = SimulatorBackend()
 
 
 def _judge(case):
-    return run_case(case, SIM, seed=0, with_metrics=False)
+    return run_case(case, SIM, Context(seed=0, with_metrics=False))
 
 
 def test_constant_outputs_of_a_bounded_case_are_mistrusted():
@@ -36,7 +37,7 @@ def test_nothing_checked_is_mistrusted_unless_acceptance_is_the_point():
 
 def test_a_failure_is_never_mistrusted():
     bounded = dataclasses.replace(casegen.by_id("marn-probe_y_store_non_tie-fp16-w1"), kind="valid", params=())
-    assert run_case(bounded, SimulatorBackend(faults=["no-residual"]), seed=0, with_metrics=False).category \
+    assert run_case(bounded, SimulatorBackend(faults=["no-residual"]), Context(seed=0, with_metrics=False)).category \
         not in ("pass", "mistrusted")
 
 

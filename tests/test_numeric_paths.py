@@ -18,6 +18,7 @@ from conformance import casegen
 from conformance.casegen.inputs import materialise
 from conformance.judge import run_case
 from conformance.sim.backend import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS, SimOptions, SimulatorBackend
+from conformance.context import Context
 
 SEEDS = range(20)
 ROTATION = 4  # each (path, seed) runs 1/ROTATION of the path's cases; must divide len(SEEDS)
@@ -73,7 +74,8 @@ def test_legal_path_passes(path, seed):
     opts, cases = PATHS[path][0], _share(path, seed)
     assert cases, f"no light case is affected by path {path}"
     backend = SimulatorBackend(options=opts)
-    failures = [o for o in (run_case(c, backend, seed=seed, with_metrics=False) for c in cases) if not o.passed]
+    context = Context(seed=seed, with_metrics=False)
+    failures = [o for o in (run_case(c, backend, context) for c in cases) if not o.passed]
     assert not failures, (f"path {path} ({opts}), seed {seed}: {len(failures)} of {len(cases)} cases fail "
                           f"on a legal numeric path:\n" + "\n".join(o.report() for o in failures))
 

@@ -13,6 +13,7 @@ from conformance.expectation import expected
 from conformance.judge import run_case
 from conformance.protocol import PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
 from conformance.sim import SimulatorBackend
+from conformance.context import Context
 
 MARN_NULL = "marn-MARN-NULL-001-null_x1-fp16-w2"  # the MARN document states no code
 V3_NULL = "v3-V3-NULL-001-null_x1-fp16-w2"  # the V3 document's table states 161001
@@ -38,22 +39,22 @@ class Answers:
 
 def test_a_code_no_document_states_is_recorded_not_judged():
     case = casegen.by_id(MARN_NULL)
-    outcome = run_case(case, Answers(561002, PHASE_WORKSPACE), seed=0)
+    outcome = run_case(case, Answers(561002, PHASE_WORKSPACE), Context(seed=0))
     assert outcome.passed and outcome.observed == [(561002, PHASE_WORKSPACE)] * 2
     assert "any rejection" in outcome.expected
-    assert run_case(case, Answers(0), seed=0).category == "wrong_status"  # acceptance is never conformant
+    assert run_case(case, Answers(0), Context(seed=0)).category == "wrong_status"  # acceptance is never conformant
 
 
 def test_status_check_convention_enforces_the_convention_code():
     case = casegen.by_id(MARN_NULL)
-    assert not run_case(case, Answers(161002), seed=0, status_check="convention").passed
-    assert run_case(case, Answers(161001), seed=0, status_check="convention").passed
+    assert not run_case(case, Answers(161002), Context(seed=0, status_check="convention")).passed
+    assert run_case(case, Answers(161001), Context(seed=0, status_check="convention")).passed
 
 
 def test_a_documented_code_is_enforced():
     case = casegen.by_id(V3_NULL)
-    assert run_case(case, Answers(161001), seed=0).passed
-    failed = run_case(case, Answers(161002), seed=0)
+    assert run_case(case, Answers(161001), Context(seed=0)).passed
+    failed = run_case(case, Answers(161002), Context(seed=0))
     assert failed.category == "wrong_status" and "161001" in failed.report()
 
 
@@ -62,22 +63,22 @@ def test_changing_the_catalogue_code_changes_the_judge_and_the_simulator(monkeyp
     record = spec.BY_ID["V3-NULL-001"]
     changed = {**spec.BY_ID, "V3-NULL-001": dataclasses.replace(record, expected_status=161002)}
     # the judge: the same device answer flips with the record
-    assert not run_case(case, Answers(161001), seed=0, constraints=changed).passed
-    assert run_case(case, Answers(161002), seed=0, constraints=changed).passed
+    assert not run_case(case, Answers(161001), Context(seed=0, constraint_records=changed)).passed
+    assert run_case(case, Answers(161002), Context(seed=0, constraint_records=changed)).passed
     # the simulator takes its answer from the catalogue too
     monkeypatch.setitem(spec.BY_ID, "V3-NULL-001", changed["V3-NULL-001"])
     sim = SimulatorBackend()
-    assert run_case(case, sim, seed=0, constraints=changed).passed
-    assert run_case(case, sim, seed=0).observed[0][0] == 161002
+    assert run_case(case, sim, Context(seed=0, constraint_records=changed)).passed
+    assert run_case(case, sim, Context(seed=0)).observed[0][0] == 161002
 
 
 def test_a_pinned_phase_is_enforced():
     case = casegen.by_id(V3_NULL)
     record = spec.BY_ID["V3-NULL-001"]
     pinned = {**spec.BY_ID, "V3-NULL-001": dataclasses.replace(record, phase=PHASE_WORKSPACE)}
-    assert run_case(case, Answers(161001, PHASE_WORKSPACE), seed=0, constraints=pinned).passed
-    assert not run_case(case, Answers(161001, PHASE_LAUNCH), seed=0, constraints=pinned).passed
-    assert run_case(case, Answers(161001, ""), seed=0, constraints=pinned).passed  # phase not reported
+    assert run_case(case, Answers(161001, PHASE_WORKSPACE), Context(seed=0, constraint_records=pinned)).passed
+    assert not run_case(case, Answers(161001, PHASE_LAUNCH), Context(seed=0, constraint_records=pinned)).passed
+    assert run_case(case, Answers(161001, ""), Context(seed=0, constraint_records=pinned)).passed  # phase not reported
 
 
 def test_cases_carry_no_codes():
@@ -91,7 +92,8 @@ def test_cases_carry_no_codes():
 def test_the_contract_simulator_passes_every_invalid_case_under_both_checks(check):
     sim = SimulatorBackend()
     cases = casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8), kinds=("invalid",))
-    failed = [o.report() for c in cases for o in [run_case(c, sim, seed=0, status_check=check)] if not o.passed]
+    context = Context(seed=0, status_check=check)
+    failed = [o.report() for c in cases for o in [run_case(c, sim, context)] if not o.passed]
     assert not failed, failed[:3]
 
 
@@ -112,10 +114,10 @@ def test_both_readings_of_the_x3_ambiguity_pass_every_v3_case():
     ambiguous = [c for c in cases if dict(c.params).get("ambiguity") == "V3-AMB-001"]
     assert ambiguous
     for backend in (SimulatorBackend(), LiteralX3Reader()):
-        failed = [o.report() for c in cases for o in [run_case(c, backend, seed=0, with_metrics=False)]
+        failed = [o.report() for c in cases for o in [run_case(c, backend, Context(seed=0, with_metrics=False))]
                   if not o.passed]
         assert not failed, (type(backend).__name__, failed[:3])
-    literal = run_case(ambiguous[0], LiteralX3Reader(), seed=0)
+    literal = run_case(ambiguous[0], LiteralX3Reader(), Context(seed=0))
     assert literal.passed and literal.observed[0][0] == 161002  # recorded
 
 
@@ -123,4 +125,4 @@ def test_an_ambiguity_case_still_judges_the_numbers_when_accepted():
     from conformance.sim import SimulatorBackend as Sim
     case = next(c for c in casegen.catalogue()
                 if dict(c.params).get("ambiguity") == "V3-AMB-001" and c.world_size > 1)
-    assert not run_case(case, Sim(faults=["x3-after-allreduce"]), seed=0).passed
+    assert not run_case(case, Sim(faults=["x3-after-allreduce"]), Context(seed=0)).passed

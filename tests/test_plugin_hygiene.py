@@ -243,7 +243,12 @@ def test_suite_options_are_defined_once_for_pytest_and_the_command_line():
     for o in SUITE_OPTIONS:
         assert group.options[o.pytest_flag]["help"] == o.help == run_help[o.flag], o.flag
     argv = ["run"]
+    not_default = {"--seed": "5", "--world-sizes": "2,4"}  # a valid value other than the default, per option
     for o in SUITE_OPTIONS:
-        argv += [o.flag, (o.choices or ("x1",))[-1] if o.flag != "--seed" else "5"]
+        argv += [o.flag, not_default.get(o.flag) or (o.choices or ("x1",))[-1]]
     args = run_command._suite_args(cli.build_parser().parse_args(argv))
     assert [args[i] for i in range(0, len(args), 2)] == [o.pytest_flag for o in SUITE_OPTIONS]
+    # the same table validates both spellings: a bad value is one line naming the option, before any run
+    from conformance.commands.common import CliError, context_of
+    with pytest.raises(CliError, match=r"^--world-sizes '1,3': each must be one of 1, 2, 4, 8$"):
+        context_of(cli.build_parser().parse_args(["run", "--world-sizes", "1,3"]))

@@ -18,6 +18,7 @@ from conformance.sim.cann.backend import SimCannBackend
 from conformance.sim.chain import run_chain
 from conformance.tolerance import precision
 from conformance.tolerance.precision import LEVEL_ORDER, bootstrap_median_ci, compare_output, level_of
+from conformance.context import Context
 
 SMOKE = [c for c in select(profile="smoke", world_sizes=(1, 2, 4)) if c.kind != "invalid" and not c.shape_only]
 
@@ -153,7 +154,7 @@ def test_backends_without_invoke_chain_record_not_supported():
         def invoke(self, inv):
             return self._sim.invoke(inv)
 
-    o = run_case(_case(MARN, "float16"), NoChain(), seed=0, precision_standard="opbase-L1")
+    o = run_case(_case(MARN, "float16"), NoChain(), Context(seed=0, precision_standard="opbase-L1"))
     chk = _pcheck(o)
     assert chk.passed and chk.stats["chain"] == "not supported" and chk.stats["level"] == "not judged"
 
@@ -178,7 +179,7 @@ class _ChainAsDevice(SimulatorBackend):
 @pytest.mark.parametrize("op,dtype", [(MARN, "float16"), (MARN, "bfloat16"), (V3, "float16"), (V3, "bfloat16")])
 def test_a_device_equal_to_the_chain_has_ratio_1_and_level_L2(op, dtype):
     case = _case(op, dtype)
-    o = run_case(case, _ChainAsDevice(), seed=0)
+    o = run_case(case, _ChainAsDevice(), Context(seed=0))
     chk = _pcheck(o)
     assert chk.passed and o.passed
     assert chk.stats["level"] == "L2"
@@ -189,8 +190,8 @@ def test_a_truncating_device_reaches_a_lower_level_than_the_clean_simulator():
     lower = 0
     for dtype in ("float16", "bfloat16"):
         case = _case(MARN, dtype)
-        clean = _pcheck(run_case(case, SimulatorBackend(), seed=0)).stats["level"]
-        bad = _pcheck(run_case(case, SimulatorBackend(faults=("truncate",)), seed=0)).stats["level"]
+        clean = _pcheck(run_case(case, SimulatorBackend(), Context(seed=0))).stats["level"]
+        bad = _pcheck(run_case(case, SimulatorBackend(faults=("truncate",)), Context(seed=0))).stats["level"]
         assert LEVEL_ORDER.index(bad) <= LEVEL_ORDER.index(clean)
         lower += LEVEL_ORDER.index(bad) < LEVEL_ORDER.index(clean)
     assert lower == 2
@@ -219,9 +220,9 @@ class _ChainedSim(SimulatorBackend):
 
 def test_a_chain_too_good_or_too_bad_moves_the_level():
     case = _case(MARN, "float16")
-    clean = _pcheck(run_case(case, SimulatorBackend(), seed=0)).stats
-    good = _pcheck(run_case(case, _ChainedSim("too good"), seed=0)).stats
-    bad = _pcheck(run_case(case, _ChainedSim("too bad"), seed=0)).stats
+    clean = _pcheck(run_case(case, SimulatorBackend(), Context(seed=0))).stats
+    good = _pcheck(run_case(case, _ChainedSim("too good"), Context(seed=0))).stats
+    bad = _pcheck(run_case(case, _ChainedSim("too bad"), Context(seed=0))).stats
     assert clean["level"] == "L2"
     assert good["ratios"]["rmse"] > 1.2 >= clean["ratios"]["rmse"]
     assert LEVEL_ORDER.index(good["level"]) < LEVEL_ORDER.index(clean["level"])  # device looks worse
@@ -230,7 +231,7 @@ def test_a_chain_too_good_or_too_bad_moves_the_level():
 
 def test_verdict_mode_fails_below_L1_after_a_bounded_recheck():
     case = _case(MARN, "float16")
-    o = run_case(case, SimulatorBackend(faults=("truncate",)), seed=0, precision_standard="opbase-L1")
+    o = run_case(case, SimulatorBackend(faults=("truncate",)), Context(seed=0, precision_standard="opbase-L1"))
     chk = _pcheck(o)
     if chk.stats["level"] in ("L1", "L2"):
         pytest.skip("this case's truncation stays within L1")
@@ -242,13 +243,13 @@ def test_verdict_mode_fails_below_L1_after_a_bounded_recheck():
 
 
 def test_verdict_mode_passes_the_clean_simulator_and_records_repeatability():
-    o = run_case(_case(V3, "bfloat16"), SimulatorBackend(), seed=0, precision_standard="opbase-L1")
+    o = run_case(_case(V3, "bfloat16"), SimulatorBackend(), Context(seed=0, precision_standard="opbase-L1"))
     chk = _pcheck(o)
     assert o.passed and chk.passed and chk.stats["repeatable"] is True and chk.stats["mode"] == "opbase-L1"
 
 
 def test_informational_mode_never_fails():
-    o = run_case(_case(MARN, "float16"), SimulatorBackend(faults=("truncate",)), seed=0)
+    o = run_case(_case(MARN, "float16"), SimulatorBackend(faults=("truncate",)), Context(seed=0))
     assert _pcheck(o).passed
 
 
@@ -263,13 +264,14 @@ def test_the_report_shows_the_worst_level_per_operator_and_dtype():
     tests = []
     for backend in (SimulatorBackend(), SimulatorBackend(faults=("truncate",))):
         case = _case(MARN, "float16")
-        o = run_case(case, backend, seed=0)
+        o = run_case(case, backend, Context(seed=0))
         tests.append({"nodeid": f"x::{len(tests)}", "outcome": "passed",
                       "mc2": {"case_id": case.id, "op": case.op, "dtype": case.dtype, "category": o.category,
                               "covers": [], "stats": o.stats()}})
     s = summarise({}, tests)
     row = s["precision"]["rows"][f"{MARN} / float16"]
-    worst = _pcheck(run_case(_case(MARN, "float16"), SimulatorBackend(faults=("truncate",)), seed=0)).stats["level"]
+    truncating = SimulatorBackend(faults=("truncate",))
+    worst = _pcheck(run_case(_case(MARN, "float16"), truncating, Context(seed=0))).stats["level"]
     assert row["level"] == worst and row["judged"] == 2
     md = render_markdown(build_page({}, s))
     assert f"Precision standard ({precision.STANDARD_LABEL})" in md and worst in md

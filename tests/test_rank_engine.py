@@ -24,6 +24,7 @@ from conformance.judge import run_case
 from conformance.protocol import Invocation, TensorArg
 from conformance.sim import SimulatorBackend
 from conformance.sim.process_backend import SimProcessBackend
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -148,9 +149,10 @@ def test_workers_die_with_the_engine_process(marker):
     script = ("import sys; sys.path[:0] = [%r, %r]\n"
               "from conformance.sim.process_backend import SimProcessBackend\n"
               "from conformance import casegen; from conformance.judge import run_case\n"
+              "from conformance.context import Context\n"
               "b = SimProcessBackend(faults=['rank-hangs:1'], deadline_s=600)\n"
               "case = [c for c in casegen.select(profile='smoke', world_sizes=(2,)) if c.kind == 'valid'][0]\n"
-              "print('running', flush=True); run_case(case, b, seed=0)\n") % (str(ROOT), str(TESTS))
+              "print('running', flush=True); run_case(case, b, Context())\n") % (str(ROOT), str(TESTS))
     owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert owner.stdout.readline().strip() == "running"
     end = time.monotonic() + 30
@@ -184,7 +186,7 @@ def test_a_hung_or_killed_rank_fails_its_test_with_its_category_and_last_output(
     w2 = [c for c in cases if c.world_size == 2][:2]
     w1 = [c for c in cases if c.world_size == 1][:1]
     try:
-        outcomes = [run_case(c, backend, seed=0) for c in w2 + w1 + w2[:1]]
+        outcomes = [run_case(c, backend, Context(seed=0)) for c in w2 + w1 + w2[:1]]
     finally:
         backend.close()
     assert [o.category for o in outcomes] == [category, category, "pass", category]

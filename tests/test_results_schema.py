@@ -12,6 +12,7 @@ from conformance.pytest_plugin import case_record, catalogue_facts
 from conformance.reporting import summarise, write_summary
 from conformance.reporting.page import build_page, render_html, render_markdown
 from conformance.results import Category, RunEntry, Summary, TestEntry, read_log
+from conformance.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,7 +142,7 @@ def test_the_plugin_records_a_judged_case_through_the_schema():
     from conformance.judge import run_case
     from conformance.sim.backend import SimulatorBackend
     case = next(c for c in casegen.catalogue() if c.kind == "valid" and c.profile == "smoke")
-    rec = case_record(case, run_case(case, SimulatorBackend(), seed=0))
+    rec = case_record(case, run_case(case, SimulatorBackend(), Context(seed=0)))
     d = json.loads(json.dumps(rec.to_dict(), default=float))
     assert list(d)[:7] == ["case_id", "category", "op", "dtype", "world_size", "kind", "covers"]
     assert d["category"] == "pass" and results.CaseRecord.from_dict(d).to_dict() == d

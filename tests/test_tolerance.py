@@ -14,6 +14,7 @@ from conformance.protocol import Invocation, TensorArg
 from conformance.sim import SimOptions, SimulatorBackend
 from conformance.tolerance import compare, marn_check
 from conformance.tolerance.accumulation import dot_bound
+from conformance.context import Context
 
 VALID = [c for c in casegen.catalogue() if c.kind == "valid" and not c.shape_only and "tp_layer" not in c.id
          and "empty" not in c.id]
@@ -22,7 +23,7 @@ VALID = [c for c in casegen.catalogue() if c.kind == "valid" and not c.shape_onl
 @settings(max_examples=40, deadline=None)
 @given(case=st.sampled_from(VALID), seed=st.integers(0, 2**31), mode=st.sampled_from(["float32", "output_dtype"]))
 def test_correct_simulator_passes_for_any_seed(case, seed, mode):
-    outcome = run_case(case, SimulatorBackend(options=SimOptions(mode)), seed=seed, with_metrics=False)
+    outcome = run_case(case, SimulatorBackend(options=SimOptions(mode)), Context(seed=seed, with_metrics=False))
     assert outcome.passed, outcome.report()
 
 

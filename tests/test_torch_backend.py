@@ -8,13 +8,14 @@ torch = pytest.importorskip("torch")
 from conformance.backends import load_backend  # noqa: E402
 from conformance.judge import run_case  # noqa: E402
 from helpers import light_cases  # noqa: E402
+from conformance.context import Context  # noqa: E402
 
 CASES = light_cases("signoff")
 
 
 def test_torch_backend_passes_every_light_signoff_case():
     backend = load_backend("torch-cpu")
-    failures = [o.report() for o in (run_case(c, backend, seed=0, with_metrics=False) for c in CASES) if not o.passed]
+    failures = [o.report() for o in (run_case(c, backend, Context(with_metrics=False)) for c in CASES) if not o.passed]
     assert not failures, "\n".join(failures[:5])
 
 
@@ -41,6 +42,6 @@ def test_torch_chain_feeds_the_precision_standard_and_the_chain_relation():
     backend = load_backend("torch-cpu")
     v3_case = casegen.by_id("v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2")
     assert relations.chain_matches(backend, v3_case, 0).status == relations.PASS
-    outcome = run_case(casegen.by_id("marn-odd-x1_3d-x2T-bias-eps1e-06-fp16-w8"), backend, seed=0)
+    outcome = run_case(casegen.by_id("marn-odd-x1_3d-x2T-bias-eps1e-06-fp16-w8"), backend, Context(seed=0))
     level = next(c.stats["level"] for c in outcome.checks if c.name == "precision standard")
     assert outcome.passed and level in ("L0", "L1", "L2")

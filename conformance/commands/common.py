@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..options import SIM_FLAGS, SUITE_OPTIONS, sim_options_from
+from ..context import Context, from_namespace
+from ..options import SUITE_OPTIONS, OptionError
 
 
 DEFAULT_SELFCHECK_DIR = "results/selfcheck"
@@ -20,8 +21,18 @@ class CliError(Exception):
     pass
 
 
+def context_of(a, **switches) -> Context:
+    """The judging context of a command line's parsed suite options (options the command lacks keep the
+    table's defaults); an invalid value is a CliError naming the option."""
+    try:
+        return from_namespace(a, **switches)
+    except OptionError as exc:
+        raise CliError(str(exc)) from None
+
+
 def sim_options(a) -> dict:
-    return sim_options_from(lambda flag: getattr(a, flag.lstrip("-").replace("-", "_"), None))
+    """The simulator's path options of a command line (SimOptions keyword arguments)."""
+    return context_of(a).sim_options
 
 
 def add_cases_option(p) -> None:
@@ -74,27 +85,23 @@ def print_reasons(s: dict) -> None:
             print(f"  why: {reason}")
 
 
-RUN_ONLY = ("--waivers", "--cann-version", "--precision-standard")  # judging options only `run` passes on
-
-
-def add_suite_options(p, *, profile=True, run=False):
+def add_suite_options(p, *, profile=True, run=False, only: tuple[str, ...] | None = None,
+                      defaults: dict[str, tuple[str, str]] | None = None):
     """The suite options of options.SUITE_OPTIONS (one definition with the pytest plugin's): the case-selecting
-    ones with `profile`, the judging ones only `run` passes to pytest with `run`; then the simulator's flags."""
+    ones with `profile`, the judging ones only `run` passes to pytest with `run` (or the flags in `only`).
+    `defaults`: flag -> (default, why) where a command's default differs from the table's, stated in its help."""
     for o in SUITE_OPTIONS:
-        if not ((o.selects and not profile) or (o.flag in RUN_ONLY and not run)):
-            add_suite_option(p, o)
-    for f in SIM_FLAGS:
-        p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
+        wanted = o.flag in only if only is not None else not ((o.selects and not profile) or (o.run_only and not run))
+        if wanted:
+            add_suite_option(p, o, *(defaults or {}).get(o.flag, (None, "")))
 
 
-def add_suite_option(p, o) -> None:
-    kw = {"choices": o.choices, "help": o.help}
+def add_suite_option(p, o, default: str | None = None, why: str = "") -> None:
+    """One suite option on a subparser, as text: the judging context (context_of) reads and checks it, so the
+    command line and the plugin accept and refuse the same values. Unset, it keeps the table's default, or this
+    command's `default` (its help says so, and why)."""
+    kw = {"choices": o.choices, "default": default,
+          "help": o.help if default is None else f"{o.help}; here default {default}: {why}"}
     if o.repeat:
         kw["action"] = "append"
-    elif o.flag == "--backend":
-        kw["default"] = os.environ.get("MC2_BACKEND", "sim")
-    elif o.flag == "--seed":
-        kw.update(type=int, default=int(o.default))
-    elif o.selects:
-        kw["default"] = o.default
-    p.add_argument(o.flag, **kw)  # others default to None: unset, the plugin's default applies
+    p.add_argument(o.flag, **kw)

@@ -6,8 +6,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from ..casegen.model import PROFILES
-from .common import DEFAULT_SELFCHECK_DIR, CliError, add_cases_option, cases_dir, run_pytest
+from .common import (DEFAULT_SELFCHECK_DIR, CliError, add_cases_option, add_suite_options, cases_dir, context_of,
+                     run_pytest)
 
 
 def coverage(profile: str, world_sizes: str, cases: Path) -> dict:
@@ -30,7 +30,9 @@ def cmd_constraints(a) -> int:
         return 0
     from ..sim.faults import FAULTS
     from ..spec import AMBIGUITIES, CONSTRAINTS
-    cov = coverage(a.profile, a.world_sizes, cases_dir(a))["coverage"]
+    c = context_of(a)
+    profile = c.profile
+    cov = coverage(profile, ",".join(map(str, c.world_sizes)), cases_dir(a))["coverage"]
     sc = selfcheck.load(Path(a.selfcheck) / "selfcheck.json") if a.selfcheck else None
     killed = {r["fault"]: r["killed"] for r in (sc or {}).get("faults", [])}
     faults_of = {}
@@ -47,7 +49,7 @@ def cmd_constraints(a) -> int:
                      "faults_killed": {f: killed.get(f) for f in faults_of.get(c.id, [])}})
     uncovered = [r["id"] for r in rows if not r["tests"]]
     if a.json:
-        print(json.dumps({"profile": a.profile, "constraints": rows, "uncovered": uncovered,
+        print(json.dumps({"profile": profile, "constraints": rows, "uncovered": uncovered,
                           "ambiguities": [vars(x) for x in AMBIGUITIES]}, indent=1, ensure_ascii=False))
         return 0
     print("status: the code a document promises; (code) = the aclnn convention's, enforced only with "
@@ -67,7 +69,7 @@ def cmd_constraints(a) -> int:
                 print(f"{'':17}test: {t}")
             for f, k in r["faults_killed"].items():
                 print(f"{'':17}fault: {f} ({'killed' if k else 'SURVIVED' if k is False else 'not self-checked'})")
-    print(f"\n{len(rows)} constraints, profile {a.profile}: "
+    print(f"\n{len(rows)} constraints, profile {profile}: "
           + (f"UNCOVERED (no test): {', '.join(uncovered)}" if uncovered else "every constraint is covered"))
     if sc:
         print(f"self-check ({Path(a.selfcheck) / 'selfcheck.json'}): {sc['killed']}/{sc['total']} faults killed, "
@@ -89,9 +91,7 @@ def register(sub) -> None:
     p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")
     p.add_argument("--json", action="store_true", help="print the catalogue as JSON (for machines)")
     p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")
-    p.add_argument("--profile", default="signoff", choices=PROFILES,
-                   help="profile whose tests count as coverage (default signoff)")
-    p.add_argument("--world-sizes", default="1,2,4,8", help="world sizes whose tests count (default 1,2,4,8)")
+    add_suite_options(p, only=("--profile", "--world-sizes"))  # the profile and world sizes whose tests count
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
     p.add_argument("--doc-drift", action="store_true",
                    help="list what changed in the newer revisions of the documents (for --doc-revision)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import add_suite_options, sim_options
+from .common import add_suite_options, context_of
 
 
 def cmd_fuzz(a) -> int:
@@ -14,8 +14,8 @@ def cmd_fuzz(a) -> int:
     from ..casegen import serial
     from ..fuzz import runner
     from ..judge import run_case
-    backend = load_backend(a.backend, faults=a.fault or (),
-                           sim_options=sim_options(a))
+    context = context_of(a, with_metrics=False)
+    backend = load_backend(context.backend, faults=context.faults, sim_options=context.sim_options)
     from ..fuzz import differential
     out = Path(a.out)
     if a.against and a.baseline:
@@ -27,7 +27,7 @@ def cmd_fuzz(a) -> int:
     reference = None
     if a.against:
         reference = differential.LiveReference(
-            load_backend(a.against, faults=a.against_fault or (), sim_options=sim_options(a)),
+            load_backend(a.against, faults=a.against_fault or (), sim_options=context.sim_options),
             label=a.against + "".join(f" +{f}" for f in a.against_fault or ()))
     elif a.baseline:
         try:
@@ -41,11 +41,11 @@ def cmd_fuzz(a) -> int:
                  if reference.not_in_catalogue else ""))
     if a.replay:
         case = runner.load_failure(Path(a.replay))
-        outcome = run_case(case, backend, seed=0)
+        outcome = run_case(case, backend, context.replace(seed=0, with_metrics=True))
         print(outcome.report())
         if reference is None:
             return 0 if outcome.passed else 1
-        ref = reference.behaviour(case, 0, accumulation="probabilistic", inputs_sha256=outcome.inputs_sha256)
+        ref = reference.behaviour(case, 0, accumulation=context.accumulation, inputs_sha256=outcome.inputs_sha256)
         if ref is None:
             print(f"fuzz: {reference.label} cannot be compared on {case.id}")
             return 2
@@ -53,18 +53,18 @@ def cmd_fuzz(a) -> int:
         print(differential.describe(diffs) if diffs else f"fuzz: no difference from {reference.label}")
         return 1 if diffs else 0
     budget = None if a.time else a.budget
-    result = runner.fuzz(backend, space=a.space, budget=budget, seconds=a.time, seed=a.seed, db=Path(a.db),
+    result = runner.fuzz(backend, space=a.space, budget=budget, seconds=a.time, seed=context.seed, db=Path(a.db),
                          shrink_seconds=a.shrink_time, progress=print, reference=reference)
     print(f"fuzz: {result.examples} examples in {result.seconds:.1f} s ({result.rate:.1f} examples/s), "
-          f"space {'baseline cases' if a.baseline else a.space}, backend {a.backend}"
-          + (f", faults {','.join(a.fault)}" if a.fault else "")
+          f"space {'baseline cases' if a.baseline else a.space}, backend {context.backend}"
+          + (f", faults {','.join(context.faults)}" if context.faults else "")
           + (f"; against {reference.label}: {result.compared} compared, {result.skipped} not comparable"
              if reference else ""))
     if result.failure is None:
         print("fuzz: no difference found" if reference else "fuzz: no failure found")
         return 0
     path = runner.save_failure(result, out / "failure.json")
-    args = f"--backend {a.backend}" + "".join(f" --fault {f}" for f in a.fault or [])
+    args = f"--backend {context.backend}" + "".join(f" --fault {f}" for f in context.faults)
     if a.against:
         args += f" --against {a.against}" + "".join(f" --against-fault {f}" for f in a.against_fault or [])
     elif a.baseline:

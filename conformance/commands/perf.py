@@ -5,17 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..options import SIM_FLAGS
-from .common import CliError, sim_options
+from .common import CliError, add_suite_options, context_of
 
 
 def cmd_perf(a) -> int:
     from .. import perf
     from ..backends import load_backend
-    try:
-        world_sizes = tuple(int(w) for w in a.world_sizes.split(",") if w.strip())
-    except ValueError:
-        raise CliError(f"--world-sizes {a.world_sizes!r}: expected integers like 2,4,8") from None
+    c = context_of(a)
+    world_sizes = c.world_sizes
     pool = perf.QUICK_SHAPES if a.quick else perf.SHAPES
     shapes = pool
     if a.shapes:
@@ -26,9 +23,9 @@ def cmd_perf(a) -> int:
         shapes = tuple(by_name[n] for n in a.shapes.split(","))
     over = {k: v for k, v in (("warmup", a.warmup), ("min_iterations", a.min_iterations),
                               ("max_iterations", a.max_iterations), ("target", a.target)) if v is not None}
-    common = dict(world_sizes=world_sizes, shapes=shapes, dtype=a.dtype, seed=a.seed, threshold=a.threshold, **over)
+    common = dict(world_sizes=world_sizes, shapes=shapes, dtype=a.dtype, seed=c.seed, threshold=a.threshold, **over)
     settings = perf.quick_settings(**common) if a.quick else perf.PerfSettings(**common)
-    backend = load_backend(a.backend, faults=a.fault or (), sim_options=sim_options(a))
+    backend = load_backend(c.backend, faults=c.faults, sim_options=c.sim_options)
     try:
         result = perf.run(backend, settings)
     finally:
@@ -47,15 +44,13 @@ def cmd_perf(a) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("perf", help="fused operator against its chain: latency, speedup, bus bandwidth")
-    p.add_argument("--backend", default="sim", help="backend (sim, sim-process, aclnn, torch-npu, module:attr)")
-    p.add_argument("--fault", action="append", help="simulator fault (repeatable)")
-    for f in SIM_FLAGS:
-        p.add_argument(f.flag, choices=f.choices, help=f"{f.help} (default {f.default})")
-    p.add_argument("--world-sizes", default="2,4,8", help="comma-separated world sizes (default 2,4,8)")
+    # the suite's options from its one table; world size 1 has no all-reduce to time, so perf's default leaves it out
+    add_suite_options(p, only=("--backend", "--fault", "--world-sizes", "--seed", "--sim-allreduce-accumulation",
+                               "--sim-bf16-rms-source", "--sim-x3-rounding"),
+                      defaults={"--world-sizes": ("2,4,8", "world size 1 has no all-reduce to time")})
     p.add_argument("--shapes", help="comma-separated layer shapes (default: mindspeed,half,small,tiny; with --quick "
                                     "q-small,q-medium,q-large)")
     p.add_argument("--dtype", default="float16", choices=("float16", "bfloat16"), help="MARN dtype (default float16)")
-    p.add_argument("--seed", type=int, default=0, help="run seed of the inputs and the correctness gate (default 0)")
     p.add_argument("--quick", action="store_true", help="small shapes and few iterations (the simulator)")
     p.add_argument("--warmup", type=int, help="warm-up iterations (default 5; --quick 1)")
     p.add_argument("--min-iterations", type=int, help="iterations before the confidence target is tested (default 10)")

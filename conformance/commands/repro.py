@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import CliError, add_suite_options, sim_options
+from .common import CliError, add_suite_options, context_of
 
 
 def cmd_repro(a) -> int:
@@ -13,11 +13,10 @@ def cmd_repro(a) -> int:
         case = casegen.by_id(a.case_id)
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
-    backend = load_backend(a.backend, faults=a.fault or (),
-                           sim_options=sim_options(a))
-    from ..spec import constraints_for
-    outcome = run_case(case, backend, seed=a.seed, accumulation=a.accumulation_bound or "probabilistic",
-                       status_check=a.status_check or "documented", constraints=constraints_for(a.doc_revision))
+    context = context_of(a)
+    context.constraints  # noqa: B018  (an unknown --doc-revision: one line, before the backend loads)
+    backend = load_backend(context.backend, faults=context.faults, sim_options=context.sim_options)
+    outcome = run_case(case, backend, context)
     print(f"{case.id}: {outcome.category} ({outcome.seconds:.2f} s)")
     print(f"  expected: {outcome.expected}")
     if outcome.observed:

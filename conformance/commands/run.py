@@ -9,21 +9,22 @@ import sys
 import time
 from pathlib import Path
 
-from ..options import sim_flag_args, suite_option_args
 from .common import (DEFAULT_SELFCHECK_DIR, CliError, add_cases_option, add_suite_options, allure_built, allure_html,
-                     cases_dir, print_reasons, run_pytest, sim_options)
+                     cases_dir, context_of, print_reasons, run_pytest)
 
 
 def _suite_args(a) -> list[str]:
-    """The pytest plugin's options (--mc2-...) for this command line's (--backend, --profile, ...)."""
-    return suite_option_args(a) + sim_flag_args(sim_options(a))
+    """The pytest plugin's options (--mc2-...) for this command line's (--backend, --profile, ...): the judging
+    context written back from the one table (the backend, seed and profile always, the others where set)."""
+    return context_of(a).args(pytest=True, always=True)
 
 
 def _check_backend(a) -> None:
     """Load (and close) the backend once before pytest starts: a missing library or package is one line and
     exit status 2 (BackendError), not a run that fails every test."""
     from ..backends import load_backend
-    backend = load_backend(a.backend, faults=a.fault or (), sim_options=sim_options(a))
+    c = context_of(a)
+    backend = load_backend(c.backend, faults=c.faults, sim_options=c.sim_options)
     close = getattr(backend, "close", None)
     if callable(close):
         close()
@@ -47,7 +48,7 @@ def _replay_settings(a, out: Path) -> list[str]:
         raise CliError(f"--replay {a.replay}: its results.jsonl has no run entry")
     a.profile = run.get("profile") or a.profile
     a.world_sizes = ",".join(map(str, run.get("world_sizes") or [])) or a.world_sizes
-    a.seed = int(run.get("seed", a.seed))
+    a.seed = str(run["seed"]) if run.get("seed") is not None else a.seed
     if not a.status_check and run.get("status_check"):
         a.status_check = run["status_check"]
     if not a.accumulation_bound and run.get("accumulation"):
@@ -57,8 +58,9 @@ def _replay_settings(a, out: Path) -> list[str]:
     ids = diff.case_ids(src)
     path = out / "replay-case-ids.txt"
     path.write_text("".join(f"{i}\n" for i in ids))
-    print(f"mc2-conformance: replaying {len(ids)} cases of {src} (profile {a.profile}, world sizes "
-          f"{a.world_sizes}, seed {a.seed})", flush=True)
+    c = context_of(a)
+    print(f"mc2-conformance: replaying {len(ids)} cases of {src} (profile {c.profile}, world sizes "
+          f"{','.join(map(str, c.world_sizes))}, seed {c.seed})", flush=True)
     return ["--mc2-case-ids", str(path)]
 
 
@@ -80,6 +82,7 @@ def _baseline_diff(a, out: Path, s: dict, results: Path) -> None:
 
 def cmd_run(a) -> int:
     cases = cases_dir(a)
+    context_of(a)  # a bad option: one line, before anything is written
     out = Path(a.out or f"results/run-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     for name in ("baseline", "replay"):
         src = getattr(a, name, None)
@@ -107,7 +110,8 @@ def cmd_run(a) -> int:
         hint = _workers_hint(a.workers)
         if hint:
             print(hint, flush=True)
-    print(f"mc2-conformance: {a.profile} run on backend {a.backend}, results in {out}", flush=True)
+    c = context_of(a)
+    print(f"mc2-conformance: {c.profile} run on backend {c.backend}, results in {out}", flush=True)
     proc = run_pytest(args + list(a.pytest_args or []))
     if proc.returncode == 4:  # pytest's usage error: its one line (ERROR: ...) is already on stderr
         return 2

@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..options import SUITE_OPTIONS
-from .common import DEFAULT_SELFCHECK_DIR, add_cases_option, add_suite_option, cases_dir
+from .common import DEFAULT_SELFCHECK_DIR, add_cases_option, add_suite_options, cases_dir, context_of
 
 
 def cmd_selfcheck(a) -> int:
     from .. import selfcheck
-    result = selfcheck.run(cases_dir=cases_dir(a), profile=a.profile, world_sizes=a.world_sizes, seed=a.seed,
-                           workers=a.workers, faults=a.faults, out=Path(a.out))
+    c = context_of(a)
+    result = selfcheck.run(cases_dir=cases_dir(a), profile=c.profile, world_sizes=",".join(map(str, c.world_sizes)),
+                           seed=c.seed, workers=a.workers, faults=a.faults, out=Path(a.out))
     print()
     print(selfcheck.to_markdown(result))
     print(f"selfcheck: written to {Path(a.out) / 'selfcheck.json'} and selfcheck.md")
@@ -22,9 +22,7 @@ def cmd_selfcheck(a) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("selfcheck", help="score the suite: clean simulator must pass, every fault must be killed")
-    for o in SUITE_OPTIONS:
-        if o.flag in ("--profile", "--world-sizes", "--seed"):
-            add_suite_option(p, o)
+    add_suite_options(p, only=("--profile", "--world-sizes", "--seed"))
     p.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1,
                    help="xdist workers of the clean run, and faulted runs side by side (default: the CPU count)")
     p.add_argument("--faults", default="*", help="comma-separated fault names or glob patterns (default all)")

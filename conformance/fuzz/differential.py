@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..judge import run_case
+from ..context import Context
 
 CLASSES = ("status", "phase", "ranks", "category", "outputs", "bits")
 
@@ -84,7 +85,7 @@ class LiveReference:
         self.backend, self.label = backend, label or getattr(backend, "name", "reference")
 
     def behaviour(self, case, seed: int, *, accumulation: str, inputs_sha256: str) -> Behaviour | None:
-        outcome = run_case(case, self.backend, seed=seed, accumulation=accumulation, with_metrics=False)
+        outcome = run_case(case, self.backend, Context(seed=seed, accumulation_bound=accumulation, with_metrics=False))
         return None if outcome.category == "unsupported" else Behaviour.of(outcome)
 
 

@@ -28,6 +28,8 @@ from ..casegen.model import Case
 from ..judge import run_case
 from . import differential
 from .strategies import cases as case_strategy
+from ..context import Context
+from ..tolerance.accumulation import DEFAULT_ACCUMULATION
 
 
 @dataclass
@@ -47,7 +49,7 @@ class FuzzResult:
 
 
 def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: float | None = None, seed: int | None = 0,
-         db: Path | None = None, shrink_seconds: float = 20.0, accumulation: str = "probabilistic",
+         db: Path | None = None, shrink_seconds: float = 20.0, accumulation: str = DEFAULT_ACCUMULATION,
          progress=lambda msg: None, reference=None) -> FuzzResult:
     result = FuzzResult()
     t0 = time.monotonic()
@@ -67,7 +69,7 @@ def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: floa
         if state["first_failure"] is not None and time.monotonic() - state["first_failure"] > shrink_seconds:
             reject()
         result.examples += 1
-        outcome = run_case(case, backend, seed=run_seed, accumulation=accumulation, with_metrics=False)
+        outcome = run_case(case, backend, Context(seed=run_seed, accumulation_bound=accumulation, with_metrics=False))
         ref = None if outcome.category == "unsupported" else reference.behaviour(
             case, run_seed, accumulation=accumulation, inputs_sha256=outcome.inputs_sha256)
         if ref is None:
@@ -90,7 +92,7 @@ def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: floa
         if state["first_failure"] is not None and time.monotonic() - state["first_failure"] > shrink_seconds:
             reject()  # the shrink budget is spent: keep the smallest failure found so far
         result.examples += 1
-        outcome = run_case(case, backend, seed=0, accumulation=accumulation, with_metrics=False)
+        outcome = run_case(case, backend, Context(seed=0, accumulation_bound=accumulation, with_metrics=False))
         if outcome.category == "unsupported":
             reject()
         if not outcome.passed:

@@ -4,7 +4,6 @@ runs the suite's cases at all (the cases folder's marker)."""
 from __future__ import annotations
 
 import os
-import shlex
 import tempfile
 from pathlib import Path
 
@@ -12,16 +11,12 @@ import pytest
 
 from .. import casegen
 from ..backends import BackendError, load_backend
-from ..casegen.model import PROFILES, VALID_WORLD_SIZES
+from ..context import Context, from_pytest
 from ..hw.leasing import DeviceLeaser, LeaseError, parse_devices
 from ..memory import keep_freed_memory
-from ..options import SIM_FLAGS, SUITE_OPTIONS, sim_flag_args, sim_options_from
+from ..options import SUITE_OPTIONS, OptionError
 from ..reporting.waivers import WaiverBook, WaiverError
 from ..reporting.waivers import load as load_waivers
-from ..spec import constraints_for
-from ..spec.model import STATUS_CHECKS
-from ..tolerance.accumulation import ACCUMULATION_BOUNDS
-from ..tolerance.precision import STANDARDS as PRECISION_STANDARDS
 
 # the suite's cases folder declares this line in its conftest.py (cases/conftest.py): the plugin finds the folder
 # by it, never by a path relative to the package
@@ -31,11 +26,9 @@ SUITE_FIXTURES = ("mc2", "judge_case")
 
 def add_options(parser):
     g = parser.getgroup("mc2-conformance", "MC2 operator conformance (the suite's cases/ only)")
-    for o in SUITE_OPTIONS:  # defined once with the command line's (options.py)
-        g.addoption(o.pytest_flag, default=[] if o.repeat else o.default, action="append" if o.repeat else "store",
+    for o in SUITE_OPTIONS:  # defined once with the command line's (options.py); unset: None, the table's default
+        g.addoption(o.pytest_flag, default=[] if o.repeat else None, action="append" if o.repeat else "store",
                     help=o.help)
-    for f in SIM_FLAGS:
-        g.addoption(f.pytest_flag, default=None, help=f"{f.help}: {', '.join(f.choices)} (default {f.default})")
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
     g.addoption("--mc2-coverage", default=None, help="write the constraint coverage of collected tests here")
     g.addoption("--mc2-devices", default=None,
@@ -65,42 +58,17 @@ class Settings:
     def __init__(self, config):
         opt = config.getoption
         keep_freed_memory()  # only in sessions that run the suite's cases (see the module docstring)
-        self.backend_spec = opt("--mc2-backend") or os.environ.get("MC2_BACKEND") or "sim"
-        self.profile = opt("--mc2-profile")
-        if self.profile not in PROFILES:
-            raise pytest.UsageError(f"--mc2-profile {self.profile!r}: expected one of {', '.join(PROFILES)}")
-        sizes = opt("--mc2-world-sizes")
-        try:
-            self.world_sizes = tuple(sorted({int(w) for w in sizes.split(",") if w.strip()}))
-        except ValueError:
-            raise pytest.UsageError(f"--mc2-world-sizes {sizes!r}: expected integers like 1,2,4,8") from None
-        bad = [w for w in self.world_sizes if w not in VALID_WORLD_SIZES]
-        if bad or not self.world_sizes:
-            raise pytest.UsageError(f"--mc2-world-sizes {sizes!r}: each must be one of 1, 2, 4, 8")
-        try:
-            self.seed = int(opt("--mc2-seed"))
-        except ValueError:
-            raise pytest.UsageError(f"--mc2-seed {opt('--mc2-seed')!r}: expected an integer") from None
-        self.faults = tuple(opt("--mc2-fault"))
+        try:  # every suite option, validated once from the one table (conformance/options.py, context.py)
+            self.context: Context = from_pytest(opt)
+            self.constraints = self.context.constraints
+        except OptionError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        c = self.context
+        self.backend_spec, self.profile, self.world_sizes, self.seed = c.backend, c.profile, c.world_sizes, c.seed
+        self.faults, self.accumulation, self.sim_options = c.faults, c.accumulation, c.sim_options
+        self.status_check, self.doc_revision, self.precision_standard = (c.status_check, c.doc_revision,
+                                                                         c.precision_standard)
         self.require_determinism = bool(opt("--mc2-require-determinism"))
-        self.accumulation = opt("--mc2-accumulation-bound")
-        if self.accumulation not in ACCUMULATION_BOUNDS:
-            raise pytest.UsageError(f"--mc2-accumulation-bound {self.accumulation!r}: expected one of "
-                                    f"{', '.join(ACCUMULATION_BOUNDS)}")
-        self.sim_options = sim_options_from(opt, pytest=True)
-        self.status_check = opt("--mc2-status-check")
-        self.doc_revision = opt("--mc2-doc-revision")
-        try:
-            self.constraints = constraints_for(self.doc_revision)
-        except ValueError as exc:
-            raise pytest.UsageError(f"--mc2-doc-revision: {exc}") from None
-        self.precision_standard = opt("--mc2-precision-standard")
-        if self.precision_standard is not None and self.precision_standard not in PRECISION_STANDARDS:
-            raise pytest.UsageError(f"--mc2-precision-standard {self.precision_standard!r}: expected one of "
-                                    f"{', '.join(PRECISION_STANDARDS)}")
-        if self.status_check not in STATUS_CHECKS:
-            raise pytest.UsageError(f"--mc2-status-check {self.status_check!r}: expected one of "
-                                    f"{', '.join(STATUS_CHECKS)}")
         try:
             self.fuzz_examples = int(opt("--mc2-fuzz-examples"))
         except ValueError:
@@ -127,7 +95,7 @@ class Settings:
             casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        self.cann_version = opt("--mc2-cann-version") or self.backend.describe().get("cann_version")
+        self.cann_version = c.cann_version or self.backend.describe().get("cann_version")
         self.keep_outputs = opt("--mc2-keep-outputs")
         self.case_ids = None
         if opt("--mc2-case-ids"):
@@ -137,29 +105,16 @@ class Settings:
             except OSError as exc:
                 raise pytest.UsageError(f"--mc2-case-ids: cannot read {opt('--mc2-case-ids')}: {exc}") from None
         self.waivers = None
-        if opt("--mc2-waivers"):
+        if c.waivers:
             try:
-                self.waivers = WaiverBook(load_waivers(opt("--mc2-waivers")), cann_version=self.cann_version)
+                self.waivers = WaiverBook(load_waivers(c.waivers), cann_version=self.cann_version)
             except WaiverError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
     def repro(self, nodeid: str) -> str:
-        args = ["pytest", nodeid, "--mc2-backend", self.backend_spec, "--mc2-seed", str(self.seed),
-                "--mc2-profile", self.profile]
-        for f in self.faults:
-            args += ["--mc2-fault", f]
-        if self.accumulation != "probabilistic":
-            args += ["--mc2-accumulation-bound", self.accumulation]
-        if self.rank_deadline:
-            args += ["--mc2-rank-deadline", str(self.rank_deadline)]
-        if self.status_check != "documented":
-            args += ["--mc2-status-check", self.status_check]
-        if self.doc_revision:
-            args += ["--mc2-doc-revision", self.doc_revision]
-        if self.precision_standard:
-            args += ["--mc2-precision-standard", self.precision_standard]
-        args += sim_flag_args(self.sim_options)
-        return shlex.join(args)
+        """The one-line command that reruns test `nodeid` as this run judged it."""
+        return self.context.repro(nodeid, *(["--mc2-rank-deadline", str(self.rank_deadline)]
+                                            if self.rank_deadline else []))
 
 
 _SETTINGS_KEY = pytest.StashKey[Settings]()

@@ -49,10 +49,8 @@ def judge_case(request, mc2):
         alluring = bool(request.config.getoption("--alluredir", None))
         if alluring:
             label_case(case, seed=mc2.seed if seed is None else seed)
-        outcome = run_case(case, leased_backend(mc2, case), seed=mc2.seed if seed is None else seed,
-                           accumulation=mc2.accumulation, expected=expected,
-                           status_check=mc2.status_check, constraints=mc2.constraints,
-                           keep_outputs=bool(mc2.keep_outputs), precision_standard=mc2.precision_standard)
+        context = mc2.context.replace(seed=mc2.seed if seed is None else seed, keep_outputs=bool(mc2.keep_outputs))
+        outcome = run_case(case, leased_backend(mc2, case), context, expected=expected)
         kept = _keep_outputs(mc2.keep_outputs, request.node.nodeid, outcome.outputs)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(

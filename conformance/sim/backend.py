@@ -9,12 +9,11 @@ import numpy as np
 
 from .. import __version__, operators
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, Invocation, RankResult
-from . import marn_numerics, v3_numerics
 from .faults import INPLACE_SKIPPED_RULE, parse_faults
 
-ALLREDUCE_ACCUMULATIONS = ("float32", "output_dtype")
-RMS_SOURCES = tuple(marn_numerics.RMS_SOURCES)
-X3_ROUNDINGS = v3_numerics.X3_ROUNDINGS
+# the names of the modelling options and numeric paths are defined below the simulator, with the option table's
+# (tests/test_layering.py checks the numerics implement exactly these)
+from ..numeric_paths import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ import math
 from ..dtypes import U32, gamma_n
 
 ACCUMULATION_BOUNDS = ("probabilistic", "worst_case")
+DEFAULT_ACCUMULATION = ACCUMULATION_BOUNDS[0]  # the one place the default is written (options, context, bounds)
 LAMBDA = 8.0
 
 
-def dot_bound(k: int, mode: str = "probabilistic") -> float:
+def dot_bound(k: int, mode: str = DEFAULT_ACCUMULATION) -> float:
     """Relative bound (multiplying sum |x||w|) on a float32 dot product of length k."""
     if mode == "worst_case":
         return float(gamma_n(k, U32))

@@ -33,10 +33,10 @@ from .. import dtypes
 from ..dtypes import U32, gamma_n
 from ..operators import get as get_operator
 from ..reference.marn import ReducedMatmul, as_matrix, rank_outputs, reduced_matmul
-from .accumulation import dot_bound
+from .accumulation import DEFAULT_ACCUMULATION, dot_bound
 
 
-def y_bound_shared(red: ReducedMatmul, dtype: str, accumulation: str = "probabilistic") -> np.ndarray:
+def y_bound_shared(red: ReducedMatmul, dtype: str, accumulation: str = DEFAULT_ACCUMULATION) -> np.ndarray:
     """The rank-independent part of E_y: E_mm (1 + u) + eta + gamma(W + 2, u32) P."""
     u, eta = dtypes.info(dtype).unit_roundoff, dtypes.info(dtype).tiny_abs
     W = red.world_size
@@ -80,7 +80,7 @@ def norm_bound(y_ref: np.ndarray, e_y: np.ndarray, rstd: np.ndarray, gamma: np.n
     return bound
 
 
-def rank_bounds(inv, accumulation: str = "probabilistic") -> dict[tuple[int, str], np.ndarray]:
+def rank_bounds(inv, accumulation: str = DEFAULT_ACCUMULATION) -> dict[tuple[int, str], np.ndarray]:
     """The bound of every (rank, output) of `inv` (y, or the inplace twin's residual, and normOut) as (m, n)
     float32 arrays, from its inputs (the metamorphic relations': conformance/relations.py)."""
     y_name = get_operator(inv.op).summed_output

@@ -9,11 +9,12 @@ from ..reference.marn import (BlockedReduction, ReducedMatmul, as_matrix, rank_o
 from .. import dtypes, operators
 from . import compare, marn_bounds
 from .metrics import sample_step, sampled_vendor_metrics, vendor_metrics
+from .accumulation import DEFAULT_ACCUMULATION
 
 BLOCKED_MIN_ELEMENTS = 1 << 22  # outputs from this size up are checked in row blocks (see _check_blocked)
 
 
-def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = "probabilistic",
+def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = DEFAULT_ACCUMULATION,
           with_metrics: bool = True, expected: dict | None = None):
     """Yield compare.Check objects; the reference is computed once and consumed rank by rank.
 

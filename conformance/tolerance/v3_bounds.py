@@ -40,6 +40,7 @@ import numpy as np
 from .. import dtypes
 from ..dtypes import U32, gamma_n
 from ..reference.v3 import V3Reference, reference
+from .accumulation import DEFAULT_ACCUMULATION
 
 
 def bound(ref: V3Reference) -> np.ndarray:
@@ -57,7 +58,7 @@ def bound(ref: V3Reference) -> np.ndarray:
     return W * ref.scale1 * step + 2 * u * P + g4 * T + ref.scale2 * step + u * np.abs(ref.out) + eta + e_x3
 
 
-def rank_bounds(inv, accumulation: str = "probabilistic") -> dict[tuple[int, str], np.ndarray]:
+def rank_bounds(inv, accumulation: str = DEFAULT_ACCUMULATION) -> dict[tuple[int, str], np.ndarray]:
     """The bound of every (rank, output) of `inv` as (m, n) float32 arrays, from its inputs (the metamorphic
     relations': conformance/relations.py). Every rank's output is the all-reduced result: one bound for all.
     `accumulation` is not used: the integer part is exact."""

@@ -10,9 +10,10 @@ from ..reference.v3 import reference, rows
 from .. import dtypes
 from . import compare, v3_bounds
 from .metrics import vendor_metrics
+from .accumulation import DEFAULT_ACCUMULATION
 
 
-def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = "probabilistic",
+def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = DEFAULT_ACCUMULATION,
           with_metrics: bool = True, expected: dict | None = None):
     spec = inv.ranks[0]["output"]
     outs = []

@@ -15,10 +15,9 @@ from conformance.sim import SimulatorBackend
 from conformance.sim.cann.backend import SimCannBackend
 from conformance.spec import BY_ID as CONSTRAINTS
 from conformance.spec.deviations import DEVIATIONS, deviations_of
-from helpers import light_cases
 from conformance.context import Context
+from helpers import light_cases, shared_doc
 
-DOCS = Path(__file__).resolve().parents[1].parent / "shared" / "docs"
 CASES = [c for c in light_cases("signoff")]
 BY_CASE = {c.id: c for c in casegen.catalogue()}
 
@@ -36,7 +35,7 @@ def cann_outcomes():
 @pytest.mark.parametrize("dev", DEVIATIONS, ids=lambda d: d.id)
 def test_record_is_well_formed(dev):
     doc = dev.document_ref.split(" / ")[0]
-    text = _norm((DOCS / doc).read_text(encoding="utf-8"))
+    text = _norm(shared_doc(doc))
     for sentence in dev.document_quote.split("\n"):
         assert _norm(sentence) in text, f"{dev.id}: not verbatim in {doc}: {sentence}"
     assert all(cid in CONSTRAINTS for cid in dev.constraints)

@@ -5,22 +5,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from conformance.spec import BY_ID, CONSTRAINTS
 from conformance.spec import revisions as R
 from conformance.spec.model import CODE_FROM_CONVENTION, CODE_FROM_DOCUMENT, Constraint
+from helpers import shared_doc, shared_docs
 
-SHARED_DOCS = Path(__file__).resolve().parents[1].parent / "shared/docs"
 MIRROR = "/work/.mirror/hicann+ops-transformer/repo"
 NEWEST = {doc: R.LATEST[doc] for doc in R.DOCS}
 FIELDS = {f.name for f in dataclasses.fields(Constraint)} - {"id", "revision"}
-
-
-def shared_text(doc: str) -> str:
-    return (SHARED_DOCS / doc).read_text(encoding="utf-8")
 
 
 def repo_text(doc: str, rid: str) -> str:
@@ -35,7 +30,7 @@ def repo_text(doc: str, rid: str) -> str:
 
 
 def text_of(doc: str, rid: str) -> str:
-    return shared_text(doc) if rid.startswith("shared-") else repo_text(doc, rid)
+    return shared_doc(doc) if rid.startswith("shared-") else repo_text(doc, rid)
 
 
 def test_default_sets_the_shared_revision_and_leaves_every_record_otherwise_unchanged():
@@ -149,9 +144,11 @@ def test_catalogue_shape_of_revisions_and_changes():
 
 
 def test_old_quotes_from_the_shared_copies_are_verbatim():
-    for ch in R.CHANGES:
-        if ch.old_quote and ch.from_revision.startswith("shared-"):
-            assert ch.old_quote in shared_text(ch.doc), (ch.id, ch.old_quote)
+    quoted = [ch for ch in R.CHANGES if ch.old_quote and ch.from_revision.startswith("shared-")]
+    assert quoted, "no change quotes a shared copy"
+    texts = shared_docs(*sorted({ch.doc for ch in quoted}))
+    for ch in quoted:
+        assert ch.old_quote in texts[ch.doc], (ch.id, ch.old_quote)
 
 
 @pytest.mark.skipif(not os.path.isdir(MIRROR), reason="vendor repository mirror absent (CI)")

@@ -6,16 +6,12 @@ empty and its notes begin with "paraphrase only:", saying what the record is imp
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
 from conformance.spec import marn, v3
+from helpers import shared_doc
 
-ROOT = Path(__file__).resolve().parents[1]
-# the documents live in shared/docs of the checkout, or next to it (the lead's workspace)
-SHARED_DOCS = next((d for d in (ROOT / "shared" / "docs", ROOT.parent / "shared" / "docs") if d.is_dir()),
-                   ROOT / "shared" / "docs")
 MODULES = (marn, v3)
 RECORDS = [(mod, c) for mod in MODULES for c in mod.CONSTRAINTS]
 
@@ -25,10 +21,7 @@ def _norm(text: str) -> str:
 
 
 def _document(mod) -> str:
-    path = SHARED_DOCS / mod.DOC
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    return _norm(path.read_text(encoding="utf-8"))
+    return _norm(shared_doc(mod.DOC))
 
 
 @pytest.mark.parametrize("mod,c", RECORDS, ids=[c.id for _, c in RECORDS])
@@ -46,3 +39,10 @@ def test_original_is_verbatim_document_text_or_marked_paraphrase(mod, c):
 
 def test_the_elision_mark_is_the_same_in_both_modules():
     assert marn.ELIDED == v3.ELIDED and marn.PARAPHRASE_ONLY == v3.PARAPHRASE_ONLY
+
+
+def test_a_missing_document_skips_with_one_line_naming_it():
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        shared_doc("aclnnNoSuchOperator.md")
+    reason = str(skipped.value)
+    assert "\n" not in reason and "../shared/docs/aclnnNoSuchOperator.md" in reason and "not found" in reason

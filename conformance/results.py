@@ -401,7 +401,7 @@ class Summary:
     allure_built: bool = False
     diff: dict | None = None  # reporting.diff.summary_entry, with run --baseline
 
-    # -- mapping access, for callers written against the dict this used to be (conformance/cli.py) --------------
+    # -- mapping access: a summary unpacks like its summary.json fields ({**summary, "diff": ...}) ----------------
     def __getitem__(self, key: str):
         try:
             return getattr(self, key)

@@ -55,6 +55,6 @@ def test_verdict_page_lists_and_counts_mistrusted():
     s = summarise({"backend": "sim"}, tests)
     assert [t.nodeid for t in s["mistrusted"]] == ["cases/test_valid.py::test_valid[a]"]
     assert s["counts"]["passed"] == 2  # counted as passed
-    md = render_markdown(build_page({"backend": "sim"}, s))
+    md = render_markdown(build_page(s))
     assert "Mistrusted: passed, but the check could not discriminate (1)" in md
     assert "test_valid[a]" in md and "every output is constant" in md

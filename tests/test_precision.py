@@ -273,5 +273,5 @@ def test_the_report_shows_the_worst_level_per_operator_and_dtype():
     truncating = SimulatorBackend(faults=("truncate",))
     worst = _pcheck(run_case(_case(MARN, "float16"), truncating, Context(seed=0))).stats["level"]
     assert row["level"] == worst and row["judged"] == 2
-    md = render_markdown(build_page({}, s))
+    md = render_markdown(build_page(s))
     assert f"Precision standard ({precision.STANDARD_LABEL})" in md and worst in md

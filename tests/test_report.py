@@ -63,7 +63,7 @@ def write_log(path: Path, run: dict, tests: list[dict]) -> Path:
 
 def page_of(run, tests, **extra):
     s = {**summarise(run, tests), **extra}
-    page = build_page(run, s)
+    page = build_page(s)
     return s, render_markdown(page), render_html(page)
 
 

@@ -79,9 +79,10 @@ def allure_built(line: str, out: Path) -> bool:
     return line == f"allure report: {index}" and index.exists()
 
 
-def print_reasons(s: dict) -> None:
-    if not s["verdict"].startswith("PASS"):
-        for reason in s.get("verdict_reasons", []):
+def print_reasons(s) -> None:
+    """The verdict's reasons under a verdict that is not a pass (s: results.Summary)."""
+    if not s.verdict.startswith("PASS"):
+        for reason in s.verdict_reasons:
             print(f"  why: {reason}")
 
 

@@ -20,10 +20,10 @@ def cmd_report(a) -> int:
                       Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None,
                       allure_built=allure_built(allure_line, out))
     print(allure_line)
-    print(f"mc2-conformance report: verdict {s['verdict']} over {len(dirs)} node(s)\n  verdict page: "
+    print(f"mc2-conformance report: verdict {s.verdict} over {len(dirs)} node(s)\n  verdict page: "
           f"{out / 'summary.html'}\n  markdown: {out / 'summary.md'}\n  json: {out / 'summary.json'}")
     print_reasons(s)
-    return 0 if s["verdict"].startswith("PASS") else 1
+    return 0 if s.verdict.startswith("PASS") else 1
 
 
 def register(sub) -> None:

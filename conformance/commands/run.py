@@ -64,17 +64,16 @@ def _replay_settings(a, out: Path) -> list[str]:
     return ["--mc2-case-ids", str(path)]
 
 
-def _baseline_diff(a, out: Path, s: dict, results: Path) -> None:
+def _baseline_diff(a, out: Path, s, results: Path) -> None:
     """--baseline DIR (or --replay DIR): diff.md / .html / .json next to the summary, and a section on it."""
     from ..reporting import diff
     from ..reporting.page import build_page, render_html, render_markdown
-    from ..reporting.summary import read_results
     baseline = Path(a.baseline or a.replay).resolve()
     d = diff.compare(baseline, out)
     paths = diff.write(d, out)
-    s["diff"] = diff.summary_entry(d)
-    run, _ = read_results(results)
-    page = build_page(run, s)  # the verdict page again, now with its diff section
+    s.diff = diff.summary_entry(d)
+    s.write_json(out / "summary.json")  # summary.json carries the diff section too
+    page = build_page(s)  # the verdict page again, now with its diff section
     (out / "summary.md").write_text(render_markdown(page))
     (out / "summary.html").write_text(render_html(page))
     print(f"mc2-conformance: against the baseline {baseline}: {diff.headline(d)}\n  diff: {paths['html']}")
@@ -124,16 +123,16 @@ def cmd_run(a) -> int:
     s = write_summary(results, out, Path(a.selfcheck) / "selfcheck.json" if a.selfcheck else None,
                       allure_built=allure_built(allure_line, out))
     print(allure_line)
-    c = s["counts"]
+    c = s.counts
     print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n"
           f"  markdown: {out / 'summary.md'}\n  allure results: {allure_dir}\n  junit: {out / 'junit.xml'}")
-    for line in s["waiver_findings"]:
+    for line in s.waiver_findings:
         print(f"  {line}")
     print_reasons(s)
     if a.baseline or a.replay:
         _baseline_diff(a, out, s, results)
-    return 0 if s["verdict"].startswith("PASS") else 1
+    return 0 if s.verdict.startswith("PASS") else 1
 
 
 def register(sub) -> None:

@@ -139,10 +139,9 @@ def _counts_line(c: dict) -> str:
             f"{c.get('skipped', 0)} skipped")
 
 
-def build_page(*args) -> list[Section]:
-    """The page of a Summary: build_page(summary). build_page(run, summary) is the older call (the run is in
-    the summary now, as its environments; conformance/cli.py still makes that call)."""
-    s = Summary.coerce(args[-1])
+def build_page(summary: Summary) -> list[Section]:
+    """The page of a Summary (the run is in the summary, as its environments)."""
+    s = Summary.coerce(summary)
     verdict = s.verdict
     allure = bool(s.allure_built)
     sections = [_verdict_section(s, allure), _signed_off_section(s)]

@@ -20,7 +20,7 @@ MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conform
            "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/cann/marn_host.py",
            "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
            "conformance/tolerance/marn_check.py", "conformance/backends/bindings/torch_cpu_marn.py",
-           "conformance/backends/bindings/torch_npu_marn.py")
+           "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py")
 
 _B = "conformance.backends.bindings."
 
@@ -45,7 +45,8 @@ MARN = Operator(
     name=NAME, short="marn",
     abi=Abi(f"aclnn{NAME}GetWorkspaceSize", f"aclnn{NAME}", _INPUTS, _SCALARS, ("y", "normOut"), ("y", "normOut")),
     summed_output="y", twin=INPLACE_NAME,
-    bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")), ("torch-npu", Ref(_B + "torch_npu_marn:BINDING"))),
+    bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")), ("torch-npu", Ref(_B + "torch_npu_marn:BINDING")),
+              ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     # chain_matches is V3's: MARN's fused operator and chain are compared by the precision standard instead
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
                          "same_rejection"}),
@@ -59,6 +60,6 @@ INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOu
             ("residual", "normOut")),
     summed_output="residual", twin=NAME, writes_inplace=True,
     bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")),
-              ("torch-npu", Ref(_B + "torch_npu_marn:INPLACE_BINDING"))),
+              ("torch-npu", Ref(_B + "torch_npu_marn:INPLACE_BINDING")), ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation"}),
     **_SHARED)

@@ -78,3 +78,21 @@ def test_an_operator_without_a_binding_is_declared_unsupported_by_each_backend(u
     pytest.importorskip("torch")
     from conformance.backends.torch_cpu import TorchCpuBackend
     assert TorchCpuBackend().unsupported_reason(inv) == f"the torch-cpu backend does not implement {op}"
+
+
+def test_binding_modules_import_no_simulator():
+    """Backends never import the simulator (tests/test_layering.py): neither do their bindings."""
+    import subprocess
+    import sys
+    modules = sorted({ref.path.split(":")[0] for op in operators.all_operators() for _, ref in op.bindings})
+    if importlib_util_missing("torch"):
+        modules = [m for m in modules if ".torch_cpu_" not in m]
+    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            f"print(','.join(m for m in sys.modules if m == 'conformance.sim' or m.startswith('conformance.sim.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert not out, f"binding modules import {out}"
+
+
+def importlib_util_missing(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is None

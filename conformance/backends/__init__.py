@@ -17,6 +17,17 @@ _TAKES_DEADLINE = ("aclnn", "torch-npu")
 from ..importing import import_attr  # noqa: E402,F401  (re-exported for backends)
 
 
+def binding_of(op: str, kind: str):
+    """Backend `kind`'s binding of operator `op`, from the operator's record (`Operator.bindings`); None where the
+    record names none for that backend, or no record describes `op`."""
+    from .. import operators
+    try:
+        record = operators.get(op)
+    except operators.UnknownOperator:
+        return None
+    return record.binding(kind)
+
+
 class BackendError(Exception):
     """Bad backend selection; the message is one line, fit for a command-line error."""
 

@@ -1,16 +1,11 @@
-"""The three operators through their Python entry points on an Ascend NPU: torch_npu and MindSpeed.
+"""The operators through their Python entry points on an Ascend NPU: torch_npu and MindSpeed.
 
-- QuantMatmulAllReduceV3: `torch_npu.npu_mm_all_reduce_base(x1, x2, hcom, ...)`, which calls
-  aclnnQuantMatmulAllReduceV3 when both comm scales are given (device-facts 7). Without them torch_npu calls
-  aclnnQuantMatmulAllReduceV2 (pertoken) or aclnnQuantMatmulAllReduce instead, so such cases are declared
-  unsupported unless `accept_v2_dispatch` (env MC2_TORCH_NPU_V3_VIA_V2=1) accepts that route.
-- (Inplace)MatmulAllReduceAddRmsNorm: MindSpeed's `npu_mm_all_reduce_add_rms_norm(_)`; torch_npu has none.
+- The fused call: each operator's Python entry point (torch_npu's, or MindSpeed's where torch_npu has none), as
+  its binding says (`Binding`, in conformance/backends/bindings/torch_npu_*.py, named by the operator's record:
+  `bindings["torch-npu"]`); an operator whose record names none is declared unsupported.
 - The benchmark chain (protocol.invoke_chain, semantics in conformance/sim/chain.py) through torch's and
-  torch_npu's separate operators, outputs under the fused names (TorchNpuRankProgram._chain):
-  MARN  torch.matmul(x1, x2) [+ bias] -> torch.distributed.all_reduce(SUM, the hccl group)
-        -> torch_npu.npu_add_rms_norm(reduced, residual, gamma, epsilon) -> (normOut, rstd, y)
-  V3    torch_npu.npu_quant_matmul(x1, x2, dequantScale, offset=None, pertoken_scale, bias, output_dtype)
-        [+ x3] -> torch.distributed.all_reduce(SUM) -> output
+  torch_npu's separate operators, outputs under the fused names (TorchNpuRankProgram._chain): the binding's
+  steps before torch.distributed.all_reduce(SUM, the hccl group) and after it.
   Low-bit communication (comm quant scales) has no separate-operator binding: refused, as the aclnn backend does.
 - Device timing (protocol.timed) of the fused call or the chain: torch.npu.Event(enable_timing=True) pairs
   recorded around each measured iteration after `warmup` unmeasured ones, torch.npu.synchronize(), then
@@ -48,11 +43,12 @@ import numpy as np
 
 from .. import operators
 from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg, Timing
-from . import BackendError, import_attr
+from . import BackendError, binding_of, import_attr
 
 ACL_FORMAT_FRACTAL_NZ = 29
 DEFAULT_SEAM = f"{__name__}:TorchNpuSeam"
 PROGRAM = f"{__name__}:TorchNpuRankProgram"
+KIND = "torch-npu"  # the key of this backend's bindings in the operator records
 FLOAT16S = ("float16", "bfloat16")
 # The arguments that ask for low-bit communication: no chain of separate operators binds those steps.
 LOW_BIT_COMM_ARGS = ("commQuantScale1", "commQuantScale2")
@@ -63,86 +59,32 @@ def _is_tiled_nz(arg: TensorArg) -> bool:
     return arg.format == "FRACTAL_NZ" and arg.storage_shape is not None and tuple(arg.storage_shape) != arg.shape
 
 
-def _rows(shape) -> int:
+def rows(shape) -> int:
     """The m of an activation: the product of all but its last dimension (explicit, so k = 0 reshapes too)."""
     return int(np.prod(tuple(shape)[:-1], dtype=np.int64))
-
-
-def _out_shape(x1: TensorArg, x2: TensorArg) -> tuple[int, ...]:
-    """torch_npu's output size: x1's sizes with the last replaced by x2.size(1)."""
-    return x1.shape[:-1] + (x2.shape[1] if len(x2.shape) > 1 else 0,)
-
-
-def _v3_limits(inv: Invocation, t: dict, accept_v2_dispatch: bool) -> str | None:
-    """What npu_mm_all_reduce_base cannot express of one rank's arguments (None: it can)."""
-    x1, x2 = t["x1"], t["x2"]
-    if x1.dtype in FLOAT16S + ("float32",) or x2.dtype in FLOAT16S + ("float32",):
-        return (f"x1 {x1.dtype} / x2 {x2.dtype}: npu_mm_all_reduce_base sends non-integer inputs to "
-                f"aclnnMatmulAllReduce or aclnnWeightQuantMatmulAllReduce, not to {inv.op}")
-    if t.get("commQuantScale1") is None and t.get("commQuantScale2") is None and not accept_v2_dispatch:
-        return ("no comm scales: npu_mm_all_reduce_base then calls aclnnQuantMatmulAllReduceV2 (pertoken) or "
-                f"aclnnQuantMatmulAllReduce, not {inv.op} (accept with MC2_TORCH_NPU_V3_VIA_V2=1)")
-    deq = t.get("dequantScale")
-    want = ("bfloat16" if deq is not None and deq.dtype == "bfloat16" else "float16", _out_shape(x1, x2))
-    out = t["output"]
-    if (out.dtype, out.shape) != want or not out.is_contiguous or out.format != "ND":
-        return (f"output {out.dtype}{list(out.shape)}: npu_mm_all_reduce_base allocates its output itself, "
-                f"as contiguous {want[0]}{list(want[1])} (float16 unless dequant_scale is bfloat16)")
-    return None
-
-
-def _marn_limits(inv: Invocation, t: dict, accept_v2_dispatch: bool) -> str | None:
-    """What MindSpeed's npu_mm_all_reduce_add_rms_norm(_) cannot express of one rank's arguments."""
-    x1, x2 = t["x1"], t["x2"]
-    if x2.dtype == "int8" and (x1.dtype == "int8" or x1.dtype in FLOAT16S):
-        return (f"x1 {x1.dtype} / x2 int8: MindSpeed sends these to the (Weight)Quant variant of "
-                f"{inv.op}, not to {inv.op}")
-    residual = t["residual"]
-    for name in operators.get(inv.op).abi.outputs:  # the outputs the binding allocates itself
-        out = t[name]
-        if (out.dtype, out.shape) != (residual.dtype, residual.shape) or not out.is_contiguous:
-            return (f"{name} {out.dtype}{list(out.shape)}: MindSpeed allocates it itself, like residual "
-                    f"({residual.dtype}{list(residual.shape)}, contiguous)")
-    return None
-
-
-def _v3_chain_limits(inv: Invocation) -> str | None:
-    if any(t.get("dequantScale") is None for t in inv.ranks):
-        return "null dequantScale: torch_npu.npu_quant_matmul takes `scale` as a required tensor"
-    return None
 
 
 @dataclass(frozen=True)
 class Binding:
     """How this backend reaches one operator: its Python entry point and what that can express, and the
-    benchmark chain of separate operators (TorchNpuRankProgram methods by name)."""
+    benchmark chain of separate operators. An operator's record names its instance (`bindings["torch-npu"]`, in
+    conformance/backends/bindings/torch_npu_*.py). The functions run in a rank's worker process and reach
+    torch_npu only through the rank program's seam (`program.seam`, `program.hcom`)."""
     entry: str  # the Python function called
     seam_fn: str  # the TorchNpuSeam method that calls it
     required: tuple[str, ...]  # what the binding needs as a tensor (NULL impossible)
     mindspeed: bool  # the entry point is MindSpeed's (optional), not torch_npu's
     limits: Callable[[Invocation, dict, bool], str | None]  # (inv, one rank's tensors, accept_v2_dispatch)
-    call: str  # the fused call
-    chain_local: str  # the chain up to the all-reduce: this rank's partial
-    chain_after: str | None = None  # the chain after the all-reduce (None: the reduced partial is the output)
+    call: Callable[..., dict]  # the fused call: (program, op, t, attrs, common) -> {output name: tensor}
+    chain_local: Callable  # the chain up to the all-reduce: (program, x1 (m, k), t, specs) -> this rank's partial
+    # the chain after the all-reduce: (program, op, t, reduced, attrs) -> {output name: tensor}; None: the
+    # reduced partial is the summed output
+    chain_after: Callable[..., dict] | None = None
     chain_limits: Callable[[Invocation], str | None] | None = None
 
 
-_MARN_REQUIRED = ("x1", "x2", "residual", "gamma")
-# The operators this backend binds, by record (conformance/operators/); any other is declared unsupported.
-BINDINGS: dict[str, Binding] = {
-    operators.V3.name: Binding("npu_mm_all_reduce_base", "mm_all_reduce_base", ("x1", "x2", "output"), False,
-                               _v3_limits, "_call_v3", "_chain_local_v3", None, _v3_chain_limits),
-    operators.MARN.name: Binding("npu_mm_all_reduce_add_rms_norm", "mm_all_reduce_add_rms_norm",
-                                 _MARN_REQUIRED + ("y", "normOut"), True, _marn_limits, "_call_marn",
-                                 "_chain_local_marn", "_chain_after_marn"),
-    operators.INPLACE.name: Binding("npu_mm_all_reduce_add_rms_norm_", "mm_all_reduce_add_rms_norm_",
-                                    _MARN_REQUIRED + ("normOut",), True, _marn_limits, "_call_marn",
-                                    "_chain_local_marn", "_chain_after_marn"),
-}
-
-
 def _not_bound(op: str) -> str | None:
-    return None if op in BINDINGS else f"the torch_npu backend does not implement {op}"
+    return None if binding_of(op, KIND) is not None else f"the torch_npu backend does not implement {op}"
 
 
 def unsupported_reason(inv: Invocation, *, marn_available: bool, accept_v2_dispatch: bool = False) -> str | None:
@@ -150,7 +92,7 @@ def unsupported_reason(inv: Invocation, *, marn_available: bool, accept_v2_dispa
     `marn_available`: MindSpeed is installed (the bindings whose entry point is MindSpeed's)."""
     if _not_bound(inv.op):
         return _not_bound(inv.op)
-    binding = BINDINGS[inv.op]
+    binding = binding_of(inv.op, KIND)
     if inv.shape_only:
         return ("shape-only case: torch_npu has no GetWorkspaceSize-only call, and its descriptors (up to "
                 "INT32_MAX elements) would have to be allocated")
@@ -193,7 +135,7 @@ def chain_unsupported_reason(inv: Invocation) -> str | None:
     if str(inv.attrs.get("reduceOp", "sum")) != "sum":
         return (f"reduceOp={inv.attrs.get('reduceOp')!r}: the chain's torch.distributed.all_reduce is "
                 f"ReduceOp.SUM, the only reduction the fused operators define")
-    chain_limits = BINDINGS[inv.op].chain_limits
+    chain_limits = binding_of(inv.op, KIND).chain_limits
     reason = chain_limits(inv) if chain_limits else None
     if reason:
         return reason
@@ -388,64 +330,26 @@ class TorchNpuRankProgram:
         return self.seam.to_device(flat).as_strided(arg.shape, arg.strides)
 
     def _call(self, op: str, t: dict, attrs):
-        """The fused call through the operator's binding (BINDINGS); outputs under the operator's names."""
+        """The fused call through the operator's binding (its record's); outputs under the operator's names."""
         common = {"reduce_op": str(attrs.get("reduceOp", "sum")), "comm_turn": int(attrs.get("commTurn", 0))}
-        return getattr(self, BINDINGS[op].call)(op, t, attrs, common)
-
-    def _call_v3(self, op: str, t: dict, attrs, common: dict) -> dict:
-        out = self.seam.mm_all_reduce_base(
-            t["x1"], t["x2"], self.hcom, bias=t.get("bias"), x3=t.get("x3"), dequant_scale=t.get("dequantScale"),
-            pertoken_scale=t.get("pertokenScale"), comm_quant_scale_1=t.get("commQuantScale1"),
-            comm_quant_scale_2=t.get("commQuantScale2"), **common)
-        return {operators.get(op).summed_output: out}
-
-    def _call_marn(self, op: str, t: dict, attrs, common: dict) -> dict:
-        fn = getattr(self.seam, BINDINGS[op].seam_fn)
-        y, norm = fn(t["x1"], t["x2"], t["residual"], t["gamma"], self.hcom, epsilon=float(attrs["epsilon"]),
-                     bias=t.get("bias"), **common)
-        # inplace: the result is what the operator wrote into the residual tensor passed in, whatever it returns
-        record = operators.get(op)
-        summed = t[record.summed_output] if record.writes_inplace else y
-        return {record.summed_output: summed, "normOut": norm}
+        return binding_of(op, KIND).call(self, op, t, attrs, common)
 
     # --- the benchmark chain ---
     def _chain_local(self, op: str, t: dict, specs: dict):
         """The chain up to the all-reduce: this rank's stored (m, n) partial."""
         x1 = t["x1"]
-        x1 = x1.reshape(_rows(x1.shape), x1.shape[-1])  # 2-D activations (m, k), as the aclnn chain passes them
-        return getattr(self, BINDINGS[op].chain_local)(x1, t, specs)
-
-    def _chain_local_v3(self, x1, t: dict, specs: dict):
-        import torch
-        partial = self.seam.quant_matmul(x1, t["x2"], t["dequantScale"], offset=None,
-                                         pertoken_scale=t.get("pertokenScale"), bias=t.get("bias"),
-                                         output_dtype=getattr(torch, specs["output"].dtype))
-        if t.get("x3") is not None:  # x3 as its own add, on the stored dequantised product
-            partial = self.seam.add(partial, t["x3"].reshape(partial.shape))
-        return partial
-
-    def _chain_local_marn(self, x1, t: dict, specs: dict):
-        partial = self.seam.matmul(x1, t["x2"])
-        if t.get("bias") is not None:  # the bias as its own add
-            partial = self.seam.add(partial, t["bias"])
-        return partial
+        x1 = x1.reshape(rows(x1.shape), x1.shape[-1])  # 2-D activations (m, k), as the aclnn chain passes them
+        return binding_of(op, KIND).chain_local(self, x1, t, specs)
 
     def _chain_rest(self, op: str, t: dict, partial, attrs, specs) -> dict:
-        """The all-reduce (in place, SUM) and what the operator's chain does after it (AddRmsNorm); outputs under
-        the fused names."""
+        """The all-reduce (in place, SUM) and what the operator's chain does after it (its binding's chain_after);
+        outputs under the fused names."""
         self.seam.all_reduce(partial, "sum")
-        after = BINDINGS[op].chain_after
+        after = binding_of(op, KIND).chain_after
         if after is None:  # the reduced partial is the summed output
             name = operators.get(op).summed_output
             return {name: partial.reshape(specs[name].shape)}
-        return getattr(self, after)(op, t, partial, attrs)
-
-    def _chain_after_marn(self, op: str, t: dict, partial, attrs) -> dict:
-        residual = t["residual"]
-        rows = residual.reshape(_rows(residual.shape), residual.shape[-1])  # (m, n), as the partial
-        norm, _rstd, x = self.seam.add_rms_norm(partial, rows, t["gamma"], float(attrs["epsilon"]))
-        shape = tuple(residual.shape)
-        return {operators.get(op).summed_output: x.reshape(shape), "normOut": norm.reshape(shape)}
+        return after(self, op, t, partial, attrs)
 
     def _chain(self, call, t: dict, *, preflight: bool):
         """The whole chain. With `preflight`, every rank's local stage must have succeeded (an allgather of the

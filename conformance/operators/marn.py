@@ -19,7 +19,10 @@ _SCALARS = ("epsilon", "group", "reduceOp", "commTurn", "streamMode")
 MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conformance/casegen/marn.py",
            "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/cann/marn_host.py",
            "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
-           "conformance/tolerance/marn_check.py")
+           "conformance/tolerance/marn_check.py", "conformance/backends/bindings/torch_cpu_marn.py",
+           "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py")
+
+_B = "conformance.backends.bindings."
 
 _SHARED = dict(
     modules=MODULES,
@@ -42,6 +45,8 @@ MARN = Operator(
     name=NAME, short="marn",
     abi=Abi(f"aclnn{NAME}GetWorkspaceSize", f"aclnn{NAME}", _INPUTS, _SCALARS, ("y", "normOut"), ("y", "normOut")),
     summed_output="y", twin=INPLACE_NAME,
+    bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")), ("torch-npu", Ref(_B + "torch_npu_marn:BINDING")),
+              ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     # chain_matches is V3's: MARN's fused operator and chain are compared by the precision standard instead
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
                          "same_rejection"}),
@@ -54,5 +59,7 @@ INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOu
     abi=Abi(f"aclnn{INPLACE_NAME}GetWorkspaceSize", f"aclnn{INPLACE_NAME}", _INPUTS, _SCALARS, ("normOut",),
             ("residual", "normOut")),
     summed_output="residual", twin=NAME, writes_inplace=True,
+    bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")),
+              ("torch-npu", Ref(_B + "torch_npu_marn:INPLACE_BINDING")), ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation"}),
     **_SHARED)

@@ -3,8 +3,9 @@
 A record holds the operator's facts as data (its C ABI, output names, which argument gives the output dtype and
 shape, its declared inplace twin, its numeric-path option) and points to the code that belongs to it by import
 path (`Ref`): its constraints, case families, fuzz space, reference, error bound and checker, benchmark chain,
-simulator and sim-cann models, golden selection. Pointers are resolved on first use, so importing the registry
-imports no layer: the backends can read an operator's ABI without pulling in the simulator (tests/test_layering.py).
+simulator and sim-cann models, golden selection, and each backend's binding of it (`bindings`). Pointers are
+resolved on first use, so importing the registry imports no layer: the backends can read an operator's ABI
+without pulling in the simulator (tests/test_layering.py).
 
 Generic code asks the record, never the operator's name: `operators.get(inv.op).summed_output`, not
 `"residual" if op.startswith("Inplace") else "y"`.
@@ -88,7 +89,16 @@ class Operator:
     golden_arrays: Ref | None = None  # (inv) -> the reference arrays frozen in golden/
     precision_outputs: Ref | None = None  # (inv, expected) -> ({name: [array per rank]}, ranks compared)
     rank_bounds: Ref | None = None  # (inv, accumulation) -> {(rank, output): bound array} (relations)
+    # backend kind ("torch-cpu", "torch-npu", "aclnn") -> that backend's binding of this operator, an object of
+    # the backend's binding interface in a module of the operator's own (conformance/backends/bindings/); a
+    # backend not named here does not implement the operator. Pairs, so the record stays frozen: see `binding`.
+    bindings: tuple[tuple[str, Ref], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # facts only the operator's modules read
+
+    def __post_init__(self):
+        kinds = [kind for kind, _ in self.bindings]
+        if len(set(kinds)) != len(kinds) or not all(isinstance(ref, Ref) for _, ref in self.bindings):
+            raise ValueError(f"operator {self.name}: bindings must be (backend kind, Ref) pairs, one per kind")
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -101,6 +111,13 @@ class Operator:
         if not isinstance(ref, Ref):
             raise NotImplementedError(f"operator {self.name} has no {role!r} (conformance/operators/)")
         return ref.load()
+
+    def binding(self, backend_kind: str) -> Any | None:
+        """Backend `backend_kind`'s binding of this operator (its Ref loaded); None where that backend has none."""
+        for kind, ref in self.bindings:
+            if kind == backend_kind:
+                return ref.load()
+        return None
 
     def twin_case_id(self, case_id: str, twin: "Operator") -> str | None:
         """The id of `case_id`'s twin case of operator `twin` (same name after the operator's prefix)."""

@@ -1,4 +1,4 @@
-"""The aclnn backend: the three operators through their C API (ctypes), one worker process per rank on the
+"""The aclnn backend: the operators through their C API (ctypes), one worker process per rank on the
 rank engine (conformance/engine). The per-rank work is conformance/backends/aclnn/program.py.
 
 Settings (constructor arguments, else environment): lib_dir / $MC2_ACLNN_LIB_DIR (else $ASCEND_HOME_PATH),

@@ -11,8 +11,9 @@ the stream is synchronised. Statuses come back exactly as the library returned t
 (malloc, copy, tensor creation, the NZ weight conversion) is not the operator's answer: it raises
 AclnnCallError, which the engine reports as a backend error. Everything allocated is released in a finally.
 
-RankCall.mode "chain" runs the benchmark chain as separate operators instead (_ChainMixin._chain_plan: every
-GetWorkspaceSize first, the same pre-flight, then the launches and HcclAllReduce on the stream, one sync, the
+RankCall.mode "chain" runs the benchmark chain as separate operators instead (_ChainMixin._chain_plan, with the
+operator's `Chain`, its record's aclnn binding in conformance/backends/bindings/aclnn_*.py: every GetWorkspaceSize
+first, the same pre-flight, then the launches and HcclAllReduce on the stream, one sync, the
 outputs downloaded under the fused names); RankCall.iterations > 0 times the fused call or the chain with
 events (_ChainMixin._timed) and answers the latencies as the output "seconds".
 """
@@ -22,14 +23,17 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 from ctypes import byref, c_uint64, c_void_p
+from typing import Callable
 
 import numpy as np
 
-from ... import dtypes, operators, quant
+from ... import dtypes, quant
 from ...protocol import ACLNN_ERR_PARAM_INVALID, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult, TensorArg
+from .. import binding_of
 from . import abi, libs
 
 DEFAULT_SYNC_TIMEOUT_MS = 60000
+KIND = "aclnn"  # the key of this backend's bindings in the operator records
 
 
 class AclnnCallError(RuntimeError):
@@ -193,13 +197,13 @@ class _Launch:
 
 
 @dataclass
-class _Plan:
+class Plan:
     launches: list  # _Launch, in stream order
     status: int = 0
     message: str = ""
 
 
-class _ChainBuffers:
+class ChainBuffers:
     """Every device tensor the chain uses, made once per invocation (GetWorkspaceSize may run many times)."""
 
     def __init__(self):
@@ -211,14 +215,15 @@ class _ChainBuffers:
         self.results: dict[str, tuple[str, TensorArg]] = {}  # fused output name -> (buffer name, descriptor)
 
 
-def _matrix_arg(t: TensorArg, cols: int | None = None) -> TensorArg:
+def matrix_arg(t: TensorArg, cols: int | None = None) -> TensorArg:
     """A (rows, last) contiguous copy of a tensor's values: the chain's operators take 2-D activations."""
     data = np.ascontiguousarray(np.asarray(t.data))
     last = cols if cols is not None else (t.shape[-1] if t.shape else 1)
     return TensorArg.from_array(data.reshape(-1, last) if data.size or last else data.reshape(0, 0), t.dtype)
 
 
-def _rows(t: TensorArg) -> int:
+def rows(t: TensorArg) -> int:
+    """The m of an activation: the product of all but its last dimension."""
     n = 1
     for d in t.shape[:-1]:
         n *= d
@@ -227,33 +232,26 @@ def _rows(t: TensorArg) -> int:
 
 @dataclass(frozen=True)
 class Chain:
-    """The benchmark chain of one operator as this backend runs it: methods of AclnnRankProgram that make its
+    """The benchmark chain of one operator as this backend runs it: the aclnn backend's binding of an operator,
+    named by its record (`bindings["aclnn"]`, in conformance/backends/bindings/aclnn_*.py). Functions of the rank
+    program (they plan through its `_gws`, one GetWorkspaceSize appended to the plan) that make the chain's
     buffers, plan the separate operators before the all-reduce (answering the buffer to reduce) and after it."""
-    buffers: str
-    local: str
-    after: str | None = None
-
-
-_MARN_CHAIN = Chain("_marn_chain_buffers", "_marn_chain_local", "_marn_chain_after")
-# The operators whose benchmark chain this backend implements (conformance/operators/ records); any other
-# operator's chain is declared unsupported (AclnnBackend.chain_unsupported_reason).
-CHAINS: dict[str, Chain] = {
-    operators.MARN.name: _MARN_CHAIN,
-    operators.INPLACE.name: _MARN_CHAIN,
-    operators.V3.name: Chain("_v3_chain_buffers", "_v3_chain_local"),
-}
+    buffers: Callable[..., None]  # (program, res, call, b: ChainBuffers, put, scratch); sets b.count/dtype/results
+    local: Callable[..., str]  # (program, res, call, b, plan) -> the name of the buffer to all-reduce
+    after: Callable[..., None] | None = None  # (program, res, call, b, plan): after the all-reduce into "reduced"
 
 
 def chain_unsupported(op: str) -> str | None:
-    """Why this backend has no chain for operator `op` (None: it has one)."""
-    return None if op in CHAINS else f"the aclnn backend does not implement the benchmark chain of {op}"
+    """Why this backend has no chain for operator `op` (None: its record names one)."""
+    return None if binding_of(op, KIND) is not None else \
+        f"the aclnn backend does not implement the benchmark chain of {op}"
 
 
 def chain_of(op: str) -> Chain:
     reason = chain_unsupported(op)
     if reason:
         raise AclnnCallError(reason)
-    return CHAINS[op]
+    return binding_of(op, KIND)
 
 
 class _ChainMixin:
@@ -298,13 +296,13 @@ class _ChainMixin:
 
     # --- plans: GetWorkspaceSize of every operator, before anything is launched ---
 
-    def _fused_plan(self, op: abi.OperatorAbi, handles: dict, attrs) -> _Plan:
+    def _fused_plan(self, op: abi.OperatorAbi, handles: dict, attrs) -> Plan:
         status, workspace, executor = self._workspace_size(op, handles, attrs)
         if status:
-            return _Plan([], status, f"{op.workspace_fn} returned {status}")
-        return _Plan([_Launch(op.execute_fn, (workspace, executor))])
+            return Plan([], status, f"{op.workspace_fn} returned {status}")
+        return Plan([_Launch(op.execute_fn, (workspace, executor))])
 
-    def _gws(self, plan: _Plan, fn: str, *args) -> None:
+    def _gws(self, plan: Plan, fn: str, *args) -> None:
         """One operator's GetWorkspaceSize; the first failure is the plan's status."""
         if plan.status:
             return
@@ -315,9 +313,9 @@ class _ChainMixin:
         else:
             plan.launches.append(_Launch(fn, (workspace.value, executor)))
 
-    def _chain_buffers(self, res: Resources, call) -> _ChainBuffers:
-        """Every device tensor of the operator's chain (CHAINS), outputs under the fused names."""
-        b = _ChainBuffers()
+    def _chain_buffers(self, res: Resources, call) -> ChainBuffers:
+        """Every device tensor of the operator's chain (its `Chain`), outputs under the fused names."""
+        b = ChainBuffers()
         h, a = b.handles, b.addrs
 
         def put(name, arg):
@@ -330,50 +328,13 @@ class _ChainMixin:
             h[name] = res.tensor(desc, "ND", desc.shape, a[name])
             return desc
 
-        getattr(self, chain_of(call.op).buffers)(res, call, b, put, scratch)
+        chain_of(call.op).buffers(self, res, call, b, put, scratch)
         return b
 
-    def _v3_chain_buffers(self, res: Resources, call, b: _ChainBuffers, put, scratch) -> None:
-        t = call.tensors
-        x1 = t["x1"]
-        out = t["output"]
-        m, n = _rows(x1), out.shape[-1]
-        put("x1", _matrix_arg(x1))
-        self._chain_weight(res, b, t["x2"])
-        for name in ("dequantScale", "pertokenScale", "bias"):
-            put(name, t.get(name))
-        scratch("mm", out.dtype, (m, n))
-        if t.get("x3") is not None:
-            put("x3", _matrix_arg(t["x3"], n))
-            scratch("mm_x3", out.dtype, (m, n))
-        scratch("reduced", out.dtype, (m, n))
-        b.count, b.dtype = m * n, out.dtype
-        b.results = {operators.get(call.op).summed_output: ("reduced", out)}
-
-    def _marn_chain_buffers(self, res: Resources, call, b: _ChainBuffers, put, scratch) -> None:
-        t = call.tensors
-        x1 = t["x1"]
-        res_name = operators.get(call.op).summed_output  # y, or the inplace twin's residual
-        residual = t["residual"]
-        m, n = _rows(residual), residual.shape[-1]
-        put("x1", _matrix_arg(x1))
-        put("x2", t["x2"])  # as given: aclnnMatmul takes the transposed view through its strides
-        put("bias", t.get("bias"))
-        put("residual", _matrix_arg(residual, n))
-        put("gamma", t["gamma"])
-        scratch("mm", residual.dtype, (m, n))
-        if t.get("bias") is not None:
-            scratch("mm_bias", residual.dtype, (m, n))
-        scratch("reduced", residual.dtype, (m, n))
-        scratch("normOut", residual.dtype, (m, n))
-        scratch("rstd", "float32", (m, 1))
-        scratch("y", residual.dtype, (m, n))
-        b.count, b.dtype = m * n, residual.dtype
-        b.results = {res_name: ("y", residual), "normOut": ("normOut", t.get("normOut") or residual)}
-
-    def _chain_weight(self, res: Resources, b: _ChainBuffers, x2: TensorArg) -> None:
-        """aclnnQuantMatmulV4's x2: the stored matrix, (k, n) or with transposeX2 (n, k) (aclnnQuantMatmulV4.md
-        x2 / transposeX2 rows); an NZ weight goes the documented way (ND upload, aclnnTransMatmulWeight)."""
+    def _chain_weight(self, res: Resources, b: ChainBuffers, x2: TensorArg) -> None:
+        """A chain's weight x2 for a matmul that takes the stored matrix and a transposeX2 flag (aclnnQuantMatmulV4):
+        (k, n) or with transposeX2 (n, k) (aclnnQuantMatmulV4.md x2 / transposeX2 rows), into b.handles/addrs["x2"]
+        and b.transpose_x2; an NZ weight goes the documented way (ND upload, aclnnTransMatmulWeight)."""
         if _is_standard_nz(x2):
             rows, cols = _nz_stored_shape(x2)
             stored = quant.nz_to_nd(np.asarray(x2.data), rows, cols)
@@ -388,54 +349,26 @@ class _ChainMixin:
             return
         b.handles["x2"], b.addrs["x2"] = self._weight_to_nz(res, desc, stored)
 
-    def _chain_plan(self, res: Resources, call, b: _ChainBuffers) -> _Plan:
+    def _chain_plan(self, res: Resources, call, b: ChainBuffers) -> Plan:
         """GetWorkspaceSize of each separate operator in order, then the all-reduce as a launch (the operator's
-        CHAINS entry: what comes before the all-reduce, and after it)."""
-        plan = _Plan([])
+        `Chain`: what comes before the all-reduce, and after it)."""
+        plan = Plan([])
         reduce_op = str(call.attrs.get("reduceOp", "sum"))
         if reduce_op not in abi.HCCL_REDUCE_OP or b.dtype not in abi.HCCL_DATA_TYPE:
-            return _Plan([], ACLNN_ERR_PARAM_INVALID, f"benchmark chain: HcclAllReduce has no {reduce_op} / {b.dtype}")
+            return Plan([], ACLNN_ERR_PARAM_INVALID, f"benchmark chain: HcclAllReduce has no {reduce_op} / {b.dtype}")
         chain = chain_of(call.op)
-        partial = getattr(self, chain.local)(res, call, b, plan)
+        partial = chain.local(self, res, call, b, plan)
         if plan.status:
             return plan
         plan.launches.append(_Launch("HcclAllReduce", (b.addrs[partial], b.addrs["reduced"], b.count,
                                                        abi.HCCL_DATA_TYPE[b.dtype], abi.HCCL_REDUCE_OP[reduce_op])))
         if chain.after:
-            getattr(self, chain.after)(res, call, b, plan)
+            chain.after(self, res, call, b, plan)
         return plan
-
-    def _v3_chain_local(self, res: Resources, call, b: _ChainBuffers, plan: _Plan) -> str:
-        """aclnnQuantMatmulV4(x1, x2, dequantScale, offset NULL, pertokenScale, bias, false, transposeX2) -> mm
-        [aclnnAdd(mm, x3, 1) -> mm_x3]; the all-reduced buffer is the fused output."""
-        h = b.handles
-        self._gws(plan, "aclnnQuantMatmulV4", h["x1"], h["x2"], h["dequantScale"], None, h["pertokenScale"],
-                  h["bias"], False, b.transpose_x2, h["mm"])
-        partial = "mm"
-        if "x3" in h:
-            self._gws(plan, "aclnnAdd", h["mm"], h["x3"], res.scalar_float(1.0), h["mm_x3"])
-            partial = "mm_x3"
-        return partial
-
-    def _marn_chain_local(self, res: Resources, call, b: _ChainBuffers, plan: _Plan) -> str:
-        """aclnnMatmul(x1, x2) -> mm [aclnnAdd(mm, bias, 1) -> mm_bias]."""
-        h = b.handles
-        self._gws(plan, "aclnnMatmul", h["x1"], h["x2"], h["mm"], abi.CUBE_MATH_KEEP_DTYPE)
-        partial = "mm"
-        if h.get("bias") is not None:
-            self._gws(plan, "aclnnAdd", h["mm"], h["bias"], res.scalar_float(1.0), h["mm_bias"])
-            partial = "mm_bias"
-        return partial
-
-    def _marn_chain_after(self, res: Resources, call, b: _ChainBuffers, plan: _Plan) -> None:
-        """aclnnAddRmsNorm(reduced, residual, gamma, eps) -> yOut = normOut, xOut = y (the fused y)."""
-        h = b.handles
-        self._gws(plan, "aclnnAddRmsNorm", h["reduced"], h["residual"], h["gamma"],
-                  float(call.attrs.get("epsilon", 1e-6)), h["normOut"], h["rstd"], h["y"])
 
     # --- launching ---
 
-    def _launch_all(self, res: Resources, plan: _Plan, workspaces: dict | None = None) -> tuple[int, str]:
+    def _launch_all(self, res: Resources, plan: Plan, workspaces: dict | None = None) -> tuple[int, str]:
         """Every launch of the plan on the stream, in order; (first non-zero code, message) or (0, "").
         `workspaces` (launch index -> (addr, size)) lets repeated plans reuse their device workspaces."""
         workspaces = {} if workspaces is None else workspaces
@@ -454,7 +387,7 @@ class _ChainMixin:
                 return code, f"{launch.fn} returned {code}"
         return 0, ""
 
-    def _timed(self, res: Resources, call, plan: _Plan, plan_fn) -> RankResult:
+    def _timed(self, res: Resources, call, plan: Plan, plan_fn) -> RankResult:
         """`warmup` unmeasured launches of the plan, then `iterations` measured ones, each between two events
         recorded on the stream; the stream is synchronised, each end event synchronised, then
         aclrtEventElapsedTime (ms) per pair. Seconds come back as the output "seconds"."""

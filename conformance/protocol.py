@@ -2,7 +2,8 @@
 
 A backend is any object with
     name: str
-    describe() -> dict[str, str]                  # environment facts for reports (versions, device)
+    describe() -> dict[str, str]                  # environment facts for reports (versions, device); its "target"
+                                                  # says what it runs on (TARGET_HARDWARE, TARGET_SIMULATOR, ...)
     unsupported_reason(inv: Invocation) -> str | None
     invoke(inv: Invocation) -> list[RankResult]   # one entry per rank, in rank order
 
@@ -129,6 +130,13 @@ class Invocation:
     case_id: str = ""
     devices: tuple[int, ...] = ()  # device ids leased for this invocation (rank r uses devices[r]); () if none
 
+
+# What a backend runs on, as its describe()["target"] says: reports label every run that is not the hardware
+# under sign-off ("simulator run: not a hardware sign-off") by this declaration, never by the backend's name.
+TARGET_HARDWARE = "hardware"  # the CANN libraries on NPUs (aclnn, torch-npu)
+TARGET_SIMULATOR = "simulator"  # a model of the device on the CPU (sim, sim-process, sim-cann)
+TARGET_CPU_REFERENCE = "cpu reference"  # an independent correct implementation on the CPU (torch-cpu)
+NOT_HARDWARE = (TARGET_SIMULATOR, TARGET_CPU_REFERENCE)
 
 PHASE_WORKSPACE = "workspace"  # the status came from GetWorkspaceSize
 PHASE_LAUNCH = "launch"  # GetWorkspaceSize returned 0; the launch call (tiling, kernel) returned the status

@@ -265,3 +265,16 @@ def test_the_old_module_paths_are_gone():
     for name in ("report", "waivers", "allure_results"):
         assert not (package / f"{name}.py").exists(), name
         assert (package / "reporting" / f"{'summary' if name == 'report' else name}.py").exists(), name
+
+
+def test_simulator_label_comes_from_the_backends_declared_target_not_its_name():
+    from conformance.protocol import TARGET_CPU_REFERENCE, TARGET_HARDWARE, TARGET_SIMULATOR
+    from conformance.reporting.summary import is_simulator
+    from conformance.results import RunEntry
+    assert is_simulator(RunEntry(backend="my.pkg:Device", environment={"target": TARGET_SIMULATOR}))
+    assert is_simulator(RunEntry(backend="x", environment={"target": TARGET_CPU_REFERENCE}))
+    assert not is_simulator(RunEntry(backend="sim-lookalike", environment={"target": TARGET_HARDWARE}))
+    assert is_simulator(RunEntry(backend="sim", environment={}))  # a log from before the declaration: by name
+    from conformance.backends import load_backend
+    for name in ("sim", "sim-cann"):
+        assert load_backend(name).describe()["target"] == TARGET_SIMULATOR

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import operators
 from . import binding_of
-from ..protocol import ACLNN_ERR_INNER, PHASE_WORKSPACE, Invocation, RankResult
+from ..protocol import ACLNN_ERR_INNER, PHASE_WORKSPACE, TARGET_CPU_REFERENCE, Invocation, RankResult
 
 try:
     import torch
@@ -63,7 +63,8 @@ class TorchCpuBackend:
     name = "torch-cpu"
 
     def describe(self) -> dict[str, str]:
-        return {"backend": "torch-cpu (independent reference implementation)", "torch": torch.__version__,
+        return {"backend": "torch-cpu (independent reference implementation)", "target": TARGET_CPU_REFERENCE,
+                "torch": torch.__version__,
                 "threads": str(torch.get_num_threads())}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:

@@ -42,7 +42,7 @@ from typing import Callable
 import numpy as np
 
 from .. import operators
-from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, Invocation, RankResult, TensorArg, Timing
+from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, TARGET_HARDWARE, Invocation, RankResult, TensorArg, Timing
 from . import BackendError, binding_of, import_attr
 
 ACL_FORMAT_FRACTAL_NZ = 29
@@ -456,6 +456,7 @@ class TorchNpuBackend:
 
     def describe(self) -> dict[str, str]:
         return {"backend": "torch_npu (npu_mm_all_reduce_base; MindSpeed npu_mm_all_reduce_add_rms_norm(_))",
+                "target": TARGET_HARDWARE,
                 **self.capabilities["versions"], "seam": self.seam,
                 "status codes": "parsed from the binding's exception message where present, else ACLNN_ERR_INNER",
                 "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported",

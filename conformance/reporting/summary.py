@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .. import __version__
+from ..protocol import NOT_HARDWARE
 from ..results import (CatalogueFacts, Category, ConstraintFact, RunEntry, Summary, TestEntry, output_of,
                        read_log, selfcheck_line)
 from .page import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, SIMULATOR_LABEL, build_page, render_html,
@@ -30,7 +31,8 @@ __all__ = ["read_results", "read_many", "summarise", "write_summary", "git_revis
            "CELL_STATES", "MATRIX_DTYPES", "MATRIX_WORLD_SIZES", "SIMULATOR_LABEL"]
 
 EXECUTED = ("passed", "failed", "waived")
-SIMULATOR_PREFIXES = ("sim", "torch-cpu")  # backends that are not the hardware under sign-off
+# logs written before backends declared their target: the names of the backends that are not the hardware
+LEGACY_SIMULATOR_NAMES = ("sim", "torch-cpu")
 
 
 def read_results(path: Path) -> tuple[RunEntry, list[TestEntry]]:
@@ -227,8 +229,13 @@ def _verdict(counts: dict, tests: list, ev: dict) -> tuple[str, list[str]]:
         if counts.get("waived") else ("PASS", [ok])
 
 
-def is_simulator(backend: str | None) -> bool:
-    return bool(backend) and str(backend).startswith(SIMULATOR_PREFIXES)
+def is_simulator(node: RunEntry) -> bool:
+    """Whether the run's backend is not the hardware under sign-off, as the backend itself declared it
+    (describe()["target"], protocol.TARGET_*); a log from before that declaration falls back to the backend's name."""
+    target = (node.environment or {}).get("target")
+    if target is not None:
+        return target in NOT_HARDWARE
+    return bool(node.backend) and str(node.backend).startswith(LEGACY_SIMULATOR_NAMES)
 
 
 def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
@@ -247,7 +254,7 @@ def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
     return {
         "backend": per_node(lambda n: n.backend),
         "backend description": per_node(lambda n: (n.environment or {}).get("backend")),
-        "simulator": any(is_simulator(n.backend) for n in nodes),
+        "simulator": any(is_simulator(n) for n in nodes),
         "profile": per_node(lambda n: n.profile),
         "world sizes": per_node(lambda n: join(n.world_sizes)),
         "operators": ", ".join(sorted({t.info.op for t in tests} - {None})) or "-",

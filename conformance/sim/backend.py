@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__, operators
-from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, Invocation, RankResult
+from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, TARGET_SIMULATOR, Invocation, RankResult
 from .faults import INPLACE_SKIPPED_RULE, parse_faults
 
 # the names of the modelling options and numeric paths are defined below the simulator, with the option table's
@@ -71,7 +71,7 @@ class SimulatorBackend:
         self._calls = 0  # fault nondeterministic: every other call differs
 
     def describe(self) -> dict[str, str]:
-        return {"backend": "sim (CPU simulator)", "suite_version": __version__,
+        return {"backend": "sim (CPU simulator)", "target": TARGET_SIMULATOR, "suite_version": __version__,
                 "numpy": np.__version__, "machine": platform.machine(),
                 "allreduce_accumulation": self.options.allreduce_accumulation,
                 "bf16_rms_source": self.options.bf16_rms_source, "x3_rounding": self.options.x3_rounding,

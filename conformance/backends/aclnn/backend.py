@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ... import operators
 from ...engine import RankEngine
-from ...protocol import Invocation, RankResult, Timing
+from ...protocol import TARGET_HARDWARE, Invocation, RankResult, Timing
 from . import abi, libs
 from .program import DEFAULT_SYNC_TIMEOUT_MS, chain_unsupported
 
@@ -58,7 +58,7 @@ class AclnnBackend:
         self._symbols: dict[str, str] | None = None
 
     def describe(self) -> dict[str, str]:
-        info = {"backend": "aclnn (C API through ctypes, one process per rank)",
+        info = {"backend": "aclnn (C API through ctypes, one process per rank)", "target": TARGET_HARDWARE,
                 "rank_deadline_s": str(self.deadline_s), "sync_timeout_ms": str(self.sync_timeout_ms)}
         info.update({f"lib {name}": str(path) for name, path in self.paths.items()})
         info.update(self._symbol_origins())

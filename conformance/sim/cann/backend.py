@@ -19,7 +19,7 @@ import platform
 import numpy as np
 
 from ... import __version__, operators
-from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, Invocation, RankResult, TensorArg
+from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, TARGET_SIMULATOR, Invocation, RankResult, TensorArg
 from ..backend import own_code
 from .model import REPO, REVISION
 
@@ -66,7 +66,8 @@ class SimCannBackend:
         self.options = options or CannOptions()
 
     def describe(self) -> dict[str, str]:
-        return {"backend": f"sim-cann (device model of {REPO}@{REVISION[:7]})", "suite_version": __version__,
+        return {"backend": f"sim-cann (device model of {REPO}@{REVISION[:7]})", "target": TARGET_SIMULATOR,
+                "suite_version": __version__,
                 "numpy": np.__version__, "machine": platform.machine(),
                 "source_revision": f"{REPO}@{REVISION}", "vector_cores": str(self.options.vector_cores),
                 "allreduce_accumulation": self.options.allreduce_accumulation}

@@ -26,6 +26,7 @@ _B = "conformance.backends.bindings."
 
 _SHARED = dict(
     modules=MODULES,
+    golden_wide=("odd-x1_3d-x2T-bias",),
     doc="aclnnMatmulAllReduceAddRmsNorm.md",
     dtype_arg="x1",
     shape_arg="residual",

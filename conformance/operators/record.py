@@ -75,6 +75,9 @@ class Operator:
     twin: str | None = None  # the declared twin: the inplace variant of an out-of-place operator, and back
     writes_inplace: bool = False  # the twin that writes its summed output into an input buffer
     relations: frozenset[str] = frozenset()  # metamorphic relations that apply (conformance.relations)
+    # the golden selection beyond the smoke profile's computing cases: the world-size-8 cases whose id, after the
+    # prefix, starts with one of these (odd shapes, one per layout family)
+    golden_wide: tuple[str, ...] = ()
     modules: tuple[str, ...] = ()  # the operator's own modules (package paths): the only places that know its name
     # --- pointers to the operator's own code -------------------------------------------------------------------
     constraints: Ref | None = None  # tuple[Constraint, ...] (spec); shared by a twin: None on the twin

@@ -40,6 +40,12 @@ DTYPES: dict[str, DtypeInfo] = {
 U32 = DTYPES["float32"].unit_roundoff
 
 
+def short(name: str) -> str:
+    """The dtype's short name for case ids and labels ("float16" -> "fp16"); an unknown name stays as it is."""
+    known = DTYPES.get(name)
+    return known.short if known is not None else name
+
+
 def info(name: str) -> DtypeInfo:
     try:
         return DTYPES[name]

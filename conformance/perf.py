@@ -60,7 +60,6 @@ SHAPES = (LayerShape("mindspeed", 4, 1024, 1024, 8192), LayerShape("half", 2, 10
           LayerShape("small", 1, 512, 1024, 2048), LayerShape("tiny", 1, 128, 512, 1024))
 QUICK_SHAPES = (LayerShape("q-small", 1, 16, 64, 128), LayerShape("q-medium", 1, 64, 128, 256),
                 LayerShape("q-large", 2, 64, 256, 512))
-SHORT = {"float16": "fp16", "bfloat16": "bf16"}
 
 
 class PerfUnsupported(ValueError):
@@ -75,7 +74,7 @@ def _marn_case(op: Operator, shape: LayerShape, world_size: int, dtype: str) -> 
          "gamma": TensorSpec(dtype, (n,), "gain"), "y": TensorSpec(dtype, (b, s, n), "output"),
          "normOut": TensorSpec(dtype, (b, s, n), "output")}
     attrs = {"epsilon": 1e-6, "reduceOp": "sum", "commTurn": 0, "streamMode": 1, "_k": k}
-    return Case(id=f"perf-{shape.name}-{SHORT.get(dtype, dtype)}-w{world_size}", op=op.name, world_size=world_size,
+    return Case(id=f"perf-{shape.name}-{dtypes.short(dtype)}-w{world_size}", op=op.name, world_size=world_size,
                 tensors=tuple(t.items()), attrs=tuple(attrs.items()), rejects=False,
                 covers=("MARN-NUM-001", "MARN-NUM-002", "MARN-NUM-003", "MARN-NUM-004"), kind="valid",
                 profile="full", dtype=dtype, params=(("b", shape.b), ("s", shape.s), ("k", shape.k), ("n", n)))

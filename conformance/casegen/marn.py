@@ -10,14 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
-from .. import operators
+from .. import dtypes, operators
 from ..spec.marn import INPLACE_OP, OP
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec
 from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
 INT32_MAX = 2**31 - 1
 DTYPES = ("float16", "bfloat16")
-SHORT = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "int8": "i8"}
 OPS = (OP, INPLACE_OP)  # the pair, in catalogue order
 RESIDUAL_LIKE = ("residual", "y", "normOut")  # tensors whose shape is residual's (b, s, n)
 EPSILONS = (1e-6, 1e-2, 0.5)
@@ -81,7 +80,7 @@ def base_attrs(*, epsilon: float = 1e-6, k: int = 1) -> dict:
 
 def _case(op, name, dtype, world_size, tensors, attrs, *, rejects=False, covers, kind, profile, shape_only=False,
           notes="", params=()):
-    cid = f"{operators.get(op).short}-{name}-{SHORT.get(dtype, dtype)}-w{world_size}"
+    cid = f"{operators.get(op).short}-{name}-{dtypes.short(dtype)}-w{world_size}"
     return Case(id=cid, op=op, world_size=world_size, tensors=tuple(tensors.items()), attrs=tuple(attrs.items()),
                 rejects=rejects, covers=tuple(covers), kind=kind, profile=profile, shape_only=shape_only,
                 dtype=dtype, notes=notes, params=tuple(params))
@@ -254,7 +253,7 @@ def _mutations(op: str, dt: str):
         ("null_normOut", "MARN-NULL-002", null("normOut")),
     ]
     for name in ("x1", "x2", "bias", "residual", "gamma", "normOut") + (() if writes_inplace(op) else ("y",)):
-        m.append((f"{name}_{SHORT[other]}", "MARN-DTYPE-002", set_t(name, dtype=other)))
+        m.append((f"{name}_{dtypes.short(other)}", "MARN-DTYPE-002", set_t(name, dtype=other)))
     if not writes_inplace(op):
         m += [("y_shape", "MARN-OUT-001", set_t("y", shape=(T.b, T.s, T.n + 1))),
               ("y_2d", "MARN-OUT-001", set_t("y", shape=(T.m, T.n))),

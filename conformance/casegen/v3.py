@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
-from .. import operators
+from .. import dtypes, operators
 from ..spec.v3 import OP
 from .mutate import all_of as _many
 from .mutate import null as _null
@@ -26,7 +26,6 @@ from .mutate import set_tensor as _set
 from .model import (CONTIGUOUS, NZ, NZ_3D, NZ_TRANSPOSED, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec)
 
 INT32_MAX = 2**31 - 1
-SHORT = {"float16": "fp16", "bfloat16": "bf16"}
 X2_LAYOUTS = {"nd": CONTIGUOUS, "ndT": TRANSPOSED, "nz": NZ, "nzT": NZ_TRANSPOSED}
 
 
@@ -107,7 +106,7 @@ def attrs(k: int) -> dict:
 
 
 def _case(name, row_out, ws, t, a, *, rejects=False, covers, kind, profile, shape_only=False, notes="", params=()):
-    cid = f"{operators.get(OP).short}-{name}-{SHORT.get(row_out, row_out)}-w{ws}"
+    cid = f"{operators.get(OP).short}-{name}-{dtypes.short(row_out)}-w{ws}"
     return Case(id=cid, op=OP, world_size=ws, tensors=tuple(t.items()),
                 attrs=tuple(a.items()), rejects=rejects, covers=tuple(covers), kind=kind, profile=profile,
                 shape_only=shape_only, dtype=row_out, notes=notes, params=tuple(params))

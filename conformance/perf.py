@@ -30,7 +30,7 @@ import numpy as np
 
 from . import dtypes, operators
 from .casegen.inputs import materialise
-from .casegen.model import Case, TensorSpec
+from .casegen.model import Case, Shape, TensorSpec
 from .operators import Operator
 from .protocol import Timing
 from .context import Context
@@ -40,33 +40,18 @@ DEFAULT_TARGET = 0.05
 WALL_CLOCK = "wall clock (simulator)"
 
 
-@dataclass(frozen=True)
-class LayerShape:
-    """A layer's global shape: x1 (b, s, k) @ x2 (k, n), k split row-parallel over the ranks."""
-
-    name: str
-    b: int
-    s: int
-    k: int
-    n: int
-
-    @property
-    def m(self) -> int:
-        return self.b * self.s
-
-
 # MindSpeed's layer (casegen.marn.tp_layer) and smaller ones down the same family
-SHAPES = (LayerShape("mindspeed", 4, 1024, 1024, 8192), LayerShape("half", 2, 1024, 1024, 4096),
-          LayerShape("small", 1, 512, 1024, 2048), LayerShape("tiny", 1, 128, 512, 1024))
-QUICK_SHAPES = (LayerShape("q-small", 1, 16, 64, 128), LayerShape("q-medium", 1, 64, 128, 256),
-                LayerShape("q-large", 2, 64, 256, 512))
+SHAPES = (Shape("mindspeed", 4, 1024, 1024, 8192), Shape("half", 2, 1024, 1024, 4096),
+          Shape("small", 1, 512, 1024, 2048), Shape("tiny", 1, 128, 512, 1024))
+QUICK_SHAPES = (Shape("q-small", 1, 16, 64, 128), Shape("q-medium", 1, 64, 128, 256),
+                Shape("q-large", 2, 64, 256, 512))
 
 
 class PerfUnsupported(ValueError):
     """An operator perf mode has no layer case for (one line)."""
 
 
-def _marn_case(op: Operator, shape: LayerShape, world_size: int, dtype: str) -> Case:
+def _marn_case(op: Operator, shape: Shape, world_size: int, dtype: str) -> Case:
     """The out-of-place MARN case of `shape` on `world_size` ranks (each holding k / W of x1's columns)."""
     b, s, k, n = shape.b, shape.s, shape.k // world_size, shape.n
     t = {"x1": TensorSpec(dtype, (b, s, k), "unit"), "x2": TensorSpec(dtype, (k, n), "rhs"),
@@ -92,7 +77,7 @@ def supported(op: Operator) -> None:
                               f"{', '.join(PERF_CASES)} (conformance/perf.py PERF_CASES)")
 
 
-def perf_case(shape: LayerShape, world_size: int, dtype: str = "float16", operator: Operator = operators.MARN) -> Case:
+def perf_case(shape: Shape, world_size: int, dtype: str = "float16", operator: Operator = operators.MARN) -> Case:
     """`operator`'s layer case of `shape` on `world_size` ranks (each holding k / W of x1's columns)."""
     supported(operator)
     if shape.k % world_size:
@@ -189,7 +174,7 @@ class PerfRow:
 @dataclass
 class PerfSettings:
     world_sizes: tuple[int, ...] = (2, 4, 8)
-    shapes: tuple[LayerShape, ...] = SHAPES
+    shapes: tuple[Shape, ...] = SHAPES
     dtype: str = "float16"
     seed: int = 0
     warmup: int = 5

@@ -39,7 +39,7 @@ def test_mindspeed_shape_splits_k_over_the_ranks():
     t = dict(case.tensors)
     assert t["x1"].shape == (4, 1024, 128) and t["x2"].shape == (128, 8192) and t["residual"].shape == (4, 1024, 8192)
     with pytest.raises(ValueError):
-        perf.perf_case(perf.LayerShape("odd", 1, 2, 3, 4), 2)
+        perf.perf_case(perf.Shape("odd", 1, 2, 3, 4), 2)
 
 
 def test_an_operator_perf_mode_cannot_time_is_refused_in_one_line():

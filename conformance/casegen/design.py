@@ -134,7 +134,7 @@ def v3_rank_cases() -> list[Case]:
                                   kind="invalid", profile="signoff"))
     # m over INT32_MAX with a 3-D x1 (v3.invalid_cases has it with a 2-D x1): b*s = 2 * 2**30
     for base_row, ws in itertools.product(v3.BASE_ROWS, VALID_WORLD_SIZES):
-        t = v3.tensors(base_row, v3.V3Shape("bound", 2, 2**30, 16, 32), x1_3d=True)
+        t = v3.tensors(base_row, v3.Shape("bound", 2, 2**30, 16, 32), x1_3d=True)
         cases.append(v3._case("V3-BOUND-001-bs_over_max-x1_3d", base_row.out, ws, t, v3.attrs(16), rejects=True,
                               covers=["V3-BOUND-001"], kind="invalid", profile="signoff", shape_only=True))
     return cases
@@ -201,7 +201,7 @@ def probe_cases() -> list[Case]:
                                     + marn.inplace_covers(op)))
     for name, local, scale, _ in V3_INT8_PROBES:
         for row in (v3.ROWS[0], v3.ROWS[3]):
-            t = v3.tensors(row, v3.V3Shape("probe", 1, 4, 1, 32), bias=False, x3=False, scale_shape="1",
+            t = v3.tensors(row, v3.Shape("probe", 1, 4, 1, 32), bias=False, x3=False, scale_shape="1",
                            lowbit=True, exact=True)
             t["x1"] = replace(t["x1"], values=f"const:{local}")
             t["x2"] = replace(t["x2"], values="const:1")

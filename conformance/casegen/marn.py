@@ -8,11 +8,11 @@ constraint; exact cases use small integers so every sum is representable and y i
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .. import dtypes, operators
 from ..spec.marn import INPLACE_OP, OP
-from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, TensorSpec
+from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, Shape, TensorSpec
 from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
 INT32_MAX = 2**31 - 1
@@ -20,20 +20,6 @@ DTYPES = ("float16", "bfloat16")
 OPS = (OP, INPLACE_OP)  # the pair, in catalogue order
 RESIDUAL_LIKE = ("residual", "y", "normOut")  # tensors whose shape is residual's (b, s, n)
 EPSILONS = (1e-6, 1e-2, 0.5)
-
-
-@dataclass(frozen=True)
-class Shape:
-    name: str
-    b: int
-    s: int
-    k: int
-    n: int
-    profile: str
-
-    @property
-    def m(self) -> int:
-        return self.b * self.s
 
 
 TINY = Shape("tiny", 1, 4, 16, 32, "smoke")

@@ -24,6 +24,23 @@ NZ_3D = "nz_3d"  # invalid on purpose: the NZ tiling with its first two axes mer
 
 
 @dataclass(frozen=True)
+class Shape:
+    """A matmul's shape as the documents name it: x1 (b, s, k) @ x2 (k, n), m = b * s rows. In a case, k is one
+    rank's share; in perf mode (perf.py) the layer's whole k, split row-parallel over the ranks. `profile`: the
+    smallest profile whose cases use it (where the shape decides it)."""
+    name: str
+    b: int
+    s: int
+    k: int
+    n: int
+    profile: str = ""
+
+    @property
+    def m(self) -> int:
+        return self.b * self.s
+
+
+@dataclass(frozen=True)
 class TensorSpec:
     dtype: str
     shape: tuple[int, ...]

@@ -65,7 +65,7 @@ def v3_valid(draw) -> Case:
         layout = "nz"
     bias, x3, lowbit = draw(st.booleans()), draw(st.booleans()), draw(st.booleans())
     scale_shape = draw(st.sampled_from(("1", "n", "1n")))
-    shape = v3.V3Shape("fuzz", b if x1_3d else 1, s if x1_3d else b * s, k, n)
+    shape = v3.Shape("fuzz", b if x1_3d else 1, s if x1_3d else b * s, k, n)
     t = v3.tensors(row, shape, x1_3d=x1_3d, x2_layout=layout, bias=bias, scale_shape=scale_shape, x3=x3,
                    lowbit=lowbit)
     name = (f"fuzz-{row.name}-b{shape.b}s{shape.s}k{k}n{n}-x1_{'3d' if x1_3d else '2d'}-x2{layout}"

@@ -96,16 +96,19 @@ def test_blocked_and_whole_checks_agree_on_a_pass(layer):
             assert abs(b.stats["count"] - w.stats["count"]) <= moved[r], (b.name, moved)
             lean_b, lean_w = (round(c.stats["balance"] * c.stats["count"]) for c in (b, w))
             assert abs(lean_b - lean_w) <= 2 * moved[r], (b.name, moved)
-        else:  # the vendor metrics: informative statistics of a sample of rank 0, moved by a few elements
+        else:  # the vendor metrics: informative statistics of a sample of rank 0 (no verdict)
             assert b.stats.keys() == w.stats.keys() == {"vendor_metrics"}
             for out, mb in b.stats["vendor_metrics"].items():
                 mw = w.stats["vendor_metrics"][out]
                 assert mb.keys() == mw.keys(), out
                 for key, vb in mb.items():
-                    if isinstance(vb, float):
-                        assert vb == pytest.approx(mw[key], rel=1e-3, abs=1e-5), (out, key)
-                    else:
+                    if not isinstance(vb, float):
                         assert vb == mw[key], (out, key)
+                    elif "_over_" in key:  # a share: small_over_atol is over the ~500 sampled elements below
+                        # SMALL_VALUE here, so one element whose reference moved shifts it by 0.002
+                        assert vb == pytest.approx(mw[key], abs=1e-2), (out, key)
+                    else:  # means, rmse, the largest relative error: moved by the references' last bits
+                        assert vb == pytest.approx(mw[key], rel=1e-3, abs=1e-7), (out, key)
 
 
 def test_a_wrong_element_fails_the_blocked_check_as_the_whole_check_reports_it(layer):

@@ -22,11 +22,15 @@ Operators (one mutant per site and replacement):
   int     integer constant c -> c + 1, c - 1 (not bools, not inside f-strings);
   return  `return v` -> `return None`;
   yield   `yield v` -> `yield None`, and deleting a yield statement (a rule that is never run).
-Not mutated: docstrings and f-string messages (no contract rests on them) and the fault hooks - the branch a
-named fault switches on (`X if "<fault>" in faults else Y`: X; `if "<fault>" in faults: body`: body). The
-fault test itself is mutated (`in` -> `not in` turns the fault on in a clean run). Fault-hook code is exercised
-by tests/test_detection.py, not by the contract. A module-level assignment mutant rebinds the module's
-assigned names (values other modules copied at import keep the original).
+  hook    a hook call `<hooks>.at(SITE, value, **context)` (SITE a site constant of conformance/hooks.py) ->
+          the same call on the faults that hook SITE (conformance/sim/faults.py): they are on in a clean run.
+Not mutated: docstrings and f-string messages (no contract rests on them) and fault code. The perturbations live
+in the hooks of conformance/sim/faults.py (not a mutated module); in a mutated module a hook call's `value` is the
+correct computation (mutated as any code) and its keyword arguments are the context only hooks read (not
+mutated), as are module-level functions named only there and the branch of an `if <hooks>.at(SITE, False, ...)`
+(only a fault enters it: the rule a fault adds to a validator). Fault-hook code is exercised by tests/test_detection.py,
+not by the contract. A module-level assignment mutant rebinds the module's assigned names (values other modules
+copied at import keep the original).
 
 Test per mutant:
   validators, numerics (validate_marn, validate_v3, marn_numerics, v3_numerics): the signoff cases on the clean
@@ -90,37 +94,33 @@ _SYM = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", as
         ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.And: "and", ast.Or: "or"}
 
 
-def _fault_names() -> set[str]:
+def _hook_sites() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Site constant name (conformance/hooks.py) -> (site, the faults that hook it, in registry order)."""
+    from conformance import hooks
     from conformance.sim.faults import FAULTS, RELATION_FAULTS
-    return set(FAULTS) | set(RELATION_FAULTS) | {"unchecked:"}
+    hooking = {site: tuple(f.name for f in [*FAULTS.values(), *RELATION_FAULTS.values()] if site in f.hooks)
+               for site in hooks.SITES}
+    return {name: (value, hooking[value]) for name, value in vars(hooks).items()
+            if isinstance(value, str) and value in hooks.SITES}
 
 
-def _is_fault_test(node, faults) -> bool:
-    """`"<fault>" in faults` (or a not-in), possibly inside and/or/not."""
-    if isinstance(node, ast.BoolOp):
-        return any(_is_fault_test(v, faults) for v in node.values)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return _is_fault_test(node.operand, faults)
-    return (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
-            and isinstance(node.left.value, str) and node.left.value in faults
-            and isinstance(node.ops[0], (ast.In, ast.NotIn)))
+def _hook_site(node, sites) -> str | None:
+    """The site constant's name if `node` is a hook call `<hooks>.at(SITE, value, **context)`, else None."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "at"
+            and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in sites):
+        return node.args[0].id
+    return None
 
 
-def _drop_hook_conditions(test, faults, drop) -> None:
-    """In a fault hook's test, everything but the fault tests themselves is the hook's own condition (`"<fault>"
-    in faults and r > 0`, also nested: `x and not ("<fault>" in faults and r > 0)`): part of the hook."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        _drop_hook_conditions(test.operand, faults, drop)
-    elif isinstance(test, ast.BoolOp):
-        for v in test.values:
-            if _is_fault_test(v, faults):
-                _drop_hook_conditions(v, faults, drop)
-            else:
-                drop(v)
+def _never_without_a_fault(test, sites) -> bool:
+    """`<hooks>.at(SITE, False or None, ...)`: a branch only a fault's hook can enter (`if hooks.at(SITE, False,
+    bias=...): yield <the rule the fault adds>`), fault code as much as the hook."""
+    return (_hook_site(test, sites) is not None and len(test.args) > 1 and isinstance(test.args[1], ast.Constant)
+            and test.args[1].value in (False, None))
 
 
-def _skipped_nodes(tree, faults) -> set[int]:
-    """ids of nodes not to mutate: docstrings, f-strings, fault-hook branches (all their descendants)."""
+def _skipped_nodes(tree, sites) -> set[int]:
+    """ids of nodes not to mutate: docstrings, f-strings, hook calls' context (all their descendants)."""
     skip: set[int] = set()
 
     def drop(n):
@@ -130,10 +130,11 @@ def _skipped_nodes(tree, faults) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             drop(node)
-        elif isinstance(node, (ast.If, ast.IfExp)) and _is_fault_test(node.test, faults):
-            body = node.body if isinstance(node.body, list) else [node.body]
-            _drop_hook_conditions(node.test, faults, drop)
-            for b in body:
+        elif _hook_site(node, sites) is not None:
+            for keyword in node.keywords:  # the context: only the faults' hooks read it
+                drop(keyword)
+        if isinstance(node, (ast.If, ast.IfExp)) and _never_without_a_fault(node.test, sites):
+            for b in (node.body if isinstance(node.body, list) else [node.body]):
                 drop(b)
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body:
             first = node.body[0]
@@ -145,8 +146,8 @@ def _skipped_nodes(tree, faults) -> set[int]:
 
 
 def _fault_only_functions(tree, hook_nodes: set[int]) -> list[ast.FunctionDef]:
-    """Module-level functions named only inside fault-hook branches (e.g. the output-dtype accumulation that
-    only fault accumulate-in-output-dtype runs): fault code as much as the branch that calls them."""
+    """Module-level functions named only inside hook calls' context (only a fault's hook calls them): fault code
+    as much as the hook."""
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     inside = {fn: {id(d) for d in ast.walk(node)} for fn, node in functions.items()}
     only_in_hooks = []
@@ -158,15 +159,19 @@ def _fault_only_functions(tree, hook_nodes: set[int]) -> list[ast.FunctionDef]:
     return only_in_hooks
 
 
-def _sites(tree, faults):
+def _sites(tree, sites):
     """[(walk index, kind, arg, line, description)] in ast.walk order of a fresh parse."""
-    skip = _skipped_nodes(tree, faults)
+    skip = _skipped_nodes(tree, sites)
     parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     out = []
     for i, node in enumerate(ast.walk(tree)):
         if id(node) in skip:
             continue
         line = getattr(node, "lineno", 0)
+        hook = _hook_site(node, sites)
+        if hook is not None and sites[hook][1]:
+            site, faults = sites[hook]
+            out.append((i, "hook", faults, line, f"{site} hooks on ({', '.join(faults)})"[:120]))
         if isinstance(node, ast.Compare):
             for j, op in enumerate(node.ops):
                 for new in _CMP.get(type(op), ()):
@@ -213,6 +218,12 @@ def _apply(tree, site) -> ast.AST:
         node.value = ast.Constant(None)
     elif kind == "yield_del":
         _replace(parents[id(parents[id(node)])], parents[id(node)], ast.Pass())
+    elif kind == "hook":  # <hooks>.at(...) -> parse_faults([the site's faults]).at(...)
+        module = ast.Call(ast.Name("__import__", ast.Load()), [ast.Constant("conformance.sim.faults")],
+                          [ast.keyword("fromlist", ast.List([ast.Constant("parse_faults")], ast.Load()))])
+        faults = ast.Call(ast.Attribute(module, "parse_faults", ast.Load()),
+                          [ast.List([ast.Constant(f) for f in arg], ast.Load())], [])
+        node.func = ast.Attribute(faults, "at", ast.Load())
     return ast.fix_missing_locations(tree)
 
 
@@ -457,7 +468,7 @@ def mutants_of(name: str):
     mod = importlib.import_module(MODULES[name][0])
     src = Path(mod.__file__).read_text()
     tree = ast.parse(src)
-    return mod, tree, _sites(tree, _fault_names())
+    return mod, tree, _sites(tree, _hook_sites())
 
 
 def key_of(name, site) -> str:

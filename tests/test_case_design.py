@@ -12,6 +12,7 @@ from conformance.casegen import design
 from conformance.casegen.inputs import materialise
 from conformance.judge import run_case
 from conformance.sim import SimulatorBackend, marn_numerics, v3_numerics
+from conformance.sim.faults import parse_faults
 from conformance.spec import CONSTRAINTS
 from conformance.context import Context
 
@@ -28,7 +29,7 @@ def _fires_alone(case, cid) -> bool:
     validate = operators.get(case.op).validate.load()
     status, fired, _ = validate(case.op, t, a, case.world_size)
     return status != 0 and fired == cid and validate(case.op, t, a, case.world_size,
-                                                     frozenset({f"unchecked:{cid}"}))[0] == 0
+                                                     parse_faults([f"unchecked:{cid}"]))[0] == 0
 
 
 def _x1_rank(case):

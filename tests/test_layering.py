@@ -12,6 +12,9 @@ RULES = [
     ("conformance.engine.worker", ("conformance.backends", "pytest")),
     ("conformance.engine", ("conformance.backends", "pytest")),
     ("conformance.sim", ("pytest",)),
+    # the hook sites sit below everything: the validators (no simulator) and the simulator's faults both use them
+    ("conformance.hooks", ("conformance.sim", "conformance.validate", "conformance.spec", "conformance.backends",
+                           "numpy", "pytest")),
     ("conformance.validate", ("conformance.sim", "conformance.backends", "pytest")),  # shared by sim and torch-cpu
     ("conformance.sim.cann.backend", ("pytest",)),
     ("conformance.backends", ("pytest",)),

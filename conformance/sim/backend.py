@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__, operators
+from ..hooks import SIM_HOST_CHECK_HOOKS, SIM_OUTPUTS
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, TARGET_SIMULATOR, Invocation, RankResult
-from .faults import INPLACE_SKIPPED_RULE, parse_faults
+from .faults import parse_faults
 
 # the names of the modelling options and numeric paths are defined below the simulator, with the option table's
 # (tests/test_layering.py checks the numerics implement exactly these)
@@ -68,7 +69,7 @@ class SimulatorBackend:
     def __init__(self, faults=(), options: SimOptions | None = None):
         self.faults = parse_faults(tuple(faults))
         self.options = options or SimOptions()
-        self._calls = 0  # fault nondeterministic: every other call differs
+        self._calls = 0  # the number of calls computed (hook site SIM_OUTPUTS gets it)
 
     def describe(self) -> dict[str, str]:
         return {"backend": "sim (CPU simulator)", "target": TARGET_SIMULATOR, "suite_version": __version__,
@@ -86,12 +87,10 @@ class SimulatorBackend:
         """GetWorkspaceSize on every rank (the fused call and the chain validate alike, so statuses match)."""
         record = operators.get(inv.op)
         validate = record.validate.load()
-        rules_off = self.faults
-        if "inplace-rejects-differently" in self.faults and record.writes_inplace:
-            rules_off = self.faults | {INPLACE_SKIPPED_RULE}
+        hooks = self.faults.at(SIM_HOST_CHECK_HOOKS, self.faults, inplace=record.writes_inplace)
         results = []
         for tensors in inv.ranks:
-            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, rules_off)
+            status, _, message = validate(inv.op, dict(tensors), dict(inv.attrs), inv.world_size, hooks)
             results.append(RankResult(status, {}, message, PHASE_WORKSPACE if status else ""))
         return results
 
@@ -107,10 +106,7 @@ class SimulatorBackend:
             return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]
         self._calls += 1
-        if "nondeterministic" in self.faults and self._calls % 2 == 0 and outs and outs[0]:
-            first = outs[0][sorted(outs[0])[0]]  # fault: every other call, one bit of rank 0's first output
-            if first.size:
-                _bits(first).reshape(-1)[0] ^= 1
+        outs = self.faults.at(SIM_OUTPUTS, outs, call=self._calls)
         return [RankResult(0, o) for o in outs]
 
     def invoke_chain(self, inv: Invocation) -> list[RankResult]:
@@ -126,7 +122,3 @@ class SimulatorBackend:
             return [RankResult(ACLNN_ERR_INNER, {}, f"chain failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]
         return [RankResult(0, o) for o in outs]
-
-
-def _bits(a: np.ndarray) -> np.ndarray:
-    return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])

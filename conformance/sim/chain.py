@@ -23,10 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, operators
+from ..hooks import NO_HOOKS
 from ..reference.marn import as_matrix
 from . import v3_numerics
-
-_NO_FAULTS: frozenset = frozenset()
 
 
 def _marn_rank_partial(t: dict) -> np.ndarray:
@@ -79,8 +78,8 @@ def marn_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.nda
 
 def v3_chain(op: str, ranks: list[dict], attrs: dict) -> list[dict[str, np.ndarray]]:
     out_dtype = ranks[0]["output"].dtype
-    locals_ = [v3_numerics.local_stored(t, out_dtype, _NO_FAULTS, "after_store") for t in ranks]
-    result = v3_numerics.combine(locals_, ranks, attrs, _NO_FAULTS, "float32")
+    locals_ = [v3_numerics.local_stored(t, out_dtype, NO_HOOKS, "after_store") for t in ranks]
+    result = v3_numerics.combine(locals_, ranks, attrs, NO_HOOKS, "float32")
     return [{"output": result.copy()} for _ in ranks]
 
 

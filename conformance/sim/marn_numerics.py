@@ -1,4 +1,4 @@
-"""The device's arithmetic for the MatmulAllReduceAddRmsNorm pair (device-facts 2-3), with fault hooks.
+"""The device's arithmetic for the MatmulAllReduceAddRmsNorm pair (device-facts 2-3), with hook sites.
 
 Per rank: p_r = x1_r @ x2_r (fp32 accumulation) + bias_r, stored in the output dtype. All-reduce: the W
 stored partials summed (option `allreduce_accumulation`: in fp32 then rounded once, or sequentially in the
@@ -8,7 +8,8 @@ output dtype), the result stored in the output dtype. Then, with the rank's own 
   `rms_source`, RMS_SOURCES): the mean square and the numerator of x * rstd both from x ("fp32_sum"), both
   from the rounded y ("rounded_y"), or the mean square from x and the numerator from y ("split_d");
   normOut = bf16(bf16(numerator * rstd) * gamma).
-Rounding is half to even everywhere (fault `truncate` makes it toward zero).
+Rounding is half to even everywhere. Where a simulator fault may replace a value the code asks its `faults` (a
+conformance.hooks.Hooks: sim/faults.py's FaultSet, or NO_HOOKS) at a site of conformance/hooks.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, operators
+from ..hooks import (MARN_BIAS_APPLIED, MARN_GAMMA, MARN_HELD, MARN_INPLACE_NORM_OUT, MARN_INPLACE_WRITTEN,
+                     MARN_NORM_OUT_BLOCK, MARN_OWN_ARGUMENTS, MARN_PARTIAL, MARN_PRODUCT, MARN_REDUCED,
+                     MARN_RESIDUAL_SUM, MARN_RMS_AXIS, MARN_ROUND, MARN_RSTD, MARN_STORED_PARTIALS, MARN_X2_MATRIX)
 from ..reference.marn import as_matrix
 
 
@@ -24,7 +28,7 @@ RMS_SOURCES = {"fp32_sum": ("x", "x"), "rounded_y": ("y", "y"), "split_d": ("x",
 
 
 def _rounder(faults):
-    return dtypes.truncate_to if "truncate" in faults else dtypes.round_to
+    return faults.at(MARN_ROUND, dtypes.round_to)
 
 
 def allreduce(partials: list[np.ndarray], dtype: str, accumulation: str, rnd) -> np.ndarray:
@@ -63,81 +67,33 @@ class Allreduce:
         return self.rnd(total, self.dtype) if self.accumulation == "float32" else total
 
 
-def _matrix(t, faults):
-    if "x2-transpose-ignored" in faults and t.is_last_two_transposed and not t.is_contiguous:
-        # read the buffer as if it were a contiguous (k, n) matrix
-        return np.ascontiguousarray(np.asarray(t.data).T).astype(np.float32).reshape(t.shape)
-    return as_matrix(t)
-
-
-def _accumulate_in_dtype(x1: np.ndarray, x2: np.ndarray, dtype: str, chunk: int = 16) -> np.ndarray:
-    acc = np.zeros((x1.shape[0], x2.shape[1]), np.float32)
-    for lo in range(0, x1.shape[1], chunk):
-        acc = dtypes.round_to(acc + x1[:, lo:lo + chunk] @ x2[lo:lo + chunk], dtype).astype(np.float32)
-    return acc
-
-
-def contributions(ranks, r: int, faults: frozenset) -> list[np.ndarray]:
+def contributions(ranks, r: int, faults) -> list[np.ndarray]:
     """The stored partial(s) rank r puts into the all-reduce: x1 @ x2 (+ bias), in the output dtype.
     `ranks` is every rank's arguments (faults such as rank0-data read another rank's)."""
     return _stored(_operands(ranks, r, faults), r, len(ranks), faults)
 
 
-def _operands(ranks, r: int, faults: frozenset):
+def _operands(ranks, r: int, faults):
     t = own_arguments(ranks, r, faults)
     bias = t.get("bias")
-    return (as_matrix(t["x1"]), _matrix(t["x2"], faults), None if bias is None else as_matrix(bias).reshape(-1),
-            t["x1"].dtype)
+    return (as_matrix(t["x1"]), faults.at(MARN_X2_MATRIX, as_matrix(t["x2"]), x2=t["x2"]),
+            None if bias is None else as_matrix(bias).reshape(-1), t["x1"].dtype)
 
 
-def _stored(operands, r: int, world: int, faults: frozenset, rows: slice = slice(None)) -> list[np.ndarray]:
+def _stored(operands, r: int, world: int, faults, rows: slice = slice(None)) -> list[np.ndarray]:
     """contributions() for rows `rows` of x1 (every step is row-independent)."""
     x1, x2, bias, dtype = operands
     x1 = x1[rows]
-    if "accumulate-in-output-dtype" in faults:
-        part = _accumulate_in_dtype(x1, x2, dtype)
-    else:
-        part = x1 @ x2
-    if bias is not None and not ("bias-once" in faults and r > 0):
+    part = faults.at(MARN_PRODUCT, x1 @ x2, x1=x1, x2=x2, dtype=dtype)
+    if bias is not None and faults.at(MARN_BIAS_APPLIED, True, rank=r):
         part += bias
-    if "rank-order-dependent" in faults and r == 0:
-        part *= np.float32(1 + 1 / 16)
-    if "drop-last-rank" in faults and world > 1 and r == world - 1:
-        return []
-    stored = _rounder(faults)(part, dtype)
-    return [stored, stored] if ("double-rank0" in faults and r == 0) else [stored]
+    part = faults.at(MARN_PARTIAL, part, rank=r)
+    return faults.at(MARN_STORED_PARTIALS, [_rounder(faults)(part, dtype)], rank=r, world=world)
 
 
-def reduce_partials(partials: list[np.ndarray], dtype: str, accumulation: str, faults: frozenset) -> np.ndarray:
+def reduce_partials(partials: list[np.ndarray], dtype: str, accumulation: str, faults) -> np.ndarray:
     """What every rank holds after the all-reduce (partials in rank order)."""
-    return _drift(allreduce(partials, dtype, accumulation, _rounder(faults)), faults)
-
-
-def _drift(mm: np.ndarray, faults: frozenset) -> np.ndarray:
-    if "lsb-drift" in faults and mm.size:
-        bits = mm.reshape(-1).view(np.uint16)
-        bits[::7] += np.where(mm.reshape(-1)[::7].astype(np.float32) >= 0, 1, -1).astype(np.uint16)
-    return mm
-
-
-def _step_toward(stored: np.ndarray, exact32: np.ndarray) -> bool:
-    """Fault ulp-inside-bound: move the first stored element whose fp32 value it does not represent one ulp
-    toward that value (its other rounding neighbour: error < 1 ulp, inside any bound that admits rounding).
-    Returns whether an element was moved."""
-    bits = stored.reshape(-1).view(np.uint16)
-    s32, e32 = stored.reshape(-1).astype(np.float32), exact32.reshape(-1)
-    for i in np.flatnonzero((s32 != e32) & np.isfinite(e32) & np.isfinite(s32)):
-        grow = abs(e32[i]) > abs(s32[i])
-        if s32[i] == 0:
-            new = np.uint16(0x8001) if e32[i] < 0 else np.uint16(1)
-        else:
-            new = bits[i] + np.uint16(1) if grow else bits[i] - np.uint16(1)
-        old = bits[i]
-        bits[i] = new
-        if np.isfinite(stored.reshape(-1)[i].astype(np.float32)):
-            return True
-        bits[i] = old  # stepping past the largest finite value: try the next element
-    return False
+    return faults.at(MARN_REDUCED, allreduce(partials, dtype, accumulation, _rounder(faults)))
 
 
 def _out_buffer(arg, dtype: str, m: int, n: int) -> np.ndarray:
@@ -150,12 +106,13 @@ def _out_buffer(arg, dtype: str, m: int, n: int) -> np.ndarray:
     return np.empty((m, n), dtypes.np_dtype(dtype))
 
 
-def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
+def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults,
            rms_source: str = "fp32_sum", out: dict | None = None) -> dict[str, np.ndarray]:
     """One rank's outputs from the reduced matmul and its own residual and gamma; `rms_source` (RMS_SOURCES)
     is the bf16 path (fp16 always normalises the rounded y). `out` (the rank's own arguments) names output
     buffers to write y and normOut into (never an input: the inplace y goes to a new array). Rows are
-    computed in blocks (every step is elementwise or per row) unless the fault rms-wrong-axis needs them all."""
+    computed in blocks (every step is elementwise or per row) unless the mean square is taken over rows (a
+    fault's axis 0) and needs them all."""
     dtype = t["x1"].dtype
     rnd = _rounder(faults)
     res_arg = t["residual"]
@@ -164,29 +121,26 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
         return {operators.get(op).summed_output: empty, "normOut": empty.copy()}
     eps = np.float32(attrs["epsilon"])
     residual_all = np.asarray(res_arg.data).reshape(mm.shape)
-    gamma = None if "no-gamma" in faults else as_matrix(t["gamma"]).reshape(-1)
+    gamma = faults.at(MARN_GAMMA, as_matrix(t["gamma"]).reshape(-1))
     m, n = mm.shape
     inplace = operators.get(op).writes_inplace
     out = out or {}
     y_all = _out_buffer(None if inplace else out.get("y"), dtype, m, n)
     norm_all = _out_buffer(out.get("normOut"), dtype, m, n)
     ms_from, num_from = ("y", "y") if dtype == "float16" else RMS_SOURCES[rms_source]
-    axis = 0 if "rms-wrong-axis" in faults else 1
+    axis = faults.at(MARN_RMS_AXIS, 1)
     rows = max(1, (1 << 19) // n)  # rows per block
     blocks = [(0, m)] if axis == 0 else [(lo, min(m, lo + rows)) for lo in range(0, m, rows)]
-    stepped = False  # fault ulp-inside-bound: one element per rank
+    perturbed = False  # hook site MARN_NORM_OUT_BLOCK: whether a fault already perturbed this rank's normOut
     for lo, hi in blocks:
         mm32 = mm[lo:hi].astype(np.float32)
-        x = mm32 if "no-residual" in faults else mm32 + residual_all[lo:hi].astype(np.float32)
+        x = faults.at(MARN_RESIDUAL_SUM, mm32 + residual_all[lo:hi].astype(np.float32), mm=mm32)
         y = rnd(x, dtype)
         y32 = y.astype(np.float32)
         src = y32 if num_from == "y" else x
         with np.errstate(invalid="ignore", divide="ignore"):
             ms = np.mean(np.square(y32 if ms_from == "y" else x), axis=axis, keepdims=True, dtype=np.float32)
-            if "eps-outside-sqrt" in faults:
-                rstd = 1.0 / (np.sqrt(ms) + eps)
-            else:
-                rstd = 1.0 / np.sqrt(ms + eps)
+            rstd = faults.at(MARN_RSTD, 1.0 / np.sqrt(ms + eps), ms=ms, eps=eps)
         normed = rnd(src * rstd.astype(np.float32), dtype)
         y_all[lo:hi] = y
         if gamma is None:
@@ -194,23 +148,16 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults: frozenset,
         else:
             norm32 = normed.astype(np.float32) * gamma
             norm_all[lo:hi] = rnd(norm32, dtype)
-            if "ulp-inside-bound" in faults and not stepped:
-                stepped = _step_toward(norm_all[lo:hi], norm32)
+            perturbed = faults.at(MARN_NORM_OUT_BLOCK, perturbed, block=norm_all[lo:hi], exact=norm32)
     shape = res_arg.shape
     y, norm_out = y_all.reshape(shape), norm_all.reshape(shape)
     if not inplace:
         return {"y": y, "normOut": norm_out}
-    written = y
-    if "inplace-no-write" in faults:
-        written = np.asarray(res_arg.data).copy()
-    elif "inplace-writes-normout" in faults:
-        written = norm_out
-    if "inplace-differs" in faults and norm_out.size:
-        norm_out.reshape(-1).view(np.uint16)[norm_out.size // 2] ^= np.uint16(1)
-    return {"residual": written, "normOut": norm_out}
+    written = faults.at(MARN_INPLACE_WRITTEN, y, residual=res_arg, norm_out=norm_out)
+    return {"residual": written, "normOut": faults.at(MARN_INPLACE_NORM_OUT, norm_out)}
 
 
-def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
+def run(op: str, ranks, attrs: dict, faults, accumulation: str,
         rms_source: str = "fp32_sum") -> list[dict[str, np.ndarray]]:
     """All ranks in one process: the three phases in sequence (process mode runs them on each rank). The
     partials are summed as they are made (never all W held), and each rank writes into its own output
@@ -229,23 +176,20 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
         if mm is None:
             mm = np.empty((m,) + block.shape[1:], block.dtype)
         mm[lo:lo + rows] = block
-    mm = _drift(mm, faults)
-    if "ranks-reduce-own-order" in faults:  # each rank its own reduce: partials from its own on, in the output dtype
-        parts = [p for r in range(world) for p in _stored(operands[r], r, world, faults)]
-        own = [_drift(allreduce(parts[r:] + parts[:r], dtype, "output_dtype", _rounder(faults)), faults)
-               for r in range(world)]
-        return [finish(op, own[r], own_arguments(ranks, r, faults), attrs, faults, rms_source, out=ranks[r])
-                for r in range(world)]
-    return [finish(op, mm, own_arguments(ranks, r, faults), attrs, faults, rms_source, out=ranks[r])
+    mm = faults.at(MARN_REDUCED, mm)
+    held = faults.at(MARN_HELD, [mm] * world,
+                     partials=lambda: [p for r in range(world) for p in _stored(operands[r], r, world, faults)],
+                     reduce=lambda partials, accumulation: reduce_partials(partials, dtype, accumulation, faults))
+    return [finish(op, held[r], own_arguments(ranks, r, faults), attrs, faults, rms_source, out=ranks[r])
             for r in range(len(ranks))]
 
 
-def own_arguments(ranks, r: int, faults: frozenset) -> dict:
-    """The arguments rank r computes with (fault rank0-data: rank 0's, on every rank)."""
-    return ranks[0] if "rank0-data" in faults else ranks[r]
+def own_arguments(ranks, r: int, faults) -> dict:
+    """The arguments rank r computes with (its own)."""
+    return faults.at(MARN_OWN_ARGUMENTS, ranks[r], ranks=ranks, rank=r)
 
 
-def rank_run(op: str, ranks, r: int, world_size: int, attrs: dict, allgather, faults: frozenset,
+def rank_run(op: str, ranks, r: int, world_size: int, attrs: dict, allgather, faults,
              accumulation: str, rms_source: str) -> dict[str, np.ndarray]:
     """Rank r's outputs in process mode (sim/rank_program.py): its own partials, exchanged through
     `allgather` (every rank's value, in rank order), reduced, then finished with its own residual and gamma."""

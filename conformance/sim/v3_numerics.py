@@ -1,4 +1,4 @@
-"""The kernel's arithmetic for QuantMatmulAllReduceV3 (device-facts 1, 2, 4), with fault hooks.
+"""The kernel's arithmetic for QuantMatmulAllReduceV3 (device-facts 1, 2, 4), with hook sites.
 
 Per rank: acc = x1 @ x2 + bias in int32 (exact), then
 - fp16 output without pertoken (INT64/UINT64 words): fixpipe dequant, fp16(fp32(acc) * FP19 scale) (+ x3);
@@ -11,6 +11,7 @@ saturating). The rows (padded up to a multiple of W) are split into W blocks; al
 rank to rank b, which sums int8 -> fp16 -> fp32 values in fp32, multiplies by fp32(scale1) / fp32(scale2) and
 casts fp32 -> fp16 -> int8; all_gather returns every block to every rank; dequant multiplies by scale2 (fp16 in
 fp16; bf16 via fp32, rounded to bf16).
+Where a simulator fault may replace a value the code asks its `faults` (a conformance.hooks.Hooks) at a site.
 """
 
 from __future__ import annotations
@@ -18,38 +19,23 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, quant
+from ..hooks import (V3_ACCUMULATOR_BIAS, V3_ALLREDUCED, V3_ALLTOALL_BLOCK, V3_COMM_SCALES, V3_DEQUANT_SCALE,
+                     V3_DEQUANTISED, V3_GATHERED, V3_LOCAL_VALUE, V3_LOCAL_X3, V3_LOCALS, V3_PERTOKEN_SCALED,
+                     V3_RANK_OUTPUT, V3_REDUCED, V3_TO_INT8, V3_X2_MATRIX)
 from ..reference.v3 import int_matmul, rows, scale_values, wrap_int32, x2_matrix
 from .marn_numerics import allreduce
 
 
 def _int8(v, faults):
-    if "no-saturation" in faults:  # wraps like a plain integer conversion
-        return np.rint(np.asarray(v, np.float64)).astype(np.int64).astype(np.int8)
-    return quant.to_int8(v)
+    return faults.at(V3_TO_INT8, quant.to_int8)(v)
 
 
 def _dequant_scale(t, faults) -> np.ndarray:
-    data = np.asarray(t.data).reshape(-1)
-    if t.dtype in ("int64", "uint64") and "fp19-skipped" in faults:
-        return (data.view(np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
-    if t.dtype == "float32" and "fp19-applied-to-float-scales" in faults:
-        return quant.applied_scale(data.view(np.uint32).astype(np.uint64))
-    return scale_values(t).astype(np.float32)
+    return faults.at(V3_DEQUANT_SCALE, scale_values(t).astype(np.float32), scale=t)
 
 
 def _x2(t, faults) -> np.ndarray:
-    arg = t["x2"]
-    transposed = arg.is_last_two_transposed and not arg.is_contiguous
-    if "nz-read-as-nd" in faults and arg.format == "FRACTAL_NZ":
-        nz = np.asarray(arg.data)  # (c1, r1, 16, c0) tiling of the stored matrix, read as padded row-major
-        k, n = arg.shape
-        stored_rows, stored_cols = (n, k) if transposed else (k, n)
-        flat = nz.reshape(nz.shape[1] * 16, nz.shape[0] * nz.shape[3])[:stored_rows, :stored_cols]
-        return flat.T if transposed else flat
-    x2 = x2_matrix(arg)
-    if "x2-transpose-ignored" in faults and transposed:
-        x2 = np.ascontiguousarray(x2.T).reshape(x2.shape)
-    return x2
+    return faults.at(V3_X2_MATRIX, x2_matrix(t["x2"]), x2=t["x2"])
 
 
 X3_ROUNDINGS = ("after_store", "fused")
@@ -58,26 +44,18 @@ X3_ROUNDINGS = ("after_store", "fused")
 def local_stored(t: dict, out_dtype: str, faults, x3_rounding: str = "after_store") -> np.ndarray:
     """One rank's dequantised value, stored in the output dtype."""
     acc = int_matmul(rows(t["x1"].data), _x2(t, faults))
-    bias = t.get("bias")
-    bias_after = "bias-after-dequant" in faults
-    if bias is not None and not bias_after:
+    bias = faults.at(V3_ACCUMULATOR_BIAS, t.get("bias"))
+    if bias is not None:
         acc = wrap_int32(acc + np.asarray(bias.data).astype(np.float64).reshape(-1))
     deq = _dequant_scale(t["dequantScale"], faults)
-    if "per-channel-per-row" in faults and deq.size > 1:
-        value = acc.astype(np.float32) * deq[np.arange(acc.shape[0]) % deq.size][:, None]
-    else:
-        value = acc.astype(np.float32) * deq
+    value = faults.at(V3_DEQUANTISED, acc.astype(np.float32) * deq, acc=acc, deq=deq)
     pt = t.get("pertokenScale")
-    if pt is not None and "pertoken-ignored" not in faults:
+    if pt is not None:
         p = np.asarray(pt.data).astype(np.float32).reshape(-1)
-        if "pertoken-per-column" in faults:  # indexes the per-token scale by column instead of row
-            value = value * p[np.arange(value.shape[1]) % p.size][None, :]
-        else:
-            value = value * p[:, None]
-    if bias is not None and bias_after:
-        value = value + np.asarray(bias.data).astype(np.float32).reshape(-1)
-    x3 = t.get("x3")
-    if x3 is not None and "x3-after-allreduce" not in faults:
+        value = faults.at(V3_PERTOKEN_SCALED, value * p[:, None], unscaled=value, pertoken=p)
+    value = faults.at(V3_LOCAL_VALUE, value, bias=t.get("bias"))
+    x3 = faults.at(V3_LOCAL_X3, t.get("x3"))
+    if x3 is not None:
         if x3_rounding == "after_store":
             value = dtypes.round_to(value, out_dtype).astype(np.float32)
         value = value + rows(x3.data).astype(np.float32)
@@ -87,8 +65,7 @@ def local_stored(t: dict, out_dtype: str, faults, x3_rounding: str = "after_stor
 def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
     s1 = np.asarray(s1_t.data).reshape(-1)
     s2 = np.asarray(s2_t.data).reshape(-1)
-    if "scales-swapped" in faults:
-        s1, s2 = s2, s1
+    s1, s2 = faults.at(V3_COMM_SCALES, (s1, s2))
     s1_32, s2_32 = s1.astype(np.float32), s2.astype(np.float32)
     qs = []
     for local in locals_:
@@ -97,7 +74,7 @@ def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
         v = (local.astype(np.float32) / s1_32).astype(np.float16)
         qs.append(_int8(v, faults))
     m = qs[0].shape[0]
-    block = m // world if "alltoall-blocks-floor" in faults else -(-m // world)  # rows padded to a multiple of W
+    block = faults.at(V3_ALLTOALL_BLOCK, -(-m // world), m=m, world=world)  # rows padded to a multiple of W
     ratio = (s1_32 / s2_32).astype(np.float32)
     r = np.zeros_like(qs[0])  # rows no block reaches stay 0
     for b in range(world):  # rank b reduces block b of every rank (all_to_all), then all_gather
@@ -107,47 +84,33 @@ def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
         total = np.zeros((hi - lo, qs[0].shape[1]), np.float32)
         for q in qs:
             total += q[lo:hi].astype(np.float16).astype(np.float32)
-        reduced = _int8((total * ratio).astype(np.float16), faults)
-        if "allgather-order-reversed" in faults:  # block b lands where block W-1-b belongs (clipped to m)
-            dst = (world - 1 - b) * block
-            span = max(0, min(hi - lo, m - dst))
-            r[dst:dst + span] = reduced[:span]
-        else:
-            r[lo:hi] = reduced
+        r[lo:hi] = _int8((total * ratio).astype(np.float16), faults)
+    r = faults.at(V3_GATHERED, r, block=block, world=world)
     if out_dtype == "float16":
         return (r.astype(np.float16) * s2.astype(np.float16)).astype(np.float16)
     return dtypes.round_to(r.astype(np.float32) * s2_32, out_dtype)
 
 
-def combine(locals_: list[np.ndarray], ranks, attrs: dict, faults: frozenset, accumulation: str) -> np.ndarray:
+def combine(locals_: list[np.ndarray], ranks, attrs: dict, faults, accumulation: str) -> np.ndarray:
     """What every rank holds after the all-reduce of the ranks' stored values (in rank order)."""
     world = len(ranks)
     out_spec = ranks[0]["output"]
     out_dtype = out_spec.dtype
     c1, c2 = ranks[0].get("commQuantScale1"), ranks[0].get("commQuantScale2")
-    if "rank-order-dependent" in faults and locals_:
-        locals_ = [dtypes.round_to(locals_[0].astype(np.float32) * np.float32(1 + 1 / 16), out_dtype), *locals_[1:]]
+    locals_ = faults.at(V3_LOCALS, locals_, out_dtype=out_dtype)
     if c1 is not None and c2 is not None:
         result = _lowbit(locals_, c1, c2, out_dtype, world, faults)
     else:
         result = allreduce(locals_, out_dtype, accumulation, dtypes.round_to)
-    if "x3-after-allreduce" in faults and ranks[0].get("x3") is not None:
-        result = dtypes.round_to(result.astype(np.float32) + rows(ranks[0]["x3"].data).astype(np.float32), out_dtype)
-    result = result.reshape(out_spec.shape)
-    if "lsb-drift" in faults:
-        bits = result.reshape(-1).view(np.uint16)
-        bits[::7] += np.uint16(1)
-    return result
+    result = faults.at(V3_ALLREDUCED, result, x3=ranks[0].get("x3"), out_dtype=out_dtype)
+    return faults.at(V3_REDUCED, result.reshape(out_spec.shape))
 
 
-def output_for(result: np.ndarray, r: int, world: int, faults: frozenset) -> dict[str, np.ndarray]:
-    out = result.copy()
-    if "ranks-disagree" in faults and world > 1 and r == world - 1:
-        out.reshape(-1).view(np.uint16)[0] += np.uint16(1)
-    return {"output": out}
+def output_for(result: np.ndarray, r: int, world: int, faults) -> dict[str, np.ndarray]:
+    return {"output": faults.at(V3_RANK_OUTPUT, result.copy(), rank=r, world=world)}
 
 
-def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
+def run(op: str, ranks, attrs: dict, faults, accumulation: str,
         x3_rounding: str = "after_store") -> list[dict[str, np.ndarray]]:
     """All ranks in one process: the three phases in sequence (process mode runs them on each rank)."""
     out_dtype = ranks[0]["output"].dtype
@@ -156,7 +119,7 @@ def run(op: str, ranks, attrs: dict, faults: frozenset, accumulation: str,
     return [output_for(result, r, len(ranks), faults) for r in range(len(ranks))]
 
 
-def rank_run(op: str, ranks, r: int, world_size: int, attrs: dict, allgather, faults: frozenset,
+def rank_run(op: str, ranks, r: int, world_size: int, attrs: dict, allgather, faults,
              accumulation: str, x3_rounding: str) -> dict[str, np.ndarray]:
     """Rank r's output in process mode (sim/rank_program.py): its own stored local value, exchanged through
     `allgather` (every rank's value, in rank order), combined."""

@@ -1,37 +1,39 @@
 """What GetWorkspaceSize of the MatmulAllReduceAddRmsNorm pair checks, one rule per constraint id.
 
 Rules run in order; the first violated rule decides the status, which is the catalogue's code for that
-constraint (`CATALOGUE`) unless a fault substitutes another. A rule whose constraint is named in `skip`
-(fault `unchecked:<id>`) is not run. Rules never touch tensor data, so shape-only descriptors validate
-without any allocation.
+constraint (`CATALOGUE`). Where a fault could decide otherwise the rules ask their `hooks` (conformance/hooks.py:
+the simulator's faults, NO_HOOKS elsewhere); hook site RULE_CHECKED can switch a rule off. Rules never touch tensor
+data, so shape-only descriptors validate without any allocation.
 """
 
 from __future__ import annotations
 
 from .. import operators
+from ..hooks import (INT32_BOUND_EXCEEDED, MARN_EMPTY_BS_REJECTED, MARN_EMPTY_N_REJECTED, MARN_EPSILON_UPPER,
+                     MARN_NULL_BIAS_REJECTED, MARN_NULL_CODE, NO_HOOKS, REJECTION_STATUS, RULE_CHECKED,
+                     TRANSPOSED_X2_REJECTED, Hooks)
 from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
 from ..spec import BY_ID
-from ..spec.model import CODE_FROM_DOCUMENT, VALID_WORLD_SIZES
+from ..spec.model import VALID_WORLD_SIZES
 
 CATALOGUE = None  # the rule's status is its constraint's code in the catalogue (spec), the one source
 
-CODE_DRIFTED = 561002  # fault code-drift: what a convention-coded MARN rejection answers instead of 161002
 INT32_MAX = 2**31 - 1
 FLOAT_DTYPES = ("float16", "bfloat16")
 
 
-def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
+def _rules(op: str, t: dict, attrs: dict, world_size: int, hooks: Hooks):
     """Yield (constraint id, status, message or None) lazily; each rule only looks at present tensors."""
     inplace = operators.get(op).writes_inplace
     outputs = ("normOut",) if inplace else ("y", "normOut")
-    null_code = INVALID if "nullptr-as-invalid" in faults else CATALOGUE
+    null_code = hooks.at(MARN_NULL_CODE, CATALOGUE)
     for name in ("x1", "x2", "residual", "gamma"):
         yield "MARN-NULL-001", null_code, (f"{name} is null" if t.get(name) is None else None)
     for name in outputs:
         yield "MARN-NULL-002", null_code, (f"{name} is null" if t.get(name) is None else None)
-    if "reject-null-bias" in faults and t.get("bias") is None:
+    if hooks.at(MARN_NULL_BIAS_REJECTED, False, bias=t.get("bias")):
         yield "MARN-NULL-003", NULLPTR, "bias is null"
     present = {k: v for k, v in t.items() if v is not None}
     for name, v in present.items():
@@ -79,7 +81,7 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
                                      if out.shape != res.shape else None)
 
     def over(v):
-        return v >= INT32_MAX if "int32-max-inclusive" in faults else v > INT32_MAX
+        return hooks.at(INT32_BOUND_EXCEEDED, v > INT32_MAX, v=v, limit=INT32_MAX)
 
     if len(x1.shape) == 3:  # (b, s, k): the document bounds b*s
         yield "MARN-BOUND-001", CATALOGUE, (f"b*s = {m} exceeds INT32_MAX" if over(m) else None)
@@ -88,13 +90,14 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
     yield "MARN-BOUND-003", CATALOGUE, (f"k = {k} exceeds INT32_MAX" if over(k) else None)
     yield "MARN-BOUND-004", CATALOGUE, (f"n = {n} exceeds INT32_MAX" if over(n) else None)
     yield "MARN-EMPTY-003", CATALOGUE, ("k is 0 (empty k is not supported)" if k == 0 else None)
-    if "reject-empty-bs" in faults and m == 0:
+    if hooks.at(MARN_EMPTY_BS_REJECTED, False, m=m):
         yield "MARN-EMPTY-001", CATALOGUE, "b*s is 0"
-    if "reject-empty-n" in faults and n == 0:
+    if hooks.at(MARN_EMPTY_N_REJECTED, False, n=n):
         yield "MARN-EMPTY-002", CATALOGUE, "n is 0"
 
     yield "MARN-LAYOUT-001", CATALOGUE, ("x1 is not contiguous" if not x1.is_contiguous else None)
-    x2_ok = x2.is_contiguous or (x2.is_last_two_transposed and "reject-transposed-x2" not in faults)
+    x2_ok = x2.is_contiguous or (x2.is_last_two_transposed
+                                 and not hooks.at(TRANSPOSED_X2_REJECTED, False, transposed=True))
     if not x2_ok:
         cid = "MARN-LAYOUT-002" if x2.is_last_two_transposed else "MARN-LAYOUT-003"
         yield cid, CATALOGUE, f"x2 strides {x2.strides} are neither contiguous nor a last-two-axes transpose"
@@ -112,25 +115,22 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, faults: frozenset):
     yield "MARN-ATTR-003", CATALOGUE, (f"streamMode {attrs.get('streamMode')} is not 1"
                                      if attrs.get("streamMode") != 1 else None)
     eps = attrs.get("epsilon")
-    upper = 0.99 if "eps-upper-0.99" in faults else 1.0
+    upper = hooks.at(MARN_EPSILON_UPPER, 1.0)
     yield "MARN-ATTR-004", CATALOGUE, (f"epsilon {eps!r} not in (0, 1)"
                                      if not (isinstance(eps, float) and 0.0 < eps < upper) else None)
 
 
-def first_violation(rules, faults) -> tuple[int, str, str]:
-    """(status, constraint id, message) of the first violated rule that no `unchecked:<id>` fault switched off;
+def first_violation(rules, hooks: Hooks) -> tuple[int, str, str]:
+    """(status, constraint id, message) of the first violated rule that is checked (hook site RULE_CHECKED);
     (0, "", "") when all hold."""
     for cid, status, message in rules:
-        if message is not None and f"unchecked:{cid}" not in faults:
+        if message is not None and hooks.at(RULE_CHECKED, True, cid=cid):
             if status is CATALOGUE:  # a fault that rejects a valid input (an accept record) answers 161002
                 status = BY_ID[cid].expected_status if BY_ID[cid].kind == "reject" else INVALID
-            if ("code-drift" in faults and status == INVALID and cid.startswith("MARN-")
-                    and BY_ID[cid].code_source != CODE_FROM_DOCUMENT):  # behaviour fault: an unpinned code moves
-                status = CODE_DRIFTED
-            return status, cid, f"{cid}: {message}"
+            return hooks.at(REJECTION_STATUS, status, cid=cid), cid, f"{cid}: {message}"
     return 0, "", ""
 
 
 def validate(op: str, tensors: dict[str, TensorArg | None], attrs: dict, world_size: int,
-             faults: frozenset = frozenset()) -> tuple[int, str, str]:
-    return first_violation(_rules(op, tensors, attrs, world_size, faults), faults)
+             hooks: Hooks = NO_HOOKS) -> tuple[int, str, str]:
+    return first_violation(_rules(op, tensors, attrs, world_size, hooks), hooks)

@@ -1,10 +1,12 @@
 """What GetWorkspaceSize of aclnnQuantMatmulAllReduceV3 checks, one rule per constraint id (see
-validate.marn for the conventions: first violated rule wins, `unchecked:<id>` faults switch a rule off, no
-rule touches tensor data)."""
+validate.marn for the conventions: first violated rule wins, hooks (conformance/hooks.py) where a fault could
+decide otherwise, no rule touches tensor data)."""
 
 from __future__ import annotations
 
 from .. import quant
+from ..hooks import (INT32_BOUND_EXCEEDED, NO_HOOKS, TRANSPOSED_X2_REJECTED, V3_DIM_BOUND_EXCEEDED,
+                     V3_NULL_OPTIONAL_REJECTED, V3_NZ_X2_REJECTED, Hooks)
 from ..spec.model import VALID_WORLD_SIZES
 from .marn import CATALOGUE, first_violation
 
@@ -13,7 +15,7 @@ DIM_MAX = 65535
 OUT_DTYPES = ("float16", "bfloat16")
 
 
-def _rules(op, t, attrs, world_size, faults):
+def _rules(op, t, attrs, world_size, hooks: Hooks):
     for name in ("x1", "x2", "dequantScale", "output"):
         yield "V3-NULL-001", CATALOGUE, (f"{name} is null" if t.get(name) is None else None)
     x1, x2, bias, x3, deq, pt, c1, c2, out = (t.get(n) for n in (
@@ -88,9 +90,15 @@ def _rules(op, t, attrs, world_size, faults):
                                                        f"({n},) or (1, {n})")
     empty = [nm for nm, v in t.items() if v is not None and v.numel == 0]
     yield "V3-EMPTY-001", CATALOGUE, (f"empty tensors are not supported: {', '.join(empty)}" if empty else None)
-    over = (lambda v: v >= INT32_MAX) if "int32-max-inclusive" in faults else (lambda v: v > INT32_MAX)
+
+    def over(v):
+        return hooks.at(INT32_BOUND_EXCEEDED, v > INT32_MAX, v=v, limit=INT32_MAX)
+
     yield "V3-BOUND-001", CATALOGUE, (f"m = {m} exceeds INT32_MAX" if over(m) else None)
-    dim_over = (lambda v: v >= DIM_MAX) if "dim-max-exclusive" in faults else (lambda v: v > DIM_MAX)
+
+    def dim_over(v):
+        return hooks.at(V3_DIM_BOUND_EXCEEDED, v > DIM_MAX, v=v, limit=DIM_MAX)
+
     yield "V3-BOUND-002", CATALOGUE, (f"k = {k} exceeds 65535" if dim_over(k) else None)
     transposed = x2.is_last_two_transposed and not x2.is_contiguous
     last = k if transposed else n
@@ -99,11 +107,11 @@ def _rules(op, t, attrs, world_size, faults):
     yield "V3-LAYOUT-001", CATALOGUE, ("x1 is not contiguous" if not x1.is_contiguous else None)
     if not (x2.is_contiguous or x2.is_last_two_transposed):
         yield "V3-LAYOUT-003", CATALOGUE, f"x2 strides {x2.strides} are neither contiguous nor a transpose"
-    if "reject-transposed-x2" in faults and transposed:
+    if hooks.at(TRANSPOSED_X2_REJECTED, False, transposed=transposed):
         yield "V3-LAYOUT-002", CATALOGUE, "transposed x2 rejected"
-    if "reject-nz" in faults and x2.format == "FRACTAL_NZ":
+    if hooks.at(V3_NZ_X2_REJECTED, False, x2=x2):
         yield "V3-FORMAT-001", CATALOGUE, "FRACTAL_NZ x2 rejected"
-    if "reject-null-optional" in faults and (bias is None or x3 is None or pt is None):
+    if hooks.at(V3_NULL_OPTIONAL_REJECTED, False, bias=bias, x3=x3, pertoken=pt):
         yield "V3-NULL-002", CATALOGUE, "an optional tensor is null"
     yield "V3-WORLD-001", CATALOGUE, (f"world size {world_size} not in 1/2/4/8"
                                     if world_size not in VALID_WORLD_SIZES else None)
@@ -115,5 +123,5 @@ def _rules(op, t, attrs, world_size, faults):
                                    if attrs.get("streamMode") != 1 else None)
 
 
-def validate(op, tensors, attrs, world_size, faults=frozenset()):
-    return first_violation(_rules(op, tensors, attrs, world_size, faults), faults)
+def validate(op, tensors, attrs, world_size, hooks: Hooks = NO_HOOKS):
+    return first_violation(_rules(op, tensors, attrs, world_size, hooks), hooks)

@@ -1,0 +1,121 @@
+"""Faults are objects with hooks (conformance/sim/faults.py), asked at declared sites (conformance/hooks.py): no
+code tests a fault's name, and a misspelt site fails at once instead of leaving its fault silently untested."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from conformance import hooks
+from conformance.hooks import NO_HOOKS, SITES, UnknownSite
+from conformance.sim.faults import FAULTS, RELATION_FAULTS, Fault, parse_faults
+
+PACKAGE = Path(__file__).resolve().parents[1] / "conformance"
+FAULTS_MODULE = PACKAGE / "sim" / "faults.py"
+# string constants that spell a fault's name but mean something else: (file, value) -> why
+NOT_A_FAULT = {("relations.py", "nondeterministic"): "the determinism relation's check category"}
+
+
+def fault_names_in(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every string constant of `source` that is a fault's name or starts `unchecked:` (also the
+    constant start of an f-string such as f"unchecked:{cid}")."""
+    names = set(FAULTS) | set(RELATION_FAULTS)
+    found = set()
+    for node in ast.walk(ast.parse(source)):  # an f-string's constant parts are Constant nodes too
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value in names or node.value.startswith("unchecked:"):
+                found.add((node.lineno, node.value))
+    return sorted(found)
+
+
+def test_no_module_but_the_registry_names_a_fault():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == FAULTS_MODULE:
+            continue
+        for line, text in fault_names_in(path.read_text()):
+            if (path.name, text) not in NOT_A_FAULT:
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}")
+    assert not offenders, "fault names outside sim/faults.py (give the fault a hook instead):\n" + "\n".join(offenders)
+
+
+def test_the_name_scan_can_fail():
+    old = ('rounder = dtypes.truncate_to if "truncate" in faults else dtypes.round_to\n'
+           'skip = f"unchecked:{cid}" not in faults\n')
+    assert [t for _, t in fault_names_in(old)] == ["truncate", "unchecked:"]
+
+
+def test_asking_for_an_undeclared_site_raises():
+    with pytest.raises(UnknownSite, match="not declared"):
+        NO_HOOKS.at("marn.rounnd", 1)
+    with pytest.raises(UnknownSite, match="not declared"):
+        parse_faults(["truncate"]).at("marn.rounnd", 1)
+    with pytest.raises(UnknownSite, match="not declared"):
+        parse_faults([]).at("marn.rounnd", 1)
+
+
+def test_a_fault_hooking_an_undeclared_site_is_refused():
+    with pytest.raises(UnknownSite, match="not declared"):
+        Fault("typo", (), "hooks a misspelt site", hooks={"marn.rounnd": lambda value, **_: value})
+
+
+def test_unknown_fault_names_are_refused():
+    with pytest.raises(ValueError, match="unknown fault"):
+        parse_faults(["trunacte"])
+
+
+def test_no_hooks_and_an_empty_fault_set_answer_the_value():
+    for site in SITES:
+        assert NO_HOOKS.at(site, "v", anything=1) == "v"
+        assert parse_faults([]).at(site, "v", anything=1) == "v"
+
+
+def _sites_asked() -> dict[str, list[str]]:
+    """site -> where code asks for it: every `<x>.at(NAME, ...)` whose NAME is a site constant of conformance.hooks."""
+    constants = {name: value for name, value in vars(hooks).items() if isinstance(value, str) and value in SITES}
+    asked: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == FAULTS_MODULE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "at"
+                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in constants):
+                asked.setdefault(constants[node.args[0].id], []).append(f"{path.name}:{node.lineno}")
+    return asked
+
+
+def test_every_declared_site_is_asked_for_and_hooked():
+    """No dead site: each is asked for by some code and hooked by some fault."""
+    asked = _sites_asked()
+    hooked = {site for f in [*FAULTS.values(), *RELATION_FAULTS.values()] for site in f.hooks}
+    assert set(SITES) == set(asked), f"declared but never asked: {sorted(set(SITES) - set(asked))}"
+    assert set(SITES) == hooked, f"declared but no fault hooks them: {sorted(set(SITES) - hooked)}"
+
+
+def test_every_fault_has_hooks():
+    assert all(f.hooks for f in [*FAULTS.values(), *RELATION_FAULTS.values()])
+
+
+def test_hooks_apply_in_registry_order():
+    """Faults hooking one site apply in registry order, whatever order they were named in."""
+    both = ["inplace-writes-normout", "inplace-no-write"]
+    order = [n for n in FAULTS if n in both]
+    calls = []
+    for name in order:
+        for hook in FAULTS[name].hooks.values():
+            calls.append(hook)
+    assert parse_faults(both)._hooks[hooks.MARN_INPLACE_WRITTEN] == calls == parse_faults(both[::-1])._hooks[
+        hooks.MARN_INPLACE_WRITTEN]
+
+
+def test_unchecked_faults_switch_off_their_rule_only():
+    faults = parse_faults(["unchecked:MARN-ATTR-004"])
+    assert faults.at(hooks.RULE_CHECKED, True, cid="MARN-ATTR-004") is False
+    assert faults.at(hooks.RULE_CHECKED, True, cid="MARN-ATTR-003") is True
+
+
+def test_fault_sets_pickle():
+    import pickle
+    faults = parse_faults(["truncate", "unchecked:MARN-ATTR-004"])
+    again = pickle.loads(pickle.dumps(faults))
+    assert again == faults and again.at(hooks.RULE_CHECKED, True, cid="MARN-ATTR-004") is False

@@ -76,8 +76,10 @@ class Context:
 
     @property
     def sim_options(self) -> dict[str, str]:
-        """The simulator's numeric-path options (SimOptions keyword arguments), each option's `sim_field`."""
-        return {o.sim_field: getattr(self, o.dest) for o in SUITE_OPTIONS if o.sim_field}
+        """The simulator's numeric-path options that differ from their defaults (SimOptions keyword arguments, by
+        each option's `sim_field`): a backend that takes its paths from elsewhere (sim-cann) refuses any."""
+        return {o.sim_field: getattr(self, o.dest) for o in SUITE_OPTIONS
+                if o.sim_field and getattr(self, o.dest) != o.parsed_default}
 
     def replace(self, **changes) -> "Context":
         return dataclasses.replace(self, **changes)

@@ -92,11 +92,11 @@ def _families() -> list[operators.Operator]:
     return [op for op in operators.all_operators() if op.cases is not None]
 
 
-def _family_code(op: str, attr: str):
-    """`attr` of the case module of `op`'s family (the module its record's, or its base's, `cases` names)."""
+def _family_code(op: str, role: str):
+    """The code for `role` of `op`'s case family: its record's, or its base's where `op` is a twin."""
     record = operators.get(op)
     owner = record if record.cases is not None else operators.twin_of(record)
-    return operators.Ref(f"{owner.cases.path.partition(':')[0]}:{attr}").load()
+    return owner.code(role)
 
 
 def _base(case: Case) -> tuple[dict, dict] | None:

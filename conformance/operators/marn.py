@@ -34,7 +34,10 @@ _SHARED = dict(
     path_option="bf16_rms_source",  # MARN-AMB-007: which bf16 value feeds the RMSNorm
     validate=Ref("conformance.validate.marn:validate"),
     numerics=Ref("conformance.sim.marn_numerics:run"),
+    rank_run=Ref("conformance.sim.marn_numerics:rank_run"),
     host_model=Ref("conformance.sim.cann.marn_host:check"),
+    kernel_path=Ref("conformance.sim.cann.marn_host:kernel_path"),
+    mutation_base=Ref("conformance.casegen.marn:mutation_base"),
     chain=Ref("conformance.sim.chain:marn_chain"),
     check=Ref("conformance.tolerance.marn_check:check"),
     golden_arrays=Ref("conformance.reference.marn:golden_arrays"),
@@ -53,6 +56,7 @@ MARN = Operator(
                          "same_rejection"}),
     constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
     cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.strategies:marn_valid"),
+    limit_cases=Ref("conformance.casegen.marn:limit_cases"),
     **_SHARED)
 
 INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOut as its only output argument

@@ -13,7 +13,7 @@ Generic code asks the record, never the operator's name: `operators.get(inv.op).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..importing import import_attr
@@ -84,9 +84,13 @@ class Operator:
     ambiguities: Ref | None = None  # tuple[Ambiguity, ...]
     cases: Ref | None = None  # () -> list[Case]: its case families (a twin's come with its base's: None)
     fuzz: Ref | None = None  # () -> hypothesis strategy of valid cases (a twin's: None, drawn with its base)
+    mutation_base: Ref | None = None  # (op, dtype) -> the valid case an invalid one was mutated from (fuzzing)
+    limit_cases: Ref | None = None  # () -> shape-only cases at limit - 1, limit, limit + 1 of each numeric rule
     validate: Ref | None = None  # the host checks as GetWorkspaceSize does them: (op, tensors, attrs, ws, off)
     numerics: Ref | None = None  # the simulator's device arithmetic
+    rank_run: Ref | None = None  # one rank's part of the numerics (the simulator's process mode, sim/rank_program)
     host_model: Ref | None = None  # sim-cann: the published source's host checks
+    kernel_path: Ref | None = None  # sim-cann: the numeric path the published kernels take for an invocation
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
     check: Ref | None = None  # (inv, results, **kw) -> checks: reference, derived bound and comparison
     golden_arrays: Ref | None = None  # (inv) -> the reference arrays frozen in golden/
@@ -96,7 +100,6 @@ class Operator:
     # the backend's binding interface in a module of the operator's own (conformance/backends/bindings/); a
     # backend not named here does not implement the operator. Pairs, so the record stays frozen: see `binding`.
     bindings: tuple[tuple[str, Ref], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # facts only the operator's modules read
 
     def __post_init__(self):
         kinds = [kind for kind, _ in self.bindings]

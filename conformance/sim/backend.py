@@ -45,15 +45,6 @@ class SimOptions:
         return getattr(self, operators.get(op).path_option)
 
 
-def own_code(op: str, role: str, attr: str):
-    """`attr` of the operator's own module that its record's `role` points into (e.g. the numerics module's
-    `rank_run`): per-operator code the record does not name, found beside code it does."""
-    ref = getattr(operators.get(op), role)
-    if ref is None:
-        raise NotImplementedError(f"operator {op} has no {role!r} (conformance/operators/)")
-    return operators.Ref(f"{ref.path.partition(':')[0]}:{attr}").load()
-
-
 def _implemented(op: str) -> operators.Operator | None:
     """The record of `op` if the simulator implements it (its validator and numerics), else None."""
     try:

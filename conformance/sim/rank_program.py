@@ -21,7 +21,6 @@ import time
 
 from .. import operators
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
-from .backend import own_code
 from .faults import parse_faults
 
 ENGINE_FAULTS = ("rank-hangs", "rank-dies")
@@ -104,6 +103,6 @@ class SimRankProgram:
     def _compute(self, call, ranks) -> dict:
         """This rank's outputs: the operator's numerics module's `rank_run`, on its numeric path."""
         path = self.paths[operators.get(call.op).path_option]
-        rank_run = own_code(call.op, "numerics", "rank_run")
+        rank_run = operators.get(call.op).code("rank_run")
         return rank_run(call.op, ranks, call.rank, call.world_size, dict(call.attrs), call.group.allgather,
                         self.faults, self.accumulation, path)

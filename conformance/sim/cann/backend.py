@@ -21,7 +21,6 @@ import numpy as np
 from ... import __version__, operators
 from ...hooks import NO_HOOKS
 from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, TARGET_SIMULATOR, Invocation, RankResult, TensorArg
-from ..backend import own_code
 from .model import REPO, REVISION
 
 
@@ -128,7 +127,7 @@ class SimCannBackend:
     def _numerics(self, inv: Invocation, ranks: list[dict]) -> list[dict]:
         """The contract simulator's numerics on the path the published kernels take (the host model's
         `kernel_path`)."""
-        path = own_code(inv.op, "host_model", "kernel_path")(ranks, self.options.vector_cores)
+        path = operators.get(inv.op).code("kernel_path")(ranks, self.options.vector_cores)
         return operators.get(inv.op).numerics(inv.op, ranks, dict(inv.attrs), NO_HOOKS,
                                               self.options.allreduce_accumulation, path)
 

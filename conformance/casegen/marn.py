@@ -12,10 +12,10 @@ from dataclasses import replace
 
 from .. import dtypes, operators
 from ..spec.marn import INPLACE_OP, OP
+from ..spec.model import INT32_MAX
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, Shape, TensorSpec
 from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
-INT32_MAX = 2**31 - 1
 DTYPES = ("float16", "bfloat16")
 OPS = (OP, INPLACE_OP)  # the pair, in catalogue order
 RESIDUAL_LIKE = ("residual", "y", "normOut")  # tensors whose shape is residual's (b, s, n)

@@ -18,6 +18,7 @@ import itertools
 from dataclasses import dataclass, replace
 
 from .. import dtypes, operators
+from ..spec.model import INT32_MAX
 from ..spec.v3 import OP
 from .mutate import all_of as _many
 from .mutate import null as _null
@@ -26,7 +27,6 @@ from .mutate import set_tensor as _set
 from .model import (CONTIGUOUS, NZ, NZ_3D, NZ_TRANSPOSED, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, Shape,
                     TensorSpec)
 
-INT32_MAX = 2**31 - 1
 X2_LAYOUTS = {"nd": CONTIGUOUS, "ndT": TRANSPOSED, "nz": NZ, "nzT": NZ_TRANSPOSED}
 
 
@@ -387,7 +387,7 @@ def mutation_base(op: str, dtype: str) -> tuple[dict, dict] | None:
 def limit_cases() -> list[Case]:
     """Shape-only cases at limit - 1, limit and limit + 1 of every bound (INT32_MAX for b*s, 65535 for k, n)."""
     out = []
-    i32 = 2**31 - 1
+    i32 = INT32_MAX
     row = BASE_ROWS[0]
     for cid, value_of in (("V3-BOUND-002", lambda v: Shape("limit", 1, 2, v, 32)),
                           ("V3-BOUND-003", lambda v: Shape("limit", 1, 2, 16, v)),

@@ -23,6 +23,7 @@ PHASES = (PHASE_WORKSPACE, PHASE_LAUNCH, PHASE_EITHER)
 
 # The world sizes both documents allow ("支持1、2、4、8卡"): the one definition the suite uses.
 VALID_WORLD_SIZES = (1, 2, 4, 8)
+INT32_MAX = 2**31 - 1  # the documents' dimension bound ("不得超过2147483647(INT32_MAX)"), and the source's
 
 # --status-check: "documented" enforces a code only where a document states it (any other rejection is
 # conformant and recorded); "convention" also enforces the aclnn convention's 161001/161002.

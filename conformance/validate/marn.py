@@ -1,26 +1,16 @@
-"""What GetWorkspaceSize of the MatmulAllReduceAddRmsNorm pair checks, one rule per constraint id.
-
-Rules run in order; the first violated rule decides the status, which is the catalogue's code for that
-constraint (`CATALOGUE`). Where a fault could decide otherwise the rules ask their `hooks` (conformance/hooks.py:
-the simulator's faults, NO_HOOKS elsewhere); hook site RULE_CHECKED can switch a rule off. Rules never touch tensor
-data, so shape-only descriptors validate without any allocation.
-"""
+"""What GetWorkspaceSize of the MatmulAllReduceAddRmsNorm pair checks, one rule per constraint id (the
+conventions in validate.common)."""
 
 from __future__ import annotations
 
 from .. import operators
 from ..hooks import (INT32_BOUND_EXCEEDED, MARN_EMPTY_BS_REJECTED, MARN_EMPTY_N_REJECTED, MARN_EPSILON_UPPER,
-                     MARN_NULL_BIAS_REJECTED, MARN_NULL_CODE, NO_HOOKS, REJECTION_STATUS, RULE_CHECKED,
-                     TRANSPOSED_X2_REJECTED, Hooks)
-from ..protocol import ACLNN_ERR_PARAM_INVALID as INVALID
+                     MARN_NULL_BIAS_REJECTED, MARN_NULL_CODE, NO_HOOKS, TRANSPOSED_X2_REJECTED, Hooks)
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
-from ..spec import BY_ID
-from ..spec.model import VALID_WORLD_SIZES
+from ..spec.model import INT32_MAX, VALID_WORLD_SIZES  # noqa: F401  (VALID_WORLD_SIZES: tests/test_layering.py)
+from .common import CATALOGUE, communication_rules, first_violation
 
-CATALOGUE = None  # the rule's status is its constraint's code in the catalogue (spec), the one source
-
-INT32_MAX = 2**31 - 1
 FLOAT_DTYPES = ("float16", "bfloat16")
 
 
@@ -106,29 +96,11 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, hooks: Hooks):
         if v is not None:
             yield cid, CATALOGUE, (f"{name} is not contiguous" if not v.is_contiguous else None)
 
-    yield "MARN-WORLD-001", CATALOGUE, (f"world size {world_size} not in 1/2/4/8"
-                                      if world_size not in VALID_WORLD_SIZES else None)
-    yield "MARN-ATTR-001", CATALOGUE, (f"reduceOp {attrs.get('reduceOp')!r} is not 'sum'"
-                                     if attrs.get("reduceOp") != "sum" else None)
-    yield "MARN-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0"
-                                     if attrs.get("commTurn") != 0 else None)
-    yield "MARN-ATTR-003", CATALOGUE, (f"streamMode {attrs.get('streamMode')} is not 1"
-                                     if attrs.get("streamMode") != 1 else None)
+    yield from communication_rules("MARN", attrs, world_size)
     eps = attrs.get("epsilon")
     upper = hooks.at(MARN_EPSILON_UPPER, 1.0)
     yield "MARN-ATTR-004", CATALOGUE, (f"epsilon {eps!r} not in (0, 1)"
                                      if not (isinstance(eps, float) and 0.0 < eps < upper) else None)
-
-
-def first_violation(rules, hooks: Hooks) -> tuple[int, str, str]:
-    """(status, constraint id, message) of the first violated rule that is checked (hook site RULE_CHECKED);
-    (0, "", "") when all hold."""
-    for cid, status, message in rules:
-        if message is not None and hooks.at(RULE_CHECKED, True, cid=cid):
-            if status is CATALOGUE:  # a fault that rejects a valid input (an accept record) answers 161002
-                status = BY_ID[cid].expected_status if BY_ID[cid].kind == "reject" else INVALID
-            return hooks.at(REJECTION_STATUS, status, cid=cid), cid, f"{cid}: {message}"
-    return 0, "", ""
 
 
 def validate(op: str, tensors: dict[str, TensorArg | None], attrs: dict, world_size: int,

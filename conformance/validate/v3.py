@@ -7,10 +7,9 @@ from __future__ import annotations
 from .. import quant
 from ..hooks import (INT32_BOUND_EXCEEDED, NO_HOOKS, TRANSPOSED_X2_REJECTED, V3_DIM_BOUND_EXCEEDED,
                      V3_NULL_OPTIONAL_REJECTED, V3_NZ_X2_REJECTED, Hooks)
-from ..spec.model import VALID_WORLD_SIZES
-from .marn import CATALOGUE, first_violation
+from ..spec.model import INT32_MAX, VALID_WORLD_SIZES  # noqa: F401  (VALID_WORLD_SIZES: tests/test_layering.py)
+from .common import CATALOGUE, communication_rules, first_violation
 
-INT32_MAX = 2**31 - 1
 DIM_MAX = 65535
 OUT_DTYPES = ("float16", "bfloat16")
 
@@ -113,14 +112,7 @@ def _rules(op, t, attrs, world_size, hooks: Hooks):
         yield "V3-FORMAT-001", CATALOGUE, "FRACTAL_NZ x2 rejected"
     if hooks.at(V3_NULL_OPTIONAL_REJECTED, False, bias=bias, x3=x3, pertoken=pt):
         yield "V3-NULL-002", CATALOGUE, "an optional tensor is null"
-    yield "V3-WORLD-001", CATALOGUE, (f"world size {world_size} not in 1/2/4/8"
-                                    if world_size not in VALID_WORLD_SIZES else None)
-    yield "V3-ATTR-001", CATALOGUE, (f"reduceOp {attrs.get('reduceOp')!r} is not 'sum'"
-                                   if attrs.get("reduceOp") != "sum" else None)
-    yield "V3-ATTR-002", CATALOGUE, (f"commTurn {attrs.get('commTurn')} is not 0"
-                                   if attrs.get("commTurn") != 0 else None)
-    yield "V3-ATTR-003", CATALOGUE, (f"streamMode {attrs.get('streamMode')} is not 1"
-                                   if attrs.get("streamMode") != 1 else None)
+    yield from communication_rules("V3", attrs, world_size)
 
 
 def validate(op, tensors, attrs, world_size, hooks: Hooks = NO_HOOKS):

@@ -53,10 +53,10 @@ import math
 
 import numpy as np
 
+from ...spec.model import INT32_MAX
 from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
 
 NULLPTR, INVALID, INNER, TILING = 161001, 161002, 561000, 561002
-INT32_MAX = 2**31 - 1
 
 OP = "MatmulAllReduceAddRmsNorm"
 INPLACE_OP = "InplaceMatmulAllReduceAddRmsNorm"

@@ -67,6 +67,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from ...protocol import TensorArg
+from ...spec.model import INT32_MAX
 from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
 
 OP = "QuantMatmulAllReduceV3"
@@ -79,7 +80,6 @@ _CT = "mc2/common/src/context_transfer.cpp"
 _OB = f"hicann/opbase@{OPBASE_REV} src/nnopbase/individual_op/executor"
 
 NULLPTR, INVALID, INNER, TILING = 161001, 161002, 561000, 561002
-INT32_MAX = 2**31 - 1
 UINT16_MAX = 65535
 OUT_DTYPES = ("float16", "bfloat16")
 DEQ_DTYPES = ("uint64", "int64", "bfloat16", "float32")

@@ -20,7 +20,8 @@ MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conform
            "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/cann/marn_host.py",
            "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
            "conformance/tolerance/marn_check.py", "conformance/backends/bindings/torch_cpu_marn.py",
-           "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py")
+           "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py",
+           "conformance/fuzz/marn.py")
 
 _B = "conformance.backends.bindings."
 
@@ -55,7 +56,7 @@ MARN = Operator(
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
                          "same_rejection"}),
     constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
-    cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.strategies:marn_valid"),
+    cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.marn:valid"),
     limit_cases=Ref("conformance.casegen.marn:limit_cases"),
     **_SHARED)
 

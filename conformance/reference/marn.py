@@ -52,9 +52,12 @@ def row_blocks(m: int, n: int, block_elements: int = BLOCK_ELEMENTS) -> list[tup
 
 
 class BlockedReduction:
-    """`reduced_matmul` one row block at a time: every quantity is elementwise or per row (the products are
-    row-independent, measured bit-identical for row blocks with this BLAS), so `block(lo, hi)` equals rows
-    lo:hi of `reduced_matmul(inv)` and a large case never holds its (m, n) float32 magnitudes whole."""
+    """`reduced_matmul` one row block at a time: every quantity is elementwise or per row, so `block(lo, hi)` is
+    rows lo:hi of `reduced_matmul(inv)` up to the float32 products' own rounding, and a large case never holds its
+    (m, n) float32 magnitudes whole. The products are bit-identical on row blocks only with some BLAS kernels
+    (OpenBLAS SkylakeX, Sandybridge, Prescott); Haswell/Zen kernels (AMD EPYC) round 2-4 % of a block's products
+    differently in the last bits. Either way the difference is within the reference's own fp32 error, which the
+    bound already carries (tests/test_blocked_check.py states what is guaranteed)."""
 
     def __init__(self, inv: Invocation):
         self.x1, self.x2, self.bias = [], [], []

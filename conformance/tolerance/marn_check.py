@@ -129,9 +129,9 @@ def _matrix_view(a: np.ndarray, m: int, n: int) -> np.ndarray:
 def _check_blocked(inv, results, *, accumulation, with_metrics):
     """The same checks as _check_whole, computed one row block at a time over all ranks, so no (m, n) float32
     array is ever held whole (a tensor-parallel layer's outputs are 10^8 elements per rank). Every quantity
-    is elementwise or per row and the block's arithmetic is the whole array's (the reference's products and
-    row reductions are bit-identical on row blocks), so the checks are the same; a failing bound check is
-    rerun whole for its rank (compare.BoundedBlocks)."""
+    is elementwise or per row and the block's arithmetic is the whole array's, so the checks are the same up to
+    the reference products' last bits, which some BLAS kernels round differently per row block (reference.marn
+    BlockedReduction); a failing bound check is rerun whole for its rank (compare.BoundedBlocks)."""
     inplace = operators.get(inv.op).writes_inplace  # the twin that writes y into its residual
     y_name = operators.get(inv.op).summed_output
     src = BlockedReduction(inv)

@@ -36,6 +36,7 @@ class Context:
     fault: tuple[str, ...] = _default("fault")
     accumulation_bound: str = _default("accumulation_bound")
     status_check: str = _default("status_check")
+    unsupported_inputs: str = _default("unsupported_inputs")
     doc_revision: str | None = _default("doc_revision")
     waivers: str | None = _default("waivers")
     cann_version: str | None = _default("cann_version")

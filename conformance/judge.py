@@ -102,7 +102,8 @@ def run_case(case: Case, backend, context: Context = DEFAULT_CONTEXT, *, expecte
     invocation. The Outcome also records the inputs' hash and seed and every output's hash."""
     seed = context.seed
     t0 = time.perf_counter()
-    want = _expected(case, status_check=context.status_check, constraints=context.constraints)
+    want = _expected(case, status_check=context.status_check, constraints=context.constraints,
+                     unsupported_inputs=context.unsupported_inputs)
     inv = materialise(case, seed)
     t_hash = time.perf_counter()
     inv_sha = inputs_sha256(inv)  # once per case: a later run's diff tells a generator change from a bit change
@@ -210,7 +211,13 @@ def _judge(case: Case, backend, inv, t0: float, want: Expected, box: list, *, de
         return Outcome(case.id, "wrong_status", checks, seconds=time.perf_counter() - t0,
                        expected=want.describe(), observed=observed)
     rejected_on_purpose = want.may_reject and all(res.status for res in results)
-    if want.accept and not case.shape_only and not rejected_on_purpose:
+    # an unsupported input no document promises to reject, accepted by every rank: judged as a valid case would be
+    computed_instead = want.may_compute and not any(res.status for res in results)
+    if want.may_compute and not computed_instead and not all(res.status for res in results):
+        checks.append(compare.Check("ranks agree", False, "ranks disagree: some accepted the unsupported input, "
+                                    "others rejected it (either is conformant, but not both)", {},
+                                    category="wrong_status"))
+    if (want.accept and not case.shape_only and not rejected_on_purpose) or computed_instead:
         exact_outputs = dict(case.params).get("exact_outputs") if case.kind == "exact" else ()
         numeric_check = operators.get(case.op).code("check")  # the operator's reference, bound and comparison
         checks += list(numeric_check(inv, results, exact=case.kind == "exact", exact_outputs=exact_outputs,

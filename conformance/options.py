@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .casegen.model import PROFILES
 from .numeric_paths import ALLREDUCE_ACCUMULATIONS, RMS_SOURCES, X3_ROUNDINGS
-from .spec.model import STATUS_CHECKS, VALID_WORLD_SIZES
+from .spec.model import STATUS_CHECKS, UNSUPPORTED_INPUT_READINGS, VALID_WORLD_SIZES
 from .tolerance.accumulation import ACCUMULATION_BOUNDS, DEFAULT_ACCUMULATION
 from .tolerance.precision import STANDARDS as PRECISION_STANDARDS
 
@@ -124,6 +124,11 @@ SUITE_OPTIONS = (
                                   "states; any other rejection is conformant and recorded) or 'convention' (also the "
                                   "aclnn convention's 161001/161002 where no document states a code)",
                 STATUS_CHECKS[0], STATUS_CHECKS),
+    SuiteOption("--unsupported-inputs", "an input the document calls unsupported where no document promises its "
+                                        "rejection and the formula is defined on it (non-contiguous layouts): "
+                                        "'reject-or-compute' (default: a rejection, or success with correct outputs, "
+                                        "passes) or 'reject' (the literal reading: only a rejection passes)",
+                UNSUPPORTED_INPUT_READINGS[0], UNSUPPORTED_INPUT_READINGS),
     SuiteOption("--doc-revision", "judge against a newer revision of the documents (e.g. repo-c29bc10, or "
                                   "DOC=REV,...; `mc2-conformance constraints --doc-drift` lists them); default: the "
                                   "documents in shared/docs"),

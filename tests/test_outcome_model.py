@@ -42,7 +42,8 @@ def test_a_code_no_document_states_is_recorded_not_judged():
     outcome = run_case(case, Answers(561002, PHASE_WORKSPACE), Context(seed=0))
     assert outcome.passed and outcome.observed == [(561002, PHASE_WORKSPACE)] * 2
     assert "any rejection" in outcome.expected
-    assert run_case(case, Answers(0), Context(seed=0)).category == "wrong_status"  # acceptance is never conformant
+    # acceptance of an input outside the representation rules is never conformant, under either reading
+    assert run_case(case, Answers(0), Context(seed=0)).category == "wrong_status"
 
 
 def test_status_check_convention_enforces_the_convention_code():
@@ -126,3 +127,81 @@ def test_an_ambiguity_case_still_judges_the_numbers_when_accepted():
     case = next(c for c in casegen.catalogue()
                 if dict(c.params).get("ambiguity") == "V3-AMB-001" and c.world_size > 1)
     assert not run_case(case, Sim(faults=["x3-after-allreduce"]), Context(seed=0)).passed
+
+
+# ---- a device that does more than promised (--unsupported-inputs) --------------------------------------------
+
+class AcceptsLayouts(SimulatorBackend):
+    """A correct device that does more than the documents promise: its runtime makes non-contiguous inputs
+    contiguous, so it accepts them and computes the documented formula (the simulator without its layout rules)."""
+
+    name = "accepts-layouts"
+
+    def __init__(self):
+        super().__init__(faults=[f"unchecked:{c.id}" for c in spec.CONSTRAINTS if c.may_compute_instead])
+
+
+class AcceptsLayoutsWrongly(AcceptsLayouts):
+    """Accepts the same inputs but computes them wrong: every output perturbed by a large margin."""
+
+    name = "accepts-layouts-wrongly"
+
+    def invoke(self, inv):
+        results = super().invoke(inv)
+        for res in results:
+            for a in res.outputs.values():
+                a[...] = (a.astype("float32") * 2 + 1).astype(a.dtype)
+        return results
+
+
+def _layout_cases():
+    cases = [c for c in casegen.catalogue() if c.kind == "invalid" and not c.shape_only and c.origin == "catalogue"
+             and spec.BY_ID[c.covers[0]].may_compute_instead]
+    picked = {}
+    for c in sorted(cases, key=lambda c: (c.world_size, c.id)):
+        picked.setdefault(c.covers[0], c)  # one per rule, smallest world size
+    return list(picked.values())
+
+
+def test_representation_rules_are_the_contiguity_rules_no_document_promises():
+    ids = {c.id for c in spec.CONSTRAINTS if c.may_compute_instead}
+    assert ids == {"MARN-LAYOUT-001", "MARN-LAYOUT-003", "MARN-LAYOUT-004", "MARN-LAYOUT-005", "V3-LAYOUT-001",
+                   "V3-LAYOUT-003"}
+    assert all(not spec.BY_ID[i].rejection_promised for i in ids)
+
+
+@pytest.mark.parametrize("case", _layout_cases(), ids=lambda c: c.id)
+def test_a_device_that_computes_an_unsupported_layout_correctly_passes_by_default_not_literally(case):
+    clean = run_case(case, SimulatorBackend(), Context(with_metrics=False))
+    assert clean.passed and clean.observed[0][0] != 0  # the simulator rejects: conformant under both readings
+    assert run_case(case, SimulatorBackend(), Context(with_metrics=False, unsupported_inputs="reject")).passed
+    better = run_case(case, AcceptsLayouts(), Context(with_metrics=False))
+    assert better.passed and all(s == 0 for s, _ in better.observed), better.report()
+    assert any("error bound" in c.name or "exact" in c.name or "output" in c.name for c in better.checks), \
+        "an accepted unsupported input must be judged numerically"
+    literal = run_case(case, AcceptsLayouts(), Context(with_metrics=False, unsupported_inputs="reject"))
+    assert literal.category == "wrong_status"
+    wrong = run_case(case, AcceptsLayoutsWrongly(), Context(with_metrics=False))
+    assert not wrong.passed and wrong.category != "wrong_status", wrong.report()
+
+
+def test_shape_only_cases_must_reject_under_both_readings():
+    case = next(c for c in casegen.catalogue() if c.shape_only and c.kind == "invalid")
+    assert not expected(case).may_compute
+    assert run_case(case, Answers(0), Context()).category == "wrong_status"
+
+
+def test_ranks_that_disagree_on_an_unsupported_input_fail():
+    case = _layout_cases()[0]
+    if case.world_size < 2:
+        case = next(c for c in casegen.catalogue() if c.kind == "invalid" and not c.shape_only
+                    and spec.BY_ID[c.covers[0]].may_compute_instead and c.world_size >= 2)
+
+    class Split(AcceptsLayouts):
+        def invoke(self, inv):
+            results = super().invoke(inv)
+            results[-1] = RankResult(161002, {}, "rejected", PHASE_WORKSPACE)
+            return results
+
+    outcome = run_case(case, Split(), Context(with_metrics=False))
+    assert outcome.category == "wrong_status" and "ranks disagree" in outcome.report()

@@ -19,10 +19,11 @@ NULLPTR = ACLNN_ERR_PARAM_NULLPTR
 INVALID = ACLNN_ERR_PARAM_INVALID
 
 
-def _c(id, kind, original, paraphrase, constrains, status=None, section="约束与限制", ops=BOTH, notes=""):
+def _c(id, kind, original, paraphrase, constrains, status=None, section="约束与限制", ops=BOTH, notes="",
+       representation=False):
     return Constraint(id=id, ops=ops, kind=kind, original=original, paraphrase=paraphrase,
                       constrains=tuple(constrains), expected_status=status, code_source=CODE_FROM_CONVENTION,
-                      source=f"{DOC} / {section}", notes=notes)
+                      source=f"{DOC} / {section}", notes=notes, representation=representation)
 
 
 _X1_DIMS = "输入x1可为二维或者三维,其维度为(b, s, k)或者(m, k)。"
@@ -73,16 +74,18 @@ CONSTRAINTS = (
     _c("MARN-BOUND-004", "reject", _BOUND, "n must not exceed INT32_MAX (n == INT32_MAX is accepted).",
        ["x2"], INVALID),
     _c("MARN-LAYOUT-001", "reject", _TRANS + ELIDED + "mm左矩阵。不支持非连续的tensor。",
-       "x1 must be contiguous: a transposed or otherwise strided x1 is rejected.", ["x1"], INVALID),
+       "x1 must be contiguous: a transposed or otherwise strided x1 is rejected.", ["x1"], INVALID,
+       representation=True),
     _c("MARN-LAYOUT-002", "accept", _TRANS + ELIDED + "mm右矩阵。支持最后两轴转置情况下的非连续的tensor传入。",
        "x2 may be passed transposed (a (k, n) view of a contiguous (n, k) buffer).", ["x2"], OK),
     _c("MARN-LAYOUT-003", "reject", "mm右矩阵。支持最后两轴转置情况下的非连续的tensor传入。",
        "x2 non-contiguous in any way other than the last-two-axes transpose is rejected.", ["x2"], INVALID,
-       section="参数说明", notes="The document allows only the transpose; other strides follow the convention."),
+       section="参数说明", notes="The document allows only the transpose; other strides follow the convention.",
+       representation=True),
     _c("MARN-LAYOUT-004", "reject", "AddRmsNorm融合算子的残差输入,不支持非连续的tensor。", "residual must be contiguous.",
-       ["residual"], INVALID, section="参数说明"),
+       ["residual"], INVALID, section="参数说明", representation=True),
     _c("MARN-LAYOUT-005", "reject", "AddRmsNorm融合算子的RmsNorm计算输入,不支持非连续的tensor。", "gamma must be contiguous.",
-       ["gamma"], INVALID, section="参数说明"),
+       ["gamma"], INVALID, section="参数说明", representation=True),
     _c("MARN-FORMAT-001", "reject", "数据格式支持ND。", "Every tensor must be in ND format.",
        ["x1", "x2", "bias", "residual", "gamma"], INVALID, section="参数说明",
        notes="The parameter list says 数据格式支持ND for x1, x2, bias, residual and gamma."),

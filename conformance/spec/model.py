@@ -25,6 +25,14 @@ PHASES = (PHASE_WORKSPACE, PHASE_LAUNCH, PHASE_EITHER)
 VALID_WORLD_SIZES = (1, 2, 4, 8)
 INT32_MAX = 2**31 - 1  # the documents' dimension bound ("不得超过2147483647(INT32_MAX)"), and the source's
 
+# --unsupported-inputs: what a device that accepts an input the document calls unsupported gets, where no document
+# promises a rejection for it and the documented formula is defined on it (a `Constraint.representation` rule:
+# how an input is laid out in memory, not what it means). "reject-or-compute" (default): a rejection, or success
+# with outputs the reference and bound accept (a runtime that makes the input contiguous does more than promised;
+# failing it would fail a better CANN). "reject": the literal reading, only a rejection. Shape-only cases have no
+# data to show a correct result, so they must reject under both readings.
+UNSUPPORTED_INPUT_READINGS = ("reject-or-compute", "reject")
+
 # --status-check: "documented" enforces a code only where a document states it (any other rejection is
 # conformant and recorded); "convention" also enforces the aclnn convention's 161001/161002.
 STATUS_CHECKS = ("documented", "convention")
@@ -44,6 +52,20 @@ class Constraint:
     notes: str = ""
     phase: str = PHASE_EITHER  # where a rejection may surface (PHASES)
     revision: str = ""  # the document revision the record is taken from (spec.revisions)
+    # a reject rule on the input's representation (contiguity), not its meaning: the documented formula is defined
+    # on a violating input, so where no document promises the rejection a device may compute it instead
+    # (UNSUPPORTED_INPUT_READINGS)
+    representation: bool = False
+
+    @property
+    def rejection_promised(self) -> bool:
+        """Whether a document promises that a violating input is rejected: it states the code (V3's table)."""
+        return self.kind == "reject" and self.code_source == CODE_FROM_DOCUMENT
+
+    @property
+    def may_compute_instead(self) -> bool:
+        """Under the reading "reject-or-compute": a correct result is as conformant as a rejection."""
+        return self.kind == "reject" and self.representation and not self.rejection_promised
 
     @property
     def family(self) -> str:
@@ -54,6 +76,8 @@ class Constraint:
             raise ValueError(f"{self.id}: kind {self.kind!r} not in {KINDS}")
         if self.phase not in PHASES:
             raise ValueError(f"{self.id}: phase {self.phase!r} not in {PHASES}")
+        if self.representation and self.kind != "reject":
+            raise ValueError(f"{self.id}: only a reject rule can be a representation rule")
 
     def promised_codes(self, status_check: str = "documented") -> frozenset[int] | None:
         """The status codes a rejection must carry; None where any non-success status is conformant."""

@@ -27,7 +27,8 @@ _INVALID_CODE = "161002 (ACLNN_ERR_PARAM_INVALID):"
 _STREAM_CODE = "2. streamMode不在合法范围内。"
 
 
-def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=True, section="约束与限制", notes=""):
+def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=True, section="约束与限制", notes="",
+       representation=False):
     # the return-code table belongs to the first-phase call ("第一段接口完成入参校验"): a documented code is
     # promised from GetWorkspaceSize; where no code is documented a rejection may come from either call
     coded = documented and bool(status)
@@ -35,7 +36,8 @@ def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=Tr
                       constrains=tuple(constrains), expected_status=status,
                       code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
                       source=f"{DOC} / {section}", notes=notes,
-                      phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER)
+                      phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
+                      representation=representation)
 
 
 _X1 = "输入x1可为2维或者3维,且不为空Tensor,其shape为(b, s, k)或者(m, k)。"
@@ -109,10 +111,10 @@ CONSTRAINTS = (
        INVALID),
     _c("V3-LAYOUT-001", "reject", "只支持x2矩阵转置/不转置,x1矩阵不支持转置场景。" + ELIDED + "mm左矩阵,不支持非连续输入。",
        "x1 must be contiguous (no transpose).", ["x1"], INVALID, documented=False,
-       notes="Contiguity is not in the return-code table."),
+       notes="Contiguity is not in the return-code table.", representation=True),
     _c("V3-LAYOUT-003", "reject", "非连续的tensor仅支持transpose场景。",
        "x2 non-contiguous in any way other than the transpose is rejected.", ["x2"], INVALID, documented=False,
-       section="参数说明"),
+       section="参数说明", representation=True),
     _c("V3-LAYOUT-002", "accept", "只支持x2矩阵转置/不转置,x1矩阵不支持转置场景。",
        "x2 may be transposed, in ND or FRACTAL_NZ.", ["x2"], OK),
     _c("V3-FORMAT-001", "accept", _X2_FORMAT, "x2 may be FRACTAL_NZ (4-D storage).", ["x2"], OK, section="参数说明"),

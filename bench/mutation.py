@@ -22,10 +22,12 @@ Operators (one mutant per site and replacement):
   int     integer constant c -> c + 1, c - 1 (not bools, not inside f-strings);
   return  `return v` -> `return None`;
   yield   `yield v` -> `yield None`, and deleting a yield statement (a rule that is never run).
-  hook    a hook call `<hooks>.at(SITE, value, **context)` (SITE a site constant of conformance/hooks.py) ->
-          the same call on the faults that hook SITE (conformance/sim/faults.py): they are on in a clean run.
+  hook    a hook call `<hooks>.at(SITE, value, **context)` (SITE a hook site constant in the mutated module's
+          namespace: conformance/hooks.py's generic sites or the operator's own, declared with hooks.site) ->
+          the same call on the faults that hook SITE (sim/faults.py's registry): they are on in a clean run.
 Not mutated: docstrings and f-string messages (no contract rests on them) and fault code. The perturbations live
-in the hooks of conformance/sim/faults.py (not a mutated module); in a mutated module a hook call's `value` is the
+in the hooks of the fault modules (conformance/sim/faults.py, sim/<op>_faults.py: not mutated modules); in a
+mutated module a hook call's `value` is the
 correct computation (mutated as any code) and its keyword arguments are the context only hooks read (not
 mutated), as are module-level functions named only there and the branch of an `if <hooks>.at(SITE, False, ...)`
 (only a fault enters it: the rule a fault adds to a validator). Fault-hook code is exercised by tests/test_detection.py,
@@ -94,13 +96,14 @@ _SYM = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", as
         ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.And: "and", ast.Or: "or"}
 
 
-def _hook_sites() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Site constant name (conformance/hooks.py) -> (site, the faults that hook it, in registry order)."""
+def _hook_sites(mod) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Site constant name in module `mod`'s namespace (a generic site it imports from conformance/hooks.py, or one
+    of the operator's own, declared with hooks.site) -> (site, the faults that hook it, in registry order)."""
     from conformance import hooks
     from conformance.sim.faults import FAULTS, RELATION_FAULTS
     hooking = {site: tuple(f.name for f in [*FAULTS.values(), *RELATION_FAULTS.values()] if site in f.hooks)
                for site in hooks.SITES}
-    return {name: (value, hooking[value]) for name, value in vars(hooks).items()
+    return {name: (value, hooking[value]) for name, value in vars(mod).items()
             if isinstance(value, str) and value in hooks.SITES}
 
 
@@ -468,7 +471,7 @@ def mutants_of(name: str):
     mod = importlib.import_module(MODULES[name][0])
     src = Path(mod.__file__).read_text()
     tree = ast.parse(src)
-    return mod, tree, _sites(tree, _hook_sites())
+    return mod, tree, _sites(tree, _hook_sites(mod))
 
 
 def key_of(name, site) -> str:

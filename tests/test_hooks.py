@@ -1,17 +1,40 @@
-"""Faults are objects with hooks (conformance/sim/faults.py), asked at declared sites (conformance/hooks.py): no
-code tests a fault's name, and a misspelt site fails at once instead of leaving its fault silently untested."""
+"""Faults are objects with hooks (conformance/sim/faults.py and each operator's sim/<op>_faults.py), asked at
+declared sites (conformance/hooks.py's generic ones, each operator's own in the module that asks for them): no code
+tests a fault's name, and a misspelt site fails at once instead of leaving its fault silently untested."""
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
 
-from conformance import hooks
+from conformance import hooks, operators
 from conformance.hooks import NO_HOOKS, SITES, UnknownSite
 from conformance.sim.faults import FAULTS, RELATION_FAULTS, Fault, parse_faults
 
 PACKAGE = Path(__file__).resolve().parents[1] / "conformance"
-FAULTS_MODULE = PACKAGE / "sim" / "faults.py"
+ROOT = PACKAGE.parent
+# the fault modules: the generic registry and each operator's own (its record's `faults`)
+FAULT_MODULES = {PACKAGE / "sim" / "faults.py"} | {
+    ROOT / (op.faults.path.split(":")[0].replace(".", "/") + ".py") for op in operators.all_operators() if op.faults}
+
+
+def _module(path: Path):
+    """The package module at `path`, imported (so the hook sites it declares are in SITES)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return importlib.import_module(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+
+
+def _hook_modules() -> dict[Path, ast.Module]:
+    """Every module of the package that declares a hook site or asks for one, imported first: then SITES holds
+    every site (an operator's own are declared by its modules on import)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text()
+        if "site(" in source or ".at(" in source:
+            _module(path)
+            found[path] = ast.parse(source)
+    return found
 # string constants that spell a fault's name but mean something else: (file, value) -> why
 NOT_A_FAULT = {("relations.py", "nondeterministic"): "the determinism relation's check category",
                ("results.py", "nondeterministic"): "that category in the results schema's Category enum"}
@@ -31,13 +54,16 @@ def fault_names_in(source: str) -> list[tuple[int, str]]:
 
 def test_no_module_but_the_registry_names_a_fault():
     offenders = []
+    assert len(FAULT_MODULES) == 1 + sum(1 for op in operators.all_operators() if op.faults)
+    assert all(path.is_file() for path in FAULT_MODULES), FAULT_MODULES
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path == FAULTS_MODULE:
+        if path in FAULT_MODULES:
             continue
         for line, text in fault_names_in(path.read_text()):
             if (path.name, text) not in NOT_A_FAULT:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}")
-    assert not offenders, "fault names outside sim/faults.py (give the fault a hook instead):\n" + "\n".join(offenders)
+    assert not offenders, ("fault names outside the fault modules (sim/faults.py, sim/<op>_faults.py; give the "
+                           "fault a hook instead):\n" + "\n".join(offenders))
 
 
 def test_the_name_scan_can_fail():
@@ -66,19 +92,22 @@ def test_unknown_fault_names_are_refused():
 
 
 def test_no_hooks_and_an_empty_fault_set_answer_the_value():
+    _hook_modules()
     for site in SITES:
         assert NO_HOOKS.at(site, "v", anything=1) == "v"
         assert parse_faults([]).at(site, "v", anything=1) == "v"
 
 
 def _sites_asked() -> dict[str, list[str]]:
-    """site -> where code asks for it: every `<x>.at(NAME, ...)` whose NAME is a site constant of conformance.hooks."""
-    constants = {name: value for name, value in vars(hooks).items() if isinstance(value, str) and value in SITES}
+    """site -> where code asks for it: every `<x>.at(NAME, ...)` whose NAME is a site constant in its module's
+    namespace (a generic site imported from conformance.hooks, or one the module declares or imports)."""
     asked: dict[str, list[str]] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if path == FAULTS_MODULE:
+    for path, tree in _hook_modules().items():
+        if path in FAULT_MODULES:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        namespace = vars(_module(path))
+        constants = {name: value for name, value in namespace.items() if isinstance(value, str) and value in SITES}
+        for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "at"
                     and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in constants):
                 asked.setdefault(constants[node.args[0].id], []).append(f"{path.name}:{node.lineno}")
@@ -105,8 +134,29 @@ def test_hooks_apply_in_registry_order():
     for name in order:
         for hook in FAULTS[name].hooks.values():
             calls.append(hook)
-    assert parse_faults(both)._hooks[hooks.MARN_INPLACE_WRITTEN] == calls == parse_faults(both[::-1])._hooks[
-        hooks.MARN_INPLACE_WRITTEN]
+    from conformance.sim.marn_numerics import MARN_INPLACE_WRITTEN as site
+    assert parse_faults(both)._hooks[site] == calls == parse_faults(both[::-1])._hooks[site]
+
+
+def test_shared_faults_join_the_operators_shares_in_registry_order():
+    """A shared fault (sim/faults.py) is declared once; each operator's Share (its own fault module) adds the
+    constraints it breaks there and its hooks at that operator's sites."""
+    from conformance.sim import faults as registry
+    shared = {f.name for f in registry._SHARED}
+    shares = {}
+    for op in operators.all_operators():
+        for item in (op.faults.load()() if op.faults else ()):
+            if isinstance(item, registry.Share):
+                assert item.fault in shared, item.fault
+                shares.setdefault(item.fault, []).append(item)
+    for name in shared:
+        fault = {**FAULTS, **RELATION_FAULTS}[name]
+        base = next(f for f in registry._SHARED if f.name == name)
+        parts = shares.get(name, [])
+        assert fault.violates == base.violates + tuple(c for p in parts for c in p.violates)
+        assert list(fault.hooks) == [*base.hooks, *(site for p in parts for site in p.hooks)]
+    with pytest.raises(ValueError, match="two hooks"):
+        registry._joined(FAULTS["lsb-drift"], registry.Share("lsb-drift", (), dict(FAULTS["lsb-drift"].hooks)))
 
 
 def test_unchecked_faults_switch_off_their_rule_only():

@@ -17,8 +17,8 @@ _SCALARS = ("epsilon", "group", "reduceOp", "commTurn", "streamMode")
 
 # the modules that belong to these two operators: each may name them; generic code never does
 MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conformance/casegen/marn.py",
-           "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/cann/marn_host.py",
-           "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
+           "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/marn_faults.py",
+           "conformance/sim/cann/marn_host.py", "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
            "conformance/tolerance/marn_check.py", "conformance/backends/bindings/torch_cpu_marn.py",
            "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py",
            "conformance/fuzz/marn.py")
@@ -57,7 +57,7 @@ MARN = Operator(
                          "same_rejection"}),
     constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
     cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.marn:valid"),
-    limit_cases=Ref("conformance.casegen.marn:limit_cases"),
+    limit_cases=Ref("conformance.casegen.marn:limit_cases"), faults=Ref("conformance.sim.marn_faults:faults"),
     **_SHARED)
 
 INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOut as its only output argument

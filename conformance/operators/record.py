@@ -3,9 +3,9 @@
 A record holds the operator's facts as data (its C ABI, output names, which argument gives the output dtype and
 shape, its declared inplace twin, its numeric-path option) and points to the code that belongs to it by import
 path (`Ref`): its constraints, case families, fuzz space, reference, error bound and checker, benchmark chain,
-simulator and sim-cann models, golden selection, and each backend's binding of it (`bindings`). Pointers are
-resolved on first use, so importing the registry imports no layer: the backends can read an operator's ABI
-without pulling in the simulator (tests/test_layering.py).
+simulator, its faults and sim-cann models, golden selection, and each backend's binding of it (`bindings`).
+Pointers are resolved on first use, so importing the registry imports no layer: the backends can read an
+operator's ABI without pulling in the simulator (tests/test_layering.py).
 
 Generic code asks the record, never the operator's name: `operators.get(inv.op).summed_output`, not
 `"residual" if op.startswith("Inplace") else "y"`.
@@ -92,6 +92,9 @@ class Operator:
     host_model: Ref | None = None  # sim-cann: the published source's host checks
     kernel_path: Ref | None = None  # sim-cann: the numeric path the published kernels take for an invocation
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
+    # () -> list: its simulator faults (sim.faults.Fault) and its shares of the shared ones (sim.faults.Share),
+    # in its own module (sim/<op>_faults.py); a twin's come with its base's: None
+    faults: Ref | None = None
     check: Ref | None = None  # (inv, results, **kw) -> checks: reference, derived bound and comparison
     golden_arrays: Ref | None = None  # (inv) -> the reference arrays frozen in golden/
     precision_outputs: Ref | None = None  # (inv, expected) -> ({name: [array per rank]}, ranks compared)

@@ -20,7 +20,8 @@ V3 = Operator(
     rank_local_args=(),  # every rank's output is the all-reduced result itself
     path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it
     modules=("conformance/operators/v3.py", "conformance/spec/v3.py", "conformance/casegen/v3.py",
-             "conformance/validate/v3.py", "conformance/sim/v3_numerics.py", "conformance/sim/cann/v3_host.py",
+             "conformance/validate/v3.py", "conformance/sim/v3_numerics.py", "conformance/sim/v3_faults.py",
+             "conformance/sim/cann/v3_host.py",
              "conformance/reference/v3.py", "conformance/tolerance/v3_bounds.py", "conformance/tolerance/v3_check.py",
              "conformance/quant.py", "conformance/fuzz/v3.py", "conformance/backends/bindings/torch_cpu_v3.py",
              "conformance/backends/bindings/torch_npu_v3.py", "conformance/backends/bindings/aclnn_v3.py"),
@@ -36,7 +37,7 @@ V3 = Operator(
     host_model=Ref("conformance.sim.cann.v3_host:check"),
     kernel_path=Ref("conformance.sim.cann.v3_host:kernel_path"),
     mutation_base=Ref("conformance.casegen.v3:mutation_base"), limit_cases=Ref("conformance.casegen.v3:limit_cases"),
-    chain=Ref("conformance.sim.chain:v3_chain"),
+    chain=Ref("conformance.sim.chain:v3_chain"), faults=Ref("conformance.sim.v3_faults:faults"),
     check=Ref("conformance.tolerance.v3_check:check"),
     golden_arrays=Ref("conformance.reference.v3:golden_arrays"),
     precision_outputs=Ref("conformance.reference.v3:precision_outputs"),

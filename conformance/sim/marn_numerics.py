@@ -9,7 +9,7 @@ output dtype), the result stored in the output dtype. Then, with the rank's own 
   from the rounded y ("rounded_y"), or the mean square from x and the numerator from y ("split_d");
   normOut = bf16(bf16(numerator * rstd) * gamma).
 Rounding is half to even everywhere. Where a simulator fault may replace a value the code asks its `faults` (a
-conformance.hooks.Hooks: sim/faults.py's FaultSet, or NO_HOOKS) at a site of conformance/hooks.py.
+conformance.hooks.Hooks: sim/faults.py's FaultSet, or NO_HOOKS) at a hook site declared below.
 """
 
 from __future__ import annotations
@@ -17,10 +17,32 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, operators
-from ..hooks import (MARN_BIAS_APPLIED, MARN_GAMMA, MARN_HELD, MARN_INPLACE_NORM_OUT, MARN_INPLACE_WRITTEN,
-                     MARN_NORM_OUT_BLOCK, MARN_OWN_ARGUMENTS, MARN_PARTIAL, MARN_PRODUCT, MARN_REDUCED,
-                     MARN_RESIDUAL_SUM, MARN_RMS_AXIS, MARN_ROUND, MARN_RSTD, MARN_STORED_PARTIALS, MARN_X2_MATRIX)
+from ..hooks import site
 from ..reference.marn import as_matrix
+
+# ---- hook sites of this arithmetic (its faults: sim/marn_faults.py) ----------------------------------------------
+MARN_ROUND = site("marn.round", "the function rounding fp32 values to fp16/bf16 (dtypes.round_to)")
+MARN_OWN_ARGUMENTS = site("marn.own_arguments", "the arguments rank r computes with (its own); context ranks, rank")
+MARN_X2_MATRIX = site("marn.x2_matrix", "x2 as the float32 (k, n) matrix the matmul reads; context x2: the argument")
+MARN_PRODUCT = site("marn.product", "a rank's fp32 x1 @ x2 (rows of it); context x1, x2, dtype")
+MARN_BIAS_APPLIED = site("marn.bias_applied", "whether rank r adds its bias (True); context rank")
+MARN_PARTIAL = site("marn.partial", "rank r's fp32 partial x1 @ x2 + bias before it is stored; context rank")
+MARN_STORED_PARTIALS = site("marn.stored_partials", "the stored partials rank r puts into the all-reduce ([p]); "
+                                                    "context rank, world")
+MARN_REDUCED = site("marn.reduced", "the all-reduced matmul result (in place)")
+MARN_HELD = site("marn.held", "what each rank holds after the all-reduce ([mm] * world); context partials: a callable "
+                              "returning every rank's stored partials in rank order, reduce(partials, accumulation)")
+MARN_GAMMA = site("marn.gamma", "gamma as the norm applies it ((n,) float32; None: not applied)")
+MARN_RMS_AXIS = site("marn.rms_axis", "the axis the mean square is taken over (1)")
+MARN_RESIDUAL_SUM = site("marn.residual_sum", "the fp32 sum of a row block of the reduced matmul and the residual; "
+                                              "context mm: the matmul's block")
+MARN_RSTD = site("marn.rstd", "1 / sqrt(mean square + eps) of a row block; context ms, eps")
+MARN_NORM_OUT_BLOCK = site("marn.norm_out_block", "whether this rank's normOut was already perturbed (False), after "
+                                                  "a row block was stored; context block (in place), exact: its "
+                                                  "fp32 values")
+MARN_INPLACE_WRITTEN = site("marn.inplace_written", "what the inplace variant writes into residual (y); context "
+                                                    "residual: the argument, norm_out")
+MARN_INPLACE_NORM_OUT = site("marn.inplace_norm_out", "the inplace variant's normOut (in place)")
 
 
 # bf16 paths a correct kernel takes (device-facts 3): (mean-square source, numerator source)

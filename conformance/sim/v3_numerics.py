@@ -11,7 +11,8 @@ saturating). The rows (padded up to a multiple of W) are split into W blocks; al
 rank to rank b, which sums int8 -> fp16 -> fp32 values in fp32, multiplies by fp32(scale1) / fp32(scale2) and
 casts fp32 -> fp16 -> int8; all_gather returns every block to every rank; dequant multiplies by scale2 (fp16 in
 fp16; bf16 via fp32, rounded to bf16).
-Where a simulator fault may replace a value the code asks its `faults` (a conformance.hooks.Hooks) at a site.
+Where a simulator fault may replace a value the code asks its `faults` (a conformance.hooks.Hooks) at a hook site
+declared below.
 """
 
 from __future__ import annotations
@@ -19,11 +20,27 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, quant
-from ..hooks import (V3_ACCUMULATOR_BIAS, V3_ALLREDUCED, V3_ALLTOALL_BLOCK, V3_COMM_SCALES, V3_DEQUANT_SCALE,
-                     V3_DEQUANTISED, V3_GATHERED, V3_LOCAL_VALUE, V3_LOCAL_X3, V3_LOCALS, V3_PERTOKEN_SCALED,
-                     V3_RANK_OUTPUT, V3_REDUCED, V3_TO_INT8, V3_X2_MATRIX)
+from ..hooks import site
 from ..reference.v3 import int_matmul, rows, scale_values, wrap_int32, x2_matrix
 from .marn_numerics import allreduce
+
+# ---- hook sites of this arithmetic (its faults: sim/v3_faults.py) ------------------------------------------------
+V3_TO_INT8 = site("v3.to_int8", "the cast of fp16 values to int8 (quant.to_int8: half to even, saturating)")
+V3_DEQUANT_SCALE = site("v3.dequant_scale", "the fp32 dequantScale values applied; context scale: the argument")
+V3_X2_MATRIX = site("v3.x2_matrix", "x2 as the logical (k, n) int8 matrix; context x2: the argument")
+V3_ACCUMULATOR_BIAS = site("v3.accumulator_bias", "the bias added to the int32 accumulator (the argument or None)")
+V3_DEQUANTISED = site("v3.dequantised", "the fp32 accumulator times dequantScale; context acc, deq")
+V3_PERTOKEN_SCALED = site("v3.pertoken_scaled", "the dequantised value times pertokenScale per row; context "
+                                                "unscaled, pertoken")
+V3_LOCAL_VALUE = site("v3.local_value", "a rank's fp32 value before x3 and the store; context bias: the argument")
+V3_LOCAL_X3 = site("v3.local_x3", "the x3 a rank adds to its own value (the argument or None)")
+V3_LOCALS = site("v3.locals", "every rank's stored value entering the all-reduce, in rank order; context out_dtype")
+V3_COMM_SCALES = site("v3.comm_scales", "(commQuantScale1, commQuantScale2) as the low-bit path applies them")
+V3_ALLTOALL_BLOCK = site("v3.alltoall_block", "the rows per all_to_all block (ceil(m / W)); context m, world")
+V3_GATHERED = site("v3.gathered", "the low-bit int8 result after all_gather; context block, world")
+V3_ALLREDUCED = site("v3.allreduced", "the all-reduced value, flat rows; context x3: rank 0's argument, out_dtype")
+V3_REDUCED = site("v3.reduced", "the all-reduced result in the output's shape (in place)")
+V3_RANK_OUTPUT = site("v3.rank_output", "rank r's copy of the result (in place); context rank, world")
 
 
 def _int8(v, faults):

@@ -4,14 +4,21 @@ conventions in validate.common)."""
 from __future__ import annotations
 
 from .. import operators
-from ..hooks import (INT32_BOUND_EXCEEDED, MARN_EMPTY_BS_REJECTED, MARN_EMPTY_N_REJECTED, MARN_EPSILON_UPPER,
-                     MARN_NULL_BIAS_REJECTED, MARN_NULL_CODE, NO_HOOKS, TRANSPOSED_X2_REJECTED, Hooks)
+from ..hooks import INT32_BOUND_EXCEEDED, NO_HOOKS, TRANSPOSED_X2_REJECTED, Hooks, site
 from ..protocol import ACLNN_ERR_PARAM_NULLPTR as NULLPTR
 from ..protocol import TensorArg
 from ..spec.model import INT32_MAX, VALID_WORLD_SIZES  # noqa: F401  (VALID_WORLD_SIZES: tests/test_layering.py)
 from .common import CATALOGUE, communication_rules, first_violation
 
 FLOAT_DTYPES = ("float16", "bfloat16")
+
+# ---- hook sites of these host checks (the generic ones: conformance/hooks.py; the faults: sim/marn_faults.py) --------
+MARN_NULL_CODE = site("marn.null_code", "the status of a null required MARN input or output (CATALOGUE: its "
+                                        "constraint's code)")
+MARN_NULL_BIAS_REJECTED = site("marn.null_bias_rejected", "whether MARN rejects a null bias (False); context bias")
+MARN_EMPTY_BS_REJECTED = site("marn.empty_bs_rejected", "whether MARN rejects an empty b*s (False); context m")
+MARN_EMPTY_N_REJECTED = site("marn.empty_n_rejected", "whether MARN rejects an empty n (False); context n")
+MARN_EPSILON_UPPER = site("marn.epsilon_upper", "the exclusive upper limit of MARN's epsilon (1.0)")
 
 
 def _rules(op: str, t: dict, attrs: dict, world_size: int, hooks: Hooks):

@@ -1,17 +1,23 @@
 """What GetWorkspaceSize of aclnnQuantMatmulAllReduceV3 checks, one rule per constraint id (see
-validate.marn for the conventions: first violated rule wins, hooks (conformance/hooks.py) where a fault could
-decide otherwise, no rule touches tensor data)."""
+validate.marn for the conventions: first violated rule wins, hooks (conformance/hooks.py; this operator's own sites
+below) where a fault could decide otherwise, no rule touches tensor data)."""
 
 from __future__ import annotations
 
 from .. import quant
-from ..hooks import (INT32_BOUND_EXCEEDED, NO_HOOKS, TRANSPOSED_X2_REJECTED, V3_DIM_BOUND_EXCEEDED,
-                     V3_NULL_OPTIONAL_REJECTED, V3_NZ_X2_REJECTED, Hooks)
+from ..hooks import INT32_BOUND_EXCEEDED, NO_HOOKS, TRANSPOSED_X2_REJECTED, Hooks, site
 from ..spec.model import INT32_MAX, VALID_WORLD_SIZES  # noqa: F401  (VALID_WORLD_SIZES: tests/test_layering.py)
 from .common import CATALOGUE, communication_rules, first_violation
 
 DIM_MAX = 65535
 OUT_DTYPES = ("float16", "bfloat16")
+
+# ---- hook sites of these host checks (the generic ones: conformance/hooks.py; the faults: sim/v3_faults.py) ----------
+V3_DIM_BOUND_EXCEEDED = site("v3.dim_bound_exceeded", "whether a V3 dimension v exceeds 65535 (v > limit); context "
+                                                      "v, limit")
+V3_NZ_X2_REJECTED = site("v3.nz_x2_rejected", "whether V3 rejects x2 for its format (False); context x2")
+V3_NULL_OPTIONAL_REJECTED = site("v3.null_optional_rejected", "whether V3 rejects a null optional tensor (False); "
+                                                              "context bias, x3, pertoken")
 
 
 def _rules(op, t, attrs, world_size, hooks: Hooks):

@@ -373,7 +373,8 @@ class ContractTest:
 
         def judged(backend, case):
             def run():
-                outcome = run_case(case, backend, Context(seed=0, with_metrics=False, status_check="convention"))
+                outcome = run_case(case, backend, Context(seed=0, with_metrics=False, status_check="convention",
+                                                                  unsupported_inputs="reject"))
                 return None if outcome.passed else outcome.category
             return f"{case.id} ({backend.name})", run
 

@@ -37,6 +37,7 @@ def run_fault(fault: str, *, cases_dir: Path, profile: str, world_sizes: str, se
     proc = subprocess.run(_pytest_cmd(cases_dir, profile, world_sizes, seed,
                                       ["--mc2-fault", fault, "-x", "--mc2-results", str(results),
                                        "--mc2-status-check", FAULTS[fault].status_check,
+                                       "--mc2-unsupported-inputs", FAULTS[fault].unsupported_inputs,
                                        "--mc2-first", ",".join(FAULTS[fault].violates)]),
                           capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     first, ran = _first_failure(results)

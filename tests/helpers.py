@@ -52,7 +52,8 @@ def first_kill(fault: str, cases, *, seed: int = 0):
     ordered = sorted(cases, key=lambda c: not (violated & set(c.covers)))
     backend = SimulatorBackend(faults=[fault])
     for case in ordered:
-        context = Context(seed=seed, with_metrics=False, status_check=FAULTS[fault].status_check)
+        context = Context(seed=seed, with_metrics=False, status_check=FAULTS[fault].status_check,
+                          unsupported_inputs=FAULTS[fault].unsupported_inputs)
         outcome = run_case(case, backend, context)
         if not outcome.passed:
             return case, outcome

@@ -20,6 +20,7 @@ operator's code.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -28,6 +29,7 @@ import numpy as np
 
 from ..hooks import INT32_BOUND_EXCEEDED, SIM_OUTPUTS, SITES, TRANSPOSED_X2_REJECTED, RULE_CHECKED, check_site
 from ..spec import CONSTRAINTS
+from ..spec.model import UNSUPPORTED_INPUT_READINGS
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class Fault:
     violates: tuple[str, ...]  # constraint ids it breaks
     description: str
     status_check: str = "documented"  # the --status-check under which it is a violation (self-check runs it so)
+    # the --unsupported-inputs reading under which it is a violation: skipping a representation rule's check while
+    # computing such inputs correctly is conformant by default, a violation only of the literal reading
+    unsupported_inputs: str = UNSUPPORTED_INPUT_READINGS[0]
     # "contract": the contract checks must kill it (tests/test_detection.py, the self-check); "behaviour": a
     # change the contract permits (violates nothing), seen only by differential fuzzing (`fuzz --against`);
     # "relation": a metamorphic relation must catch it (RELATION_FAULTS, tests/test_relations_unit.py)
@@ -67,8 +72,7 @@ def _joined(fault: Fault, share: Share) -> Fault:
     clash = set(fault.hooks) & set(share.hooks)
     if clash:
         raise ValueError(f"fault {fault.name}: two hooks at site {sorted(clash)[0]!r}")
-    return Fault(fault.name, fault.violates + share.violates, fault.description, fault.status_check, fault.kind,
-                 {**fault.hooks, **share.hooks})
+    return dataclasses.replace(fault, violates=fault.violates + share.violates, hooks={**fault.hooks, **share.hooks})
 
 
 # ---- the generic faults' perturbations (hooks) ---------------------------------------------------------------------
@@ -136,6 +140,7 @@ def _unchecked():
                         + (" (the kernel still fails: 561000 at launch, a violation of the convention only)"
                            if caught_by_kernel else ""),
                         status_check="convention" if caught_by_kernel else "documented",
+                        unsupported_inputs="reject" if c.may_compute_instead else UNSUPPORTED_INPUT_READINGS[0],
                         hooks={RULE_CHECKED: _unchecked_hook(c.id)})
 
 

@@ -139,6 +139,7 @@ class RunEntry:
     faults: list = field(default_factory=list)
     accumulation: str | None = None
     status_check: str | None = None
+    unsupported_inputs: str | None = None  # the --unsupported-inputs reading (None: a log from before it)
     doc_revision: str | None = None
     cann_version: str | None = None
     node: dict | None = None
@@ -150,7 +151,7 @@ class RunEntry:
     given: frozenset = field(default=frozenset(), repr=False, compare=False)  # keys the entry held (read back)
 
     _ORDER = ("backend", "profile", "world_sizes", "seed", "faults", "accumulation", "status_check",
-              "doc_revision", "cann_version", "node", "environment", "started")
+              "unsupported_inputs", "doc_revision", "cann_version", "node", "environment", "started")
 
     def to_dict(self) -> dict:
         """The run entry as the plugin writes it (and as `diff` compares two of them)."""

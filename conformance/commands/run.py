@@ -51,6 +51,8 @@ def _replay_settings(a, out: Path) -> list[str]:
     a.seed = str(run["seed"]) if run.get("seed") is not None else a.seed
     if not a.status_check and run.get("status_check"):
         a.status_check = run["status_check"]
+    if not a.unsupported_inputs and run.get("unsupported_inputs"):
+        a.unsupported_inputs = run["unsupported_inputs"]
     if not a.accumulation_bound and run.get("accumulation"):
         a.accumulation_bound = run["accumulation"]
     if not a.doc_revision and run.get("doc_revision") and not str(run["doc_revision"]).startswith("shared"):

@@ -47,6 +47,7 @@ def run_entry(s: Settings) -> RunEntry:
             "suite_version": __version__, "git_revision": git_revision()}
     return RunEntry(backend=s.backend_spec, profile=s.profile, world_sizes=list(s.world_sizes), seed=s.seed,
                     faults=list(s.faults), accumulation=s.accumulation, status_check=s.status_check,
+                    unsupported_inputs=s.context.unsupported_inputs,
                     doc_revision=s.doc_revision or "shared (default)", cann_version=s.cann_version, node=node,
                     environment=s.backend.describe(), started=time.time(), catalogue=catalogue_facts())
 

@@ -261,6 +261,7 @@ def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
         "CANN version": per_node(lambda n: n.cann_version or "not given (--cann-version)"),
         "document revision": per_node(lambda n: n.doc_revision or "not recorded"),
         "status check": per_node(lambda n: n.status_check or "not recorded"),
+        "unsupported inputs": per_node(lambda n: n.unsupported_inputs or "not recorded"),
         "nodes": len(nodes),
         "seed": per_node(lambda n: n.seed),
         "faults": per_node(lambda n: join(n.faults) or "none"),
@@ -317,7 +318,8 @@ def environment(run: RunEntry) -> dict:
                "python" + label: platform.python_version(), "platform" + label: platform.platform()}
     env.update({"backend": run.backend, "profile": run.profile, "world_sizes": run.world_sizes, "seed": run.seed,
                 "faults": run.faults, "accumulation": run.accumulation})
-    env.update({k: getattr(run, k) for k in ("status_check", "doc_revision", "cann_version") if run.has(k)})
+    env.update({k: getattr(run, k) for k in ("status_check", "unsupported_inputs", "doc_revision", "cann_version")
+                if run.has(k)})
     for k, v in (run.environment or {}).items():  # the backend's describe()
         env["backend description" if k == "backend" else k] = v
     return env

@@ -16,7 +16,7 @@ from ..spec.model import INT32_MAX
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, Shape, TensorSpec
 from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
-DTYPES = ("float16", "bfloat16")
+DTYPES = operators.get(OP).dtypes
 OPS = (OP, INPLACE_OP)  # the pair, in catalogue order
 RESIDUAL_LIKE = ("residual", "y", "normOut")  # tensors whose shape is residual's (b, s, n)
 EPSILONS = (1e-6, 1e-2, 0.5)

@@ -29,6 +29,7 @@ _SHARED = dict(
     modules=MODULES,
     golden_wide=("odd-x1_3d-x2T-bias",),
     doc="aclnnMatmulAllReduceAddRmsNorm.md",
+    dtypes=("float16", "bfloat16"),  # x1, x2, bias, residual, gamma, y and normOut share it
     dtype_arg="x1",
     shape_arg="residual",
     rank_local_args=("residual", "gamma"),  # per-rank inputs after the all-reduce: the ranks' outputs differ

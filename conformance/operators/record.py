@@ -67,6 +67,7 @@ class Operator:
     short: str  # the case-id prefix and report label: "marn", "marn_inplace", "v3"
     doc: str  # the contract document (shared/docs), for reports
     abi: Abi
+    dtypes: tuple[str, ...]  # the output dtypes it computes (its dtype table's rows; the verdict matrix's columns)
     dtype_arg: str  # the argument whose dtype is the outputs' dtype ("x1" for MARN, "output" for V3)
     shape_arg: str  # the argument whose shape the outputs have ("residual", "output")
     summed_output: str  # the output holding the all-reduced result ("y", the inplace "residual", "output")

@@ -16,6 +16,7 @@ V3 = Operator(
             ("x1", "x2", "bias", "x3", "dequantScale", "pertokenScale", "commQuantScale1", "commQuantScale2"),
             ("group", "reduceOp", "commTurn", "streamMode"), ("output",), ("output",)),
     golden_wide=("odd-fp16_pt-x1_3d-x2nzT", "odd-bf16-x1_3d-x2nz-"),
+    dtypes=("float16", "bfloat16"),  # the output's; the int8 inputs and the scales' dtypes follow from it (spec/v3.py)
     dtype_arg="output", shape_arg="output", summed_output="output",
     rank_local_args=(),  # every rank's output is the all-reduced result itself
     path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it

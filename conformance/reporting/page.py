@@ -14,11 +14,12 @@ import html
 from dataclasses import dataclass, field
 from typing import Union
 
+from .. import operators
 from ..results import Summary, selfcheck_line
 
 SIMULATOR_LABEL = "simulator run: not a hardware sign-off"
 MATRIX_WORLD_SIZES = (1, 2, 4, 8)
-MATRIX_DTYPES = ("float16", "bfloat16")
+MATRIX_DTYPES = tuple(dict.fromkeys(d for op in operators.all_operators() for d in op.dtypes))  # the records' dtypes
 # a matrix cell: (symbol on the page, symbol in Markdown, meaning); "na" and "notrun" are the two blanks
 CELL_STATES = {
     "pass": ("\u2713", "ok", "passed"),

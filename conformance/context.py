@@ -44,6 +44,7 @@ class Context:
     sim_allreduce_accumulation: str = _default("sim_allreduce_accumulation")
     sim_bf16_rms_source: str = _default("sim_bf16_rms_source")
     sim_x3_rounding: str = _default("sim_x3_rounding")
+    sim_cann_revision: str | None = _default("sim_cann_revision")
     with_metrics: bool = True
     keep_outputs: bool = False
     # the constraint records to judge by, where a caller holds its own (a test's edited catalogue); None: the

@@ -145,6 +145,10 @@ SUITE_OPTIONS = (
     SuiteOption("--sim-bf16-rms-source",
                 "simulator path: which bf16 value feeds MARN's RMSNorm (MARN-AMB-007; sim-cann picks it per shape "
                 "as the tiling does)", RMS_SOURCES[0], RMS_SOURCES, sim_field="bf16_rms_source"),
+    SuiteOption("--sim-cann-revision",
+                "sim-cann: the published source revision modelled: c29bc10, a release-branch head (8.5.0, 9.0.0, "
+                "9.1.0, ...) or master (`mc2-conformance source-drift` lists them); default: the newest modelled",
+                sim_field="cann_revision"),
     SuiteOption("--sim-x3-rounding",
                 "simulator path: V3 adds x3 after storing the product in the output dtype (after_store, the kernels) "
                 "or before the one store (fused) (V3-AMB-007)", X3_ROUNDINGS[0], X3_ROUNDINGS,

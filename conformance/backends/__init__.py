@@ -44,8 +44,12 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadl
                 engine_faults = [f for f in faults if f.split(":")[0] in ("rank-hangs", "rank-dies")]
                 if engine_faults:
                     raise ValueError(f"fault {engine_faults[0]!r} needs ranks in processes: use --backend sim-process")
+                if (sim_options or {}).get("cann_revision"):
+                    raise ValueError("--sim-cann-revision applies only to --backend sim-cann")
                 return SimulatorBackend(faults=faults, options=SimOptions(**(sim_options or {})))
             from ..sim.process_backend import SimProcessBackend
+            if (sim_options or {}).get("cann_revision"):
+                raise ValueError("--sim-cann-revision applies only to --backend sim-cann")
             return SimProcessBackend(faults=faults, options=SimOptions(**(sim_options or {})),
                                      **({"deadline_s": deadline_s} if deadline_s else {}))
         except ValueError as exc:
@@ -54,12 +58,17 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadl
         raise BackendError(f"--fault applies only to the simulator, not to backend {spec!r}")
     if spec == "sim-cann":
         from ..sim.cann.backend import CannOptions, SimCannBackend
+        from ..sim.cann.revisions import UnknownRevision
         opts = dict(sim_options or {})
+        revision = opts.pop("cann_revision", None)
         paths = sorted(k for k in opts if k != "allreduce_accumulation")
         if paths:
             raise BackendError(f"--backend sim-cann takes its numeric paths from the published source; "
                                f"drop the simulator path option(s) {', '.join(paths)}")
-        return SimCannBackend(CannOptions(**opts))
+        try:
+            return SimCannBackend(CannOptions(**opts, **({"revision": revision} if revision else {})))
+        except UnknownRevision as exc:
+            raise BackendError(f"--sim-cann-revision: {exc}") from None
     name, spec = spec, _BUILTIN_PATHS.get(spec, spec)
     if name in _TAKES_DEADLINE and deadline_s:
         return _construct(spec, deadline_s=deadline_s)

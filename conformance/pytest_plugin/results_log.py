@@ -17,11 +17,19 @@ from ..reporting import allure_results
 from ..results import (AmbiguityFact, CatalogueFacts, ConstraintFact, DeviationFact, RunEntry, TestEntry,
                         append)
 from ..spec import AMBIGUITIES, CONSTRAINTS
-from ..spec.deviations import DEVIATIONS
+from ..spec import deviations as deviation_records
 from .options import Settings, active, settings
 
 
-def catalogue_facts() -> CatalogueFacts:
+def deviation_setting(context=None) -> tuple[str, str]:
+    """(source revision, --unsupported-inputs reading) the run's known deviations are taken at: sim-cann's revision
+    option (the newest modelled when unset: the source of the CANN under test) and the run's reading."""
+    if context is None:
+        from ..context import DEFAULT_CONTEXT as context
+    return context.sim_cann_revision or deviation_records.NEWEST, context.unsupported_inputs
+
+
+def catalogue_facts(context=None) -> CatalogueFacts:
     """What the verdict page says about the catalogue this run was collected from: its constraints, ambiguities,
     known deviations, and per matrix cell 'constraint|world size|dtype' the smallest profile with a case there
     (every profile and world size: a cell absent is not applicable, one present but absent from the run was not
@@ -36,7 +44,7 @@ def catalogue_facts() -> CatalogueFacts:
         constraints=[ConstraintFact(c.id, c.kind, c.paraphrase) for c in CONSTRAINTS],
         ambiguities=[AmbiguityFact(a.id, a.statement, a.choice) for a in AMBIGUITIES],
         deviations=[DeviationFact(d.id, list(d.constraints), d.document_quote, d.source_ref, d.behaviour)
-                    for d in DEVIATIONS],
+                    for d in deviation_records.active(*deviation_setting(context))],
         matrix_cells=cells)
 
 
@@ -49,7 +57,7 @@ def run_entry(s: Settings) -> RunEntry:
                     faults=list(s.faults), accumulation=s.accumulation, status_check=s.status_check,
                     unsupported_inputs=s.context.unsupported_inputs,
                     doc_revision=s.doc_revision or "shared (default)", cann_version=s.cann_version, node=node,
-                    environment=s.backend.describe(), started=time.time(), catalogue=catalogue_facts())
+                    environment=s.backend.describe(), started=time.time(), catalogue=catalogue_facts(s.context))
 
 
 def pytest_configure(config):

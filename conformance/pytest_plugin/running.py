@@ -15,6 +15,7 @@ from ..results import CaseRecord, Category, output_of
 from ..spec import BY_ID
 from ..spec.deviations import deviations_of
 from .leasing import leased_backend
+from .results_log import deviation_setting
 
 
 def label_case(case, *, seed: int) -> None:
@@ -23,7 +24,7 @@ def label_case(case, *, seed: int) -> None:
     allure_results.label_case(case, seed=seed, constraint_kinds={BY_ID[c].kind for c in case.covers if c in BY_ID})
 
 
-def case_record(case, outcome, *, outputs_file: str | None = None) -> CaseRecord:
+def case_record(case, outcome, *, outputs_file: str | None = None, context=None) -> CaseRecord:
     """The `mc2` property of a judged case: the Outcome's facts, with the structured facts readers would
     otherwise derive from the catalogue or from check names (the deviations matching the case, the output of
     each check)."""
@@ -37,7 +38,8 @@ def case_record(case, outcome, *, outputs_file: str | None = None) -> CaseRecord
         outputs_file=outputs_file or None,
         # mistrusted: passed, but its check could not discriminate (judge.py); the test does not fail
         mistrusted=outcome.detail if outcome.category == Category.MISTRUSTED else None,
-        stat_outputs=stat_outputs or None, deviations=[d.id for d in deviations_of(case.id)] or None)
+        stat_outputs=stat_outputs or None,
+        deviations=[d.id for d in deviations_of(case.id, *deviation_setting(context))] or None)
 
 
 @pytest.fixture
@@ -54,7 +56,8 @@ def judge_case(request, mc2):
         kept = _keep_outputs(mc2.keep_outputs, request.node.nodeid, outcome.outputs)
         # user_properties cross the xdist channel, which carries only plain types: send JSON text
         request.node.user_properties.append(
-            ("mc2", json.dumps(case_record(case, outcome, outputs_file=kept).to_dict(), default=float)))
+            ("mc2", json.dumps(case_record(case, outcome, outputs_file=kept, context=context).to_dict(),
+                               default=float)))
         if outcome.category == Category.UNSUPPORTED:
             pytest.skip(f"backend {mc2.backend.name} does not support this case: {outcome.detail}")
         if not outcome.passed:

@@ -2,8 +2,11 @@
 
 A `Deviation` is not a verdict. It says: the document promises X (quoted), the open-sourced implementation
 does Y (file:line at a named revision), and these cases will therefore fail on a device that behaves as the
-source does. `waivers/cann-source-deviations.toml` holds one waiver per record (its issue is the record id),
-so a release team can accept a deviation on purpose instead of being surprised by it.
+source does. A deviation holds at the source revisions it names (`revisions`; sim-cann's revision names,
+conformance/sim/cann/revisions.py; empty: every modelled revision) and, where it is about an input a correct
+device may compute instead of rejecting, only under the literal `--unsupported-inputs reject` reading (`reading`).
+`waivers/cann-source-<revision>.toml` holds one waiver per record that holds at that revision (its issue is the
+record id), so a release team can accept a deviation on purpose instead of being surprised by it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,14 @@ import re
 from dataclasses import dataclass
 
 from . import marn, v3
+from .model import UNSUPPORTED_INPUT_READINGS as READINGS
+
+# The sim-cann source revisions (conformance/sim/cann/revisions.py names them; the spec layer keeps the names only).
+# Up to 9.0.0-beta.2 and at 9.1.0-beta.1 (forked before the fix) the V3 host path behaves as at c29bc10 here; from
+# 9.0.0 / 9.1.0-beta.1 on the runtime makes non-contiguous inputs contiguous and the host rejects a strided x2.
+_BEFORE_CONTIGUITY = ("c29bc10", "8.5.0-beta.1", "8.5.0", "9.0.0-beta.1", "9.0.0-beta.2")
+_CONTIGUITY = ("9.0.0", "9.1.0-beta.1", "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
+_M = "mirror-cann/ops-transformer"
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,12 @@ class Deviation:
     source_ref: str  # "hicann/ops-transformer@<rev> path:line" (one or more, "; "-separated)
     behaviour: str  # what the implementation does instead (English)
     case_patterns: tuple[str, ...]  # case-id globs (* and ?) of the cases that fail because of it
+    revisions: tuple[str, ...] = ()  # the sim-cann source revisions where it holds (empty: every modelled one)
+    reading: str = ""  # "reject": holds only under --unsupported-inputs reject; "": under every reading
+
+    def holds(self, revision: str, reading: str = READINGS[0]) -> bool:
+        """Whether the deviation holds at source `revision` under the --unsupported-inputs `reading`."""
+        return (not self.revisions or revision in self.revisions) and (not self.reading or self.reading == reading)
 
 
 _OT = "hicann/ops-transformer@c29bc10"
@@ -133,8 +150,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "完成输入ND到NZ的转换,非连续的tensor仅支持transpose场景。",
         f"{_V3_DOC} / 参数说明 (x2)",
         f"{_OT} mc2/matmul_all_reduce/op_host/matmul_all_reduce_def.cpp:57",
-        "A strided (not transposed) x2 is accepted (status 0) and its buffer read as if contiguous.",
-        ("v3-V3-LAYOUT-003-x2_strided-*",)),
+        "A strided (not transposed) x2 is accepted (status 0) and its buffer read as if contiguous. Retired at "
+        "9.0.0 and 9.1.0-beta.1 on: the host rejects such an x2 (161002), as the document says "
+        f"({_M}@d28d8f9 mc2/matmul_all_reduce/op_api/aclnn_quant_matmul_all_reduce_v3.cpp:301).",
+        ("v3-V3-LAYOUT-003-x2_strided-*",), revisions=_BEFORE_CONTIGUITY),
     Deviation(
         "DEV-V3-005", _V3_OPS, ("V3-SHAPE-003",),
         "当x2的数据格式为FRACTAL_NZ时,当前版本仅支持四维输入,配合aclnnCalculateMatmulWeightSizeV2和aclnnTransMatmulWeight"
@@ -174,6 +193,18 @@ DEVIATIONS += (
         "FRACTAL_NZ one is accepted and its buffer read as ND.",
         ("v3-V3-FORMAT-004-bias_nz-*", "v3-V3-FORMAT-004-x3_nz-*", "v3-V3-FORMAT-004-deq_nz-*",
          "v3-V3-FORMAT-004-pertoken_nz-*", "v3-V3-FORMAT-004-comm_nz-*")),
+    Deviation(
+        "DEV-V3-009", _V3_OPS, ("V3-LAYOUT-001",),
+        "只支持x2矩阵转置/不转置,x1矩阵不支持转置场景。",
+        f"{_V3_DOC} / 约束与限制 (x1)",
+        f"{_M}@d28d8f9 mc2/matmul_all_reduce/op_host/matmul_all_reduce_def.cpp:496,532,550,604,622,640,658 "
+        f"(9.0.0); {_M}@3a280bc same file :491,518,531,570,583,596,609 (master); {_GEN} "
+        "tools/build/opbuild/op_aclnn_generator.cpp:1578-1612",
+        "A transposed or strided x1 (and a non-contiguous bias, x3 or scale) is made contiguous by the runtime and "
+        "the call succeeds with the documented result. A deviation of the literal reading only: no document "
+        "promises the rejection, so by default (--unsupported-inputs reject-or-compute) it is a device doing more "
+        "than promised and passes.",
+        ("v3-V3-LAYOUT-001-*",), revisions=_CONTIGUITY, reading="reject"),
 )
 
 BY_ID = {d.id: d for d in DEVIATIONS}
@@ -183,20 +214,37 @@ def _glob(pattern: str) -> re.Pattern:
     return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
 
 
-def deviations_of(case_id: str) -> list[Deviation]:
-    """The deviations whose case patterns match `case_id`."""
-    return [d for d in DEVIATIONS if any(_glob(p).fullmatch(case_id) for p in d.case_patterns)]
+NEWEST = "master"  # sim-cann's default revision (conformance/sim/cann/revisions.DEFAULT; tested equal)
+
+
+def active(revision: str = NEWEST, reading: str = READINGS[0]) -> tuple[Deviation, ...]:
+    """The deviations that hold at source `revision` under the --unsupported-inputs `reading`."""
+    return tuple(d for d in DEVIATIONS if d.holds(revision, reading))
+
+
+def deviations_of(case_id: str, revision: str = NEWEST, reading: str = READINGS[0]) -> list[Deviation]:
+    """The deviations holding at `revision` (under `reading`) whose case patterns match `case_id`."""
+    return [d for d in active(revision, reading) if any(_glob(p).fullmatch(case_id) for p in d.case_patterns)]
 
 
 WAIVER_EXPIRES = "2027-06-30"  # a release team renews waivers on purpose; the shipped file is generated
 
 
-def waiver_toml(*, expires: str = WAIVER_EXPIRES) -> str:
-    """waivers/cann-source-deviations.toml: one waiver per deviation, its issue the record id."""
-    lines = ["# Generated by `mc2-conformance deviations --waivers` from conformance/spec/deviations.py: one waiver",
-             "# per place where the published CANN source contradicts the operator documents. Applying it says:",
-             "# we accept that the device behaves as the source does there. Regenerate, do not edit.", ""]
-    for d in DEVIATIONS:
+def waiver_file(revision: str) -> str:
+    """Where the shipped waivers of source `revision` live, relative to the repository."""
+    return f"waivers/cann-source-{revision}.toml"
+
+
+def waiver_toml(revision: str = NEWEST, reading: str = READINGS[0], *, expires: str = WAIVER_EXPIRES) -> str:
+    """The waiver file of source `revision` under `reading`: one waiver per deviation holding there, its issue the
+    record id."""
+    lines = [f"# Generated by `mc2-conformance deviations --waivers --sim-cann-revision {revision}"
+             + ("" if reading == READINGS[0] else f" --unsupported-inputs {reading}")
+             + "` from conformance/spec/deviations.py:",
+             "# one waiver per place where the published CANN source at that revision contradicts the operator",
+             "# documents. Applying it says: we accept that the device behaves as the source does there. Regenerate,",
+             "# do not edit.", ""]
+    for d in active(revision, reading):
         patterns = ", ".join(f'"cases/test_*.py::test_*[{p}]"' for p in d.case_patterns)
         reason = d.behaviour.replace("\\", "\\\\").replace('"', '\\"')
         lines += ["[[waiver]]", f"pattern = [{patterns}]", f'reason = "{d.id}: {reason}"', f'issue = "{d.id}"',
@@ -204,11 +252,15 @@ def waiver_toml(*, expires: str = WAIVER_EXPIRES) -> str:
     return "\n".join(lines)
 
 
-def listing() -> list[str]:
-    """The deviation table for `mc2-conformance constraints` and `deviations`."""
+def listing(revision: str | None = None, reading: str = READINGS[0]) -> list[str]:
+    """The deviation table for `mc2-conformance constraints` and `deviations`: every record with the revisions it
+    holds at, or (`revision` given) those holding at that revision under `reading`."""
     out = []
-    for d in DEVIATIONS:
+    for d in (DEVIATIONS if revision is None else active(revision, reading)):
+        where = ", ".join(d.revisions) if d.revisions else "every modelled revision"
+        only = " (only under --unsupported-inputs reject)" if d.reading else ""
         out.append(f"{d.id}  [{', '.join(d.constraints)}]  {d.behaviour}")
+        out.append(f"    holds at: {where}{only}")
         for q in d.document_quote.split("\n"):
             out.append(f"    document ({d.document_ref}): {q}")
         out.append(f"    source: {d.source_ref}")

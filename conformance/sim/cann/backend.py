@@ -1,4 +1,6 @@
-"""`--backend sim-cann`: a device that behaves as the published source does (hicann/ops-transformer c29bc10).
+"""`--backend sim-cann`: a device that behaves as the published source does, at a chosen source revision
+(`--sim-cann-revision`, sim/cann/revisions.py: the baseline hicann/ops-transformer c29bc10, the release-branch heads
+of CANN 8.5.0 to 9.1.0, and master; default the newest modelled).
 
 Per rank the host model (marn_host / v3_host) answers with the status and phase the implementation gives;
 inputs it accepts run through the contract simulator's numeric phases on the paths the kernels take:
@@ -21,7 +23,7 @@ import numpy as np
 from ... import __version__, operators
 from ...hooks import NO_HOOKS
 from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, TARGET_SIMULATOR, Invocation, RankResult, TensorArg
-from .model import REPO, REVISION
+from . import revisions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +39,10 @@ class CannOptions:
 
     vector_cores: int = 48
     allreduce_accumulation: str = "float32"
+    revision: str = revisions.DEFAULT  # the published source revision modelled (revisions.names())
+
+    def __post_init__(self):
+        revisions.get(self.revision)  # UnknownRevision (one line) for a revision that is not modelled
 
 
 def read_as_contiguous(t: TensorArg) -> TensorArg:
@@ -64,12 +70,16 @@ class SimCannBackend:
 
     def __init__(self, options: CannOptions | None = None, **_ignored):
         self.options = options or CannOptions()
+        self.revision = revisions.get(self.options.revision)
 
     def describe(self) -> dict[str, str]:
-        return {"backend": f"sim-cann (device model of {REPO}@{REVISION[:7]})", "target": TARGET_SIMULATOR,
+        rev = self.revision
+        return {"backend": f"sim-cann (device model of {rev.repo}@{rev.short}, {rev.name})", "target": TARGET_SIMULATOR,
                 "suite_version": __version__,
                 "numpy": np.__version__, "machine": platform.machine(),
-                "source_revision": f"{REPO}@{REVISION}", "vector_cores": str(self.options.vector_cores),
+                "source_revision": f"{rev.repo}@{rev.commit}", "source_revision_name": rev.name,
+                "cann_version": rev.cann_version or f"source {rev.name}",
+                "vector_cores": str(self.options.vector_cores),
                 "allreduce_accumulation": self.options.allreduce_accumulation}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
@@ -79,11 +89,11 @@ class SimCannBackend:
             modelled = False
         return None if modelled else f"sim-cann does not model {inv.op}"
 
-    @staticmethod
-    def _host(inv: Invocation) -> tuple[list, list[RankResult]]:
-        """The host path on every rank: its verdicts, and the rank results they give (fused call and chain)."""
+    def _host(self, inv: Invocation) -> tuple[list, list[RankResult]]:
+        """The host path on every rank at the modelled revision: its verdicts, and the rank results they give
+        (fused call and chain)."""
         check = operators.get(inv.op).host_model.load()
-        verdicts = [check(inv.op, dict(t), dict(inv.attrs), inv.world_size) for t in inv.ranks]
+        verdicts = [check(inv.op, dict(t), dict(inv.attrs), inv.world_size, self.revision.name) for t in inv.ranks]
         return verdicts, [RankResult(v.status, {}, f"{v.rule}: {v.message}" if v.rule else v.message, v.phase)
                           for v in verdicts]
 

@@ -181,8 +181,11 @@ def _fmt(t) -> str:
     return "ND" if t.format in _ND_LIKE else t.format
 
 
-def check(op: str, tensors: dict, attrs: dict, world_size: int) -> HostVerdict:
-    """What GetWorkspaceSize and the launch answer for one rank (never touches tensor data)."""
+def check(op: str, tensors: dict, attrs: dict, world_size: int, revision: str = "c29bc10") -> HostVerdict:
+    """What GetWorkspaceSize and the launch answer for one rank (never touches tensor data). Every modelled source
+    revision behaves alike here (sim/cann/revisions.py: no behaviour change of this operator's host path; its
+    rules only moved, and the checks later revisions added decide no input this API can pass): `revision` is
+    accepted for the interface's sake."""
     inplace = op == INPLACE_OP
     if not inplace and op != OP:
         raise ValueError(f"unknown operator {op!r}")

@@ -68,7 +68,10 @@ from typing import Mapping
 
 from ...protocol import TensorArg
 from ...spec.model import INT32_MAX
+from . import revisions
 from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
+from .revisions import (V3_COMM_SCALE1_OWN_SHAPE, V3_INPUTS_MADE_CONTIGUOUS, V3_PER_TENSOR_SCALE_EXACT,
+                        V3_X2_CONTIGUITY_CHECKED, V3_X2_FIRST_DIM_BOUNDED)
 
 OP = "QuantMatmulAllReduceV3"
 OPBASE_REV = "aa3cd74"
@@ -157,9 +160,14 @@ RULES: tuple[HostRule, ...] = (
     _r(37, LAUNCH, INNER, f"{_OB}/indv_executor.cpp:537", "launch: a non-contiguous input other than x2 has no "
        "contiguity policy and fails the launch (recorded at indv_executor_utils.h:218-223); V3 returns 561000 "
        f"({_V3}:429-432)"),
+    # --- added by a later revision (revisions.CHANGES); its source is cited at the revisions that carry it ---
+    HostRule("CANN-V3-H38", WORKSPACE, INVALID, "revision 9.0.0 and later (revisions.new_rule_location)",
+             "x2 must be contiguous or the last-two-axes transpose unless an input is empty (checked after the "
+             "shapes, also for a 4-D NZ x2): the revisions with V3_X2_CONTIGUITY_CHECKED"),
 )
 
 _BY_ID = {r.id: r for r in RULES}
+NEW_RULE_OF = {"CANN-V3-H38": "NEW-V3-X2-CONTIGUOUS"}  # the reading's id of a rule a later revision added
 
 # Checks in the source that cannot decide a V3 verdict (an earlier check already covers them); kept for the record.
 UNREACHABLE = (
@@ -271,17 +279,36 @@ def _noncontiguous_inputs(t: Mapping[str, TensorArg | None]) -> list[str]:
     return names
 
 
-def _launch(t: Mapping[str, TensorArg | None]) -> HostVerdict | None:
+def _row_major(t: TensorArg) -> bool:
+    """Every view stride equals the row-major product of the later dims, size-1 dims included (the newer
+    revisions' contiguity test for x2, stricter than TensorArg.is_contiguous)."""
+    return tuple(t.strides) == TensorArg.contiguous_strides(t.shape)
+
+
+def _x2_layout_rejected(x1: TensorArg, x2: TensorArg) -> bool:
+    """V3_X2_CONTIGUITY_CHECKED: a non-empty call whose x2 is neither row-major nor the last-two-axes transpose.
+    "Empty" is the source's test: x1's dim at index rank(x2) - 1, or either of x2's last two dims, is 0."""
+    i = len(x2.shape) - 1
+    empty = (0 <= i < len(x1.shape) and x1.shape[i] == 0) or 0 in tuple(x2.shape)[-2:]
+    return not empty and not (_row_major(x2) or vendor_transposed(x2))
+
+
+def _launch(t: Mapping[str, TensorArg | None], revision: str) -> HostVerdict | None:
+    if revisions.has(revision, V3_INPUTS_MADE_CONTIGUOUS):
+        return None  # the runtime copies every non-contiguous input (x2 excepted) to a contiguous one
     bad = _noncontiguous_inputs(t)
     if bad:
         return _no("CANN-V3-H37", f"non-contiguous input(s) {', '.join(bad)}: launch fails")
     return None
 
 
-def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, world_size: int) -> HostVerdict:
-    """The verdict of the published host path for one rank's arguments (shape-only; data is never read)."""
+def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, world_size: int,
+          revision: str = revisions.BASELINE) -> HostVerdict:
+    """The verdict of the published host path at source `revision` (revisions.names()) for one rank's arguments
+    (shape-only; data is never read). Each behaviour a later revision changed is switched by revisions.has."""
     if op != OP:
         raise ValueError(f"v3_host models {OP}, not {op}")
+    has = lambda change: revisions.has(revision, change)  # noqa: E731
     t = {name: tensors.get(name) for name in NAMES}
     for name in ("x1", "x2", "dequantScale", "output"):
         if t[name] is None:
@@ -351,9 +378,15 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
             r1, r2 = len(c1.shape), len(c2.shape)
             if not (1 <= r1 <= 2 and 1 <= r2 <= 2) or r1 != r2:
                 return _no("CANN-V3-H22", f"comm scale ranks {r1}/{r2}")
-            s2 = tuple(c2.shape)  # the only dims the host reads
-            if not ((r1 == 1 and s2[0] == n) or (r1 == 2 and s2[0] == 1 and s2[1] == n)):
-                return _no("CANN-V3-H23", f"commQuantScale2 shape {s2}, expected ({n}) or (1, {n})")
+            # the baseline reads commQuantScale2's dims for both scales; V3_COMM_SCALE1_OWN_SHAPE reads each its own
+            read = (("commQuantScale1", c1), ("commQuantScale2", c2)) if has(V3_COMM_SCALE1_OWN_SHAPE) else \
+                (("commQuantScale2", c2),)
+            for name, scale in read:
+                s = tuple(scale.shape)
+                if not ((r1 == 1 and s[0] == n) or (r1 == 2 and s[0] == 1 and s[1] == n)):
+                    return _no("CANN-V3-H23", f"{name} shape {s}, expected ({n}) or (1, {n})")
+    if has(V3_X2_CONTIGUITY_CHECKED) and _x2_layout_rejected(x1, x2):
+        return _no("CANN-V3-H38", "x2 is neither contiguous nor the last-two-axes transpose")
 
     # --- opbase kernel lookup on x1, x2, output (dtype + storage format) ---
     if x1.format != "ND" or out.format != "ND" or x2.format not in ("ND", "FRACTAL_NZ"):
@@ -361,7 +394,7 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
 
     # --- empty-output short-cut: no tiling, nothing computed; the launch still checks contiguity ---
     if out.numel == 0:
-        launch = _launch(t)
+        launch = _launch(t, revision)
         if launch is not None:
             return launch
         return HostVerdict(status=0, message="output is empty: tiling and kernel skipped, workspace 0",
@@ -379,6 +412,8 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
         return _no("CANN-V3-H27", f"bias shape {tuple(bias.shape)}: expected 1-D with {n_t} elements")
     if len(deq.shape) > 3 or _numel(deq) not in (1, n_t):
         return _no("CANN-V3-H28", f"dequantScale shape {tuple(deq.shape)}: expected <= 3-D with 1 or {n_t} elements")
+    if has(V3_PER_TENSOR_SCALE_EXACT) and _numel(deq) == 1 and n_t != 1 and tuple(deq.shape) != (1,):
+        return _no("CANN-V3-H28", f"per-tensor dequantScale shape {tuple(deq.shape)}: expected exactly (1)")
     if pt is not None and (len(pt.shape) > 1 or _numel(pt) != m_t):
         return _no("CANN-V3-H29", f"pertokenScale shape {tuple(pt.shape)}: expected 1-D with {m_t} elements")
     if (c1 is None) != (c2 is None):
@@ -396,16 +431,20 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
     if k_t > UINT16_MAX:
         return _no("CANN-V3-H34", f"k = {k_t} exceeds 65535")
     transposed = vendor_transposed(x2)
-    last = k_t if transposed else n_t
+    last, first = (k_t, n_t) if transposed else (n_t, k_t)
     if last > UINT16_MAX:
         return _no("CANN-V3-H35", f"x2 last dim ({'k' if transposed else 'n'} = {last}) exceeds 65535")
+    if has(V3_X2_FIRST_DIM_BOUNDED) and first > INT32_MAX:
+        return _no("CANN-V3-H35", f"x2 first dim ({'n' if transposed else 'k'} = {first}) exceeds INT32_MAX")
+    # the comm-scale emptiness test reads commQuantScale2 at the baseline, commQuantScale1 once it reads its own
+    scale_tested = ("commQuantScale1", c1) if has(V3_COMM_SCALE1_OWN_SHAPE) else ("commQuantScale2", c2)
     empties = [nm for nm, v in (("bias", bias), ("x3", x3), ("dequantScale", deq), ("pertokenScale", pt),
-                                ("commQuantScale2", c2)) if v is not None and v.numel == 0]
+                                scale_tested) if v is not None and v.numel == 0]
     if empties or k_t == 0:
         return _no("CANN-V3-H36", f"empty {', '.join(empties)}" if empties else "k == 0")
 
     # --- launch ---
-    launch = _launch(t)
+    launch = _launch(t, revision)
     if launch is not None:
         return launch
     read_contiguous = (not nz4) and x2.numel > 1 and not x2.is_contiguous and not transposed

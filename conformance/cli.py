@@ -3,7 +3,8 @@
   run          a sign-off run through pytest (progress on the console), then summary.md / .html / .json
   report       the verdict page (+ Allure HTML) from one or more run folders, merged (one per hardware node)
   constraints  the constraint catalogue with the tests covering each constraint (--json for machines)
-  deviations   where the published CANN source contradicts the documents (--waivers: as a waiver file)
+  deviations   where the published CANN source contradicts the documents, per source revision (--waivers)
+  source-drift what changed in the published host path between two source revisions, and which cases it moves
   golden       check the frozen golden data, or --regenerate it on purpose
   repro        rerun one case by id, without pytest, and print every check
   selfcheck    score the suite: the clean simulator must pass, every named fault must be caught
@@ -22,10 +23,12 @@ import argparse
 import os
 import sys
 
-from .commands import constraints, deviations, diff, faults, fuzz, golden, perf, report, repro, run, selfcheck
+from .commands import (constraints, deviations, diff, faults, fuzz, golden, perf, report, repro, run, selfcheck,
+                       source_drift)
 from .commands.common import CliError
 
-COMMANDS = (run, report, constraints, deviations, golden, repro, selfcheck, fuzz, perf, faults, diff)  # --help order
+COMMANDS = (run, report, constraints, deviations, source_drift, golden, repro, selfcheck, fuzz, perf, faults,
+            diff)  # --help order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -132,3 +132,18 @@ def test_without_the_setting_or_under_the_shared_documents_it_is_recorded(tmp_pa
     if "--mc2-doc-revision" not in options:
         assert log.run.doc_notices == [] and "MARN-DET-001" not in {c.id for c in log.run.catalogue.constraints}
         assert "document notices" not in summarise(log.run, log.tests).signed_off
+
+
+def test_the_constraint_listing_of_the_newest_documents_states_the_deprecation_and_the_new_promises():
+    env = {k: v for k, v in os.environ.items() if k != "HCCL_DETERMINISTIC"}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "constraints", "--doc-revision", "latest"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("NOTICE: aclnnMatmulAllReduceAddRmsNorm and aclnnInplaceMatmulAllReduceAddRmsNorm: "
+                            "deprecated by the selected document revision")
+    assert "须知：该接口后续版本会废弃" in first and "DRIFT-MARN-040" in first
+    for cid in ("MARN-DET-001", "V3-DET-001"):
+        line = next(i for i, x in enumerate(proc.stdout.splitlines()) if x.startswith(cid))
+        assert proc.stdout.splitlines()[line + 1].strip() == "from repo-f33d3ce, under HCCL_DETERMINISTIC=true"

@@ -38,6 +38,7 @@ class Context:
     status_check: str = _default("status_check")
     unsupported_inputs: str = _default("unsupported_inputs")
     doc_revision: str | None = _default("doc_revision")
+    hccl_deterministic: str | None = _default("hccl_deterministic")  # the option, else the environment's value
     waivers: str | None = _default("waivers")
     cann_version: str | None = _default("cann_version")
     precision_standard: str | None = _default("precision_standard")

@@ -37,7 +37,17 @@ def _world_sizes(text: str) -> tuple[int, ...]:
     return tuple(sorted({int(w) for w in str(text).split(",") if w.strip()}))
 
 
+def _lower(text: str) -> str:
+    return str(text).strip().lower()
+
+
 _EXPECTED = {_integer: "an integer", _world_sizes: "integers like 1,2,4,8"}
+
+# HCCL's values of its environment variable HCCL_DETERMINISTIC (hicann/hccl docs/zh/user_guide/hccl_env/
+# HCCL_DETERMINISTIC.md: false, the default; true; strict, order-preserving). Later revisions of both documents
+# promise deterministic computation with HCCL_DETERMINISTIC=true (spec.revisions: MARN-DET-001, V3-DET-001).
+HCCL_DETERMINISTIC = "HCCL_DETERMINISTIC"
+HCCL_DETERMINISTIC_VALUES = ("false", "true", "strict")
 
 
 @dataclass(frozen=True)
@@ -129,9 +139,16 @@ SUITE_OPTIONS = (
                                         "'reject-or-compute' (default: a rejection, or success with correct outputs, "
                                         "passes) or 'reject' (the literal reading: only a rejection passes)",
                 UNSUPPORTED_INPUT_READINGS[0], UNSUPPORTED_INPUT_READINGS),
-    SuiteOption("--doc-revision", "judge against a newer revision of the documents (e.g. repo-c29bc10, or "
+    SuiteOption("--doc-revision", "judge against a newer revision of the documents (e.g. repo-c29bc10, latest, or "
                                   "DOC=REV,...; `mc2-conformance constraints --doc-drift` lists them); default: the "
                                   "documents in shared/docs"),
+    SuiteOption("--hccl-deterministic", "HCCL_DETERMINISTIC for the run: false, true or strict, exported into the "
+                                        "environment before the backend starts, so every rank inherits it; unset: "
+                                        "the environment's value is kept and recorded (env HCCL_DETERMINISTIC). "
+                                        "Where the selected document revision promises determinism under "
+                                        "HCCL_DETERMINISTIC=true (--doc-revision latest) and the run is under it, "
+                                        "repeat runs must be bit-identical",
+                None, HCCL_DETERMINISTIC_VALUES, run_only=True, convert=_lower, env=HCCL_DETERMINISTIC),
     SuiteOption("--waivers", "TOML file of waivers (pattern, reason, issue, cann_versions, expires): the only way to "
                              "accept a known failure", run_only=True, repro="never"),
     SuiteOption("--cann-version", "CANN version under test, for waivers and reports (default: what the backend "

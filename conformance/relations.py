@@ -9,8 +9,11 @@ writes_inplace, rank_bounds); nothing here names an operator.
                           after the call, normOut against normOut)
 2. cross_rank_identity    every rank's outputs identical when every rank passes the same rank-local inputs
                           (the record's rank_local_args: residual and gamma; none: always)
-3. determinism            repeat runs bit-identical. The documents do not promise it: recorded (status
-                          "recorded") unless `require` is set, then a failure
+3. determinism            repeat runs bit-identical. The shared documents do not promise it: recorded
+                          (status "recorded") unless `require` is set, then a failure. Later revisions promise
+                          it under a documented setting (records of family DET, e.g. HCCL_DETERMINISTIC=true):
+                          `determinism_rule` makes it a check where the selected revision promises it and the
+                          run was under that setting
 4. rank_permutation       permuting which rank holds which shard changes nothing beyond twice the suite's
                           bound (the reduced sum may round differently)
 5. chain_matches          without comm scales, the fused operator equals the backend's chain (invoke_chain)
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
@@ -33,6 +37,7 @@ from .casegen.inputs import materialise
 from .casegen.model import Case
 from .operators import Operator
 from .protocol import Invocation, RankFailure, TensorArg, status_name
+from .spec.model import DETERMINISM_FAMILY, Constraint
 from .tolerance import compare
 from .tolerance.accumulation import DEFAULT_ACCUMULATION
 
@@ -297,9 +302,42 @@ def _same_local_detail(op: Operator) -> str:
     return f"every rank passed rank 0's {' and '.join(args)}" if args else ""
 
 
-def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, require: bool = False) -> RelationResult:
-    """(3) `runs` calls on identical inputs give identical outputs, bit for bit. Not promised by the documents:
-    a difference is recorded (status "recorded") unless `require`."""
+def determinism_promise(constraints: Mapping[str, Constraint], op: str) -> Constraint | None:
+    """The record promising run-to-run determinism of `op` in `constraints` (the selected document revision's
+    catalogue), or None: the shared documents promise none."""
+    return next((c for c in constraints.values() if c.family == DETERMINISM_FAMILY and op in c.ops), None)
+
+
+def _setting_text(setting: str, environ: Mapping[str, str | None]) -> str:
+    name = setting.partition("=")[0]
+    value = environ.get(name)
+    return f"{name}={value}" if value else f"{name} unset"
+
+
+def determinism_rule(constraints: Mapping[str, Constraint], op: str, environ: Mapping[str, str | None],
+                     require: bool = False) -> tuple[bool, str]:
+    """Whether the determinism relation is a check for `op`, and why (one line): a check where the selected
+    documents promise determinism (a DET record) and the run was under its setting (`environ`: the values in
+    effect, None for unset), or with `require` (--mc2-require-determinism); recorded otherwise."""
+    forced = "checked (--mc2-require-determinism)" if require else "recorded"
+    promise = determinism_promise(constraints, op)
+    if promise is None:
+        return require, f"the selected documents do not promise determinism: {forced}"
+    holds = promise.setting_holds(environ)
+    said = f"{promise.id} ({promise.revision}) promises determinism under {promise.setting}"
+    if holds:
+        return True, f"{said}, which this run used ({_setting_text(promise.setting, environ)}): checked"
+    if holds is None:
+        return require, f"{said}, which the suite neither sets nor sees: {forced}"
+    return require, f"{said}; this run was not under it ({_setting_text(promise.setting, environ)}): {forced}"
+
+
+def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, require: bool = False,
+                why: str = "") -> RelationResult:
+    """(3) `runs` calls on identical inputs give identical outputs, bit for bit. Not promised by the shared
+    documents: a difference is recorded (status "recorded") unless `require` (determinism_rule: a later revision
+    promises it under a setting the run used, or --mc2-require-determinism). `why`: the rule's reason, quoted in
+    the detail."""
     rel = "determinism"
     if _valid(case):
         return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
@@ -321,13 +359,15 @@ def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, re
                                         a.outputs.get(name), category="nondeterministic"))
     held = all(c.passed for c in checks)
     status_failed = any(not c.passed for c in checks if c.name.endswith("status"))
+    suffix = f" ({why})" if why else ""
     if held:
-        return RelationResult(rel, case.id, PASS, checks, f"{runs} runs bit-identical")
+        return RelationResult(rel, case.id, PASS, checks, f"{runs} runs bit-identical{suffix}")
     if require or status_failed:
-        return RelationResult(rel, case.id, FAIL, checks, f"{runs} runs differ")
+        return RelationResult(rel, case.id, FAIL, checks, f"{runs} runs differ{suffix}")
     return RelationResult(rel, case.id, RECORDED, checks,
-                          f"{runs} runs differ: not deterministic (recorded; the documents do not promise it; "
-                          "--mc2-require-determinism makes it a failure)")
+                          f"{runs} runs differ: not deterministic ("
+                          + (why or "recorded; the documents do not promise it") +
+                          "; --mc2-require-determinism makes it a failure)")
 
 
 def _bounds(inv: Invocation, accumulation: str) -> dict[tuple[int, str], np.ndarray]:

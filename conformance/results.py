@@ -141,6 +141,11 @@ class RunEntry:
     status_check: str | None = None
     unsupported_inputs: str | None = None  # the --unsupported-inputs reading (None: a log from before it)
     doc_revision: str | None = None
+    # HCCL_DETERMINISTIC in effect for the run ("unset" where neither the option nor the environment set it), and
+    # per operator how the determinism relation was judged under it (None: a log from before them)
+    hccl_deterministic: str | None = None
+    determinism: dict | None = None
+    doc_notices: list = field(default_factory=list)  # what the selected document revision says beyond records
     cann_version: str | None = None
     node: dict | None = None
     environment: dict = field(default_factory=dict)
@@ -151,7 +156,8 @@ class RunEntry:
     given: frozenset = field(default=frozenset(), repr=False, compare=False)  # keys the entry held (read back)
 
     _ORDER = ("backend", "profile", "world_sizes", "seed", "faults", "accumulation", "status_check",
-              "unsupported_inputs", "doc_revision", "cann_version", "node", "environment", "started")
+              "unsupported_inputs", "doc_revision", "hccl_deterministic", "determinism", "doc_notices",
+              "cann_version", "node", "environment", "started")
 
     def to_dict(self) -> dict:
         """The run entry as the plugin writes it (and as `diff` compares two of them)."""

@@ -8,23 +8,33 @@ import subprocess
 
 import pytest
 
-from conformance.spec import BY_ID, CONSTRAINTS
+from conformance.spec import BY_ID, CONSTRAINTS, constraints_for
 from conformance.spec import revisions as R
+from conformance.spec.marn import ELIDED
 from conformance.spec.model import CODE_FROM_CONVENTION, CODE_FROM_DOCUMENT, Constraint
 from helpers import shared_doc, shared_docs
 
-MIRROR = "/work/.mirror/hicann+ops-transformer/repo"
+# bare mirrors of the vendor repository (same commit hashes): mirror-cann/ops-transformer holds the newer history,
+# so it can show every revision; hicann/ops-transformer only those up to c29bc10
+MIRRORS = {R.MIRROR_REPO: ("/work/.mirror/mirror-cann+ops-transformer/repo",),
+           R.REPO: ("/work/.mirror/hicann+ops-transformer/repo", "/work/.mirror/mirror-cann+ops-transformer/repo")}
 NEWEST = {doc: R.LATEST[doc] for doc in R.DOCS}
 FIELDS = {f.name for f in dataclasses.fields(Constraint)} - {"id", "revision"}
+INTRODUCED = {c.id: c for ch in R.CHANGES for c in ch.introduces}
+
+
+def mirror_of(repo: str) -> str | None:
+    return next((p for p in MIRRORS[repo] if os.path.isdir(p)), None)
 
 
 def repo_text(doc: str, rid: str) -> str:
     """The repository revision's files of `doc`, links rendered as text (read from the mirror, never stored)."""
-    rev, paths = R.revision(doc, rid).where.split("@", 1)[1].split(" ", 1)
+    repo, rest = R.revision(doc, rid).where.split("@", 1)
+    rev, paths = rest.split(" ", 1)
     out = []
     for path in paths.split(" + "):
-        done = subprocess.run(["git", "-C", MIRROR, "show", f"{rev}:{path}"], capture_output=True, text=True,
-                              check=True)
+        done = subprocess.run(["git", "-C", mirror_of(repo), "show", f"{rev}:{path}"], capture_output=True,
+                              text=True, check=True)
         out.append(done.stdout)
     return R.rendered("\n".join(out))
 
@@ -45,6 +55,7 @@ def test_default_sets_the_shared_revision_and_leaves_every_record_otherwise_unch
 
 def test_newest_revision_applies_each_override():
     applied = {c.id: c for c in R.apply_revision(CONSTRAINTS, NEWEST)}
+    assert set(applied) == set(BY_ID) | set(INTRODUCED)
     expected: dict[str, dict[str, object]] = {}
     for ch in R.CHANGES:  # oldest first, the later change wins
         for cid, pairs in ch.override:
@@ -55,7 +66,10 @@ def test_newest_revision_applies_each_override():
             assert getattr(applied[cid], name) == value, (cid, name)
     for c in applied.values():
         assert c.revision == NEWEST[R.doc_of(c)]
-        if c.id not in expected:
+        if c.id in INTRODUCED:
+            assert dataclasses.replace(c, revision="", **expected.get(c.id, {})) == dataclasses.replace(
+                INTRODUCED[c.id], **expected.get(c.id, {}))
+        elif c.id not in expected:
             assert dataclasses.replace(c, revision="") == dataclasses.replace(BY_ID[c.id], revision="")
 
 
@@ -101,10 +115,14 @@ def test_unknown_revision_or_document_is_a_one_line_error_naming_the_known_ids(i
 
 def test_revision_ids_for_parses_cli_values():
     assert R.revision_ids_for("repo-c29bc10") == {R.MARN_DOC: "repo-c29bc10", R.V3_DOC: "repo-c29bc10"}
+    assert R.revision_ids_for("latest") == NEWEST == {R.MARN_DOC: "repo-cd2d647", R.V3_DOC: "repo-7f36925"}
+    assert R.revision_ids_for("repo-8c34a87") == {R.V3_DOC: "repo-8c34a87"}
     assert R.revision_ids_for("repo-6c485f2") == {R.V3_DOC: "repo-6c485f2"}
     assert R.revision_ids_for(f"{R.MARN_DOC}=repo-a278852, {R.V3_DOC}=shared-8.0.RC2") == {
         R.MARN_DOC: "repo-a278852", R.V3_DOC: "shared-8.0.RC2"}
-    with pytest.raises(ValueError, match="repo-c29bc10"):
+    with pytest.raises(ValueError, match="repo-c29bc10.*"):
+        R.revision_ids_for("repo-0000000")
+    with pytest.raises(ValueError, match="latest"):
         R.revision_ids_for("repo-0000000")
 
 
@@ -133,12 +151,19 @@ def test_catalogue_shape_of_revisions_and_changes():
         assert R._order(ch.doc, ch.from_revision) < R._order(ch.doc, ch.to_revision)
         assert ch.old_quote or ch.new_quote
         assert ch.kind != "added" or not ch.old_quote or ch.new_quote
+        known = {**BY_ID, **INTRODUCED}
         for cid in ch.constraints:
-            assert cid in BY_ID, (ch.id, cid)
-            assert R.doc_of(BY_ID[cid]) == ch.doc, (ch.id, cid)
+            assert cid in known, (ch.id, cid)
+            assert R.doc_of(known[cid]) == ch.doc, (ch.id, cid)
         for cid, pairs in ch.override:
-            assert cid in BY_ID and cid in ch.constraints, (ch.id, cid)
+            assert cid in known and cid in ch.constraints, (ch.id, cid)
             assert {name for name, _ in pairs} <= FIELDS, (ch.id, pairs)
+            if cid in INTRODUCED:  # a later revision's record changes only from its own revision on
+                assert R._order(ch.doc, INTRODUCED[cid].since) < R._order(ch.doc, ch.to_revision), (ch.id, cid)
+        for c in ch.introduces:
+            assert c.id not in BY_ID and c.id in ch.constraints and c.since == ch.to_revision, (ch.id, c.id)
+            assert R.doc_of(c) == ch.doc and c.setting, (ch.id, c.id)
+    assert len(INTRODUCED) == sum(len(ch.introduces) for ch in R.CHANGES)
     for c in CONSTRAINTS:
         assert R.doc_of(c) in R.DOCS, c.id
 
@@ -151,7 +176,11 @@ def test_old_quotes_from_the_shared_copies_are_verbatim():
         assert ch.old_quote in texts[ch.doc], (ch.id, ch.old_quote)
 
 
-@pytest.mark.skipif(not os.path.isdir(MIRROR), reason="vendor repository mirror absent (CI)")
+needs_mirror = pytest.mark.skipif(not all(mirror_of(repo) for repo in MIRRORS),
+                                  reason="vendor repository mirror absent (CI)")
+
+
+@needs_mirror
 def test_repository_quotes_are_verbatim_in_their_revisions():
     for ch in R.CHANGES:
         if ch.new_quote:
@@ -160,3 +189,68 @@ def test_repository_quotes_are_verbatim_in_their_revisions():
             assert ch.old_quote in text_of(ch.doc, ch.from_revision), (ch.id, ch.old_quote)
         if ch.kind == "removed" and ch.old_quote:
             assert ch.old_quote not in text_of(ch.doc, ch.to_revision), ch.id
+
+
+def _in_effect(doc: str, cid: str, name: str, value) -> list[str]:
+    """The revisions of `doc` whose catalogue gives record `cid` field `name` = `value` (the revisions a quote
+    must be verbatim in)."""
+    out = []
+    for r in R.revisions_of(doc):
+        rec = constraints_for(f"{doc}={r.id}").get(cid)
+        if rec is not None and getattr(rec, name) == value:
+            out.append(r.id)
+    return out
+
+
+@needs_mirror
+def test_later_records_and_their_overrides_quote_every_revision_they_hold_for():
+    """A record a later revision introduces, and each override of a later revision, quotes the document verbatim
+    (excerpts joined by ELIDED) in every revision whose catalogue carries that text."""
+    later = {r.id for r in R.REVISIONS if r.where.startswith(R.MIRROR_REPO + "@")}
+    quoted = [(ch.doc, c.id, c.original) for ch in R.CHANGES for c in ch.introduces]
+    quoted += [(ch.doc, cid, dict(pairs)["original"]) for ch in R.CHANGES if ch.to_revision in later
+               for cid, pairs in ch.override if "original" in dict(pairs)]
+    assert len(quoted) >= 6
+    for doc, cid, original in quoted:
+        revs = _in_effect(doc, cid, "original", original)
+        assert revs, (cid, original)
+        for rid in revs:
+            text = text_of(doc, rid)
+            for part in original.split(ELIDED):
+                assert part in text, (cid, rid, part)
+
+
+def test_later_promises_appear_only_from_their_revision_and_never_by_default():
+    for cid, rec in INTRODUCED.items():
+        doc = R.doc_of(rec)
+        assert cid not in {c.id for c in CONSTRAINTS} and cid not in constraints_for(None)
+        for r in R.revisions_of(doc):
+            present = cid in constraints_for(f"{doc}={r.id}")
+            assert present == (R._order(doc, r.id) >= R._order(doc, rec.since)), (cid, r.id)
+    newest = constraints_for("latest")
+    assert newest["MARN-DET-001"].setting == newest["V3-DET-001"].setting == "HCCL_DETERMINISTIC=true"
+    assert newest["MARN-DET-001"].ops == ("MatmulAllReduceAddRmsNorm", "InplaceMatmulAllReduceAddRmsNorm")
+    era_8_5 = constraints_for("repo-f33d3ce")  # the wording of release branch 8.5.0: a runtime call
+    assert era_8_5["V3-DET-001"].setting.startswith("aclrtCtxSetSysParamOpt")
+    assert era_8_5["MARN-DET-001"].revision == "repo-f33d3ce"
+    # going back to an older revision removes the record again
+    assert "V3-DET-001" not in {c.id for c in R.apply_revision(tuple(newest.values()), {})}
+
+
+def test_setting_holds_only_for_the_named_environment_value():
+    newest = constraints_for("latest")["V3-DET-001"]
+    assert newest.setting_holds({"HCCL_DETERMINISTIC": "true"}) is True
+    assert newest.setting_holds({"HCCL_DETERMINISTIC": "TRUE"}) is True
+    assert newest.setting_holds({"HCCL_DETERMINISTIC": "false"}) is False
+    assert newest.setting_holds({}) is False
+    runtime = constraints_for("repo-f33d3ce")["V3-DET-001"]
+    assert runtime.setting_holds({"HCCL_DETERMINISTIC": "true"}) is None  # a runtime call the suite cannot see
+
+
+def test_the_deprecation_notice_is_stated_only_from_its_revision():
+    assert R.notices() == [] and R.notices(R.revision_ids_for("repo-a9b638f")) == []
+    for spec in ("latest", "repo-3cce47f", f"{R.MARN_DOC}=repo-cd2d647"):
+        (line,) = R.notices(R.revision_ids_for(spec))
+        assert "aclnnMatmulAllReduceAddRmsNorm" in line and "deprecated" in line and "DRIFT-MARN-040" in line
+        assert "须知：该接口后续版本会废弃" in line and "mirror-cann/ops-transformer@3cce47f" in line
+    assert R.notices(R.revision_ids_for(f"{R.V3_DOC}=repo-7f36925")) == []

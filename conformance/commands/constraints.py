@@ -29,10 +29,13 @@ def cmd_constraints(a) -> int:
             print(line)
         return 0
     from ..sim.faults import FAULTS
-    from ..spec import AMBIGUITIES, CONSTRAINTS
-    c = context_of(a)
-    profile = c.profile
-    cov = coverage(profile, ",".join(map(str, c.world_sizes)), cases_dir(a))["coverage"]
+    from ..spec import AMBIGUITIES
+    from ..spec.revisions import notices, revision_ids_for
+    ctx = context_of(a)
+    records = ctx.constraints  # as --doc-revision states them (default: the shared documents)
+    doc_notices = notices(revision_ids_for(ctx.doc_revision or ""))
+    profile = ctx.profile
+    cov = coverage(profile, ",".join(map(str, ctx.world_sizes)), cases_dir(a))["coverage"]
     sc = selfcheck.load(Path(a.selfcheck) / "selfcheck.json") if a.selfcheck else None
     killed = {r["fault"]: r["killed"] for r in (sc or {}).get("faults", [])}
     faults_of = {}
@@ -40,18 +43,23 @@ def cmd_constraints(a) -> int:
         for cid in f.violates:
             faults_of.setdefault(cid, []).append(f.name)
     rows = []
-    for c in CONSTRAINTS:
+    for c in records.values():
         rows.append({"id": c.id, "ops": list(c.ops), "kind": c.kind, "expected_status": c.expected_status,
                      "code_source": c.code_source, "original": c.original, "paraphrase": c.paraphrase,
                      "constrains": list(c.constrains), "source": c.source, "notes": c.notes,
                      "phase": c.phase, "revision": c.revision,
                      "tests": cov.get(c.id, []), "faults": faults_of.get(c.id, []),
-                     "faults_killed": {f: killed.get(f) for f in faults_of.get(c.id, [])}})
+                     "faults_killed": {f: killed.get(f) for f in faults_of.get(c.id, [])},
+                     **({"since": c.since, "setting": c.setting} if c.since else {})})
     uncovered = [r["id"] for r in rows if not r["tests"]]
     if a.json:
         print(json.dumps({"profile": profile, "constraints": rows, "uncovered": uncovered,
-                          "ambiguities": [vars(x) for x in AMBIGUITIES]}, indent=1, ensure_ascii=False))
+                          "ambiguities": [vars(x) for x in AMBIGUITIES],
+                          **({"doc_revision": ctx.doc_revision, "notices": doc_notices} if ctx.doc_revision else {})},
+                         indent=1, ensure_ascii=False))
         return 0
+    for line in doc_notices:  # a deprecation the selected document revision states
+        print(f"NOTICE: {line}")
     print("status: the code a document promises; (code) = the aclnn convention's, enforced only with "
           "--status-check convention (by default any rejection passes there and its code is recorded)")
     print(f"{'constraint':<17}{'kind':<8}{'status':<9}{'code from':<11}{'tests':>6}{'faults':>7}{'killed':>7}  promise")
@@ -63,6 +71,8 @@ def cmd_constraints(a) -> int:
         proven = f"{sum(kills)}/{len(r['faults'])}" if kills else "?"
         print(f"{r['id']:<17}{r['kind']:<8}{status:<9}{source:<11}{len(r['tests']):>6}"
               f"{len(r['faults']):>7}{proven:>7}  {r['paraphrase']}")
+        if r.get("setting"):
+            print(f"{'':17}from {r['since']}, under {r['setting']}")
         if a.verbose:
             print(f"{'':17}original: {r['original']}")
             for t in r["tests"][:5]:
@@ -91,7 +101,8 @@ def register(sub) -> None:
     p = sub.add_parser("constraints", help="the constraint catalogue and its coverage")
     p.add_argument("--json", action="store_true", help="print the catalogue as JSON (for machines)")
     p.add_argument("-v", "--verbose", action="store_true", help="show original sentences and covering tests")
-    add_suite_options(p, only=("--profile", "--world-sizes"))  # the profile and world sizes whose tests count
+    # the profile and world sizes whose tests count; the document revision whose records are listed
+    add_suite_options(p, only=("--profile", "--world-sizes", "--doc-revision"))
     p.add_argument("--selfcheck", default=DEFAULT_SELFCHECK_DIR, help="folder of a selfcheck run to show kills from")
     p.add_argument("--doc-drift", action="store_true",
                    help="list what changed in the newer revisions of the documents (for --doc-revision)")

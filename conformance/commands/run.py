@@ -57,6 +57,8 @@ def _replay_settings(a, out: Path) -> list[str]:
         a.accumulation_bound = run["accumulation"]
     if not a.doc_revision and run.get("doc_revision") and not str(run["doc_revision"]).startswith("shared"):
         a.doc_revision = run["doc_revision"]
+    if not getattr(a, "hccl_deterministic", None) and run.get("hccl_deterministic") not in (None, "unset"):
+        a.hccl_deterministic = run["hccl_deterministic"]
     ids = diff.case_ids(src)
     path = out / "replay-case-ids.txt"
     path.write_text("".join(f"{i}\n" for i in ids))

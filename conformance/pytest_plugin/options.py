@@ -14,7 +14,7 @@ from ..backends import BackendError, load_backend
 from ..context import Context, from_pytest
 from ..hw.leasing import DeviceLeaser, LeaseError, parse_devices
 from ..memory import keep_freed_memory
-from ..options import SUITE_OPTIONS, OptionError
+from ..options import HCCL_DETERMINISTIC, SUITE_OPTIONS, OptionError
 from ..reporting.waivers import WaiverBook, WaiverError
 from ..reporting.waivers import load as load_waivers
 
@@ -69,6 +69,15 @@ class Settings:
         self.status_check, self.doc_revision, self.precision_standard = (c.status_check, c.doc_revision,
                                                                          c.precision_standard)
         self.require_determinism = bool(opt("--mc2-require-determinism"))
+        # the documented determinism setting (MARN-DET-001, V3-DET-001 of later revisions): the option's value is
+        # exported before the backend starts, so rank processes inherit it (restored at the session's end); unset,
+        # the environment's value is the run's
+        self.hccl_deterministic = c.hccl_deterministic
+        self.environ = {HCCL_DETERMINISTIC: c.hccl_deterministic}  # the settings in effect, for determinism_rule
+        self._restore_environ = None
+        if c.hccl_deterministic is not None and os.environ.get(HCCL_DETERMINISTIC) != c.hccl_deterministic:
+            self._restore_environ = (HCCL_DETERMINISTIC, os.environ.get(HCCL_DETERMINISTIC))
+            os.environ[HCCL_DETERMINISTIC] = c.hccl_deterministic
         try:
             self.fuzz_examples = int(opt("--mc2-fuzz-examples"))
         except ValueError:
@@ -110,6 +119,11 @@ class Settings:
                 self.waivers = WaiverBook(load_waivers(c.waivers), cann_version=self.cann_version)
             except WaiverError as exc:
                 raise pytest.UsageError(str(exc)) from None
+
+    def determinism_rule(self, op: str) -> tuple[bool, str]:
+        """Whether repeat runs of `op` must be bit-identical in this run, and why (relations.determinism_rule)."""
+        from ..relations import determinism_rule
+        return determinism_rule(self.constraints, op, self.environ, self.require_determinism)
 
     def repro(self, nodeid: str) -> str:
         """The one-line command that reruns test `nodeid` as this run judged it."""
@@ -175,6 +189,13 @@ def pytest_unconfigure(config):
     close = getattr(getattr(s, "backend", None), "close", None)
     if callable(close):
         close()
+    restore = getattr(s, "_restore_environ", None)
+    if restore:  # the environment as the session found it
+        name, value = restore
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def pytest_report_header(config):

@@ -11,13 +11,14 @@ import time
 
 import pytest
 
-from .. import casegen
+from .. import casegen, operators
 from ..casegen.model import PROFILES
 from ..reporting import allure_results
 from ..results import (AmbiguityFact, CatalogueFacts, ConstraintFact, DeviationFact, RunEntry, TestEntry,
                         append)
 from ..spec import AMBIGUITIES, CONSTRAINTS
 from ..spec import deviations as deviation_records
+from ..spec.revisions import NEWEST, notices, revision_ids_for
 from .options import Settings, active, settings
 
 
@@ -29,7 +30,7 @@ def deviation_setting(context=None) -> tuple[str, str]:
     return context.sim_cann_revision or deviation_records.NEWEST, context.unsupported_inputs
 
 
-def catalogue_facts(context=None) -> CatalogueFacts:
+def catalogue_facts(s: Settings | None = None) -> CatalogueFacts:
     """What the verdict page says about the catalogue this run was collected from: its constraints, ambiguities,
     known deviations, and per matrix cell 'constraint|world size|dtype' the smallest profile with a case there
     (every profile and world size: a cell absent is not applicable, one present but absent from the run was not
@@ -41,11 +42,22 @@ def catalogue_facts(context=None) -> CatalogueFacts:
             if key not in cells or PROFILES.index(case.profile) < PROFILES.index(cells[key]):
                 cells[key] = case.profile
     return CatalogueFacts(
-        constraints=[ConstraintFact(c.id, c.kind, c.paraphrase) for c in CONSTRAINTS],
+        constraints=[ConstraintFact(c.id, c.kind, c.paraphrase)  # the selected document revision's records
+                     for c in (s.constraints.values() if s is not None else CONSTRAINTS)],
         ambiguities=[AmbiguityFact(a.id, a.statement, a.choice) for a in AMBIGUITIES],
         deviations=[DeviationFact(d.id, list(d.constraints), d.document_quote, d.source_ref, d.behaviour)
-                    for d in deviation_records.active(*deviation_setting(context))],
+                    for d in deviation_records.active(*deviation_setting(s.context if s is not None else None))],
         matrix_cells=cells)
+
+
+def _doc_revision(spec: str | None) -> str:
+    """The --doc-revision of the run as recorded: "latest" resolved to each document's revision (it moves as the
+    suite learns newer revisions; the record must not)."""
+    if not spec:
+        return "shared (default)"
+    if NEWEST not in (p.strip() for p in spec.split(",")):
+        return spec
+    return ",".join(f"{doc}={rid}" for doc, rid in revision_ids_for(spec).items())
 
 
 def run_entry(s: Settings) -> RunEntry:
@@ -56,8 +68,13 @@ def run_entry(s: Settings) -> RunEntry:
     return RunEntry(backend=s.backend_spec, profile=s.profile, world_sizes=list(s.world_sizes), seed=s.seed,
                     faults=list(s.faults), accumulation=s.accumulation, status_check=s.status_check,
                     unsupported_inputs=s.context.unsupported_inputs,
-                    doc_revision=s.doc_revision or "shared (default)", cann_version=s.cann_version, node=node,
-                    environment=s.backend.describe(), started=time.time(), catalogue=catalogue_facts(s.context))
+                    doc_revision=_doc_revision(s.doc_revision),
+                    hccl_deterministic=s.hccl_deterministic or "unset",
+                    determinism={op.name: s.determinism_rule(op.name)[1] for op in operators.all_operators()
+                                 if "determinism" in op.relations},
+                    doc_notices=notices(revision_ids_for(s.doc_revision or "")),
+                    cann_version=s.cann_version, node=node,
+                    environment=s.backend.describe(), started=time.time(), catalogue=catalogue_facts(s))
 
 
 def pytest_configure(config):

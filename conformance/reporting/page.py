@@ -159,12 +159,19 @@ def build_page(summary: Summary) -> list[Section]:
     sections += [_mistrusted_section(s)]
     if s.relations:
         sections.append(Section("relations", ["Metamorphic relations (no reference needed)"], [
-            Para(["Repeat runs are compared bit for bit and recorded: the documents do not promise determinism "
-                  "(--mc2-require-determinism makes it a check)."]),
+            Para([_determinism_line(s)]),
             Table(["relation", "held", "did not hold", "not evaluated"], s.relations, id="relations")]))
     sections += [_skips_section(s), _waived_section(s), *_environment_sections(s),
                  _constraints_section(s), _rejections_section(s), _deviations_section(s), _ambiguities_section(s)]
     return sections
+
+
+def _determinism_line(s: Summary) -> str:
+    how = s.signed_off.get("determinism")
+    if not how or how == "not recorded":  # a summary from before the run entry said it
+        return ("Repeat runs are compared bit for bit and recorded: the documents do not promise determinism "
+                "(--mc2-require-determinism makes it a check).")
+    return f"Repeat runs are compared bit for bit; determinism: {how}."
 
 
 def _verdict_section(s: Summary, allure: bool) -> Section:

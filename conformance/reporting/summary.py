@@ -155,7 +155,8 @@ def summarise(run, tests: list) -> Summary:
 
 def relation_rows(tests: list[TestEntry]) -> list[list[str]]:
     """Per metamorphic relation (cases/test_relations.py): how often it held, did not, or was not evaluated;
-    determinism is recorded, not judged, unless --mc2-require-determinism."""
+    determinism is recorded, not judged, unless the selected documents promise it under a setting the run used
+    (signed_off "determinism") or --mc2-require-determinism."""
     counts: dict = {}
     for t in tests:
         rel = t.mc2_relation
@@ -251,7 +252,18 @@ def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
     def join(v):
         return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
 
-    return {
+    def determinism(n: RunEntry):
+        """How the determinism relation was judged: one line, operators that share a reason together."""
+        if not n.determinism:
+            return "not recorded"
+        by_why: dict = {}
+        for op, why in n.determinism.items():
+            by_why.setdefault(why, []).append(op)
+        if len(by_why) == 1:
+            return next(iter(by_why))
+        return "; ".join(f"{', '.join(ops)}: {why}" for why, ops in by_why.items())
+
+    facts = {
         "backend": per_node(lambda n: n.backend),
         "backend description": per_node(lambda n: (n.environment or {}).get("backend")),
         "simulator": any(is_simulator(n) for n in nodes),
@@ -262,10 +274,15 @@ def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
         "document revision": per_node(lambda n: n.doc_revision or "not recorded"),
         "status check": per_node(lambda n: n.status_check or "not recorded"),
         "unsupported inputs": per_node(lambda n: n.unsupported_inputs or "not recorded"),
+        "HCCL_DETERMINISTIC": per_node(lambda n: n.hccl_deterministic or "not recorded"),
+        "determinism": per_node(determinism),
         "nodes": len(nodes),
         "seed": per_node(lambda n: n.seed),
         "faults": per_node(lambda n: join(n.faults) or "none"),
     }
+    if any(n.doc_notices for n in nodes):  # a deprecation the selected document revision states
+        facts["document notices"] = per_node(lambda n: " | ".join(n.doc_notices) or "none")
+    return facts
 
 
 def rejections(tests: list[TestEntry]) -> dict:
@@ -318,7 +335,8 @@ def environment(run: RunEntry) -> dict:
                "python" + label: platform.python_version(), "platform" + label: platform.platform()}
     env.update({"backend": run.backend, "profile": run.profile, "world_sizes": run.world_sizes, "seed": run.seed,
                 "faults": run.faults, "accumulation": run.accumulation})
-    env.update({k: getattr(run, k) for k in ("status_check", "unsupported_inputs", "doc_revision", "cann_version")
+    env.update({k: getattr(run, k) for k in ("status_check", "unsupported_inputs", "doc_revision",
+                                             "hccl_deterministic", "cann_version")
                 if run.has(k)})
     for k, v in (run.environment or {}).items():  # the backend's describe()
         env["backend description" if k == "backend" else k] = v

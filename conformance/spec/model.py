@@ -6,13 +6,20 @@ Each documented promise is one `Constraint` with a stable ID. Tests name the IDs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Mapping
 
 # Where the expected status code comes from.
 CODE_FROM_DOCUMENT = "document"  # the operator document states the code
 CODE_FROM_CONVENTION = "convention"  # aclnn convention: 161001 null pointer, 161002 invalid dtype/shape/format/value
 
 KINDS = ("reject", "accept", "compute")
+
+# Family DET (MARN-DET-001, V3-DET-001): run-to-run determinism, a compute promise of later document revisions
+# that holds under a `setting`; the determinism relation (relations.determinism) checks it.
+DETERMINISM_FAMILY = "DET"
+ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 # Where a rejection may surface (the two-phase aclnn interface): the first phase (GetWorkspaceSize) or the
 # second (the aclnnXxx launch call, incl. tiling and kernel launch). Documents mostly do not say: "either".
@@ -56,6 +63,12 @@ class Constraint:
     # on a violating input, so where no document promises the rejection a device may compute it instead
     # (UNSUPPORTED_INPUT_READINGS)
     representation: bool = False
+    # a promise a later revision of the documents makes (spec.revisions, DocChange.introduces): the revision that
+    # introduced it; the record is absent from the catalogue under earlier revisions (the shared documents too)
+    since: str = ""
+    # the setting under which the promise holds, as the document names it: "NAME=value" for an environment
+    # variable (setting_holds can tell), other text for a setting the suite cannot see (a runtime call)
+    setting: str = ""
 
     @property
     def rejection_promised(self) -> bool:
@@ -88,6 +101,17 @@ class Constraint:
         if self.code_source == CODE_FROM_DOCUMENT or status_check == "convention":
             return frozenset({self.expected_status})
         return None
+
+    def setting_holds(self, environ: Mapping[str, str | None]) -> bool | None:
+        """Whether the run was under the record's setting: True/False for an environment setting "NAME=value"
+        (`environ`: the values in effect, None for unset), None for a setting the suite cannot see; True where
+        the promise names none."""
+        if not self.setting:
+            return True
+        name, sep, value = self.setting.partition("=")
+        if not sep or not ENV_NAME.fullmatch(name):
+            return None
+        return (environ.get(name) or "").strip().lower() == value.strip().lower()
 
     def promised_phases(self) -> frozenset[str]:
         return frozenset({PHASE_WORKSPACE, PHASE_LAUNCH}) if self.phase == PHASE_EITHER else frozenset({self.phase})

@@ -362,8 +362,10 @@ def check_signoff(node: Node) -> Check:
     summary = (f"world sizes {', '.join(map(str, sizes)) or 'none'}; "
                f"operators {', '.join(ops) or 'none'}")
     unchecked = [w for w in sizes if w not in checked]
-    details = (f"world sizes {', '.join(map(str, unchecked))} follow from the device count; only "
-               f"{', '.join(map(str, checked))} were set up here",) if unchecked else ()
+    plural = len(unchecked) > 1
+    details = (f"world size{'s' if plural else ''} {', '.join(map(str, unchecked))} follow{'' if plural else 's'} "
+               f"from the device count; communicators were set up here at {', '.join(map(str, checked))} only",) \
+        if unchecked else ()
     if not sizes or not ops:
         return Check("signoff", PROBLEM, summary, details, fix="nothing can be signed off here: fix the problems above",
                      data={"world_sizes": sizes, "operators": ops})

@@ -11,6 +11,7 @@ Ranks run in threads with a barrier channel (world size 1 and 2); one test goes 
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import threading
 
@@ -791,3 +792,12 @@ def test_end_to_end_preflight_through_the_rank_engine(cann, monkeypatch):
         backend.close()
     assert [r.status for r in results] == [161002, 0] and "rank 0 rejected it" in results[1].message
     assert cann.calls(EXECUTE[inv.op]) == [] and leaks(cann) == []
+
+
+def test_a_null_communicator_is_hccl_e_ptr(cann):
+    """HCCL_E_PTR is 2 ("empty pointer"; 4 is HCCL_E_INTERNAL): hicann/hcomm@2b912e7d include/hccl/hccl_types.h:26,28."""
+    api = abi.Api(libs.load())
+    name = ctypes.create_string_buffer(abi.HCCL_COMM_NAME_BYTES)
+    assert api.HcclGetCommName(None, name) == 2
+    assert api.HcclAllReduce(None, None, 0, 3, 0, None, None) == 2
+    assert [r["status"] for r in cann.records] == [2, 2]

@@ -795,7 +795,8 @@ def test_end_to_end_preflight_through_the_rank_engine(cann, monkeypatch):
 
 
 def test_a_null_communicator_is_hccl_e_ptr(cann):
-    """HCCL_E_PTR is 2 ("empty pointer"; 4 is HCCL_E_INTERNAL): hicann/hcomm@2b912e7d include/hccl/hccl_types.h:26,28."""
+    """HCCL_E_PTR is 2 ("empty pointer"; 4 is HCCL_E_INTERNAL): hicann/hcomm@2b912e7d
+    include/hccl/hccl_types.h:26, 28."""
     api = abi.Api(libs.load())
     name = ctypes.create_string_buffer(abi.HCCL_COMM_NAME_BYTES)
     assert api.HcclGetCommName(None, name) == 2

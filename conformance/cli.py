@@ -1,5 +1,7 @@
 """`mc2-conformance`: the release engineer's entry point.
 
+  doctor       check a new node first, in seconds: libraries, versions, devices, communicators, a tiny case
+               per operator, and what the node can sign off
   run          a sign-off run through pytest (progress on the console), then summary.md / .html / .json
   report       the verdict page (+ Allure HTML) from one or more run folders, merged (one per hardware node)
   constraints  the constraint catalogue with the tests covering each constraint (--json for machines)
@@ -23,12 +25,13 @@ import argparse
 import os
 import sys
 
-from .commands import (constraints, deviations, diff, faults, fuzz, golden, perf, report, repro, run, selfcheck,
-                       source_drift)
+from .commands import (constraints, deviations, diff, doctor, faults, fuzz, golden, perf, report, repro, run,
+                       selfcheck, source_drift)
 from .commands.common import CliError
 
-COMMANDS = (run, report, constraints, deviations, source_drift, golden, repro, selfcheck, fuzz, perf, faults,
-            diff)  # --help order
+# --help order
+COMMANDS = (doctor, run, report, constraints, deviations, source_drift, golden, repro, selfcheck, fuzz, perf, faults,
+            diff)
 
 
 def build_parser() -> argparse.ArgumentParser:

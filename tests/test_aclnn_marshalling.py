@@ -11,6 +11,7 @@ Ranks run in threads with a barrier channel (world size 1 and 2); one test goes 
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import threading
 
@@ -63,12 +64,18 @@ CASES = [
 
 # --- fixtures: the fake CANN and an in-process rank runner ----------------------------------------------
 
-@pytest.fixture(scope="module")
-def fake_home(tmp_path_factory):
+@pytest.fixture(scope="module", params=["single", "split"])
+def fake_home(request, tmp_path_factory):
+    """The fake CANN under each library layout (tests/fake_cann: the old single libopapi.so + libhccl.so, or the
+    split libopapi_{math,nn,transformer}.so + libhcomm.so): every test of the backend runs against both."""
     try:
-        return fake_cann.build(tmp_path_factory.mktemp("fake_cann"))
+        return fake_cann.build(tmp_path_factory.mktemp(f"fake_cann_{request.param}"), request.param)
     except fake_cann.NoCompiler as exc:
         pytest.skip(f"aclnn marshalling tests need a C compiler for the fake CANN: {exc}")
+
+
+def layout_of(home) -> str:
+    return "split" if (home / "lib64" / "libopapi_transformer.so").exists() else "single"
 
 
 @pytest.fixture
@@ -217,11 +224,17 @@ def marshalling_errors(log: Log, case, inv, rank: int) -> list[str]:
 
 
 def leaks(log: Log) -> list[str]:
+    """What was made and never released, and what was released too early: device memory freed, or a stream
+    destroyed without force, while a stream still had unsynchronised launches (the fake's "busy" / "pending")."""
     def ids(fn, key):
         return {(r["dev"], r[key]) for r in log.calls(fn) if r.get(key) not in (None, "unknown")}
+    early = {(r["dev"], f"{r['fn']}({r.get('ptr') or r.get('stream')}) with work pending")
+             for r in log.records if (r["fn"] == "aclrtFree" and r.get("busy"))
+             or (r["fn"] == "aclrtDestroyStream" and r.get("pending"))}
     return sorted((ids("aclCreateTensor", "tensor") - ids("aclDestroyTensor", "tensor"))
                   | (ids("aclrtMalloc", "ptr") - ids("aclrtFree", "ptr"))
-                  | (ids("aclCreateIntArray", "array") - ids("aclDestroyIntArray", "array")))
+                  | (ids("aclCreateIntArray", "array") - ids("aclDestroyIntArray", "array"))
+                  | early)
 
 
 def expected_output(inv, rank: int, case, name: str) -> bytes:
@@ -382,8 +395,12 @@ def test_shape_only_cases_call_get_workspace_size_only(cann, case_id):
     case, inv = case_inv(case_id)
     results = run_ranks(inv)
     assert [r.status for r in results] == [0] * inv.world_size
-    for fn in ("aclrtMalloc", "aclrtMemcpy", EXECUTE[inv.op], "aclrtSynchronizeStreamWithTimeout"):
+    for fn in ("aclrtMalloc", "aclrtMemcpy", EXECUTE[inv.op]):
         assert cann.calls(fn) == [], fn
+    for rank in range(inv.world_size):  # the only synchronise: the teardown's, before HcclCommDestroy
+        fns = [r["fn"] for r in cann.records if r["dev"] == rank]
+        assert fns.count("aclrtSynchronizeStreamWithTimeout") == 1
+        assert fns[fns.index("aclrtSynchronizeStreamWithTimeout") + 1] == "HcclCommDestroy"
     assert run_ranks.channel.rounds == 0  # no pre-flight: nothing executes
     for rank in range(inv.world_size):
         call = cann.calls(GWS[inv.op], dev=rank)[0]
@@ -469,9 +486,131 @@ def test_program_lifecycle_calls_and_teardown(cann):
     fns = [r["fn"] for r in cann.records]
     assert fns[:6] == ["aclInit", "aclrtSetDevice", "aclrtCreateStream", "HcclGetRootInfo",
                        "HcclCommInitRootInfo", "HcclGetCommName"]
-    assert fns[-4:] == ["HcclCommDestroy", "aclrtDestroyStream", "aclrtResetDevice", "aclFinalize"]
+    # synchronise before destroying the stream (hicann/runtime@681ef761 docs/zh/api_ref/06_stream_management.md:262)
+    assert fns[-5:] == ["aclrtSynchronizeStreamWithTimeout", "HcclCommDestroy", "aclrtDestroyStream",
+                        "aclrtResetDevice", "aclFinalize"]
     assert cann.calls("aclInit")[0]["config"] is None
     assert {r["policy"] for r in cann.calls("aclrtMalloc")} == {0}  # ACL_MEM_MALLOC_HUGE_FIRST
+
+
+# --- failure paths: nothing freed or destroyed while the stream may still run -----------------------------
+# hicann/runtime@681ef761: aclrtFree does not wait (docs/zh/api_ref/11-01_device_memory_malloc_and_free.md:612);
+# aclrtDestroyStream needs a synchronise first (06_stream_management.md:262); aclrtStreamAbort stops and drops a
+# stream's tasks (:701); aclrtDestroyStreamForce destroys without waiting (:305). The fake logs "busy" on a free
+# and "pending" on a destroy; leaks() reports either.
+
+MARN_CASE = "marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w1"
+STREAM_FNS = ("aclnnMatmulAllReduceAddRmsNorm", "aclnnMatmul", "aclnnAdd", "HcclAllReduce",
+              "aclrtSynchronizeStreamWithTimeout", "aclrtStreamAbort", "aclrtDestroyStreamForce", "aclrtDestroyStream",
+              "aclrtCreateStream", "aclrtFree", "HcclCommDestroy")
+
+
+def stream_order(log: Log, after: str) -> list[str]:
+    """The stream-related calls from the first (failed) call of `after` on, consecutive aclrtFree folded into one."""
+    fns = [r["fn"] for r in log.records if r["fn"] in STREAM_FNS]
+    fns = fns[fns.index(after):]
+    return [f for i, f in enumerate(fns) if not (f == "aclrtFree" and i and fns[i - 1] == "aclrtFree")]
+
+
+def test_a_failed_launch_synchronises_before_freeing(cann, monkeypatch):
+    """The chain's HcclAllReduce fails after aclnnMatmul and aclnnAdd were launched: the stream is synchronised,
+    then the memory freed; the stream lives on (synchronised again and destroyed at teardown)."""
+    monkeypatch.setenv("FAKE_CANN_FAIL", "HcclAllReduce=7")
+    case, inv = case_inv(MARN_CASE)
+    (result,) = run_ranks(inv, mode="chain")
+    assert result.status == 7
+    assert stream_order(cann, "HcclAllReduce") == [
+        "HcclAllReduce", "aclrtSynchronizeStreamWithTimeout", "aclrtFree", "aclrtSynchronizeStreamWithTimeout",
+        "HcclCommDestroy", "aclrtDestroyStream"]
+    assert [r["status"] for r in cann.calls("aclrtSynchronizeStreamWithTimeout")] == [0, 0]
+    assert leaks(cann) == []
+
+
+def test_a_failed_fused_launch_and_a_failed_nz_conversion_synchronise_before_freeing(cann, monkeypatch):
+    monkeypatch.setenv("FAKE_CANN_FAIL", "aclnnMatmulAllReduceAddRmsNorm=561002")
+    case, inv = case_inv(MARN_CASE)
+    run_ranks(inv)
+    assert stream_order(cann, "aclnnMatmulAllReduceAddRmsNorm")[:3] == [
+        "aclnnMatmulAllReduceAddRmsNorm", "aclrtSynchronizeStreamWithTimeout", "aclrtFree"]
+    cann.path.unlink()
+    monkeypatch.setenv("FAKE_CANN_FAIL", "aclnnTransMatmulWeight=507899")
+    case, inv = case_inv("v3-tiny-bf16-x1_3d-x2nz-nobias-deq1-x3-fp-bf16-w1")
+    (result,) = run_ranks(inv)
+    assert isinstance(result, AclnnCallError)
+    fns = [r["fn"] for r in cann.records]
+    failed = fns.index("aclnnTransMatmulWeight")
+    assert fns[failed + 1] == "aclrtSynchronizeStreamWithTimeout" and "aclrtFree" not in fns[:failed]
+    assert leaks(cann) == []
+
+
+def test_a_timed_out_synchronise_aborts_and_force_destroys_the_stream_before_freeing(cann, monkeypatch):
+    monkeypatch.setenv("FAKE_CANN_SYNC_DELAY_MS", "5000")
+    case, inv = case_inv(MARN_CASE)
+    (result,) = run_ranks(inv, sync_timeout_ms=50)
+    assert result.status == 507046
+    assert stream_order(cann, "aclnnMatmulAllReduceAddRmsNorm") == [
+        "aclnnMatmulAllReduceAddRmsNorm", "aclrtSynchronizeStreamWithTimeout", "aclrtStreamAbort",
+        "aclrtDestroyStreamForce", "aclrtFree", "HcclCommDestroy"]  # no second wait, no plain destroy
+    (abort,) = cann.calls("aclrtStreamAbort")
+    assert abort["pending"] == 1 and cann.calls("aclrtDestroyStreamForce")[0]["pending"] == 0
+    assert leaks(cann) == []
+
+
+def test_a_failed_launch_whose_synchronise_times_out_is_aborted_too(cann, monkeypatch):
+    monkeypatch.setenv("FAKE_CANN_FAIL", "HcclAllReduce=7")
+    monkeypatch.setenv("FAKE_CANN_SYNC_DELAY_MS", "5000")
+    case, inv = case_inv(MARN_CASE)
+    (result,) = run_ranks(inv, mode="chain", sync_timeout_ms=50)
+    assert result.status == 7
+    assert stream_order(cann, "HcclAllReduce") == [
+        "HcclAllReduce", "aclrtSynchronizeStreamWithTimeout", "aclrtStreamAbort", "aclrtDestroyStreamForce",
+        "aclrtFree", "HcclCommDestroy"]
+    assert leaks(cann) == []
+
+
+def test_after_a_dropped_stream_the_next_invocation_gets_a_fresh_one(cann, monkeypatch):
+    case, inv = case_inv(MARN_CASE)
+    prog = AclnnRankProgram(rank=0, world_size=1, sync_timeout_ms=50)
+    channel = ThreadChannel(1)
+    call = RankCall(inv.op, 0, 1, inv.ranks[0], inv.attrs, False, inv.case_id, channel.rank(0), inv.ranks)
+    try:
+        prog.connect(prog.open())
+        monkeypatch.setenv("FAKE_CANN_SYNC_DELAY_MS", "5000")
+        assert prog.invoke(call).status == 507046 and not prog.stream.value
+        monkeypatch.delenv("FAKE_CANN_SYNC_DELAY_MS")
+        assert prog.invoke(call).status == 0
+    finally:
+        prog.close()
+    streams = [r["stream"] for r in cann.calls("aclrtCreateStream")]
+    assert len(streams) == 2
+    assert [r["stream"] for r in cann.calls("aclrtDestroyStreamForce")] == streams[:1]
+    assert [r["stream"] for r in cann.calls("aclrtDestroyStream")] == streams[1:]
+    assert leaks(cann) == []
+
+
+@pytest.mark.parametrize("broken, freed", [("aclrtStreamAbort", True), ("aclrtDestroyStreamForce", True),
+                                           ("aclrtStreamAbort,aclrtDestroyStreamForce", False)])
+def test_a_stream_that_cannot_be_stopped_keeps_its_memory(cann, monkeypatch, broken, freed):
+    """Either abort or force-destroy makes the memory safe to free; with neither the buffers stay allocated
+    (a bounded leak, not a use after free) and the stream is never destroyed with tasks on it."""
+    monkeypatch.setenv("FAKE_CANN_FAIL", ",".join(f"{fn}=507899" for fn in broken.split(",")))
+    monkeypatch.setenv("FAKE_CANN_SYNC_DELAY_MS", "5000")
+    case, inv = case_inv(MARN_CASE)
+    (result,) = run_ranks(inv, sync_timeout_ms=50)
+    assert result.status == 507046
+    assert bool(cann.calls("aclrtFree")) == freed
+    early = [x for x in leaks(cann) if "pending" in str(x)]
+    assert early == []  # nothing freed or destroyed while busy; unfreed buffers are the only leaks
+    assert all(str(x[1]).startswith("m") for x in leaks(cann)) and (leaks(cann) == []) == freed
+
+
+def test_freeing_before_settling_the_stream_is_caught(cann, monkeypatch):
+    """The checks above can fail: without _settle the chain's failure frees memory under a busy stream."""
+    monkeypatch.setenv("FAKE_CANN_FAIL", "HcclAllReduce=7")
+    monkeypatch.setattr(AclnnRankProgram, "_settle", lambda self: True)
+    case, inv = case_inv(MARN_CASE)
+    run_ranks(inv, mode="chain")
+    assert any("aclrtFree" in str(x) and "pending" in str(x) for x in leaks(cann))
 
 
 # --- libraries and the backend ------------------------------------------------------------------------
@@ -488,6 +627,8 @@ def test_missing_libraries_are_one_line_naming_every_path(tmp_path, monkeypatch)
     for name in ("libnnopbase.so", "libopapi.so", "libhccl.so"):
         for sub in ("lib64", "aarch64-linux/lib64", "x86_64-linux/lib64"):
             assert str(tmp_path / sub / name) in msg
+    assert "libopapi.so (or the split libopapi_math.so, libopapi_nn.so, libopapi_transformer.so)" in msg
+    assert "libhcomm.so" not in msg  # optional: older CANN keep the communicator calls in libhccl.so
     with pytest.raises(BackendError, match=r"^aclnn backend: .*not found") as err:
         load_backend("aclnn")
     assert "\n" not in str(err.value)
@@ -498,23 +639,128 @@ def test_missing_libraries_are_one_line_naming_every_path(tmp_path, monkeypatch)
         libs.find()
 
 
+# The library of each symbol per layout (conformance/backends/aclnn/abi.py PROTOTYPES cites the operator lists)
+HOMES = {
+    "split": {"aclnnMatmulAllReduceAddRmsNorm": "libopapi_transformer.so",
+              "aclnnQuantMatmulAllReduceV3GetWorkspaceSize": "libopapi_transformer.so",
+              "aclnnMatmul": "libopapi_nn.so", "aclnnAddRmsNormGetWorkspaceSize": "libopapi_nn.so",
+              "aclnnQuantMatmulV4": "libopapi_nn.so", "aclnnAdd": "libopapi_math.so",
+              "aclnnCalculateMatmulWeightSizeV2": "libopapi_math.so", "aclnnTransMatmulWeight": "libopapi_math.so",
+              "HcclGetRootInfo": "libhcomm.so", "HcclCommInitRootInfo": "libhcomm.so",
+              "HcclGetCommName": "libhcomm.so", "HcclCommDestroy": "libhcomm.so", "HcclAllReduce": "libhccl.so",
+              "aclCreateTensor": "libnnopbase.so", "aclrtMalloc": "libascendcl.so"},
+    "single": {"aclnnMatmulAllReduceAddRmsNorm": "libopapi.so", "aclnnMatmul": "libopapi.so",
+               "aclnnAdd": "libopapi.so", "aclnnTransMatmulWeight": "libopapi.so", "HcclGetRootInfo": "libhccl.so",
+               "HcclCommDestroy": "libhccl.so", "HcclAllReduce": "libhccl.so", "aclCreateTensor": "libnnopbase.so",
+               "aclrtMalloc": "libascendcl.so"},
+}
+LOADED = {"split": ["libascendcl.so", "libnnopbase.so", "libopapi_math.so", "libopapi_nn.so",
+                    "libopapi_transformer.so", "libhcomm.so", "libhccl.so"],
+          "single": ["libascendcl.so", "libnnopbase.so", "libopapi.so", "libhccl.so"]}
+
+
 def test_symbols_resolve_from_their_home_library_first(cann, fake_home):
+    layout = layout_of(fake_home)
     loaded = libs.load()
-    abi.Api(loaded)
-    assert loaded.origin["aclCreateTensor"] == "libnnopbase.so"
-    assert loaded.origin["aclrtMalloc"] == "libascendcl.so" and loaded.origin["HcclGetCommName"] == "libhccl.so"
-    with pytest.raises(BackendError, match="symbol aclNoSuchThing not found"):
+    api = abi.Api(loaded)
+    assert loaded.layout == layout and list(loaded.handles) == LOADED[layout]
+    for symbol, lib in HOMES[layout].items():
+        assert loaded.origin[symbol] == lib, symbol
+    assert {loaded.origin[s] for s in abi.OPTIONAL} <= set(LOADED[layout]) and api.aclrtStreamAbort is not None
+    with pytest.raises(BackendError, match="symbol aclNoSuchThing not found") as err:
         loaded.resolve("aclNoSuchThing", "libnnopbase.so")
+    assert "\n" not in str(err.value) and str(fake_home / "lib64" / "libnnopbase.so") in str(err.value)
 
 
 def test_backend_describes_libraries_and_version(cann, fake_home):
+    layout = layout_of(fake_home)
     backend = AclnnBackend(deadline_s=30)
     info = backend.describe()
-    assert info["cann_version"] == "8.0.fake"
-    assert info["lib libopapi.so"] == str(fake_home / "lib64" / "libopapi.so")
+    assert info["cann_version"] == "8.0.fake" and info["library layout"] == layout
+    for name in LOADED[layout]:
+        assert info[f"lib {name}"] == str(fake_home / "lib64" / name)
     assert info["aclCreateTensor from"] == "libnnopbase.so"
+    for symbol, lib in HOMES[layout].items():
+        assert symbol in info[f"symbols from {lib}"].split(", "), symbol
+    assert "optional symbols not found" not in info
     assert backend.unsupported_reason(case_inv("marn-tiny-eps1e-12-fp16-w1")[1]) is None
     backend.close()
+
+
+@pytest.fixture(scope="module")
+def both_home(tmp_path_factory):
+    """A CANN that ships libopapi.so next to the split libraries."""
+    try:
+        return fake_cann.build(tmp_path_factory.mktemp("fake_cann_both"), "both")
+    except fake_cann.NoCompiler as exc:
+        pytest.skip(f"needs a C compiler for the fake CANN: {exc}")
+
+
+def test_a_directory_with_both_layouts_loads_only_the_split_libraries(both_home, tmp_path, monkeypatch):
+    """libopapi.so 「不支持与单个算子仓库文件同时使用」 (hicann/ops-math@c4193324 docs/zh/op_api_list.md:12): the split
+    layout wins, libopapi.so is never loaded, and describe() says so."""
+    monkeypatch.setenv("ASCEND_HOME_PATH", str(both_home))
+    monkeypatch.setenv("FAKE_CANN_LOG", str(tmp_path / "calls.jsonl"))
+    monkeypatch.delenv(libs.LIB_DIR_ENV, raising=False)
+    found = libs.find_layout()
+    assert found.layout == "split" and "libopapi.so" not in found.paths
+    assert found.skipped == {"libopapi.so": both_home / "lib64" / "libopapi.so"}
+    loaded = libs.load()
+    abi.Api(loaded)
+    assert list(loaded.handles) == LOADED["split"] and "libopapi.so" not in set(loaded.origin.values())
+    backend = AclnnBackend(deadline_s=30)
+    info = backend.describe()
+    backend.close()
+    assert "lib libopapi_transformer.so" in info and "not loaded" in info["lib libopapi.so"]
+    assert "op_api_list.md:12" in info["lib libopapi.so"]
+
+
+def _layout_dir(tmp_path, both_home, names):
+    d = tmp_path / "lib64"
+    d.mkdir()
+    for name in names:
+        (d / name).symlink_to(both_home / "lib64" / name)
+    return d
+
+
+def test_an_incomplete_split_layout_is_one_line_and_never_falls_back_to_libopapi(both_home, tmp_path):
+    d = _layout_dir(tmp_path, both_home, ["libascendcl.so", "libnnopbase.so", "libopapi_transformer.so",
+                                          "libopapi.so", "libhccl.so"])
+    with pytest.raises(BackendError) as err:
+        libs.find_layout(d)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("aclnn backend: libopapi_math.so, libopapi_nn.so not found")
+    assert str(d / "libopapi_nn.so") in msg and "split operator libraries found (libopapi_transformer.so)" in msg
+    assert "may not be loaded together" in msg
+
+
+def test_without_libhcomm_the_communicator_calls_come_from_libhccl(both_home, tmp_path):
+    d = _layout_dir(tmp_path, both_home, ["libascendcl.so", "libnnopbase.so", "libopapi_math.so", "libopapi_nn.so",
+                                          "libopapi_transformer.so", "libhccl.so"])
+    loaded = libs.load(d)
+    abi.Api(loaded)
+    assert "libhcomm.so" not in loaded.handles
+    assert {loaded.origin[s] for s in ("HcclGetRootInfo", "HcclCommInitRootInfo", "HcclGetCommName",
+                                       "HcclCommDestroy", "HcclAllReduce")} == {"libhccl.so"}
+    assert loaded.origin["aclnnMatmul"] == "libopapi_nn.so"
+
+
+@pytest.mark.parametrize("layout", ["single", "split"])
+def test_a_missing_symbol_is_one_line_naming_every_library_looked_in(tmp_path, layout):
+    try:
+        home = fake_cann.build(tmp_path, layout, omit=("aclnnMatmul", "aclrtStreamAbort"))
+    except fake_cann.NoCompiler as exc:
+        pytest.skip(str(exc))
+    loaded = libs.load(home / "lib64")
+    with pytest.raises(BackendError) as err:
+        abi.Api(loaded)
+    msg = str(err.value)
+    home_lib = "libopapi_nn.so" if layout == "split" else "libopapi.so"
+    assert "\n" not in msg and msg.startswith(f"aclnn backend: symbol aclnnMatmul not found; looked in {home_lib} (")
+    for name in LOADED[layout]:
+        assert f"{name} ({home / 'lib64' / name})" in msg
+    # an optional function's absence is no error: the attribute is None
+    assert libs.load(home / "lib64").find_symbol("aclrtStreamAbort", "libascendcl.so") is None
 
 
 def test_end_to_end_through_the_rank_engine(cann):
@@ -546,3 +792,13 @@ def test_end_to_end_preflight_through_the_rank_engine(cann, monkeypatch):
         backend.close()
     assert [r.status for r in results] == [161002, 0] and "rank 0 rejected it" in results[1].message
     assert cann.calls(EXECUTE[inv.op]) == [] and leaks(cann) == []
+
+
+def test_a_null_communicator_is_hccl_e_ptr(cann):
+    """HCCL_E_PTR is 2 ("empty pointer"; 4 is HCCL_E_INTERNAL): hicann/hcomm@2b912e7d
+    include/hccl/hccl_types.h:26, 28."""
+    api = abi.Api(libs.load())
+    name = ctypes.create_string_buffer(abi.HCCL_COMM_NAME_BYTES)
+    assert api.HcclGetCommName(None, name) == 2
+    assert api.HcclAllReduce(None, None, 0, 3, 0, None, None) == 2
+    assert [r["status"] for r in cann.records] == [2, 2]

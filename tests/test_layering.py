@@ -19,6 +19,7 @@ RULES = [
     ("conformance.sim.cann.backend", ("pytest",)),
     ("conformance.backends", ("pytest",)),
     ("conformance.judge", ("pytest",)),
+    ("conformance.doctor", ("pytest", "conformance.sim")),  # the node checks: unit-testable, no pytest
     ("conformance.spec", ("conformance.casegen", "conformance.sim", "conformance.backends", "pytest")),
     # the option table and the judging context: names and checks only, no layer that acts on them
     ("conformance.options", ("conformance.sim", "conformance.backends", "conformance.judge", "pytest")),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import socket
@@ -191,6 +192,34 @@ class TorchNpuSeam:
         return {"marn": importlib.util.find_spec("mindspeed") is not None,
                 "versions": {"torch": _version("torch"), "torch_npu": _version("torch-npu"),
                              "mindspeed": _version("mindspeed")}}
+
+    @classmethod
+    def node_facts(cls, env: dict | None = None, **_options) -> dict:
+        """What `mc2-conformance doctor` reports of the node, asked in a child process (torch_npu is never imported
+        in the runner's): {"devices": int, "cann": str, "driver": str, "torch_npu": str}. Ascend/pytorch@9e73e708:
+        torch_npu.npu.device_count() (torch_npu/npu/__init__.py:485-497: the driver's count, trimmed by
+        ASCEND_RT_VISIBLE_DEVICES), torch_npu.npu.utils.get_cann_version(module="CANN" / "DRIVER")
+        (torch_npu/npu/utils.py:37-46; "" when unknown), torch_npu.__version__ (torch_npu/__init__.py:44).
+        One-line BackendError if the child fails."""
+        code = ("import json, torch, torch_npu\n"
+                "from torch_npu.npu import utils\n"
+                "def version(module):\n"
+                "    try:\n"
+                "        return utils.get_cann_version(module=module) or ''\n"
+                "    except Exception:\n"
+                "        return ''\n"
+                "print(json.dumps({'devices': int(torch_npu.npu.device_count()), 'cann': version('CANN'),\n"
+                "                  'driver': version('DRIVER'), 'torch_npu': torch_npu.__version__}))\n")
+        try:
+            probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise BackendError("torch-npu backend: the device query (torch_npu.npu.device_count) did not finish in "
+                               "300 s") from None
+        lines = (probe.stdout if probe.returncode == 0 else probe.stderr or probe.stdout).strip().splitlines()
+        if probe.returncode != 0 or not lines:
+            raise BackendError(f"torch-npu backend: the device query failed: "
+                               f"{lines[-1] if lines else f'exit status {probe.returncode}'}")
+        return json.loads(lines[-1])
 
     def __init__(self):
         try:

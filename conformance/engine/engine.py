@@ -37,12 +37,18 @@ class RankEngine:
         self._finalizer = None
 
     def _group_for(self, inv: Invocation) -> WorkerGroup:
-        key = (inv.world_size, tuple(inv.devices))
+        return self.open_group(inv.world_size, tuple(inv.devices))
+
+    def open_group(self, world_size: int, devices: tuple[int, ...] = ()) -> WorkerGroup:
+        """The group of `world_size` ranks on `devices` (() : rank r on device r), started if not running: its
+        ranks open their devices and build the communicator (RankProgram open/connect). RankFailure if they do
+        not; later invocations of that key reuse it. `mc2-conformance doctor` checks communicator set-up so."""
+        key = (world_size, tuple(devices))
         if self.group is not None and (self.group.closed or (self.group.world_size, self.group.devices) != key):
             self.close()
         if self.group is None:
-            self.group = WorkerGroup(program=self.program, options=self.options, world_size=inv.world_size,
-                                     devices=tuple(inv.devices), setup_deadline_s=self.setup_deadline_s, env=self.env)
+            self.group = WorkerGroup(program=self.program, options=self.options, world_size=world_size,
+                                     devices=tuple(devices), setup_deadline_s=self.setup_deadline_s, env=self.env)
             self.groups_started += 1
             if self._finalizer is not None:
                 self._finalizer.detach()

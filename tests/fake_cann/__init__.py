@@ -1,8 +1,14 @@
 """Build the recording fake CANN (fake_cann.c) and lay it out as an $ASCEND_HOME_PATH, for the aclnn backend's
 marshalling tests. No pytest here: `build(tmp_dir)` returns the fake home, or raises `NoCompiler`.
 
-Layout: <home>/lib64/{libascendcl,libnnopbase,libopapi,libhccl}.so, all symlinks to one libfake_cann.so, and
-<home>/version.cfg, so the backend finds everything exactly as it would in a CANN install.
+Layouts (conformance/backends/aclnn/libs.py says which the backend loads, with the documents it follows):
+- "single": <home>/lib64/{libascendcl,libnnopbase,libopapi,libhccl}.so, the pre-split names;
+- "split": <home>/lib64/{libascendcl,libnnopbase,libopapi_math,libopapi_nn,libopapi_transformer,libhcomm,libhccl}.so,
+  the operator library split per repository and the communicator set-up in libhcomm.so;
+- "both": every name of the two (a CANN that still ships libopapi.so next to the split libraries).
+Every name is a symlink to one libfake_cann.so that exports every function, so the backend finds everything
+exactly as it would in a CANN install. `omit` builds the object without the named functions (each renamed away
+with -D<name>=fake_cann_omitted_<name>), for the tests of a missing symbol. <home>/version.cfg holds the version.
 `read_log(path)` parses the JSON-lines call log the library writes to $FAKE_CANN_LOG.
 """
 
@@ -15,7 +21,11 @@ import subprocess
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("fake_cann.c")
-LIB_NAMES = ("libascendcl.so", "libnnopbase.so", "libopapi.so", "libhccl.so")
+SINGLE = ("libascendcl.so", "libnnopbase.so", "libopapi.so", "libhccl.so")
+SPLIT = ("libascendcl.so", "libnnopbase.so", "libopapi_math.so", "libopapi_nn.so", "libopapi_transformer.so",
+         "libhcomm.so", "libhccl.so")
+LAYOUTS = {"single": SINGLE, "split": SPLIT, "both": tuple(dict.fromkeys(SINGLE + SPLIT))}
+LIB_NAMES = SINGLE  # the old name of this constant
 VERSION = "Version=8.0.fake\n"
 
 
@@ -23,19 +33,22 @@ class NoCompiler(RuntimeError):
     pass
 
 
-def build(tmp_dir: Path) -> Path:
+def build(tmp_dir: Path, layout: str = "single", *, omit: tuple[str, ...] = ()) -> Path:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not cc:
         raise NoCompiler("no C compiler (cc, gcc or clang) on PATH to build tests/fake_cann/fake_cann.c")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown fake CANN layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
     home = Path(tmp_dir) / "ascend"
     lib64 = home / "lib64"
     lib64.mkdir(parents=True, exist_ok=True)
     so = lib64 / "libfake_cann.so"
-    proc = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(so), str(SOURCE), "-lpthread"],
+    renames = [f"-D{name}=fake_cann_omitted_{name}" for name in omit]
+    proc = subprocess.run([cc, "-shared", "-fPIC", "-O1", *renames, "-o", str(so), str(SOURCE), "-lpthread"],
                           capture_output=True, text=True)
     if proc.returncode:
         raise NoCompiler(f"{cc} failed to build {SOURCE.name}: {proc.stderr.strip()[-500:]}")
-    for name in LIB_NAMES:
+    for name in LAYOUTS[layout]:
         (lib64 / name).symlink_to(so.name)
     (home / "version.cfg").write_text(VERSION)
     return home

@@ -1,5 +1,7 @@
-/* A recording stand-in for the CANN libraries (libascendcl, libnnopbase, libopapi, libhccl), for the
- * marshalling tests of conformance/backends/aclnn. It proves what the backend passes, not what a device does.
+/* A recording stand-in for the CANN libraries, for the marshalling tests of conformance/backends/aclnn. It proves
+ * what the backend passes, not what a device does. One object exports every function; tests/fake_cann/__init__.py
+ * lays it out under either library layout (the old libascendcl, libnnopbase, libopapi, libhccl, or the split
+ * libopapi_{math,nn,transformer} + libhcomm + libhccl), and can build it with chosen functions left out.
  *
  * - Device memory is host memory (aligned_alloc); streams, communicators and executors are small structs.
  * - Every call appends one JSON line to the file named by FAKE_CANN_LOG (if set): pointers are reported as ids
@@ -15,6 +17,15 @@
  *   FAKE_CANN_SYNC_DELAY_MS=N              aclrtSynchronizeStreamWithTimeout takes N ms; past its timeout it
  *                                          returns 507046 (ACL_ERROR_RT_STREAM_SYNC_TIMEOUT) after the timeout
  *   FAKE_CANN_WORKSPACE=N                  the workspace size the operators report (default 4096)
+ *   FAKE_CANN_DEVICE_COUNT=N               what aclrtGetDeviceCount answers (default 8)
+ *   FAKE_CANN_DRIVER_VERSION=V             aclsysGetVersionStr("driver") (default 25.0.fake; "" -> not found)
+ *
+ * Streams: every launch (an operator's execute, HcclAllReduce) leaves a task pending on its stream until a
+ * synchronise that succeeds or aclrtStreamAbort. aclrtFree logs "busy" (streams of its device with pending
+ * tasks: the runtime frees at once, without waiting for them, hicann/runtime@681ef761
+ * docs/zh/api_ref/11-01_device_memory_malloc_and_free.md:612) and aclrtDestroyStream logs "pending" (the documents
+ * ask for a synchronise first, docs/zh/api_ref/06_stream_management.md:262), so tests can check the order of the
+ * failure paths; aclrtDestroyStreamForce destroys a stream without waiting (same file, line 305).
  *
  * The benchmark chain's operators (aclnnMatmul, aclnnAdd, aclnnAddRmsNorm, aclnnQuantMatmulV4) fill each output
  * from their first input: out[i] = in[i % n] ^ tag (Matmul 0x33, Add 0x55, QuantMatmulV4 0x66, AddRmsNorm
@@ -40,6 +51,10 @@
 #define SYNC_TIMEOUT 507046
 #define ACL_ERROR_INVALID_PARAM 100000
 #define ACL_ERROR_REPEAT_INITIALIZE 100002
+/* HcclResult: hicann/hcomm@2b912e7d include/hccl/hccl_types.h:26 (HCCL_E_PTR = 2, "empty pointer"), :28
+ * (HCCL_E_INTERNAL = 4) */
+#define HCCL_E_PTR 2
+#define HCCL_E_INTERNAL 4
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int current_device = -1; /* per thread, as aclrtSetDevice is */
@@ -166,7 +181,26 @@ static Alloc *find_alloc(const void *p) {
 
 /* ---- runtime (libascendcl) ------------------------------------------------------------------------ */
 
-typedef struct { int id; } Stream;
+typedef struct { int id, dev; long pending; } Stream; /* pending: launches not yet synchronised (or aborted) */
+static Stream *streams[256]; /* live streams of this process */
+
+static void stream_add(Stream *st) {
+    for (int i = 0; i < 256; i++) if (!streams[i]) { streams[i] = st; return; }
+}
+
+static void stream_remove(Stream *st) {
+    for (int i = 0; i < 256; i++) if (streams[i] == st) streams[i] = NULL;
+}
+
+static int busy_streams(void) { /* of the calling thread's device: ranks may be threads of one process */
+    int n = 0;
+    for (int i = 0; i < 256; i++) if (streams[i] && streams[i]->pending && streams[i]->dev == current_device) n++;
+    return n;
+}
+
+static void launched_on(void *stream) {
+    if (stream) ((Stream *)stream)->pending++;
+}
 
 int aclInit(const char *config) {
     pthread_mutex_lock(&lock);
@@ -216,7 +250,7 @@ int aclrtCreateStream(void **stream) {
     pthread_mutex_lock(&lock);
     int rc = injected("aclrtCreateStream");
     Stream *st = NULL;
-    if (!rc) { st = malloc(sizeof *st); st->id = next_id++; *stream = st; }
+    if (!rc) { st = calloc(1, sizeof *st); st->id = next_id++; st->dev = current_device; *stream = st; stream_add(st); }
     Str s = begin("aclrtCreateStream");
     if (st) put(&s, ",\"stream\":\"s%d\"", st->id);
     put(&s, ",\"status\":%d", rc);
@@ -225,14 +259,64 @@ int aclrtCreateStream(void **stream) {
     return rc;
 }
 
-int aclrtDestroyStream(void *stream) {
+static int destroy_stream(const char *fn, void *stream) {
     pthread_mutex_lock(&lock);
-    Str s = begin("aclrtDestroyStream");
-    put(&s, ",\"stream\":\"s%d\",\"status\":0", stream ? ((Stream *)stream)->id : -1);
+    Stream *st = stream;
+    int rc = st ? injected(fn) : ACL_ERROR_INVALID_PARAM;
+    Str s = begin(fn);
+    put(&s, ",\"stream\":\"s%d\",\"pending\":%ld,\"status\":%d", st ? st->id : -1, st ? st->pending : 0L, rc);
     finish(&s);
-    free(stream);
+    if (!rc) { stream_remove(st); free(st); }
     pthread_mutex_unlock(&lock);
-    return 0;
+    return rc;
+}
+
+int aclrtDestroyStream(void *stream) { return destroy_stream("aclrtDestroyStream", stream); }
+int aclrtDestroyStreamForce(void *stream) { return destroy_stream("aclrtDestroyStreamForce", stream); }
+
+int aclrtStreamAbort(void *stream) {
+    pthread_mutex_lock(&lock);
+    Stream *st = stream;
+    int rc = st ? injected("aclrtStreamAbort") : ACL_ERROR_INVALID_PARAM;
+    Str s = begin("aclrtStreamAbort");
+    put(&s, ",\"stream\":\"s%d\",\"pending\":%ld,\"status\":%d", st ? st->id : -1, st ? st->pending : 0L, rc);
+    finish(&s);
+    if (!rc) st->pending = 0; /* running tasks stopped, queued ones dropped */
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtGetDeviceCount(uint32_t *count) {
+    pthread_mutex_lock(&lock);
+    int rc = count ? injected("aclrtGetDeviceCount") : ACL_ERROR_INVALID_PARAM;
+    if (!rc) *count = (uint32_t)env_long("FAKE_CANN_DEVICE_COUNT", 8);
+    Str s = begin("aclrtGetDeviceCount");
+    if (!rc) put(&s, ",\"count\":%u", *count);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+/* version strings of the fake's "packages": runtime 8.0.fake, driver $FAKE_CANN_DRIVER_VERSION (default 25.0.fake) */
+int aclsysGetVersionStr(char *pkg, char *version) {
+    pthread_mutex_lock(&lock);
+    int rc = (pkg && version) ? injected("aclsysGetVersionStr") : ACL_ERROR_INVALID_PARAM;
+    const char *v = NULL;
+    if (!rc) {
+        const char *driver = getenv("FAKE_CANN_DRIVER_VERSION");
+        if (strcmp(pkg, "runtime") == 0) v = "8.0.fake";
+        else if (strcmp(pkg, "driver") == 0) v = driver ? driver : "25.0.fake";
+        if (!v || !*v) rc = ACL_ERROR_INVALID_PARAM;
+        else snprintf(version, 128, "%s", v);
+    }
+    Str s = begin("aclsysGetVersionStr");
+    put_str(&s, "pkg", pkg);
+    if (!rc) put_str(&s, "version", v);
+    put(&s, ",\"status\":%d", rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
 }
 
 int aclrtSynchronizeStreamWithTimeout(void *stream, int32_t timeout_ms) {
@@ -247,6 +331,7 @@ int aclrtSynchronizeStreamWithTimeout(void *stream, int32_t timeout_ms) {
         if (timeout_ms > 0 && delay > timeout_ms) rc = SYNC_TIMEOUT;
     }
     pthread_mutex_lock(&lock);
+    if (!rc && stream) ((Stream *)stream)->pending = 0;
     Str s = begin("aclrtSynchronizeStreamWithTimeout");
     put(&s, ",\"stream\":\"s%d\",\"timeout\":%d,\"status\":%d", stream ? ((Stream *)stream)->id : -1,
         timeout_ms, rc);
@@ -285,7 +370,7 @@ int aclrtFree(void *ptr) {
     int rc = a ? 0 : ACL_ERROR_INVALID_PARAM;
     Str s = begin("aclrtFree");
     if (a) put(&s, ",\"ptr\":\"m%d\"", a->id); else put(&s, ",\"ptr\":\"unknown\"");
-    put(&s, ",\"status\":%d", rc);
+    put(&s, ",\"busy\":%d,\"status\":%d", busy_streams(), rc);
     finish(&s);
     if (a) { free(a->p); a->live = 0; }
     pthread_mutex_unlock(&lock);
@@ -396,7 +481,7 @@ int aclDestroyIntArray(const void *array) {
     return 0;
 }
 
-/* ---- operators (libopapi) ------------------------------------------------------------------------- */
+/* ---- operators (libopapi_transformer, libopapi_nn, libopapi_math; or libopapi) ---------------------- */
 
 enum { OP_MARN, OP_INPLACE, OP_V3, OP_TRANS, OP_CHAIN };
 typedef struct { int id, op; const Tensor *x1, *out1, *out2, *out3; unsigned char tag1, tag2, tag3; } Executor;
@@ -495,6 +580,7 @@ static int execute(const char *fn, void *workspace, uint64_t ws, void *executor,
         fill_output(e->out1, e->x1, e->tag1); fill_output(e->out2, e->x1, e->tag2); fill_output(e->out3, e->x1, e->tag3);
     } else if (!rc && e && e->op != OP_TRANS) { fill_output(e->out1, e->x1, 0x11); fill_output(e->out2, e->x1, 0x22); }
     if (!rc && e && e->op != OP_TRANS) launch_tick++;
+    if (!rc) launched_on(stream);
     put(&s, ",\"status\":%d", rc);
     finish(&s);
     free(e); /* as aclnn: the executor lives until its execute */
@@ -546,7 +632,7 @@ int aclnnTransMatmulWeight(void *w, uint64_t ws, void *e, void *st) {
     return execute("aclnnTransMatmulWeight", w, ws, e, st);
 }
 
-/* ---- collectives (libhccl) ------------------------------------------------------------------------ */
+/* ---- communicators (libhcomm, or libhccl) and HcclAllReduce (libhccl) ----------------------------- */
 
 typedef struct { int id; uint32_t n_ranks, rank; char name[COMM_NAME_BYTES]; } Comm;
 
@@ -592,7 +678,7 @@ int HcclCommInitRootInfo(uint32_t n_ranks, const void *root_info, uint32_t rank,
 int HcclGetCommName(void *comm, char *name) {
     pthread_mutex_lock(&lock);
     Comm *c = comm;
-    int rc = c ? injected("HcclGetCommName") : 4; /* HCCL_E_PTR */
+    int rc = c ? injected("HcclGetCommName") : HCCL_E_PTR;
     if (!rc) memcpy(name, c->name, COMM_NAME_BYTES);
     Str s = begin("HcclGetCommName");
     put(&s, ",\"comm\":\"c%d\"", c ? c->id : -1);
@@ -605,12 +691,13 @@ int HcclGetCommName(void *comm, char *name) {
 
 int HcclCommDestroy(void *comm) {
     pthread_mutex_lock(&lock);
+    int rc = comm ? injected("HcclCommDestroy") : HCCL_E_PTR;
     Str s = begin("HcclCommDestroy");
-    put(&s, ",\"comm\":\"c%d\",\"status\":0", comm ? ((Comm *)comm)->id : -1);
+    put(&s, ",\"comm\":\"c%d\",\"status\":%d", comm ? ((Comm *)comm)->id : -1, rc);
     finish(&s);
-    free(comm);
+    if (!rc) free(comm);
     pthread_mutex_unlock(&lock);
-    return 0;
+    return rc;
 }
 
 
@@ -726,7 +813,7 @@ static int hccl_itemsize(int dtype) {
 
 int HcclAllReduce(void *send, void *recv, uint64_t count, int dtype, int op, void *comm, void *stream) {
     pthread_mutex_lock(&lock);
-    int rc = comm ? injected("HcclAllReduce") : 4; /* HCCL_E_PTR */
+    int rc = comm ? injected("HcclAllReduce") : HCCL_E_PTR;
     size_t n = (size_t)count * hccl_itemsize(dtype);
     char sn[64], rn[64];
     mem_name(send, sn, sizeof sn);
@@ -739,7 +826,7 @@ int HcclAllReduce(void *send, void *recv, uint64_t count, int dtype, int op, voi
         put(&s, ",\"fnv\":\"%016llx\"", (unsigned long long)fnv(send, n));
         memmove(recv, send, n);
     }
-    if (!rc) launch_tick++;
+    if (!rc) { launch_tick++; launched_on(stream); }
     put(&s, ",\"status\":%d", rc);
     finish(&s);
     pthread_mutex_unlock(&lock);

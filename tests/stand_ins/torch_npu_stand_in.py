@@ -15,6 +15,7 @@ ran after both events were recorded. The log is in call order (per rank).
 
 Options (keywords, picklable): log (path, required), marn (False: MindSpeed "not installed"), raise_message
 (every operator call raises RuntimeError(raise_message); env MC2_STAND_IN_RAISE does the same).
+`node_facts()` (what `mc2-conformance doctor` asks): env MC2_STAND_IN_DEVICES devices (default 8, "fail" raises).
 """
 
 from __future__ import annotations
@@ -75,6 +76,16 @@ class StandInSeam:
     def capabilities(cls, *, marn: bool = True, **_options) -> dict:
         return {"marn": marn, "versions": {"torch": torch.__version__, "torch_npu": "stand-in",
                                            "mindspeed": "stand-in" if marn else "not installed"}}
+
+    @classmethod
+    def node_facts(cls, **_options) -> dict:
+        """The node as TorchNpuSeam.node_facts reports it: MC2_STAND_IN_DEVICES devices (default 8; "fail": the
+        query raises, as a child without a driver would)."""
+        devices = os.environ.get("MC2_STAND_IN_DEVICES", "8")
+        if devices == "fail":
+            from conformance.backends import BackendError
+            raise BackendError("torch-npu backend: the device query failed: stand-in: drvGetDevNum failed")
+        return {"devices": int(devices), "cann": "8.0.stand-in", "driver": "25.0.stand-in", "torch_npu": "stand-in"}
 
     def __init__(self, *, log: str, marn: bool = True, raise_message: str | None = None):
         self.log, self.marn = log, marn

@@ -20,6 +20,7 @@ from . import abi, libs
 from .program import DEFAULT_SYNC_TIMEOUT_MS, chain_unsupported
 
 PROGRAM = "conformance.backends.aclnn.program:AclnnRankProgram"
+TENSOR_HELPERS = ("aclCreateTensor", "aclDestroyTensor", "aclCreateIntArray")
 SYNC_TIMEOUT_ENV = "MC2_ACLNN_SYNC_TIMEOUT_MS"
 # The arguments that ask for low-bit communication (quantise, all_to_all, requantise, all_gather): no chain
 # of separate operators binds those steps, whatever the operator.
@@ -50,7 +51,8 @@ class AclnnBackend:
     def __init__(self, *, lib_dir: str | None = None, sync_timeout_ms: int | None = None,
                  deadline_s: float = 120.0, persistent: bool = True):
         self.lib_dir = lib_dir or os.environ.get(libs.LIB_DIR_ENV) or None
-        self.paths = libs.find(self.lib_dir)  # BackendError (one line) if any library is missing
+        self.layout = libs.find_layout(self.lib_dir)  # BackendError (one line) if any library is missing
+        self.paths = self.layout.paths
         self.sync_timeout_ms = int(sync_timeout_ms or os.environ.get(SYNC_TIMEOUT_ENV) or DEFAULT_SYNC_TIMEOUT_MS)
         self.deadline_s = deadline_s
         self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent,
@@ -60,7 +62,10 @@ class AclnnBackend:
     def describe(self) -> dict[str, str]:
         info = {"backend": "aclnn (C API through ctypes, one process per rank)", "target": TARGET_HARDWARE,
                 "rank_deadline_s": str(self.deadline_s), "sync_timeout_ms": str(self.sync_timeout_ms)}
+        info["library layout"] = self.layout.layout
         info.update({f"lib {name}": str(path) for name, path in self.paths.items()})
+        info.update({f"lib {name}": f"{path} (present, not loaded: {libs.SPLIT_RULE})"
+                     for name, path in self.layout.skipped.items()})
         info.update(self._symbol_origins())
         home = Path(os.environ["ASCEND_HOME_PATH"]) if os.environ.get("ASCEND_HOME_PATH") else \
             self.paths["libascendcl.so"].parent.parent
@@ -70,13 +75,22 @@ class AclnnBackend:
         return info
 
     def _symbol_origins(self) -> dict[str, str]:
-        """Which library exports the tensor helpers (UNCONFIRMED: libnnopbase or libascendcl)."""
+        """The library each symbol came from: per library, the symbols resolved from it (abi.Api: every prototype
+        and the optional ones found), and individually the tensor helpers, whose home is UNCONFIRMED (libnnopbase
+        or libascendcl)."""
         if self._symbols is None:
             try:
                 loaded = libs.load(self.lib_dir)
-                for symbol in ("aclCreateTensor", "aclDestroyTensor", "aclCreateIntArray"):
-                    loaded.resolve(symbol, abi.PROTOTYPES[symbol][0])
-                self._symbols = {f"{s} from": lib for s, lib in loaded.origin.items()}
+                abi.Api(loaded)
+                info = {f"{s} from": loaded.origin[s] for s in TENSOR_HELPERS}
+                for lib in loaded.handles:
+                    names = sorted(s for s, home in loaded.origin.items() if home == lib)
+                    if names:
+                        info[f"symbols from {lib}"] = ", ".join(names)
+                missing = sorted(set(abi.OPTIONAL) - set(loaded.origin))
+                if missing:
+                    info["optional symbols not found"] = ", ".join(missing)
+                self._symbols = info
             except Exception as exc:  # describe() reports; invoke() will fail with the same cause
                 self._symbols = {"symbols": f"not loadable here: {exc}"}
         return self._symbols

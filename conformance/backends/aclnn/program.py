@@ -11,6 +11,18 @@ the stream is synchronised. Statuses come back exactly as the library returned t
 (malloc, copy, tensor creation, the NZ weight conversion) is not the operator's answer: it raises
 AclnnCallError, which the engine reports as a backend error. Everything allocated is released in a finally.
 
+Failure paths (a failed launch, a failed or timed-out synchronise): device memory is freed, and the stream
+destroyed, only once nothing on the stream can still use it. hicann/runtime@681ef761: aclrtFree frees at once,
+「接口内部不会进行隐式的Device同步或流同步、也不会等待使用该内存的任务完成」 (docs/zh/api_ref/
+11-01_device_memory_malloc_and_free.md:612); aclrtDestroyStream needs a prior aclrtSynchronizeStream
+(docs/zh/api_ref/06_stream_management.md:262); aclrtStreamAbort stops the running and drops the queued tasks of a
+stream (line 701); aclrtDestroyStreamForce destroys it without waiting (line 305). So `_settle()`, before every
+release: a stream with launches not yet synchronised (a launch failed after others, or before its sync) is
+synchronised (with the timeout) first; a stream whose synchronise failed or timed out is aborted
+(aclrtStreamAbort), then force-destroyed (aclrtDestroyStreamForce), and only then is memory freed; the next
+invocation creates a fresh stream. Without either function (an older CANN) the buffers of that invocation are
+kept, not freed. close() synchronises before aclrtDestroyStream, before HcclCommDestroy.
+
 RankCall.mode "chain" runs the benchmark chain as separate operators instead (_ChainMixin._chain_plan, with the
 operator's `Chain`, its record's aclnn binding in conformance/backends/bindings/aclnn_*.py: every GetWorkspaceSize
 first, the same pre-flight, then the launches and HcclAllReduce on the stream, one sync, the
@@ -33,6 +45,7 @@ from .. import binding_of
 from . import abi, libs
 
 DEFAULT_SYNC_TIMEOUT_MS = 60000
+IDLE, LAUNCHED, STUCK = "idle", "launched", "stuck"  # the stream's state (AclnnRankProgram.stream_state)
 KIND = "aclnn"  # the key of this backend's bindings in the operator records
 
 
@@ -170,9 +183,10 @@ class Resources:
         self.events.append(ev.value)
         return ev.value
 
-    def release(self) -> None:
+    def release(self, keep_buffers: bool = False) -> None:
         """Events first, then tensors (they point into the buffers); return codes are ignored: nothing is left
-        to do."""
+        to do. `keep_buffers`: the device memory is left allocated (a stream that could not be stopped may
+        still write it)."""
         for handle in reversed(self.events):
             self.api.aclrtDestroyEvent(handle)
         for handle in reversed(self.scalars):
@@ -181,7 +195,7 @@ class Resources:
             self.api.aclDestroyTensor(handle)
         for handle in reversed(self.arrays):
             self.api.aclDestroyIntArray(handle)
-        for addr in reversed(self.buffers):
+        for addr in reversed(self.buffers if not keep_buffers else ()):
             self.api.aclrtFree(addr)
         self.tensors, self.arrays, self.buffers, self.scalars, self.events = [], [], [], [], []
         self._scalar_values = []
@@ -262,6 +276,7 @@ class _ChainMixin:
             raise AclnnCallError(f"{call.case_id}: shape-only invocations have no chain or timing")
         chain = mode == "chain"
         timed = int(getattr(call, "iterations", 0)) > 0
+        self._stream_ready()
         res = Resources(self.api)
         try:
             if chain:
@@ -292,7 +307,7 @@ class _ChainMixin:
                 outputs[name] = host.reshape(t.shape)
             return RankResult(0, outputs, "")
         finally:
-            res.release()
+            self._release(res)
 
     # --- plans: GetWorkspaceSize of every operator, before anything is launched ---
 
@@ -373,6 +388,7 @@ class _ChainMixin:
         `workspaces` (launch index -> (addr, size)) lets repeated plans reuse their device workspaces."""
         workspaces = {} if workspaces is None else workspaces
         for i, launch in enumerate(plan.launches):
+            self._launching()
             if launch.fn == "HcclAllReduce":
                 send, recv, count, dtype, op = launch.args
                 code = self.api.HcclAllReduce(send, recv, count, dtype, op, self.comm, self.stream)
@@ -430,6 +446,7 @@ class AclnnRankProgram(_ChainMixin):
         self.sync_timeout_ms = int(sync_timeout_ms)
         self.api = abi.Api(libs.load(lib_dir))
         self.stream = c_void_p()
+        self.stream_state = IDLE  # IDLE, LAUNCHED (launches not yet synchronised) or STUCK (a synchronise failed)
         self.comm = c_void_p()
         self.group = b""
         self._initialised = self._device_set = False
@@ -459,12 +476,19 @@ class AclnnRankProgram(_ChainMixin):
         self.group = name.value
 
     def close(self) -> None:
-        """Teardown in reverse; every step runs even if an earlier one fails."""
+        """Teardown in reverse; every step runs even if an earlier one fails. The stream is synchronised first (the
+        documents ask for it before aclrtDestroyStream, and the communicator's tasks run on it); a stream that does
+        not finish is aborted and force-destroyed instead."""
+        if self.stream.value and self.stream_state != STUCK:
+            self._sync("the last invocation (teardown)")
         if self.comm.value:
             self.api.HcclCommDestroy(self.comm)
             self.comm = c_void_p()
+        if self.stream.value and self.stream_state == STUCK:
+            self._drop_stream()
         if self.stream.value:
-            self.api.aclrtDestroyStream(self.stream)
+            if self.stream_state != STUCK:  # else: it cannot be stopped; destroying it would wait for its tasks
+                self.api.aclrtDestroyStream(self.stream)
             self.stream = c_void_p()
         if self._device_set:
             self.api.aclrtResetDevice(self.device)
@@ -480,6 +504,7 @@ class AclnnRankProgram(_ChainMixin):
         if mode != "fused" or getattr(call, "iterations", 0):
             return self._invoke_mode(call, mode)
         op = abi.operator_abi(call.op)
+        self._stream_ready()
         res = Resources(self.api)
         try:
             handles, addrs = {}, {}
@@ -494,7 +519,7 @@ class AclnnRankProgram(_ChainMixin):
                 return refused
             return self._execute(res, op, call, workspace, executor, addrs)
         finally:
-            res.release()
+            self._release(res)
 
     def _make_tensor(self, res: Resources, t: TensorArg | None, shape_only: bool):
         """(aclTensor handle, device address) of one argument; (None, None) for a null pointer."""
@@ -527,6 +552,7 @@ class AclnnRankProgram(_ChainMixin):
         _check(self.api.aclnnTransMatmulWeightGetWorkspaceSize(handle, byref(workspace), byref(executor)),
                "aclnnTransMatmulWeightGetWorkspaceSize")
         ws_addr = res.malloc(workspace.value) if workspace.value else None
+        self._launching()
         _check(self.api.aclnnTransMatmulWeight(ws_addr, workspace.value, executor, self.stream),
                "aclnnTransMatmulWeight")
         self._sync("aclnnTransMatmulWeight", raise_on_error=True)
@@ -556,6 +582,7 @@ class AclnnRankProgram(_ChainMixin):
 
     def _execute(self, res: Resources, op: abi.OperatorAbi, call, workspace: int, executor, addrs) -> RankResult:
         ws_addr = res.malloc(workspace) if workspace else None
+        self._launching()
         code = self.api.fn(op.execute_fn)(ws_addr, workspace, executor, self.stream)
         if code:
             return RankResult(code, {}, f"{op.execute_fn} returned {code}", PHASE_LAUNCH)
@@ -574,9 +601,45 @@ class AclnnRankProgram(_ChainMixin):
 
     def _sync(self, after: str, raise_on_error: bool = False) -> int:
         code = self.api.aclrtSynchronizeStreamWithTimeout(self.stream, self.sync_timeout_ms)
+        self.stream_state = STUCK if code else IDLE
         if raise_on_error:
             _check(code, f"aclrtSynchronizeStreamWithTimeout after {after}")
         return code
+
+    # --- the stream's state, and the failure paths (module docstring) ---
+
+    def _stream_ready(self) -> None:
+        """A fresh stream where a failure path dropped the last one."""
+        if not self.stream.value:
+            _check(self.api.aclrtCreateStream(byref(self.stream)), "aclrtCreateStream (after a dropped stream)")
+            self.stream_state = IDLE
+
+    def _launching(self) -> None:
+        """Before each launch: the stream has (or may have, if the launch fails half-way) work on it."""
+        if self.stream_state == IDLE:
+            self.stream_state = LAUNCHED
+
+    def _settle(self) -> bool:
+        """Make the stream idle before memory is freed; False if it cannot be (keep the memory)."""
+        if self.stream_state == LAUNCHED:  # a failed launch, or an error before the sync: wait for what is queued
+            self._sync("a failed invocation")
+        if self.stream_state == STUCK:
+            return self._drop_stream()
+        return True
+
+    def _drop_stream(self) -> bool:
+        """A stream that did not finish: stop and drop its tasks, destroy it without waiting. True once nothing
+        can run on it any more."""
+        aborted = self.api.aclrtStreamAbort is not None and self.api.aclrtStreamAbort(self.stream) == 0
+        if aborted:
+            self.stream_state = IDLE
+        forced = self.api.aclrtDestroyStreamForce is not None and self.api.aclrtDestroyStreamForce(self.stream) == 0
+        if forced:
+            self.stream, self.stream_state = c_void_p(), IDLE
+        return aborted or forced
+
+    def _release(self, res: Resources) -> None:
+        res.release(keep_buffers=not self._settle())
 
 
 def _c_string(value) -> bytes | None:

@@ -439,6 +439,13 @@ class Summary:
         """"operator / dtype" -> the precision standard's level (worst over its cases; None: not judged)."""
         return {k: r.get("level") for k, r in (self.precision.get("rows") or {}).items()}
 
+    def chain(self) -> dict:
+        """"operator / dtype" -> how the fused operator compared with its benchmark chain of separate operators
+        (the precision standard's device/chain ratios, worst over the cases; cases compared and not, and why not)."""
+        return {k: {"cases_compared": r.get("judged", 0), "cases_not_compared": r.get("not_judged", 0),
+                    "device_over_chain": r.get("ratios") or {}, **({"why_not": r["why_not"]} if r.get("why_not") else {})}
+                for k, r in (self.precision.get("rows") or {}).items()}
+
     def to_json(self) -> dict:
         return {
             "verdict": self.verdict, "verdict_reasons": self.verdict_reasons, "evidence": self.evidence,
@@ -447,7 +454,7 @@ class Summary:
             "environments": dict(self.environments), "selfcheck": selfcheck_line(self.selfcheck),
             "constraints": self.constraints,
             # everything else the verdict page shows
-            "precision": self.precision, "precision_levels": self.precision_levels(),
+            "precision": self.precision, "precision_levels": self.precision_levels(), "chain": self.chain(),
             "accuracy": self.accuracy, "matrix": self.matrix, "matrix_catalogue": self.matrix_catalogue,
             "rejections": self.rejections, "deviations": self.deviations, "relations": self.relations,
             "failures": [_test_json(t) for t in self.failures], "waived": [_test_json(t) for t in self.waived],

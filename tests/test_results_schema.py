@@ -117,6 +117,9 @@ def test_a_ci_system_reads_the_precision_level_per_operator_from_summary_json(tm
     row = d["precision"]["rows"]["MatmulAllReduceAddRmsNorm / float16"]
     assert row["level"] == "L0" and row["judged"] == 2 and row["ratios"]["mare"] == 1.5
     assert results.precision_levels(d) == d["precision_levels"]
+    # and how the fused operator compared with its benchmark chain, per operator
+    chain = d["chain"]["MatmulAllReduceAddRmsNorm / float16"]
+    assert chain["cases_compared"] == 2 and chain["device_over_chain"]["mare"] == 1.5
 
 
 def test_the_categories_are_the_words_the_judge_writes():

@@ -442,9 +442,13 @@ class Summary:
     def chain(self) -> dict:
         """"operator / dtype" -> how the fused operator compared with its benchmark chain of separate operators
         (the precision standard's device/chain ratios, worst over the cases; cases compared and not, and why not)."""
-        return {k: {"cases_compared": r.get("judged", 0), "cases_not_compared": r.get("not_judged", 0),
-                    "device_over_chain": r.get("ratios") or {}, **({"why_not": r["why_not"]} if r.get("why_not") else {})}
-                for k, r in (self.precision.get("rows") or {}).items()}
+        out = {}
+        for k, r in (self.precision.get("rows") or {}).items():
+            out[k] = {"cases_compared": r.get("judged", 0), "cases_not_compared": r.get("not_judged", 0),
+                      "device_over_chain": r.get("ratios") or {}}
+            if r.get("why_not"):
+                out[k]["why_not"] = r["why_not"]
+        return out
 
     def to_json(self) -> dict:
         return {

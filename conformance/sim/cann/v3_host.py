@@ -160,8 +160,11 @@ RULES: tuple[HostRule, ...] = (
     _r(37, LAUNCH, INNER, f"{_OB}/indv_executor.cpp:537", "launch: a non-contiguous input other than x2 has no "
        "contiguity policy and fails the launch (recorded at indv_executor_utils.h:218-223); V3 returns 561000 "
        f"({_V3}:429-432)"),
-    # --- added by a later revision (revisions.CHANGES); its source is cited at the revisions that carry it ---
-    HostRule("CANN-V3-H38", WORKSPACE, INVALID, "revision 9.0.0 and later (revisions.new_rule_location)",
+    # --- added by a later revision (revisions.CHANGES): cited at 9.0.0, every later revision's location is
+    # revisions.new_rule_location's ---
+    HostRule("CANN-V3-H38", WORKSPACE, INVALID,
+             "mirror-cann/ops-transformer@d28d8f9 "
+             "mc2/matmul_all_reduce/op_api/aclnn_quant_matmul_all_reduce_v3.cpp:301",
              "x2 must be contiguous or the last-two-axes transpose unless an input is empty (checked after the "
              "shapes, also for a 4-D NZ x2): the revisions with V3_X2_CONTIGUITY_CHECKED"),
 )

@@ -76,6 +76,13 @@ def test_inplace_matches_out_of_place(case_id, mc2, request):
     _judge(request, mc2, relations.inplace_matches(leased_backend(mc2, case), case, mc2.seed))
 
 
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS[:1]))
+def test_history_independence(case_id, mc2, request):
+    """(7) A valid case right after a rejected call of the same shapes gives its outputs alone, bit for bit."""
+    case = _case(mc2, case_id, request)
+    _judge(request, mc2, relations.history_independence(leased_backend(mc2, case), case, mc2.seed))
+
+
 @pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
 def test_ranks_agree(case_id, mc2, request):
     """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""

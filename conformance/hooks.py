@@ -72,4 +72,4 @@ TRANSPOSED_X2_REJECTED = site("transposed_x2_rejected", "whether a transposed x2
 SIM_HOST_CHECK_HOOKS = site("sim.host_check_hooks", "the hooks the simulator's host checks run with (its own); "
                                                     "context inplace: whether the operator writes in place")
 SIM_OUTPUTS = site("sim.outputs", "every rank's outputs of one simulator call (in place); context call: the call's "
-                                  "number, from 1")
+                                  "number, from 1; after_rejection: whether the call before it was rejected")

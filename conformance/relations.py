@@ -20,6 +20,9 @@ writes_inplace, rank_bounds); nothing here names an operator.
                           within twice the bound; "not supported" where the backend has no invoke_chain
 6. same_rejection         an invalid case and its twin's case (ids differ only in the operators' prefixes,
                           "marn-" / "marn_inplace-") are both rejected or both accepted
+7. history_independence   a valid case run right after a rejected call of the same shapes (reduceOp "max",
+                          which every document rejects) gives its outputs alone, bit for bit: a rejection
+                          leaves no state behind
 
 Every relation is shown able to fail by a simulator fault (sim.faults.RELATION_FAULTS; tests/test_relations_unit.py).
 """
@@ -44,7 +47,8 @@ from .tolerance.accumulation import DEFAULT_ACCUMULATION
 PASS, FAIL, RECORDED, NOT_SUPPORTED, NOT_APPLICABLE = "pass", "fail", "recorded", "not supported", "not applicable"
 
 RELATIONS = ("inplace_matches", "cross_rank_identity", "determinism", "rank_permutation", "chain_matches",
-             "same_rejection")
+             "same_rejection", "history_independence")
+REJECTED_REDUCE_OP = "max"  # a reduceOp no document of the family allows: the call with it must be rejected
 
 
 @dataclass
@@ -425,6 +429,39 @@ def _two_runs_within(rel: str, case: Case, backend, reference, candidate, bounds
             checks += _within(f"rank {r} {name}: {label_b} vs {label_a}", res_b[r].outputs.get(name),
                               res_a[r].outputs.get(name), bound)
     return _result(rel, case.id, checks, detail)
+
+
+def history_independence(backend, case: Case, seed: int, *, devices=()) -> RelationResult:
+    """(7) The case alone, then a call of the same shapes the backend must reject (reduceOp "max"), then the case
+    again: both runs of the case bit-identical on every rank. A rejection the backend does not give (it accepted
+    reduceOp "max") leaves the relation not evaluated: the contract tests judge that rejection."""
+    rel = "history_independence"
+    if _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    op = operators.get(case.op)
+    if "reduceOp" not in op.abi.scalars:
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=f"{op.name} takes no reduceOp to reject")
+    alone, err = _call(backend, _materialise(case, seed, devices))
+    if err:
+        return _result(rel, case.id, [err])
+    checks = [_statuses_ok("alone", alone)]
+    base = _materialise(case, seed, devices)
+    rejected, err = _call(backend, dataclasses.replace(base, attrs={**base.attrs, "reduceOp": REJECTED_REDUCE_OP}))
+    if err:
+        return _result(rel, case.id, checks + [err])
+    if not all(r.status for r in rejected):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, checks,
+                              f"the call with reduceOp {REJECTED_REDUCE_OP!r} was not rejected on every rank")
+    after, err = _call(backend, _materialise(case, seed, devices))
+    if err:
+        return _result(rel, case.id, checks + [err])
+    checks.append(_statuses_ok("after the rejection", after))
+    if all(c.passed for c in checks):
+        for r, (a, b) in enumerate(zip(alone, after)):
+            for name in sorted(set(a.outputs) | set(b.outputs)):
+                checks.append(bit_equal(f"rank {r} {name}: after a rejected call vs alone", b.outputs.get(name),
+                                        a.outputs.get(name)))
+    return _result(rel, case.id, checks, f"run alone, then after a call rejected for reduceOp {REJECTED_REDUCE_OP!r}")
 
 
 def chain_matches(backend, case: Case, seed: int, *, devices=(),

@@ -36,6 +36,8 @@ def evaluate(relation, backend, case_id):
         return relations.rank_permutation(backend, c, 0)
     if relation == "chain_matches":
         return relations.chain_matches(backend, c, 0)
+    if relation == "history_independence":
+        return relations.history_independence(backend, c, 0)
     raise AssertionError(relation)
 
 
@@ -44,7 +46,8 @@ CLEAN = [("inplace_matches", MARN_W2), ("inplace_matches", INPLACE_W2), ("inplac
          ("cross_rank_identity", V3_LOWBIT), ("determinism", MARN_W2), ("determinism", V3_W2),
          ("rank_permutation", MARN_W2), ("rank_permutation", MARN_W4), ("rank_permutation", INPLACE_W2),
          ("rank_permutation", V3_W2), ("rank_permutation", V3_X3_W2), ("chain_matches", V3_W2),
-         ("chain_matches", V3_X3_W2)]
+         ("chain_matches", V3_X3_W2), ("history_independence", MARN_W2), ("history_independence", INPLACE_W2),
+         ("history_independence", V3_W2)]
 
 
 @pytest.mark.parametrize("relation,case_id", CLEAN)
@@ -69,7 +72,9 @@ BROKEN = [("inplace-differs", "inplace_matches", MARN_W2, "normOut (out-of-place
           ("rank-order-dependent", "rank_permutation", MARN_W2, "permuted vs original"),
           ("rank-order-dependent", "rank_permutation", MARN_W4, "permuted vs original"),
           ("rank-order-dependent", "rank_permutation", V3_W2, "permuted vs original"),
-          ("rank-order-dependent", "chain_matches", V3_W2, "fused vs chain")]
+          ("rank-order-dependent", "chain_matches", V3_W2, "fused vs chain"),
+          ("stale-after-rejection", "history_independence", MARN_W2, "after a rejected call vs alone"),
+          ("stale-after-rejection", "history_independence", V3_W2, "after a rejected call vs alone")]
 
 
 @pytest.mark.parametrize("fault,relation,case_id,where", BROKEN)
@@ -161,3 +166,13 @@ def test_permuted_invocations_share_no_buffer_and_keep_strided_views():
     assert x2_1.strides == x2_0.strides and (x2_1.data == x2_0.data).all()
     assert x2_1.data.strides == x2_0.data.strides
     assert not any(a["residual"].data is b["residual"].data for a, b in zip(inv.ranks, moved.ranks))
+
+
+def test_history_independence_is_not_evaluated_where_the_rejection_did_not_happen():
+    """A backend that accepts reduceOp "max" (a contract failure the case tests judge) leaves the relation not
+    evaluated; the stale-state fault does not fire without a rejection, so repeat runs alone stay identical."""
+    accepting = SimulatorBackend(faults=["unchecked:MARN-ATTR-001"])
+    result = relations.history_independence(accepting, case(MARN_W2), 0)
+    assert result.status == relations.NOT_APPLICABLE and "not rejected" in result.detail
+    stale = SimulatorBackend(faults=["stale-after-rejection"])
+    assert relations.determinism(stale, case(MARN_W2), 0, require=True).status == relations.PASS

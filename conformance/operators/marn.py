@@ -55,6 +55,7 @@ MARN = Operator(
               ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     # chain_matches is V3's: MARN's fused operator and chain are compared by the precision standard instead
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
+                         "history_independence",
                          "same_rejection"}),
     constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
     cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.marn:valid"),
@@ -68,5 +69,6 @@ INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOu
     summed_output="residual", twin=NAME, writes_inplace=True,
     bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")),
               ("torch-npu", Ref(_B + "torch_npu_marn:INPLACE_BINDING")), ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
-    relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation"}),
+    relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
+                         "history_independence"}),
     **_SHARED)

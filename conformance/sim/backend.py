@@ -61,6 +61,7 @@ class SimulatorBackend:
         self.faults = parse_faults(tuple(faults))
         self.options = options or SimOptions()
         self._calls = 0  # the number of calls computed (hook site SIM_OUTPUTS gets it)
+        self._last_rejected = False  # whether the previous call was rejected (hook site SIM_OUTPUTS gets it)
 
     def describe(self) -> dict[str, str]:
         return {"backend": "sim (CPU simulator)", "target": TARGET_SIMULATOR, "suite_version": __version__,
@@ -87,6 +88,7 @@ class SimulatorBackend:
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
         results = self._validate(inv)
+        after_rejection, self._last_rejected = self._last_rejected, any(r.status for r in results)
         if inv.shape_only or any(r.status for r in results):
             return results
         try:
@@ -97,7 +99,7 @@ class SimulatorBackend:
             return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]
         self._calls += 1
-        outs = self.faults.at(SIM_OUTPUTS, outs, call=self._calls)
+        outs = self.faults.at(SIM_OUTPUTS, outs, call=self._calls, after_rejection=after_rejection)
         return [RankResult(0, o) for o in outs]
 
     def invoke_chain(self, inv: Invocation) -> list[RankResult]:

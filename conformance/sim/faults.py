@@ -80,6 +80,14 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
 
 
+def _stale_after_rejection(outs, after_rejection, **_):
+    if after_rejection and outs and outs[0]:
+        first = outs[0][sorted(outs[0])[0]]  # the call right after a rejection: one bit of rank 0's first output
+        if first.size:
+            _bits(first).reshape(-1)[0] ^= 1
+    return outs
+
+
 def _nondeterministic(outs, call, **_):
     if call % 2 == 0 and outs and outs[0]:
         first = outs[0][sorted(outs[0])[0]]  # every other call, one bit of rank 0's first output
@@ -104,6 +112,9 @@ _SHARED = [
     Fault("nondeterministic", (),
           "Every other call flips the last bit of rank 0's first output element (a race in the reduction).",
           kind="relation", hooks={SIM_OUTPUTS: _nondeterministic}),
+    Fault("stale-after-rejection", (),
+          "The call right after a rejected one computes with state the rejection left behind: the last bit of rank "
+          "0's first output element flips.", kind="relation", hooks={SIM_OUTPUTS: _stale_after_rejection}),
     Fault("rank-order-dependent", (),
           "Rank 0's partial enters the all-reduce scaled by 1 + 1/16 (a root-rank scaling step applied once too "
           "often): the result depends on which shard rank 0 holds.", kind="relation"),
@@ -123,7 +134,7 @@ _ORDER = (
     "no-saturation", "inplace-no-write", "inplace-writes-normout", "code-drift", "ulp-inside-bound",
     # relation faults
     "inplace-differs", "nondeterministic", "ranks-reduce-own-order", "rank-order-dependent",
-    "inplace-rejects-differently",
+    "inplace-rejects-differently", "stale-after-rejection",
 )
 
 

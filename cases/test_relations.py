@@ -76,6 +76,13 @@ def test_inplace_matches_out_of_place(case_id, mc2, request):
     _judge(request, mc2, relations.inplace_matches(leased_backend(mc2, case), case, mc2.seed))
 
 
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS))
+def test_row_prefix(case_id, mc2, request):
+    """(8) The first rows of a case computed alone equal the same rows of the whole case, within twice the bound."""
+    case = _case(mc2, case_id, request)
+    _judge(request, mc2, relations.row_prefix(leased_backend(mc2, case), case, mc2.seed, accumulation=mc2.accumulation))
+
+
 @pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS[:1]))
 def test_history_independence(case_id, mc2, request):
     """(7) A valid case right after a rejected call of the same shapes gives its outputs alone, bit for bit."""

@@ -23,6 +23,8 @@ writes_inplace, rank_bounds); nothing here names an operator.
 7. history_independence   a valid case run right after a rejected call of the same shapes (reduceOp "max",
                           which every document rejects) gives its outputs alone, bit for bit: a rejection
                           leaves no state behind
+8. row_prefix             the first rows of a case, computed alone (their own tiling), equal the same rows of
+                          the whole case within twice the bound: every row's result depends on its own row only
 
 Every relation is shown able to fail by a simulator fault (sim.faults.RELATION_FAULTS; tests/test_relations_unit.py).
 """
@@ -47,7 +49,7 @@ from .tolerance.accumulation import DEFAULT_ACCUMULATION
 PASS, FAIL, RECORDED, NOT_SUPPORTED, NOT_APPLICABLE = "pass", "fail", "recorded", "not supported", "not applicable"
 
 RELATIONS = ("inplace_matches", "cross_rank_identity", "determinism", "rank_permutation", "chain_matches",
-             "same_rejection", "history_independence")
+             "same_rejection", "history_independence", "row_prefix")
 REJECTED_REDUCE_OP = "max"  # a reduceOp no document of the family allows: the call with it must be rejected
 
 
@@ -462,6 +464,68 @@ def history_independence(backend, case: Case, seed: int, *, devices=()) -> Relat
                 checks.append(bit_equal(f"rank {r} {name}: after a rejected call vs alone", b.outputs.get(name),
                                         a.outputs.get(name)))
     return _result(rel, case.id, checks, f"run alone, then after a call rejected for reduceOp {REJECTED_REDUCE_OP!r}")
+
+
+def _rows_kept(shape: tuple[int, ...]) -> tuple[str, int, int]:
+    """How a row prefix cuts a (b, s, k) or (m, k) x1: (axis cut, entries kept on it, rows kept of m = b*s): about
+    half the rows, whole batches where b > 1."""
+    if len(shape) == 3 and shape[0] > 1:
+        keep = -(-shape[0] // 2)
+        return "batch", keep, keep * shape[1]
+    m = shape[1] if len(shape) == 3 else shape[0]
+    keep = -(-m // 2)
+    return "row", keep, keep
+
+
+def _prefix(t: TensorArg | None, cut: str, keep: int, rows: int) -> TensorArg | None:
+    if t is None or t.data is None:
+        return t
+    a = np.asarray(t.data)
+    if a.ndim == 1:
+        part = a[:rows]  # a per-row vector (V3's pertokenScale)
+    elif a.ndim == 3:
+        part = a[:keep] if cut == "batch" else a[:, :keep]
+    else:
+        part = a[:rows]
+    return TensorArg.from_array(np.array(part, copy=True), t.dtype, format=t.format)  # no buffer shared
+
+
+def row_prefix(backend, case: Case, seed: int, *, devices=(),
+               accumulation: str = DEFAULT_ACCUMULATION) -> RelationResult:
+    """(8) The case whole, then its first rows alone (about half; whole batches where b > 1; the record's row_args
+    cut, everything else unchanged): every output row the two share lies within twice the suite's bound of the
+    other. The tiling differs (fewer rows: other tiles, tails and modes), the numbers must not."""
+    rel = "row_prefix"
+    if _valid(case):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=_valid(case))
+    op = operators.get(case.op)
+    na = _not_applicable(rel, case, op)
+    if na:
+        return na
+    whole = _materialise(case, seed, devices)
+    x1 = whole.ranks[0].get("x1")
+    if x1 is None or len(x1.shape) not in (2, 3):
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail="x1 is not a 2-D or 3-D matrix of rows")
+    cut, keep, rows = _rows_kept(tuple(x1.shape))
+    m = int(np.prod(x1.shape[:-1]))
+    if rows >= m:
+        return RelationResult(rel, case.id, NOT_APPLICABLE, detail=f"{m} row(s): no shorter prefix")
+    bounds = {key: b.reshape(m, -1)[:rows] for key, b in _bounds(whole, accumulation).items()}
+    part = with_ranks(whole, [{k: (_prefix(v, cut, keep, rows) if k in op.row_args else clone_tensor(v))
+                               for k, v in r.items()} for r in whole.ranks])
+    res_whole, err = _call(backend, whole)
+    if err:
+        return _result(rel, case.id, [err])
+    res_part, err = _call(backend, part)
+    if err:
+        return _result(rel, case.id, [err])
+    checks = [_statuses_ok("whole", res_whole), _statuses_ok(f"first {rows} of {m} rows", res_part)]
+    if all(c.passed for c in checks):
+        for (r, name), bound in bounds.items():
+            a, b = res_part[r].outputs.get(name), res_whole[r].outputs.get(name)
+            b = None if b is None else np.asarray(b).reshape(m, -1)[:rows]
+            checks += _within(f"rank {r} {name}: first {rows} rows alone vs whole", a, b, bound)
+    return _result(rel, case.id, checks, f"rows 0..{rows - 1} of {m} computed alone")
 
 
 def chain_matches(backend, case: Case, seed: int, *, devices=(),

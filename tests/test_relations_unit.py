@@ -38,6 +38,8 @@ def evaluate(relation, backend, case_id):
         return relations.chain_matches(backend, c, 0)
     if relation == "history_independence":
         return relations.history_independence(backend, c, 0)
+    if relation == "row_prefix":
+        return relations.row_prefix(backend, c, 0)
     raise AssertionError(relation)
 
 
@@ -47,7 +49,8 @@ CLEAN = [("inplace_matches", MARN_W2), ("inplace_matches", INPLACE_W2), ("inplac
          ("rank_permutation", MARN_W2), ("rank_permutation", MARN_W4), ("rank_permutation", INPLACE_W2),
          ("rank_permutation", V3_W2), ("rank_permutation", V3_X3_W2), ("chain_matches", V3_W2),
          ("chain_matches", V3_X3_W2), ("history_independence", MARN_W2), ("history_independence", INPLACE_W2),
-         ("history_independence", V3_W2)]
+         ("history_independence", V3_W2), ("row_prefix", MARN_W2), ("row_prefix", INPLACE_W2),
+         ("row_prefix", MARN_W4), ("row_prefix", V3_W2), ("row_prefix", V3_X3_W2), ("row_prefix", V3_LOWBIT)]
 
 
 @pytest.mark.parametrize("relation,case_id", CLEAN)
@@ -74,7 +77,10 @@ BROKEN = [("inplace-differs", "inplace_matches", MARN_W2, "normOut (out-of-place
           ("rank-order-dependent", "rank_permutation", V3_W2, "permuted vs original"),
           ("rank-order-dependent", "chain_matches", V3_W2, "fused vs chain"),
           ("stale-after-rejection", "history_independence", MARN_W2, "after a rejected call vs alone"),
-          ("stale-after-rejection", "history_independence", V3_W2, "after a rejected call vs alone")]
+          ("stale-after-rejection", "history_independence", V3_W2, "after a rejected call vs alone"),
+          ("tail-tile-rows", "row_prefix", MARN_W2, "alone vs whole"),
+          ("tail-tile-rows", "row_prefix", INPLACE_W2, "alone vs whole"),
+          ("tail-tile-rows", "row_prefix", V3_W2, "alone vs whole")]
 
 
 @pytest.mark.parametrize("fault,relation,case_id,where", BROKEN)
@@ -176,3 +182,14 @@ def test_history_independence_is_not_evaluated_where_the_rejection_did_not_happe
     assert result.status == relations.NOT_APPLICABLE and "not rejected" in result.detail
     stale = SimulatorBackend(faults=["stale-after-rejection"])
     assert relations.determinism(stale, case(MARN_W2), 0, require=True).status == relations.PASS
+
+
+def test_row_prefix_cuts_whole_batches_or_rows_and_shares_no_buffer():
+    assert relations._rows_kept((3, 5, 40)) == ("batch", 2, 10)
+    assert relations._rows_kept((1, 4, 16)) == ("row", 2, 2)
+    assert relations._rows_kept((7, 16)) == ("row", 4, 4)
+    one_row = SimulatorBackend()
+    single = [c for c in casegen.catalogue() if c.kind == "valid" and not c.shape_only and c.op == case(MARN_W2).op
+              and dict(c.tensors)["x1"].shape[:-1] in ((1, 1), (1,))]
+    if single:  # a one-row case has no shorter prefix
+        assert relations.row_prefix(one_row, single[0], 0).status == relations.NOT_APPLICABLE

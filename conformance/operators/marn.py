@@ -33,6 +33,7 @@ _SHARED = dict(
     dtype_arg="x1",
     shape_arg="residual",
     rank_local_args=("residual", "gamma"),  # per-rank inputs after the all-reduce: the ranks' outputs differ
+    row_args=("x1", "residual", "y", "normOut"),
     path_option="bf16_rms_source",  # MARN-AMB-007: which bf16 value feeds the RMSNorm
     validate=Ref("conformance.validate.marn:validate"),
     numerics=Ref("conformance.sim.marn_numerics:run"),
@@ -55,7 +56,7 @@ MARN = Operator(
               ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     # chain_matches is V3's: MARN's fused operator and chain are compared by the precision standard instead
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
-                         "history_independence",
+                         "history_independence", "row_prefix",
                          "same_rejection"}),
     constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
     cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.marn:valid"),
@@ -70,5 +71,5 @@ INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOu
     bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")),
               ("torch-npu", Ref(_B + "torch_npu_marn:INPLACE_BINDING")), ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",
-                         "history_independence"}),
+                         "history_independence", "row_prefix"}),
     **_SHARED)

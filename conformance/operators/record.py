@@ -73,6 +73,9 @@ class Operator:
     summed_output: str  # the output holding the all-reduced result ("y", the inplace "residual", "output")
     rank_local_args: tuple[str, ...]  # inputs that may differ per rank after the all-reduce ("residual", "gamma")
     path_option: str  # the SimOptions field that selects its legal numeric path
+    # the tensors whose leading dims index the m rows (x1's b*s), outputs included: a row prefix of the operator's
+    # inputs gives the same row prefix of its outputs (relations.row_prefix)
+    row_args: tuple[str, ...] = ()
     twin: str | None = None  # the declared twin: the inplace variant of an out-of-place operator, and back
     writes_inplace: bool = False  # the twin that writes its summed output into an input buffer
     relations: frozenset[str] = frozenset()  # metamorphic relations that apply (conformance.relations)

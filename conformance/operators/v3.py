@@ -19,6 +19,7 @@ V3 = Operator(
     dtypes=("float16", "bfloat16"),  # the output's; the int8 inputs and the scales' dtypes follow from it (spec/v3.py)
     dtype_arg="output", shape_arg="output", summed_output="output",
     rank_local_args=(),  # every rank's output is the all-reduced result itself
+    row_args=("x1", "x3", "pertokenScale", "output"),
     path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it
     modules=("conformance/operators/v3.py", "conformance/spec/v3.py", "conformance/casegen/v3.py",
              "conformance/validate/v3.py", "conformance/sim/v3_numerics.py", "conformance/sim/v3_faults.py",
@@ -29,7 +30,7 @@ V3 = Operator(
     bindings=(("torch-cpu", Ref("conformance.backends.bindings.torch_cpu_v3:run")),
               ("torch-npu", Ref("conformance.backends.bindings.torch_npu_v3:BINDING")),
               ("aclnn", Ref("conformance.backends.bindings.aclnn_v3:CHAIN"))),
-    relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "history_independence",
+    relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "history_independence", "row_prefix",
                          "chain_matches"}),
     constraints=Ref("conformance.spec.v3:CONSTRAINTS"), ambiguities=Ref("conformance.spec.v3:AMBIGUITIES"),
     cases=Ref("conformance.casegen.v3:all_cases"), fuzz=Ref("conformance.fuzz.v3:valid"),

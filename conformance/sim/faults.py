@@ -88,6 +88,21 @@ def _stale_after_rejection(outs, after_rejection, **_):
     return outs
 
 
+TAIL_TILE_ROWS = 4  # the row tile of the tail-tile-rows fault (small, so the catalogue's tiny cases have tails)
+
+
+def _tail_tile_rows(outs, **_):
+    for rank in outs:
+        for a in rank.values():
+            if a is None or a.ndim < 2 or not a.size:
+                continue
+            rows = a.reshape(-1, a.shape[-1])
+            tail = (rows.shape[0] // TAIL_TILE_ROWS) * TAIL_TILE_ROWS
+            if tail < rows.shape[0]:  # rows past the last whole tile: a wrong scale in the tail-tile kernel
+                rows[tail:] = (rows[tail:].astype(np.float32) * np.float32(1.125)).astype(a.dtype)
+    return outs
+
+
 def _nondeterministic(outs, call, **_):
     if call % 2 == 0 and outs and outs[0]:
         first = outs[0][sorted(outs[0])[0]]  # every other call, one bit of rank 0's first output
@@ -115,6 +130,10 @@ _SHARED = [
     Fault("stale-after-rejection", (),
           "The call right after a rejected one computes with state the rejection left behind: the last bit of rank "
           "0's first output element flips.", kind="relation", hooks={SIM_OUTPUTS: _stale_after_rejection}),
+    Fault("tail-tile-rows", (),
+          f"Rows past the last whole {TAIL_TILE_ROWS}-row tile are scaled by 1.125 (the tail tile's kernel reads a "
+          "wrong scale): a result that depends on how many rows the call has.", kind="relation",
+          hooks={SIM_OUTPUTS: _tail_tile_rows}),
     Fault("rank-order-dependent", (),
           "Rank 0's partial enters the all-reduce scaled by 1 + 1/16 (a root-rank scaling step applied once too "
           "often): the result depends on which shard rank 0 holds.", kind="relation"),
@@ -134,7 +153,7 @@ _ORDER = (
     "no-saturation", "inplace-no-write", "inplace-writes-normout", "code-drift", "ulp-inside-bound",
     # relation faults
     "inplace-differs", "nondeterministic", "ranks-reduce-own-order", "rank-order-dependent",
-    "inplace-rejects-differently", "stale-after-rejection",
+    "inplace-rejects-differently", "stale-after-rejection", "tail-tile-rows",
 )
 
 

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from conformance.fuzz.spaces import spaces
 from conformance.fuzz.strategies import cases
 from conformance.judge import run_case
 
 
 @pytest.mark.mc2_fuzz
-@pytest.mark.parametrize("space", ["marn", "v3", "invalid"])
+@pytest.mark.parametrize("space", [s for s in spaces() if s != "all"])
 def test_fuzz(space, mc2):
     @settings(max_examples=mc2.fuzz_examples, deadline=None, database=DirectoryBasedExampleDatabase(mc2.fuzz_db),
               suppress_health_check=list(HealthCheck))

@@ -84,6 +84,17 @@ class Context:
         return {o.sim_field: getattr(self, o.dest) for o in SUITE_OPTIONS
                 if o.sim_field and getattr(self, o.dest) != o.parsed_default}
 
+    @property
+    def deviation_setting(self) -> tuple[str, str]:
+        """(source revision name, --unsupported-inputs reading) the run's known deviations are taken at: sim-cann's
+        revision option resolved to its name (the newest modelled when unset: the source of the CANN under test)."""
+        from .sim.cann.revisions import UnknownRevision, get
+        try:
+            revision = get(self.sim_cann_revision).name
+        except UnknownRevision as exc:
+            raise OptionError(f"--sim-cann-revision: {exc}") from None
+        return revision, self.unsupported_inputs
+
     def replace(self, **changes) -> "Context":
         return dataclasses.replace(self, **changes)
 
@@ -146,5 +157,16 @@ def from_pytest(getoption: Callable[[str], Any], **switches) -> Context:
 
 
 def from_namespace(namespace, **switches) -> Context:
-    """From the command line's parsed options (an argparse Namespace): attributes it lacks stay at defaults."""
-    return from_values(lambda o: getattr(namespace, o.dest, None), **switches)
+    """From the command line's parsed options (an argparse Namespace): options the command does not have stay at
+    their defaults (their environment variables are not read either: the command does not offer them)."""
+    values = {}
+    for o in SUITE_OPTIONS:
+        if not hasattr(namespace, o.dest):
+            continue
+        raw = getattr(namespace, o.dest)
+        if (raw is None or (o.repeat and not raw)) and o.env:
+            raw = os.environ.get(o.env) or None
+        if raw is None or (o.repeat and not raw):
+            continue
+        values[o.dest] = o.parse(raw)
+    return Context(**values, **switches)

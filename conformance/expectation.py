@@ -78,6 +78,15 @@ def expected(case: Case, *, status_check: str = "documented", constraints=None,
     cid = rejecting_constraint(case)
     c = by_id[cid]
     codes = c.promised_codes(status_check)
+    if (unsupported_inputs == "reject-or-compute" and not case.shape_only
+            and all(by_id[r].may_compute_instead for r in case.covers if by_id[r].kind == "reject")):
+        rules = [by_id[r] for r in case.covers if by_id[r].kind == "reject"]
+        allowed = [r.promised_codes(status_check) for r in rules]
+        union = None if any(a is None for a in allowed) else frozenset().union(*allowed)
+        return Expected(False, union, frozenset().union(*(r.promised_phases() for r in rules)),
+                        f"{', '.join(r.id for r in rules)}: unsupported, but no document promises the rejection and "
+                        f"the formula is defined on such an input (--unsupported-inputs reject-or-compute)",
+                        may_compute=True)
     others = [by_id[o] for o in case.covers if o != cid and by_id[o].kind == "reject"]
     if others:  # several rules violated at once (the fuzzer): any of them may fire first, in either phase
         allowed = [c.promised_codes(status_check)] + [o.promised_codes(status_check) for o in others]
@@ -85,11 +94,6 @@ def expected(case: Case, *, status_check: str = "documented", constraints=None,
         phases = frozenset().union(c.promised_phases(), *(o.promised_phases() for o in others))
         names = ", ".join([cid] + [o.id for o in others])
         return Expected(False, union, phases, f"{names}: violated together, any of their outcomes")
-    if (unsupported_inputs == "reject-or-compute" and not case.shape_only
-            and all(by_id[r].may_compute_instead for r in case.covers if by_id[r].kind == "reject")):
-        return Expected(False, codes, c.promised_phases(),
-                        f"{cid}: unsupported, but no document promises the rejection and the formula is defined on "
-                        f"such an input (--unsupported-inputs reject-or-compute)", may_compute=True)
     if codes is None:
         basis = f"{cid}: the document states no code"
     elif c.code_source == "document":

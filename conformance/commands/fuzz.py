@@ -45,7 +45,7 @@ def cmd_fuzz(a) -> int:
         print(outcome.report())
         if reference is None:
             return 0 if outcome.passed else 1
-        ref = reference.behaviour(case, 0, accumulation=context.accumulation, inputs_sha256=outcome.inputs_sha256)
+        ref = reference.behaviour(case, 0, context=context, inputs_sha256=outcome.inputs_sha256)
         if ref is None:
             print(f"fuzz: {reference.label} cannot be compared on {case.id}")
             return 2
@@ -54,7 +54,7 @@ def cmd_fuzz(a) -> int:
         return 1 if diffs else 0
     budget = None if a.time else a.budget
     result = runner.fuzz(backend, space=a.space, budget=budget, seconds=a.time, seed=context.seed, db=Path(a.db),
-                         shrink_seconds=a.shrink_time, progress=print, reference=reference)
+                         context=context, shrink_seconds=a.shrink_time, progress=print, reference=reference)
     print(f"fuzz: {result.examples} examples in {result.seconds:.1f} s ({result.rate:.1f} examples/s), "
           f"space {'baseline cases' if a.baseline else a.space}, backend {context.backend}"
           + (f", faults {','.join(context.faults)}" if context.faults else "")
@@ -82,7 +82,8 @@ def cmd_fuzz(a) -> int:
 def register(sub) -> None:
     p = sub.add_parser("fuzz", help="property-based fuzzing of the valid and invalid input spaces")
     add_suite_options(p, profile=False)
-    p.add_argument("--space", default="all", choices=("all", "marn", "v3", "invalid"),
+    from ..fuzz.spaces import spaces
+    p.add_argument("--space", default="all", choices=spaces(),
                    help="input space to draw from (default all)")
     p.add_argument("--budget", type=int, default=200, help="number of examples (default 200)")
     p.add_argument("--time", type=float, help="fuzz for this many seconds instead of a fixed budget")

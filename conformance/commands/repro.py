@@ -22,8 +22,8 @@ def cmd_repro(a) -> int:
     if outcome.observed:
         print("  observed: " + ", ".join(f"rank {r} status {s}{' from ' + p if p else ''}"
                                          for r, (s, p) in enumerate(outcome.observed)))
-    from ..spec.deviations import NEWEST, deviations_of
-    for d in deviations_of(case.id, context.sim_cann_revision or NEWEST, context.unsupported_inputs):
+    from ..spec.deviations import deviations_of
+    for d in deviations_of(case.id, *context.deviation_setting):
         print(f"  known deviation {d.id} of the published source: {d.behaviour}")
     if outcome.detail:
         print(f"  {outcome.detail}")

@@ -84,8 +84,8 @@ class LiveReference:
     def __init__(self, backend, label: str = ""):
         self.backend, self.label = backend, label or getattr(backend, "name", "reference")
 
-    def behaviour(self, case, seed: int, *, accumulation: str, inputs_sha256: str) -> Behaviour | None:
-        outcome = run_case(case, self.backend, Context(seed=seed, accumulation_bound=accumulation, with_metrics=False))
+    def behaviour(self, case, seed: int, *, context: Context, inputs_sha256: str) -> Behaviour | None:
+        outcome = run_case(case, self.backend, context.replace(seed=seed, with_metrics=False))
         return None if outcome.category == "unsupported" else Behaviour.of(outcome)
 
 
@@ -119,7 +119,7 @@ class BaselineReference:
         self.label = f"baseline {self.folder}"
         self.skipped_inputs = 0
 
-    def behaviour(self, case, seed: int, *, accumulation: str, inputs_sha256: str) -> Behaviour | None:
+    def behaviour(self, case, seed: int, *, context: Context, inputs_sha256: str) -> Behaviour | None:
         mc2 = self.records.get((case.id, seed))
         if mc2 is None or mc2.get("inputs_sha256") != inputs_sha256:
             self.skipped_inputs += 1  # not the same inputs: not comparable

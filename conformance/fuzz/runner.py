@@ -28,8 +28,7 @@ from ..casegen.model import Case
 from ..judge import run_case
 from . import differential
 from .strategies import cases as case_strategy
-from ..context import Context
-from ..tolerance.accumulation import DEFAULT_ACCUMULATION
+from ..context import DEFAULT_CONTEXT, Context
 
 
 @dataclass
@@ -49,8 +48,11 @@ class FuzzResult:
 
 
 def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: float | None = None, seed: int | None = 0,
-         db: Path | None = None, shrink_seconds: float = 20.0, accumulation: str = DEFAULT_ACCUMULATION,
+         db: Path | None = None, shrink_seconds: float = 20.0, context: Context = DEFAULT_CONTEXT,
          progress=lambda msg: None, reference=None) -> FuzzResult:
+    """Fuzz `space` on `backend`, each drawn case judged under `context` (the run's judging options; its seed and
+    metrics switch are the fuzzer's own)."""
+    judging = context.replace(with_metrics=False)
     result = FuzzResult()
     t0 = time.monotonic()
     state = {"first_failure": None, "smallest": None, "class": None}
@@ -69,9 +71,9 @@ def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: floa
         if state["first_failure"] is not None and time.monotonic() - state["first_failure"] > shrink_seconds:
             reject()
         result.examples += 1
-        outcome = run_case(case, backend, Context(seed=run_seed, accumulation_bound=accumulation, with_metrics=False))
+        outcome = run_case(case, backend, judging.replace(seed=run_seed))
         ref = None if outcome.category == "unsupported" else reference.behaviour(
-            case, run_seed, accumulation=accumulation, inputs_sha256=outcome.inputs_sha256)
+            case, run_seed, context=judging, inputs_sha256=outcome.inputs_sha256)
         if ref is None:
             result.skipped += 1
             reject()
@@ -92,7 +94,7 @@ def fuzz(backend, *, space: str = "all", budget: int | None = 100, seconds: floa
         if state["first_failure"] is not None and time.monotonic() - state["first_failure"] > shrink_seconds:
             reject()  # the shrink budget is spent: keep the smallest failure found so far
         result.examples += 1
-        outcome = run_case(case, backend, Context(seed=0, accumulation_bound=accumulation, with_metrics=False))
+        outcome = run_case(case, backend, judging.replace(seed=0))
         if outcome.category == "unsupported":
             reject()
         if not outcome.passed:

@@ -61,6 +61,7 @@ class Settings:
         try:  # every suite option, validated once from the one table (conformance/options.py, context.py)
             self.context: Context = from_pytest(opt)
             self.constraints = self.context.constraints
+            self.context.deviation_setting  # noqa: B018  (an unknown --mc2-sim-cann-revision: one line, now)
         except OptionError as exc:
             raise pytest.UsageError(str(exc)) from None
         c = self.context
@@ -76,7 +77,7 @@ class Settings:
         self.environ = {HCCL_DETERMINISTIC: c.hccl_deterministic}  # the settings in effect, for determinism_rule
         self._restore_environ = None
         if c.hccl_deterministic is not None and os.environ.get(HCCL_DETERMINISTIC) != c.hccl_deterministic:
-            self._restore_environ = (HCCL_DETERMINISTIC, os.environ.get(HCCL_DETERMINISTIC))
+            self._restore_environ = _EXPORTED[config] = (HCCL_DETERMINISTIC, os.environ.get(HCCL_DETERMINISTIC))
             os.environ[HCCL_DETERMINISTIC] = c.hccl_deterministic
         try:
             self.fuzz_examples = int(opt("--mc2-fuzz-examples"))
@@ -127,18 +128,36 @@ class Settings:
 
     def repro(self, nodeid: str) -> str:
         """The one-line command that reruns test `nodeid` as this run judged it."""
-        return self.context.repro(nodeid, *(["--mc2-rank-deadline", str(self.rank_deadline)]
-                                            if self.rank_deadline else []))
+        extra = (["--mc2-rank-deadline", str(self.rank_deadline)] if self.rank_deadline else []) + \
+            (["--mc2-require-determinism"] if self.require_determinism else [])
+        return self.context.repro(nodeid, *extra)
 
 
 _SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
+_EXPORTED: dict = {}  # config -> (name, value before) of an environment variable Settings exported
+
+
+def _restore(exported) -> None:
+    name, value = exported
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 def settings(config) -> Settings:
-    """The run's settings, made on first use (a test outside cases/ that uses the suite's marker or fixtures)."""
+    """The run's settings, made on first use (a test outside cases/ that uses the suite's marker or fixtures).
+    Settings that fail (a one-line usage error) leave the environment as they found it."""
     s = config.stash.get(_SETTINGS_KEY, None)
     if s is None:
-        s = config.stash[_SETTINGS_KEY] = Settings(config)
+        try:
+            s = config.stash[_SETTINGS_KEY] = Settings(config)
+        except BaseException:
+            if config in _EXPORTED:
+                _restore(_EXPORTED.pop(config))
+            raise
     return s
 
 
@@ -191,11 +210,8 @@ def pytest_unconfigure(config):
         close()
     restore = getattr(s, "_restore_environ", None)
     if restore:  # the environment as the session found it
-        name, value = restore
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+        _restore(restore)
+        _EXPORTED.pop(config, None)
 
 
 def pytest_report_header(config):

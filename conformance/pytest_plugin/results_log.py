@@ -27,7 +27,7 @@ def deviation_setting(context=None) -> tuple[str, str]:
     option (the newest modelled when unset: the source of the CANN under test) and the run's reading."""
     if context is None:
         from ..context import DEFAULT_CONTEXT as context
-    return context.sim_cann_revision or deviation_records.NEWEST, context.unsupported_inputs
+    return context.deviation_setting
 
 
 def catalogue_facts(s: Settings | None = None) -> CatalogueFacts:

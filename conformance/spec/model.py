@@ -111,7 +111,9 @@ class Constraint:
         name, sep, value = self.setting.partition("=")
         if not sep or not ENV_NAME.fullmatch(name):
             return None
-        return (environ.get(name) or "").strip().lower() == value.strip().lower()
+        given = (environ.get(name) or "").strip().lower()
+        # HCCL's "strict" is determinism with order preservation: it implies the "true" the documents name
+        return given == value.strip().lower() or (value.strip().lower() == "true" and given == "strict")
 
     def promised_phases(self) -> frozenset[str]:
         return frozenset({PHASE_WORKSPACE, PHASE_LAUNCH}) if self.phase == PHASE_EITHER else frozenset({self.phase})

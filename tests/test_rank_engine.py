@@ -134,13 +134,30 @@ def test_a_program_that_raises_is_a_backend_error_and_the_engine_recovers(marker
         engine.close()
 
 
+def _grandchildren(marker: str, want: int, timeout: float = 5.0) -> list[int]:
+    """The ranks' grandchildren, waiting up to `timeout` for `want` of them: a just-forked child carries its
+    parent's environment until it execs, so its MC2_GRANDCHILD mark can appear a moment after the rank answered."""
+    end = time.monotonic() + timeout
+    while True:
+        found = []
+        for p in _processes_with(marker):
+            try:
+                if b"MC2_GRANDCHILD=1" in Path(f"/proc/{p}/environ").read_bytes():
+                    found.append(p)
+            except OSError:
+                continue
+        if len(found) >= want or time.monotonic() >= end:
+            return found
+        time.sleep(0.05)
+
+
 def test_teardown_kills_what_the_ranks_started(marker):
     engine = _engine(options={"spawn_grandchild": True})
-    engine.run(_echo_invocation(2))
-    grandchildren = [p for p in _processes_with(marker)
-                     if b"MC2_GRANDCHILD=1" in Path(f"/proc/{p}/environ").read_bytes()]
-    assert len(grandchildren) == 2
-    engine.close()
+    try:
+        engine.run(_echo_invocation(2))
+        assert len(_grandchildren(marker, 2)) == 2
+    finally:
+        engine.close()
     assert _wait_gone(marker) == []
 
 

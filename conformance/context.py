@@ -129,11 +129,15 @@ class Context:
 DEFAULT_CONTEXT = Context()  # every option at the table's default
 
 
-def from_values(get: Callable[[SuiteOption], Any], **switches) -> Context:
+def from_values(get: Callable[[SuiteOption], Any], *, offered: Callable[[SuiteOption], bool] = lambda o: True,
+                **switches) -> Context:
     """The context of the raw values `get(option)` returns (text, a list for repeatable options, or None for
-    unset); an invalid value raises OptionError, one line naming the option as the user spelled it."""
+    unset; an unset option reads its environment variable), for the options the front end `offered` (the others
+    keep their defaults); an invalid value raises OptionError, one line naming the option as the user spelled it."""
     values = {}
     for o in SUITE_OPTIONS:
+        if not offered(o):
+            continue
         raw = get(o)
         if (raw is None or (o.repeat and not raw)) and o.env:
             raw = os.environ.get(o.env) or None
@@ -159,14 +163,5 @@ def from_pytest(getoption: Callable[[str], Any], **switches) -> Context:
 def from_namespace(namespace, **switches) -> Context:
     """From the command line's parsed options (an argparse Namespace): options the command does not have stay at
     their defaults (their environment variables are not read either: the command does not offer them)."""
-    values = {}
-    for o in SUITE_OPTIONS:
-        if not hasattr(namespace, o.dest):
-            continue
-        raw = getattr(namespace, o.dest)
-        if (raw is None or (o.repeat and not raw)) and o.env:
-            raw = os.environ.get(o.env) or None
-        if raw is None or (o.repeat and not raw):
-            continue
-        values[o.dest] = o.parse(raw)
-    return Context(**values, **switches)
+    return from_values(lambda o: getattr(namespace, o.dest), offered=lambda o: hasattr(namespace, o.dest),
+                       **switches)

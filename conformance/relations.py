@@ -233,6 +233,12 @@ def bit_equal(name: str, a, b, category: str = "exact_mismatch") -> compare.Chec
                          {"elements": int(a.size), "differing": n, "first_index": str(idx)}, category=category)
 
 
+def _bit_identical(label: str, candidate, reference, category: str = "exact_mismatch") -> list[compare.Check]:
+    """Every output of every rank of two runs' results, bit for bit ("rank r name: label")."""
+    return [bit_equal(f"rank {r} {name}: {label}", b.outputs.get(name), a.outputs.get(name), category=category)
+            for r, (a, b) in enumerate(zip(reference, candidate)) for name in sorted(set(a.outputs) | set(b.outputs))]
+
+
 def _not_applicable(rel: str, case: Case, op: Operator) -> RelationResult | None:
     """NOT_APPLICABLE where the operator's record does not list the relation (conformance/operators/)."""
     if rel in op.relations:
@@ -359,10 +365,7 @@ def determinism(backend, case: Case, seed: int, *, devices=(), runs: int = 2, re
         if err:
             return _result(rel, case.id, checks + [err])
         checks.append(_statuses_ok(f"run {run}", again))
-        for r, (a, b) in enumerate(zip(first, again)):
-            for name in sorted(set(a.outputs) | set(b.outputs)):
-                checks.append(bit_equal(f"rank {r} {name}: run {run} vs run 1", b.outputs.get(name),
-                                        a.outputs.get(name), category="nondeterministic"))
+        checks += _bit_identical(f"run {run} vs run 1", again, first, category="nondeterministic")
     held = all(c.passed for c in checks)
     status_failed = any(not c.passed for c in checks if c.name.endswith("status"))
     suffix = f" ({why})" if why else ""
@@ -459,10 +462,7 @@ def history_independence(backend, case: Case, seed: int, *, devices=()) -> Relat
         return _result(rel, case.id, checks + [err])
     checks.append(_statuses_ok("after the rejection", after))
     if all(c.passed for c in checks):
-        for r, (a, b) in enumerate(zip(alone, after)):
-            for name in sorted(set(a.outputs) | set(b.outputs)):
-                checks.append(bit_equal(f"rank {r} {name}: after a rejected call vs alone", b.outputs.get(name),
-                                        a.outputs.get(name)))
+        checks += _bit_identical("after a rejected call vs alone", after, alone)
     return _result(rel, case.id, checks, f"run alone, then after a call rejected for reduceOp {REJECTED_REDUCE_OP!r}")
 
 

@@ -80,3 +80,13 @@ class ThreadChannel:
                 channel.barrier.wait()
                 return out
         return _Side()
+
+
+def fake_cann_home(tmp_dir, layout: str = "single", *, omit: tuple[str, ...] = ()) -> Path:
+    """The recording fake CANN built in `tmp_dir` (tests/fake_cann), or the test skipped where no C compiler can
+    build it."""
+    import fake_cann
+    try:
+        return fake_cann.build(tmp_dir, layout, omit=omit)
+    except fake_cann.NoCompiler as exc:
+        pytest.skip(f"needs a C compiler for the fake CANN: {exc}")

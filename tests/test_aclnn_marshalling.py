@@ -28,7 +28,7 @@ from conformance.casegen.inputs import materialise
 from conformance.casegen.model import NZ, NZ_TRANSPOSED
 from conformance.engine.program import RankCall
 
-from helpers import ThreadChannel
+from helpers import fake_cann_home, ThreadChannel
 
 ACL_DTYPE = {"float32": 0, "float16": 1, "int8": 2, "int32": 3, "int64": 9, "uint64": 10, "bfloat16": 27}
 ND, FRACTAL_NZ = 2, 29
@@ -68,10 +68,7 @@ CASES = [
 def fake_home(request, tmp_path_factory):
     """The fake CANN under each library layout (tests/fake_cann: the old single libopapi.so + libhccl.so, or the
     split libopapi_{math,nn,transformer}.so + libhcomm.so): every test of the backend runs against both."""
-    try:
-        return fake_cann.build(tmp_path_factory.mktemp(f"fake_cann_{request.param}"), request.param)
-    except fake_cann.NoCompiler as exc:
-        pytest.skip(f"aclnn marshalling tests need a C compiler for the fake CANN: {exc}")
+    return fake_cann_home(tmp_path_factory.mktemp(f"fake_cann_{request.param}"), request.param)
 
 
 def layout_of(home) -> str:
@@ -690,10 +687,7 @@ def test_backend_describes_libraries_and_version(cann, fake_home):
 @pytest.fixture(scope="module")
 def both_home(tmp_path_factory):
     """A CANN that ships libopapi.so next to the split libraries."""
-    try:
-        return fake_cann.build(tmp_path_factory.mktemp("fake_cann_both"), "both")
-    except fake_cann.NoCompiler as exc:
-        pytest.skip(f"needs a C compiler for the fake CANN: {exc}")
+    return fake_cann_home(tmp_path_factory.mktemp("fake_cann_both"), "both")
 
 
 def test_a_directory_with_both_layouts_loads_only_the_split_libraries(both_home, tmp_path, monkeypatch):
@@ -747,10 +741,7 @@ def test_without_libhcomm_the_communicator_calls_come_from_libhccl(both_home, tm
 
 @pytest.mark.parametrize("layout", ["single", "split"])
 def test_a_missing_symbol_is_one_line_naming_every_library_looked_in(tmp_path, layout):
-    try:
-        home = fake_cann.build(tmp_path, layout, omit=("aclnnMatmul", "aclrtStreamAbort"))
-    except fake_cann.NoCompiler as exc:
-        pytest.skip(str(exc))
+    home = fake_cann_home(tmp_path, layout, omit=("aclnnMatmul", "aclrtStreamAbort"))
     loaded = libs.load(home / "lib64")
     with pytest.raises(BackendError) as err:
         abi.Api(loaded)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import fake_cann
+from helpers import fake_cann_home
 from conformance import casegen, doctor, operators
 from conformance.backends.aclnn import libs
 from conformance.cli import main
@@ -33,18 +34,12 @@ def shape_only_pick(op: str, world_size: int, backend):
 
 @pytest.fixture(scope="module", params=["single", "split"])
 def fake_home(request, tmp_path_factory):
-    try:
-        return fake_cann.build(tmp_path_factory.mktemp(f"doctor_{request.param}"), request.param)
-    except fake_cann.NoCompiler as exc:
-        pytest.skip(f"needs a C compiler for the fake CANN: {exc}")
+    return fake_cann_home(tmp_path_factory.mktemp(f"doctor_{request.param}"), request.param)
 
 
 @pytest.fixture(scope="module")
 def split_home(tmp_path_factory):
-    try:
-        return fake_cann.build(tmp_path_factory.mktemp("doctor_split"), "split")
-    except fake_cann.NoCompiler as exc:
-        pytest.skip(f"needs a C compiler for the fake CANN: {exc}")
+    return fake_cann_home(tmp_path_factory.mktemp("doctor_split"), "split")
 
 
 @pytest.fixture
@@ -156,7 +151,7 @@ def test_a_missing_library(split_node, tmp_path, monkeypatch):
 
 
 def test_a_missing_symbol(split_node, tmp_path, monkeypatch):
-    home = fake_cann.build(tmp_path, "split", omit=("HcclCommInitRootInfo",))
+    home = fake_cann_home(tmp_path, "split", omit=("HcclCommInitRootInfo",))
     monkeypatch.setenv("ASCEND_HOME_PATH", str(home))
     checks = doctor.run_checks("aclnn", pick=shape_only_pick)
     assert [c.name for c in checks] == ["cann", "libraries", "symbols", "versions"]

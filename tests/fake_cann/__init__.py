@@ -25,7 +25,6 @@ SINGLE = ("libascendcl.so", "libnnopbase.so", "libopapi.so", "libhccl.so")
 SPLIT = ("libascendcl.so", "libnnopbase.so", "libopapi_math.so", "libopapi_nn.so", "libopapi_transformer.so",
          "libhcomm.so", "libhccl.so")
 LAYOUTS = {"single": SINGLE, "split": SPLIT, "both": tuple(dict.fromkeys(SINGLE + SPLIT))}
-LIB_NAMES = SINGLE  # the old name of this constant
 VERSION = "Version=8.0.fake\n"
 
 

@@ -30,11 +30,6 @@ def context_of(a, **switches) -> Context:
         raise CliError(str(exc)) from None
 
 
-def sim_options(a) -> dict:
-    """The simulator's path options of a command line (SimOptions keyword arguments)."""
-    return context_of(a).sim_options
-
-
 def add_cases_option(p) -> None:
     """--cases DIR, of the commands that run pytest on the suite's test modules (run, constraints, selfcheck)."""
     p.add_argument("--cases", default="cases", metavar="DIR",

@@ -18,7 +18,8 @@ _SCALARS = ("epsilon", "group", "reduceOp", "commTurn", "streamMode")
 # the modules that belong to these two operators: each may name them; generic code never does
 MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conformance/casegen/marn.py",
            "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/marn_faults.py",
-           "conformance/sim/cann/marn_host.py", "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
+           "conformance/sim/cann/marn_host.py", "conformance/sim/cann/marn_paths.py",
+           "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
            "conformance/tolerance/marn_check.py", "conformance/backends/bindings/torch_cpu_marn.py",
            "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py",
            "conformance/fuzz/marn.py")
@@ -40,6 +41,8 @@ _SHARED = dict(
     rank_run=Ref("conformance.sim.marn_numerics:rank_run"),
     host_model=Ref("conformance.sim.cann.marn_host:check"),
     kernel_path=Ref("conformance.sim.cann.marn_host:kernel_path"),
+    path_branches=Ref("conformance.sim.cann.marn_paths:BRANCHES"),
+    path_decide=Ref("conformance.sim.cann.marn_paths:decide"),
     mutation_base=Ref("conformance.casegen.marn:mutation_base"),
     chain=Ref("conformance.sim.chain:marn_chain"),
     check=Ref("conformance.tolerance.marn_check:check"),

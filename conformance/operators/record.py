@@ -95,6 +95,10 @@ class Operator:
     rank_run: Ref | None = None  # one rank's part of the numerics (the simulator's process mode, sim/rank_program)
     host_model: Ref | None = None  # sim-cann: the published source's host checks
     kernel_path: Ref | None = None  # sim-cann: the numeric path the published kernels take for an invocation
+    # sim-cann's path model (sim/cann/paths.py): the decisions of the published host tiling and kernels that this
+    # operator meets (tuple[Branch, ...]), and (PathQuery) -> {branch id: side} for one invocation's shapes
+    path_branches: Ref | None = None
+    path_decide: Ref | None = None
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
     # () -> list: its simulator faults (sim.faults.Fault) and its shares of the shared ones (sim.faults.Share),
     # in its own module (sim/<op>_faults.py); a twin's come with its base's: None

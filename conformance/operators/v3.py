@@ -23,7 +23,7 @@ V3 = Operator(
     path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it
     modules=("conformance/operators/v3.py", "conformance/spec/v3.py", "conformance/casegen/v3.py",
              "conformance/validate/v3.py", "conformance/sim/v3_numerics.py", "conformance/sim/v3_faults.py",
-             "conformance/sim/cann/v3_host.py",
+             "conformance/sim/cann/v3_host.py", "conformance/sim/cann/v3_paths.py",
              "conformance/reference/v3.py", "conformance/tolerance/v3_bounds.py", "conformance/tolerance/v3_check.py",
              "conformance/quant.py", "conformance/fuzz/v3.py", "conformance/backends/bindings/torch_cpu_v3.py",
              "conformance/backends/bindings/torch_npu_v3.py", "conformance/backends/bindings/aclnn_v3.py"),
@@ -39,6 +39,8 @@ V3 = Operator(
     rank_run=Ref("conformance.sim.v3_numerics:rank_run"),
     host_model=Ref("conformance.sim.cann.v3_host:check"),
     kernel_path=Ref("conformance.sim.cann.v3_host:kernel_path"),
+    path_branches=Ref("conformance.sim.cann.v3_paths:BRANCHES"),
+    path_decide=Ref("conformance.sim.cann.v3_paths:decide"),
     mutation_base=Ref("conformance.casegen.v3:mutation_base"), limit_cases=Ref("conformance.casegen.v3:limit_cases"),
     chain=Ref("conformance.sim.chain:v3_chain"), faults=Ref("conformance.sim.v3_faults:faults"),
     check=Ref("conformance.tolerance.v3_check:check"),

@@ -99,6 +99,9 @@ class Operator:
     # operator meets (tuple[Branch, ...]), and (PathQuery) -> {branch id: side} for one invocation's shapes
     path_branches: Ref | None = None
     path_decide: Ref | None = None
+    # () -> list[Case]: valid candidate cases over a grid of shapes and flags, each with params ("mkn", (m, k, n)),
+    # from which casegen/path_design.py picks the cheapest per unreached side (a twin's come with its base's: None)
+    path_candidates: Ref | None = None
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
     # () -> list: its simulator faults (sim.faults.Fault) and its shares of the shared ones (sim.faults.Share),
     # in its own module (sim/<op>_faults.py); a twin's come with its base's: None

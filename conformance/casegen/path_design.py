@@ -1,0 +1,134 @@
+"""Cases designed from the path model: for every side of every branch that the other signoff cases leave
+unreached on a platform, the cheapest valid candidate (by the simulator's cost) that reaches it.
+
+Each operator offers candidates (its record's casegen `path_candidates`: valid cases over a grid of shapes and
+flags, each carrying params ("mkn", (m, k, n)) for its cost); the design is a greedy weighted set cover over the
+(operator, dtype, platform, branch, side) items the rest of the signoff profile leaves open: the candidate reaching
+an open item at the least cost per newly covered item is taken, until no candidate reaches an open item. Items that
+stay open
+are reported by `mc2-conformance paths` with their stated reason (sim/cann/paths.Side.unreached) or as a defect.
+The design is deterministic (candidates in a fixed order, ties to the earlier), so case ids are stable.
+
+The chosen cases are frozen to conformance/data/path_cases.json (onnx's backend tests: cases written once as data),
+so building the catalogue costs no search; `python -m conformance.casegen.path_design --write` designs them anew
+after a model or candidate change, and tests/test_path_design.py fails while the frozen file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .. import operators
+from ..sim.cann import paths as path_vocab
+from ..sim.cann import revisions
+from . import serial
+from .model import Case
+
+FROZEN = Path(__file__).resolve().parent.parent / "data" / "path_cases.json"
+
+# The simulator's cost of a case, in seconds on this project's 2-core reference machine (bench/: a float32 GEMM
+# peak of ~200 GFLOP/s, of which the simulator's emulated fp16/bf16 matmul reaches ~40-50%; the elementwise
+# work (casts and stores emulated per element, the reference, the bound and the comparison) dominates large
+# outputs). Named here so the trade-off is visible; only the order of candidates depends on them.
+SIM_GEMM_FLOPS_PER_S = 80e9
+SIM_SECONDS_PER_OUTPUT_ELEMENT = 60e-9  # per rank: numerics, reference, bound and comparison of one element
+SIM_SECONDS_PER_CASE = 2e-3  # fixed: materialising, the rank engine's round trip, hashing, the report line
+
+
+def sim_cost(case: Case) -> float:
+    """The simulator's estimated seconds for `case` (params "mkn": its m, k per rank and n)."""
+    m, k, n = dict(case.params)["mkn"]
+    per_rank = 2.0 * m * k * n / SIM_GEMM_FLOPS_PER_S + m * n * SIM_SECONDS_PER_OUTPUT_ELEMENT
+    return SIM_SECONDS_PER_CASE + case.world_size * per_rank
+
+
+def reaches(case: Case, *, revision: str, platform: path_vocab.Platform) -> dict[str, str]:
+    """{branch id: side} the case's invocation takes on `platform` at `revision` (empty for a rejected case or an
+    operator without a path model); a shape-only case reaches only the host tiling's decisions."""
+    op = operators.get(case.op)
+    if case.rejects or op.path_decide is None:
+        return {}
+    q = path_vocab.PathQuery(op=case.op, tensors=case.tensor_map, attrs=case.attr_map, world_size=case.world_size,
+                             revision=revision, platform=platform)
+    taken = op.path_decide(q)
+    if case.shape_only:
+        stages = {b.id: b.stage for b in op.path_branches.load()}
+        taken = {bid: side for bid, side in taken.items() if stages.get(bid) == "host tiling"}
+    return taken
+
+
+def _items(case: Case, revision: str) -> frozenset[tuple[str, str, str, str, str]]:
+    """(operator, dtype, platform, branch, side) items the case reaches: each side is wanted at both dtypes of each
+    operator (the inplace twin included) where a candidate of that dtype can reach it."""
+    return frozenset((case.op, case.dtype, p.name, bid, side) for p in path_vocab.PLATFORMS
+                     for bid, side in reaches(case, revision=revision, platform=p).items())
+
+
+def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: str = revisions.DEFAULT) -> list[Case]:
+    """The path-designed cases that reach what the `profile` cases of `existing` leave unreached (see module)."""
+    reached: set = set()
+    for case in existing:
+        if case.in_profile(profile):
+            reached |= _items(case, revision)
+    chosen: list[Case] = []
+    for op in operators.all_operators():
+        if op.path_candidates is None:
+            continue
+        make = op.path_candidates
+        candidates = [(c, _items(c, revision), sim_cost(c)) for c in make()]
+        wanted = {item for _, items, _ in candidates for item in items} - reached
+        while wanted:
+            best = None
+            for c, items, cost in candidates:
+                gain = len(items & wanted)
+                if gain and (best is None or cost / gain < best[0]):
+                    best = (cost / gain, c, items)
+            if best is None:
+                break
+            _, case, items = best
+            sides = sorted({f"{bid}={side}@{plat}" for (_, _, plat, bid, side) in items & wanted})
+            chosen.append(replace(case, profile=profile,
+                                  params=case.params + (("path_sides", tuple(sides)),)))
+            reached |= items
+            wanted -= items
+    return chosen
+
+
+class PathCasesFileError(ValueError):
+    """The frozen path cases are unreadable; the message is one line."""
+
+
+def frozen(path: Path = FROZEN) -> list[Case]:
+    """The frozen path-designed cases (catalogue cases: origin "catalogue")."""
+    if not path.exists():
+        return []
+    try:
+        return [serial.from_dict(d, origin="catalogue") for d in json.loads(path.read_text())["cases"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PathCasesFileError(f"{path} is corrupted ({type(exc).__name__}: {exc}); restore it from git or "
+                                 f"rewrite it: python -m conformance.casegen.path_design --write") from None
+
+
+def write(cases: list[Case], path: Path = FROZEN) -> Path:
+    path.write_text(json.dumps({"about": "cases designed from sim-cann's path model (conformance/casegen/"
+                                         "path_design.py); rewrite: python -m conformance.casegen.path_design --write",
+                                "revision": revisions.DEFAULT, "cases": [serial.to_dict(c) for c in cases]},
+                               indent=1) + "\n")
+    return path
+
+
+def main(argv: list[str]) -> int:
+    from . import catalogue_without_path_cases
+    if argv != ["--write"]:
+        print("usage: python -m conformance.casegen.path_design --write", file=sys.stderr)
+        return 2
+    cases = design(catalogue_without_path_cases())
+    print(f"{len(cases)} path-designed cases -> {write(cases)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -5,8 +5,7 @@ Each operator offers candidates (its record's casegen `path_candidates`: valid c
 flags, each carrying params ("mkn", (m, k, n)) for its cost); the design is a greedy weighted set cover over the
 (operator, dtype, platform, branch, side) items the rest of the signoff profile leaves open: the candidate reaching
 an open item at the least cost per newly covered item is taken, until no candidate reaches an open item. Items that
-stay open
-are reported by `mc2-conformance paths` with their stated reason (sim/cann/paths.Side.unreached) or as a defect.
+stay open are reported by `mc2-conformance paths` with their stated reason (sim/cann/paths.Side.unreached) or as a defect.
 The design is deterministic (candidates in a fixed order, ties to the earlier), so case ids are stable.
 
 The chosen cases are frozen to conformance/data/path_cases.json (onnx's backend tests: cases written once as data),

@@ -64,6 +64,7 @@ MARN = Operator(
     constraints=Ref("conformance.spec.marn:CONSTRAINTS"), ambiguities=Ref("conformance.spec.marn:AMBIGUITIES"),
     cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.marn:valid"),
     limit_cases=Ref("conformance.casegen.marn:limit_cases"), faults=Ref("conformance.sim.marn_faults:faults"),
+    path_candidates=Ref("conformance.casegen.marn:path_candidates"),
     **_SHARED)
 
 INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOut as its only output argument

@@ -400,3 +400,33 @@ def limit_cases() -> list[Case]:
                              covers=[cid], kind="invalid" if rejects else "valid", profile="smoke",
                              shape_only=True))
     return out
+
+
+# ---- candidates for the path design (casegen/path_design.py) ---------------------------------------------------
+# rows around the base blocks (128), the cores (24/20 cube, 48/40 vector) and several communication turns; columns
+# from one block to rows too long for one UB pass of the low-bit stages; k small unless the turn cost needs it
+PATH_ROWS = (1, 16, 49, 128, 256, 257, 512, 768, 1024, 1536, 3072)
+PATH_COLS = (2, 16, 61, 256, 320, 512, 2048, 7168, 8192, 10753, 19457)
+PATH_KS = (16, 1024, 2048, 4096)
+
+
+def path_candidates() -> list[Case]:
+    """Valid cases over the path-design grid: every pairing-table row, ND and NZ x2 (transposed in turn), bias and
+    x3 in turn, per-channel scales (and a (1, n) one in turn), with and without low-bit communication."""
+    cases = []
+    grid = itertools.product(ROWS, ("nd", "nz"), (False, True), PATH_ROWS, PATH_COLS, PATH_KS, (1, 2))
+    for i, (row, layout, lowbit, m, n, k, ws) in enumerate(grid):
+        if k > 16 and (m * n > 2**24 or (m > 16 and m * k * n > 2**33)):
+            continue  # the large-k shapes are for the turn cost of small or medium outputs only
+        x2_layout = layout + ("T" if i % 2 else "")
+        bias, x3 = i % 3 != 1, (i % 4 != 3 and x3_allowed(row))
+        scale_shape = "1n" if i % 5 == 0 else "n"
+        shape = Shape("path", 1, m, k, n)
+        t = tensors(row, shape, x1_3d=True, x2_layout=x2_layout, bias=bias, scale_shape=scale_shape, x3=x3,
+                    lowbit=lowbit)
+        name = (f"path-{row.name}-m{m}k{k}n{n}-x2{x2_layout}-{'bias' if bias else 'nobias'}-deq{scale_shape}"
+                f"-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
+        cases.append(_case(name, row.out, ws, t, attrs(k), kind="valid", profile="signoff", params=(("mkn", (m, k, n)),),
+                           covers=_covers(x2_layout=x2_layout, lowbit=lowbit, bias=bias, x3=x3,
+                                          pertoken=row.pertoken, deq=row.deq)))
+    return cases

@@ -41,6 +41,7 @@ V3 = Operator(
     kernel_path=Ref("conformance.sim.cann.v3_host:kernel_path"),
     path_branches=Ref("conformance.sim.cann.v3_paths:BRANCHES"),
     path_decide=Ref("conformance.sim.cann.v3_paths:decide"),
+    path_candidates=Ref("conformance.casegen.v3:path_candidates"),
     mutation_base=Ref("conformance.casegen.v3:mutation_base"), limit_cases=Ref("conformance.casegen.v3:limit_cases"),
     chain=Ref("conformance.sim.chain:v3_chain"), faults=Ref("conformance.sim.v3_faults:faults"),
     check=Ref("conformance.tolerance.v3_check:check"),

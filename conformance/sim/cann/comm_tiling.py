@@ -333,21 +333,23 @@ class _Cut:
         self.calc_back()
 
     def large_back_check(self, large_ratio: bool) -> None:  # HFT:181-213 (not 310P)
-        side = "kept"
         if self.short >= self.long + BASE_M:
-            side = "evened"
+            self.note("COMM-LARGE-BACK", "evened")
             self.long = min(_align_up(self.total // self.count, BASE_M), self.total)
             self.n_long = self.total // self.long
             self.calc_back()
+        else:
+            self.note("COMM-LARGE-BACK", "kept")
         if large_ratio:
+            # The second test needs short >= long + 128 again: after the first test the short tile is the
+            # remainder of whole long tiles (plus < 64 rows when merged), so it never holds (side "lengthened").
             move = self.n_long * BASE_M
             if (self.short >= self.long + BASE_M and self.short >= move + BASE_M * LARGE_BACKTILE_COMPARE_PAR
                     and self.short <= move * LARGE_BACKTILE_COMPARE_PAR):
-                side = "lengthened" if side == "kept" else "evened_and_lengthened"
+                self.note("COMM-LARGE-BACK", "lengthened")
                 self.long = min(_align_up(self.long + BASE_M, BASE_M), self.total)
                 self.n_long = self.total // self.long
                 self.calc_back()
-        self.note("COMM-LARGE-BACK", side)
 
     def comm_bound_short_align(self) -> None:  # HFT:266-285
         if self.at_back or self.n_long > 1:
@@ -506,7 +508,7 @@ def plan(q: PathQuery, *, m: int, k: int, n: int, in_bytes: int | None = None, o
     taken: list[tuple[str, str]] = [("COMM-MODEL", model)]
 
     if k == 0:  # MAR:301-304: an empty contraction is one turn of every row, through the output buffer (MAR:205)
-        taken += [("COMM-K-ZERO", "k_zero"), ("COMM-BUFFER", "output")]
+        taken += [("COMM-K-ZERO", "k_zero"), ("COMM-TURNS", "one"), ("COMM-BUFFER", "output")]
         return CommPlan(m, 1, bound="none", buffer="output", model=model, taken=tuple(taken))
     taken.append(("COMM-K-ZERO", "k_nonzero"))
 
@@ -789,11 +791,12 @@ BRANCHES: tuple[Branch, ...] = (
         Side("capped", "more than 16 turns: the long tile becomes m/15 rounded up to 128"),
     ), platform_dependent=True),
     _branch("COMM-LARGE-BACK", "a short tile longer than a long one is evened out", (
-        Side("kept", "short tile < long tile + 128 (and, with a time ratio > 1.75, the second test fails too)"),
+        Side("kept", "short tile < long tile + 128"),
         Side("evened", "short tile >= long tile + 128: long tile = m / turns rounded up to 128"),
-        Side("lengthened", "time ratio > 1.75 and long + 128 <= short, 128*(long turns + 2) <= short <= "
-                           "256*(long turns): the long tile grows by 128"),
-        Side("evened_and_lengthened", "both of the above, one after the other"),
+        Side("lengthened", "time ratio > 1.75 and, after the first test, long + 128 <= short and "
+                           "128*(long turns + 2) <= short <= 256*(long turns): the long tile grows by 128",
+             unreached="unreachable: after the first test the short tile is what whole long tiles leave (plus "
+                       "< 64 merged rows), so short >= long + 128 never holds there (HFT:197-212 is dead code)"),
     ), platform_dependent=True),
     _branch("COMM-SHORT-ALIGN", "communication-bound with one long tile: the short tile is rounded up to 128", (
         Side("kept", "the rounded-up short tile > 512 or the long tile <= 512, and the short tile is more than "

@@ -197,3 +197,11 @@ def test_bad_input_is_a_one_line_error():
         ct.plan(query(), m=-1, k=8, n=8)
     with pytest.raises(ValueError, match="unknown revision"):
         ct.plan(query(revision="7.0"), m=8, k=8, n=8)
+
+
+def test_dims_read_the_query_as_the_tiling_does():
+    # m = b*s of a 3-D x1, k its last dim, n the output's last dim (MAR GetMValue/GetKValue/GetNValue)
+    t = SimpleNamespace
+    q = query(tensors={"x1": t(shape=(2, 3, 5), dtype="float16"), "y": t(shape=(2, 3, 7), dtype="float16")})
+    assert ct.dims(q) == (6, 5, 7)
+    assert ct.dims(query(tensors={"x1": t(shape=(4, 5), dtype="int8")})) is None

@@ -17,6 +17,26 @@ met. Paths at c29bc10 (newer revisions move them, see `MOVED`):
   MAR = mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling.cpp     (the base class: DoSplitMTiling,
                                                                                    setUseBufferType)
 
+What is not modelled, and why (named options, not constants): the HCCL_BUFFSIZE environment variable is the
+platform's `hccl_buffer_bytes` (the source parses it into a uint16 count of MiB, MAR:210-222, so a value of 64 GiB
+or more would wrap; not modelled); the AICPU-only debug mode (MC2_DEBUG_ONLY_AICPU, MAR:199) and the 310P and 950
+branches are off the A2 path. Nothing in the cut is unpublished: HCCL only receives the turns (what it does with
+the window or the output buffer is HCCL's, outside this model).
+
+32-bit products, read for this model: the cut is uint64 throughout (the all-reduce's byte count m*n*2 is uint64 up
+to 9.0.0 and a double from 9.1.0-beta.1) and the window test is uint64 (MAR:223-246), so no overflow there. The
+tiling fields are uint32 (tileCnt/tailM/tailCnt, mc2_tiling_struct.h:81-83) and hold values far below 2^32. Two
+uint32 products exist off the cut: Mc2Msg.totalCnt = rankM * rankN (MAR:162) wraps for m*n >= 2^32 elements (an
+8 GiB fp16 output per rank; no published kernel reads it), and the base GetWorkspaceSize's mmOutInt32Len (maxM*N*4
+as uint32, MAR:473-476) is computed only with a bf16 dequant scale (isUbQuant_), which V3's own GetWorkspaceSize
+replaces (quant_matmul_all_reduce_tiling.cpp:60-85) and MARN never has. RCSTiling.commWorkSpaceSize is uint32
+(mc2_tiling_struct.h:102, set at quant_matmul_all_reduce_tiling.cpp:79-80): it would truncate only for a matmul
+workspace of 4 GiB or more; not determined here.
+
+At c29bc10 an empty contraction (k == 0) leaves tileMValue_ at 0 (MAR:301-304; from 8.5.0-beta.1 on it is set to
+m); only MARN reads tileMValue_ and MARN never tiles an empty x1 (its aclnn layer returns first), so the plan
+reports the m rows the kernel's one turn covers.
+
 Arithmetic follows the source's types: lengths are uint64 (integer division truncates, a subtraction that would go
 below zero wraps, `_sub`), times are IEEE doubles evaluated in the source's order (Python floats are the same
 doubles), and a double turned into a length truncates toward zero (`int()`).
@@ -29,15 +49,7 @@ from dataclasses import dataclass, field
 
 from .paths import Branch, PathQuery, Platform, Side
 
-# ---- paths at the baseline, and where newer revisions have them ---------------------------------------------------
-
-ARF = "mc2/matmul_all_reduce/op_host/op_tiling/all_reduce_formulaic_tiling.cpp"
-HFT = "mc2/common/src/hccl_formulaic_tiling.cpp"
-HP = "mc2/common/src/hccl_performance.cpp"
-MP = "mc2/common/src/matmul_performance.cpp"
-MAR = "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling.cpp"
-_BASE_AFTER = "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling_base.cpp"  # 8.5.0-beta.1 on
-_COMMON_AFTER = "mc2/common/op_host/op_tiling/"  # hccl_formulaic_tiling.cpp etc., 9.1.0-beta.1 on
+# ---- revisions ----------------------------------------------------------------------------------------------------
 
 REVISIONS = ("c29bc10", "8.5.0-beta.1", "8.5.0", "9.0.0-beta.1", "9.0.0-beta.2", "9.0.0", "9.1.0-beta.1",
              "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
@@ -491,6 +503,16 @@ def send_bytes(plan_: CommPlan, *, n: int, world: int, out_bytes: int) -> int:
     return plan_.tile_m * n * out_bytes * plan_.tile_count + plan_.tail_m * n * out_bytes * plan_.tail_count
 
 
+def dims(q: PathQuery) -> tuple[int, int, int] | None:
+    """(m, k, n) as the tiling reads them (MAR GetMValue/GetKValue/GetNValue): m = x1's leading dims multiplied
+    (b*s), k = x1's last dim, n = the output's last dim ("y" or "output"); None if either tensor is absent."""
+    x1 = q.shape("x1")
+    out = q.shape("y") or q.shape("output")
+    if not x1 or not out:
+        return None
+    return math.prod(x1[:-1]), x1[-1], out[-1]
+
+
 def plan(q: PathQuery, *, m: int, k: int, n: int, in_bytes: int | None = None, out_bytes: int | None = None,
          comm_quant: bool | None = None) -> CommPlan:
     """The turns of one invocation with m rows (b*s), k (one rank's share) and n columns, as the host tiling of
@@ -498,6 +520,8 @@ def plan(q: PathQuery, *, m: int, k: int, n: int, in_bytes: int | None = None, o
     comm_quant (int8 communication) default to what the query's tensors say."""
     if min(m, k, n) < 0:
         raise ValueError(f"comm_tiling.plan: negative dimension in m={m}, k={k}, n={n}")
+    if q.world_size < 1:
+        raise ValueError(f"comm_tiling.plan: world size must be at least 1, got {q.world_size}")
     if q.revision not in REVISIONS:
         raise ValueError(f"comm_tiling.plan: unknown revision {q.revision!r}; modelled: {', '.join(REVISIONS)}")
     in_bytes = in_bytes or _dtype_bytes(q, "x1") or 2
@@ -736,7 +760,9 @@ def _branch(bid: str, decision: str, sides: tuple[Side, ...], **kw) -> Branch:
 
 
 BRANCHES: tuple[Branch, ...] = (
-    _branch("COMM-MODEL", "which cost model cuts m: the plain all-reduce's or the int8-communication one's", (
+    _branch("COMM-MODEL", "which cost model cuts m: the plain all-reduce's or the int8-communication one's (V3 has "
+            "its own copy of the test from 9.1.0-beta.1: op_tiling/arch32|arch22/quant_matmul_all_reduce_tiling.cpp "
+            "GetTilingResult)", (
         Side("plain", "commQuantScale1 or commQuantScale2 absent (every MARN call; V3 without low-bit communication)"),
         Side("comm_quant", "V3 with both commQuantScale1 and commQuantScale2 (int8 all-to-all + all-gather)"),
     )),

@@ -79,7 +79,7 @@ def test_calc_bound_cut_with_a_short_tail():
     # g = 1024*8192 / (4096*1843.2*24*0.85) = 0.0544662. matmul 4096 g = 223.09; all-reduce s = 8 MiB (parabola):
     # -62.068 + 216.498 + 14.769 = 169.199, * 1.15 = 194.58 <= 223.09: calc-bound, ratio 1.147.
     # Long tile = all-reduce rows for the matmul time of 819 rows: 819 g / 1.15 = 38.789 (inverse parabola):
-    # -sqrt(-1.03111896 * (38.789 - 203.558059)) + 13.9522034 = 0.91779 MiB -> 962,... B // 2048 = 469;
+    # -sqrt(-1.03111896 * (38.789 - 203.558059)) + 13.9522034 = 0.91779 MiB = 962367 B, // 2048 = 469;
     # max(469, 819) = 819 -> 768 (remainder 51 <= 64); (4096 - 614) // 768 = 4 long tiles; leftover 1024 <= 1638:
     # kept; short 1024 >= 768 + 128: evened (HFT:189): long = ceil128(4096 // 5 = 819) = 896, 4096 // 896 = 4,
     # short 4096 - 3584 = 512. Calc-bound keeps the short tile last: 4 x 896, then 512.
@@ -103,7 +103,7 @@ def test_fewer_cores_make_the_same_shape_calc_bound_and_hit_the_turn_cap():
     # a2-20c, same shape: ds1 = 4294967280 // 16777216 = 255, ds2 = 6291440 // 20480 = 307: smallest 384;
     # g = 16777216 / (4096*1843.2*20*0.85) = 0.130719; matmul 8192 g = 1070.850 >= 1070.584: calc-bound.
     # 384 rows: 384 g / 1.15 = 43.649 -> -sqrt(1.03111896 * (203.558059 - 43.649)) + 13.9522034 = 1.11143 MiB
-    # // 8192 = 142 -> max(142, 384) = 384; (8192 - 288) // 384 = 20 long tiles, 21 turns; leftover 512 <= 768;
+    # = 1165417 B, // 8192 = 142 -> max(142, 384) = 384; (8192 - 288) // 384 = 20 long tiles, 21 turns; leftover 512 <= 768;
     # k > n fails: no small-front change; 21 > 16 (HFT:317-333): long = ceil128(8192 // 15 = 546) = 640,
     # 8192 // 640 = 12, short 512. Calc-bound: 12 x 640, then 512.
     assert turns(A20, 8192, 4096, 4096, in_bytes=1) == (640, 12, 512, 1)
@@ -117,7 +117,7 @@ def test_int8_communication_cuts_uniformly_after_equal_tiles_merge():
     # Time factor 1 / 0.6 / 0.5 = 3.3333 (ARF:120-121): all-to-all s = 32 MiB, (13.58491263*32 + 61.508333) / 3.3333
     # = 148.868; matmul 4096 g = 446.187 >= 0.7 * 148.868: calc-bound, ratio 2.997 > 2, m >= 2048: scene
     # short_last (ARF:212-220); k >= 4096: factor / 2 = 1.6667. 384 g * 1.6667 = 69.717 -> -sqrt(-1.03111896 *
-    # (69.717 - 203.558059)) + 13.9522034 = 2.2046 MiB // 8192 = 282; small-short check (ARF:145): long =
+    # (69.717 - 203.558059)) + 13.9522034 = 2.2046 MiB = 2311686 B, // 8192 = 282; small-short check (ARF:145): long =
     # max(282, 384) = 384, (4096-384) // 384 = 9, remainder 256 <= 480. Align forced up (ARF:218): 384 -> 512;
     # (4096 - int(384*0.25)) // 512 = 7 long tiles; leftover 512 <= 768 -> short 512 == long 512: one shape
     # (HFT:376): 8 turns of 512.

@@ -749,9 +749,9 @@ SOURCE = {
 }
 
 _ALL = ("marn", "marn_inplace", "v3")
-_WINDOW_NOTE = ("hardware-only: needs every turn's output (m*n*2 bytes, int8 communication m*n) to reach the HCCL "
-                "window (HCCL_BUFFSIZE, 200 MiB by default) on every rank, e.g. m=12800 n=8192: 200 MiB and 1<<26 "
-                "output elements per rank, ~1.6 GiB of outputs over 8 ranks, beyond what the simulator holds")
+_WINDOW_NOTE = ("hardware-only: needs the turns' output (m*n*2 bytes; int8 communication ~m*n) to fill the HCCL "
+                "window (HCCL_BUFFSIZE, 200 MiB by default) on every rank: the cheapest found is m=16384 k=128 "
+                "n=8192, world 2 (256 MiB and 1<<27 elements of output per rank, past the 1<<24 elements judged)")
 
 
 def _branch(bid: str, decision: str, sides: tuple[Side, ...], **kw) -> Branch:

@@ -103,9 +103,9 @@ def test_fewer_cores_make_the_same_shape_calc_bound_and_hit_the_turn_cap():
     # a2-20c, same shape: ds1 = 4294967280 // 16777216 = 255, ds2 = 6291440 // 20480 = 307: smallest 384;
     # g = 16777216 / (4096*1843.2*20*0.85) = 0.130719; matmul 8192 g = 1070.850 >= 1070.584: calc-bound.
     # 384 rows: 384 g / 1.15 = 43.649 -> -sqrt(1.03111896 * (203.558059 - 43.649)) + 13.9522034 = 1.11143 MiB
-    # = 1165417 B, // 8192 = 142 -> max(142, 384) = 384; (8192 - 288) // 384 = 20 long tiles, 21 turns; leftover 512 <= 768;
-    # k > n fails: no small-front change; 21 > 16 (HFT:317-333): long = ceil128(8192 // 15 = 546) = 640,
-    # 8192 // 640 = 12, short 512. Calc-bound: 12 x 640, then 512.
+    # = 1165417 B, // 8192 = 142 -> max(142, 384) = 384; (8192 - 288) // 384 = 20 long tiles, 21 turns;
+    # leftover 512 <= 768; k > n fails: no small-front change; 21 > 16 (HFT:317-333): long = ceil128(8192 // 15
+    # = 546) = 640, 8192 // 640 = 12, short 512. Calc-bound: 12 x 640, then 512.
     assert turns(A20, 8192, 4096, 4096, in_bytes=1) == (640, 12, 512, 1)
     d = ct.decide(query(A20), m=8192, k=4096, n=4096, in_bytes=1)
     assert (d["COMM-BOUND"], d["COMM-MANY-TURNS"]) == ("calc", "capped")

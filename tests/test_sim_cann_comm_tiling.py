@@ -205,3 +205,9 @@ def test_dims_read_the_query_as_the_tiling_does():
     q = query(tensors={"x1": t(shape=(2, 3, 5), dtype="float16"), "y": t(shape=(2, 3, 7), dtype="float16")})
     assert ct.dims(q) == (6, 5, 7)
     assert ct.dims(query(tensors={"x1": t(shape=(4, 5), dtype="int8")})) is None
+
+
+def test_the_revisions_are_the_ones_sim_cann_models():
+    from conformance.sim.cann import revisions
+    assert ct.REVISIONS == tuple(r.name for r in revisions.revisions())
+    assert set(ct.BASE_NK_GRADIENT_FROM) <= set(ct.REVISIONS) and set(ct.REAL_DTYPE_COMM_FROM) <= set(ct.REVISIONS)

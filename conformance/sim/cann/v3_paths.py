@@ -30,14 +30,15 @@ tiling would do with it. It returns nothing for an invocation that computes noth
 Not modelled (not decidable from a query, which holds shapes only): the x3-aliases-output skip of the plain path
 (matmul_all_reduce_base.h:100 compares device pointers).
 
-Catalogue reach (conformance.casegen.catalogue(), every V3 case has m <= 15, both platforms; see the tests' module
-docstring for the cheapest case reaching each side it does not): reached - every KERNEL-VARIANT, BIAS, X3,
-LOWBIT, X2-FORMAT, X2-TRANSPOSED side, DEQUANT-SCALE-MODE per_tensor/per_channel, MM-M-BLOCKS single_block,
-MM-N-BLOCKS single_block and several blocks, MM-WAVES one_wave, UB-DEQUANT-PASSES one_pass, X3-UB-CHUNKS one_chunk
-and last_core_only, LOWBIT-PAD both, LOWBIT-TURN-PAIRS single_turn, the low-bit SPLIT one_row_per_core sides and
-LAYOUT one_row_per_copy. Not reached: everything that needs m > 15 or a multi-turn plan (several M blocks, several
-waves, several UB passes, several x3 chunks, several rows per vector core, several-row copies), split_mn (n > 19456),
-the small-m re-tiling (k >= 4096, n >= 7168) and per_channel_single_element (4-D NZ x2 with a (1, 1) dequantScale).
+Catalogue reach (conformance.casegen.catalogue(), the cases not meant to be rejected, both platforms, c29bc10 and
+master, with comm_tiling's plan as merged from wt-comm; the catalogue has m = 128 "medium" cases besides the m <= 15
+ones): reached - every side of KERNEL-VARIANT, BIAS, X3, LOWBIT, X2-FORMAT, X2-TRANSPOSED, MM-N-BLOCKS, MM-WAVES,
+UB-DEQUANT-PASSES, LOWBIT-PAD; DEQUANT-SCALE-MODE per_tensor/per_channel; MM-M-BLOCKS single_block (and
+several_blocks_partial_last by a shape-only case only); MM-SMALL-M-RETILE cache_tiling; X3-UB-CHUNKS one_chunk (and
+several_chunks by a shape-only case only); LOWBIT-TURN-PAIRS single_turn; each low-bit SPLIT one_row_per_core and
+several_rows_per_core; each LAYOUT one_row_per_copy and several_rows_unaligned_row (the medium low-bit cases, n = 320).
+Not reached: per_channel_single_element, small_m_retile, several_blocks_whole_last (M), last_core_only,
+several_chunks (executed), paired_turns, paired_turns_plus_one, every split_mn, every several_rows_aligned_row.
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ def path_at(path: str, revision: str) -> str:
     return path
 
 
-# the line of each decision's condition at every revision, in _REVISION_ORDER (found with git grep of one anchor
-# per decision in each head of mirror-cann/ops-transformer)
+# the line of each decision's condition at every revision, in _REVISION_ORDER (found by searching one anchor line
+# per decision in each head of mirror-cann/ops-transformer; the LAYOUT ones at the several-rows test of Process)
 _LINES: dict[str, tuple[int, ...]] = {
     "V3-KERNEL-VARIANT": (119, 125, 125, 137, 137, 137, 137, 137, 114, 114, 114),
     "V3-DEQUANT-SCALE-MODE": (548, 547, 547, 581, 593, 596, 588, 596, 591, 609, 589),
@@ -137,11 +137,11 @@ _LINES: dict[str, tuple[int, ...]] = {
     "V3-LOWBIT-PAD": (67, 70, 70, 71, 71, 71, 71, 67, 67, 68, 68),
     "V3-LOWBIT-TURN-PAIRS": (219, 219, 219, 223, 223, 223, 223, 222, 222, 222, 221),
     "V3-LOWBIT-QUANT-SPLIT": (310, 310, 313, 313, 313, 313, 313, 315, 315, 315, 315),
-    "V3-LOWBIT-QUANT-LAYOUT": (169, 169, 170, 170, 170, 170, 170, 169, 169, 169, 169),
+    "V3-LOWBIT-QUANT-LAYOUT": (172, 172, 174, 174, 174, 174, 174, 173, 173, 173, 173),
     "V3-LOWBIT-REDUCE-SPLIT": (286, 286, 293, 293, 293, 293, 293, 295, 295, 295, 295),
-    "V3-LOWBIT-REDUCE-LAYOUT": (185, 185, 188, 188, 188, 188, 188, 186, 186, 186, 186),
+    "V3-LOWBIT-REDUCE-LAYOUT": (183, 183, 186, 186, 186, 186, 186, 184, 184, 184, 184),
     "V3-LOWBIT-DEQUANT-SPLIT": (321, 321, 324, 324, 324, 324, 324, 328, 328, 328, 328),
-    "V3-LOWBIT-DEQUANT-LAYOUT": (172, 172, 174, 174, 174, 174, 174, 174, 174, 174, 174),
+    "V3-LOWBIT-DEQUANT-LAYOUT": (170, 170, 172, 172, 172, 172, 172, 172, 172, 172, 172),
 }
 
 

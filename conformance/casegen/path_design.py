@@ -5,7 +5,8 @@ Each operator offers candidates (its record's casegen `path_candidates`: valid c
 flags, each carrying params ("mkn", (m, k, n)) for its cost); the design is a greedy weighted set cover over the
 (operator, dtype, platform, branch, side) items the rest of the signoff profile leaves open: the candidate reaching
 an open item at the least cost per newly covered item is taken, until no candidate reaches an open item. Items that
-stay open are reported by `mc2-conformance paths` with their stated reason (sim/cann/paths.Side.unreached) or as a defect.
+stay open are reported by `mc2-conformance paths` with their stated reason (sim/cann/paths.Side.unreached) or as a
+defect.
 The design is deterministic (candidates in a fixed order, ties to the earlier), so case ids are stable.
 
 The chosen cases are frozen to conformance/data/path_cases.json (onnx's backend tests: cases written once as data),
@@ -33,11 +34,15 @@ FROZEN = Path(__file__).resolve().parent.parent / "data" / "path_cases.json"
 # work (casts and stores emulated per element, the reference, the bound and the comparison) dominates large
 # outputs). Named here so the trade-off is visible; only the order of candidates depends on them.
 SIM_GEMM_FLOPS_PER_S = 80e9
-SIM_SECONDS_PER_OUTPUT_ELEMENT = 60e-9  # per rank: numerics, reference, bound and comparison of one element
+SIM_SECONDS_PER_OUTPUT_ELEMENT = 100e-9  # per rank: numerics, reference, bound and comparison of one element
 SIM_SECONDS_PER_CASE = 2e-3  # fixed: materialising, the rank engine's round trip, hashing, the report line
 # the largest output a designed case may have, over all ranks (elements): a pytest worker holds a case's outputs,
 # their reference and bound at once within its 2 GB (the 8-rank realistic layer, 2^28 elements, peaks at 1.8 GB)
 MAX_OUTPUT_ELEMENTS = 2**27
+# Every side is designed for at each operator (within its record's path_own_branches) and platform; the other
+# dtype of an operator is designed for too where a candidate at most this dear reaches it (a side that needs a
+# large output is reached at one dtype: signoff's time budget, see README "Implementation paths")
+SECOND_DTYPE_MAX_SECONDS = 0.5
 
 
 def sim_cost(case: Case) -> float:
@@ -74,6 +79,28 @@ def _items(case: Case, revision: str) -> frozenset[tuple[str, str, str, str, str
                      for bid, side in reaches(case, revision=revision, platform=p).items())
 
 
+def _own(op, branch_id: str) -> bool:
+    return op.path_own_branches is None or branch_id.startswith(op.path_own_branches)
+
+
+def _cover(candidates: list, wanted: set, reached: set, chosen: list, profile: str) -> None:
+    """Greedy weighted set cover of `wanted` by `candidates` [(case, keys, cost)], appending to `chosen`."""
+    while wanted:
+        best = None
+        for c, keys, cost in candidates:
+            gain = len(keys & wanted)
+            if gain and (best is None or cost / gain < best[0]):
+                best = (cost / gain, c, keys)
+        if best is None:
+            return
+        _, case, keys = best
+        sides = sorted({f"{key[-2]}={key[-1]}@{key[-3]}" for key in keys & wanted})
+        chosen.append(replace(case, profile=profile, params=case.params + (("path_sides", tuple(sides)),)))
+        reached |= keys
+        wanted -= keys
+        candidates[:] = [(c, k, cost) for c, k, cost in candidates if c.id != case.id]
+
+
 def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: str = revisions.DEFAULT) -> list[Case]:
     """The path-designed cases that reach what the `profile` cases of `existing` leave unreached (see module)."""
     reached: set = set()
@@ -85,23 +112,21 @@ def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: st
         if op.path_candidates is None:
             continue
         stated = {(b.id, s.name) for b in op.path_branches.load() for s in b.sides if s.unreached}
-        candidates = [(c, _items(c, revision), sim_cost(c)) for c in op.path_candidates() if _fits(c)]
-        # a side with a stated reason (hardware-only, unreachable) is not designed for here
-        wanted = {item for _, items, _ in candidates for item in items if item[3:] not in stated} - reached
-        while wanted:
-            best = None
-            for c, items, cost in candidates:
-                gain = len(items & wanted)
-                if gain and (best is None or cost / gain < best[0]):
-                    best = (cost / gain, c, items)
-            if best is None:
-                break
-            _, case, items = best
-            sides = sorted({f"{bid}={side}@{plat}" for (_, _, plat, bid, side) in items & wanted})
-            chosen.append(replace(case, profile=profile,
-                                  params=case.params + (("path_sides", tuple(sides)),)))
-            reached |= items
-            wanted -= items
+        pool = [(c, _items(c, revision), sim_cost(c)) for c in op.path_candidates() if _fits(c)]
+        for this in {c.op for c, _, _ in pool}:
+            own = operators.get(this)
+            # items without the dtype: each side at each operator and platform
+            sides = [(c, frozenset((i[0],) + i[2:] for i in items if i[0] == this and _own(own, i[3])
+                                   and i[3:] not in stated), cost) for c, items, cost in pool if c.op == this]
+            done = {(i[0],) + i[2:] for i in reached}
+            wanted = {key for _, keys, _ in sides for key in keys} - done
+            _cover(sides, wanted, done, chosen, profile)
+            reached |= {i for c in chosen if c.op == this for i in _items(c, revision)}
+            # the second dtype where it is cheap
+            cheap = [(c, frozenset(i for i in items if i[0] == this and _own(own, i[3]) and i[3:] not in stated),
+                      cost) for c, items, cost in pool if c.op == this and cost <= SECOND_DTYPE_MAX_SECONDS]
+            wanted = {key for _, keys, _ in cheap for key in keys} - reached
+            _cover(cheap, wanted, reached, chosen, profile)
     return chosen
 
 

@@ -426,7 +426,8 @@ def path_candidates() -> list[Case]:
                     lowbit=lowbit)
         name = (f"path-{row.name}-m{m}k{k}n{n}-x2{x2_layout}-{'bias' if bias else 'nobias'}-deq{scale_shape}"
                 f"-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
-        cases.append(_case(name, row.out, ws, t, attrs(k), kind="valid", profile="signoff", params=(("mkn", (m, k, n)),),
+        cases.append(_case(name, row.out, ws, t, attrs(k), kind="valid", profile="signoff",
+                           params=(("mkn", (m, k, n)),),
                            covers=_covers(x2_layout=x2_layout, lowbit=lowbit, bias=bias, x3=x3,
                                           pertoken=row.pertoken, deq=row.deq)))
     return cases

@@ -72,6 +72,9 @@ INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOu
     abi=Abi(f"aclnn{INPLACE_NAME}GetWorkspaceSize", f"aclnn{INPLACE_NAME}", _INPUTS, _SCALARS, ("normOut",),
             ("residual", "normOut")),
     summed_output="residual", twin=NAME, writes_inplace=True,
+    # y aliases residual only in the AddRmsNorm stage (and the context that passes it): the tiling and the matmul
+    # are its base's (mc2/inplace_matmul_all_reduce_add_rms_norm forwards y = residual to the same implementation)
+    path_own_branches=("MARN-ARN-", "MARN-CTX"),
     bindings=(("torch-cpu", Ref(_B + "torch_cpu_marn:run")),
               ("torch-npu", Ref(_B + "torch_npu_marn:INPLACE_BINDING")), ("aclnn", Ref(_B + "aclnn_marn:CHAIN"))),
     relations=frozenset({"inplace_matches", "cross_rank_identity", "determinism", "rank_permutation",

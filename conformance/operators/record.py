@@ -102,6 +102,9 @@ class Operator:
     # () -> list[Case]: valid candidate cases over a grid of shapes and flags, each with params ("mkn", (m, k, n)),
     # from which casegen/path_design.py picks the cheapest per unreached side (a twin's come with its base's: None)
     path_candidates: Ref | None = None
+    # the branch-id prefixes whose sides the path design must reach with this operator's own cases (None: all). A
+    # twin that runs its base's host tiling and kernels except where it aliases names only those decisions
+    path_own_branches: tuple[str, ...] | None = None
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
     # () -> list: its simulator faults (sim.faults.Fault) and its shares of the shared ones (sim.faults.Share),
     # in its own module (sim/<op>_faults.py); a twin's come with its base's: None

@@ -329,10 +329,10 @@ def limit_cases() -> list[Case]:
 # ---- candidates for the path design (casegen/path_design.py) ---------------------------------------------------
 # rows around the AddRmsNorm mode and base-block thresholds of both platforms (48/40 vector cores, 24/20 cube cores,
 # 128-row base blocks) and up to several communication turns; columns from one block to rows too long for one UB pass
-PATH_ROWS = (1, 2, 7, 16, 20, 21, 24, 25, 40, 41, 48, 49, 80, 96, 97, 128, 129, 256, 257, 384, 512, 1024, 2048, 4096,
-             8192)
-PATH_COLS = (16, 32, 61, 128, 256, 1000, 1024, 4096, 8192, 16384)
-PATH_KS = (16, 512)
+PATH_ROWS = (1, 2, 7, 16, 20, 21, 24, 25, 40, 41, 48, 49, 80, 96, 97, 128, 129, 256, 257, 384, 512, 1024, 2048, 3072,
+             4096, 6144, 8192)
+PATH_COLS = (16, 32, 61, 128, 256, 1000, 1024, 2048, 4096, 8192, 12288, 16384)
+PATH_KS = (16, 512, 4096)
 
 
 def path_candidates() -> list[Case]:
@@ -340,6 +340,8 @@ def path_candidates() -> list[Case]:
     cases = []
     for op, dtype, ws, m, n, k, x2_t in itertools.product(OPS, DTYPES, VALID_WORLD_SIZES, PATH_ROWS, PATH_COLS,
                                                           PATH_KS, (False, True)):
+        if k > 512 and m * n > 2**23:
+            continue  # a large k is for the turn cost of medium outputs only
         shape = Shape("path", 1, m, k, n, "signoff")
         t = base_tensors(op, dtype, shape, x1_3d=True, x2_transposed=x2_t, with_bias=True)
         cases.append(_case(op, f"path-m{m}k{k}n{n}-x2{'T' if x2_t else 'N'}", dtype, ws, t, base_attrs(k=k),

@@ -13,12 +13,13 @@ Which decisions a case meets (the rules, from the calling sequence every aclnn o
   (Branch.stage "host tiling"): the kernels never run.
 - a branch absent at the revision (Branch.present_at) is left out; a model deciding it is a model bug.
 Decisions are cached per (model, case, revision, platform): the whole catalogue on both platforms is placed once per
-process.
+process; the declared branches are read once too (so the first catalogue-wide placement decides its speed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable, Iterable, Mapping
 
 from . import operators
@@ -33,7 +34,7 @@ class PathModelError(ValueError):
     """A path model decided a branch or side it does not declare (a bug of the model; one line, naming the case)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cache key that costs nothing to hash
 class PathModel:
     """One operator's path model: its decisions and the function placing one invocation on them."""
 
@@ -41,8 +42,9 @@ class PathModel:
     decide: Callable[[PathQuery], Mapping[str, str]]
 
 
+@cache
 def models() -> dict[str, PathModel]:
-    """Operator name -> its path model, for every registered operator whose record points to one."""
+    """Operator name -> its path model, for every registered operator whose record points to one (read once)."""
     return {op.name: PathModel(tuple(op.path_branches.load()), op.path_decide.load())
             for op in operators.all_operators() if op.path_branches is not None and op.path_decide is not None}
 
@@ -58,12 +60,12 @@ def branches_at(revision: str, by_op: Mapping[str, PathModel]) -> tuple[Branch, 
     return tuple(b for b in out.values() if b.present_at(revision))
 
 
-_DECIDED: dict = {}  # (decide, case, revision, platform name) -> {branch id: side}, every rule applied
+_DECIDED: dict = {}  # (model, case, revision, platform name) -> {branch id: side}, every rule applied
 
 
 def decisions(case, *, revision: str, on: Platform, model: PathModel) -> Mapping[str, str]:
     """{branch id: side} of the decisions `case` meets at `revision` on platform `on` (the module's rules)."""
-    key = (model.decide, case, revision, on.name)
+    key = (model, case, revision, on.name)
     hit = _DECIDED.get(key)
     if hit is not None:
         return hit

@@ -396,7 +396,7 @@ class PathCoverage:
                 if s.reached.get(p)}
 
     def to_dict(self, *, ids: bool = False) -> dict:
-        """As summary.json and results.jsonl hold it; `ids`: each side's case ids spelled out (no `cases` table)."""
+        """As summary.json and results.jsonl hold it; `ids`: each side's case ids spelled out, not indexes."""
         index = {cid: i for i, cid in enumerate(self.cases)}
         branches = [{**{k: getattr(b, k) for k in _BRANCH_FACTS}, "operators": list(b.operators),
                      "sides": [{"name": s.name, "condition": s.condition, "reason": s.reason,
@@ -408,9 +408,7 @@ class PathCoverage:
                     for b in self.branches]
         d = {"revision": self.revision, "platforms": list(self.platforms), "counts": self.counts(),
              "totals": self.totals_line(), "unreached": [dataclasses.asdict(u) for u in self.unreached()],
-             "branches": branches}
-        if not ids:
-            d["cases"] = list(self.cases)
+             "branches": branches, "cases": list(self.cases)}
         if self.error:
             d["error"] = self.error
         return d
@@ -429,7 +427,7 @@ class PathCoverage:
 
         branches = [BranchReach(**{k: b.get(k, "") for k in _BRANCH_FACTS if k in b},
                                 sides=[SideReach(s["name"], s.get("condition", ""), s.get("reason", ""),
-                                                 {p: ids(xs) for p, xs in (s.get("cases") or {}).items() if xs})
+                                                 {p: ids(xs) for p, xs in (s.get("cases") or {}).items()})
                                        for s in b.get("sides") or ()])
                     for b in d.get("branches") or ()]
         for b in branches:
@@ -593,10 +591,10 @@ class Summary:
     waiver_findings: list
     environments: list = field(default_factory=list)  # [(node name or "", {key: value})]
     catalogue: CatalogueFacts = field(default_factory=CatalogueFacts)
+    paths: PathCoverage | None = None  # the implementation paths the judged cases reach (None: not recorded)
     selfcheck: dict | None = None
     allure_built: bool = False
     diff: dict | None = None  # reporting.diff.summary_entry, with run --baseline
-    paths: PathCoverage | None = None  # the implementation paths the judged cases reach (None: not recorded)
 
     # -- mapping access: a summary unpacks like its summary.json fields ({**summary, "diff": ...}) ----------------
     def __getitem__(self, key: str):
@@ -647,6 +645,7 @@ class Summary:
             "skips": [{"reason": r, "tests": n} for r, n in self.skips],
             "environments": dict(self.environments), "selfcheck": selfcheck_line(self.selfcheck),
             "constraints": self.constraints,
+            "paths": self.paths.to_dict() if self.paths is not None else None,
             # everything else the verdict page shows
             "precision": self.precision, "precision_levels": self.precision_levels(), "chain": self.chain(),
             "accuracy": self.accuracy, "matrix": self.matrix, "matrix_catalogue": self.matrix_catalogue,
@@ -656,8 +655,7 @@ class Summary:
             "waiver_findings": self.waiver_findings,
             "environment_nodes": [{"name": n, "environment": e} for n, e in self.environments],
             "catalogue": self.catalogue.to_dict(), "selfcheck_result": self.selfcheck,
-            "allure_built": self.allure_built, "diff": self.diff,
-            "paths": self.paths.to_dict() if self.paths is not None else None}
+            "allure_built": self.allure_built, "diff": self.diff}
 
     @classmethod
     def from_json(cls, d: dict) -> "Summary":
@@ -673,13 +671,14 @@ class Summary:
             constraints=d["constraints"], accuracy=d["accuracy"], matrix=d["matrix"],
             matrix_catalogue=d["matrix_catalogue"], skips=[(s["reason"], s["tests"]) for s in d["skips"]],
             rejections=d["rejections"], deviations=d["deviations"], precision=d["precision"],
-            signed_off=d["signed_off"], failures=[entry(x) for x in d["failures"]],
+            signed_off=d["signed_off"], paths=PathCoverage.from_dict(d.get("paths")),
+            failures=[entry(x) for x in d["failures"]],
             waived=[entry(x) for x in d["waived"]],
             mistrusted=[entry(x, mistrusted=x.get("why", "")) for x in d["mistrusted_tests"]],
             relations=d["relations"], waiver_findings=d["waiver_findings"],
             environments=[(n["name"], n["environment"]) for n in d["environment_nodes"]],
             catalogue=CatalogueFacts.from_dict(d["catalogue"]), selfcheck=d.get("selfcheck_result"),
-            allure_built=bool(d.get("allure_built")), diff=diff, paths=PathCoverage.from_dict(d.get("paths")))
+            allure_built=bool(d.get("allure_built")), diff=diff)
 
     def write_json(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1, default=str))

@@ -275,39 +275,6 @@ def _mistrusted_section(s: Summary) -> Section:
                           "would pass a backend that does not compute."]), body])
 
 
-def _paths_section(s: Summary) -> Section:
-    """Which implementation paths (the published tiling's and kernels' decisions) the judged cases reach, per
-    platform, as sim-cann's path model places them (recorded by the run: conformance/path_coverage.py)."""
-    title = ["Implementation paths"]
-    cov = s.paths
-    if cov is None:
-        return Section("paths", title, [Para(["not recorded (a run from before path coverage)"])])
-    if cov.error:
-        return Section("paths", title, [Para([Text("The path model failed: ", strong=True), cov.error])])
-    missing = len(cov.without_reason())
-    blocks = [Para([f"The decisions of the published implementation that the {len(cov.cases)} judged cases reach "
-                    f"(not skipped, not unsupported), as sim-cann's path model places them from their shapes at "
-                    f"source revision {cov.revision}; counts are cases per platform. A side no case reaches states "
-                    f"why, or says {NO_REASON}."]),
-              Para([Text(cov.totals_line(), strong=True)]
-                   + ([Text(f"; {missing} unreached without a stated reason", cls="FAIL")] if missing else []))]
-    rows = []
-    for b in cov.branches:
-        for side in b.sides:
-            unreached = [p for p in cov.platforms if not side.reached.get(p)]
-            reason = (side.reason or NO_REASON) if unreached else ""
-            rows.append(Row([Cell([b.id], title=f"{b.stage}: {b.decision} ({b.source})"),
-                             Cell([side.name], title=side.condition)]
-                            + [str(len(side.reached.get(p, ()))) for p in cov.platforms] + [reason],
-                            cls=("fail" if reason == NO_REASON else "skipped" if reason else "")))
-    if rows:
-        blocks.append(Table(["branch", "side"] + [f"reached on {p}" for p in cov.platforms] + ["reason if unreached"],
-                            rows, id="paths"))
-    else:
-        blocks.append(Para([f"the path models name no decision at revision {cov.revision}"]))
-    return Section("paths", title, blocks)
-
-
 def _skips_section(s: Summary) -> Section:
     skips = s.skips or []
     body = (Table(["reason", "tests"], [[r, str(n)] for r, n in skips], id="skips") if skips
@@ -361,6 +328,39 @@ def _ambiguities_section(s: Summary) -> Section:
     return Section("ambiguities", ["Documented ambiguities (the suite's choice)"],
                    [Bullets([[Text(a.id, strong=True), f": {a.statement} ", Text("Choice:", strong=True),
                               f" {a.choice}"] for a in s.catalogue.ambiguities])])
+
+
+def _paths_section(s: Summary) -> Section:
+    """Which implementation paths (the published tiling's and kernels' decisions) the judged cases reach, per
+    platform, as sim-cann's path model places them (recorded by the run: conformance/path_coverage.py)."""
+    title = ["Implementation paths"]
+    cov = s.paths
+    if cov is None:
+        return Section("paths", title, [Para(["not recorded (a run from before path coverage)"])])
+    if cov.error:
+        return Section("paths", title, [Para([Text("The path model failed: ", strong=True), cov.error])])
+    missing = len(cov.without_reason())
+    blocks = [Para([f"The decisions of the published implementation that the {len(cov.cases)} judged cases reach "
+                    f"(not skipped, not unsupported), as sim-cann's path model places them from their shapes at "
+                    f"source revision {cov.revision}; counts are cases per platform. A side no case reaches states "
+                    f"why, or says {NO_REASON}."]),
+              Para([Text(cov.totals_line(), strong=True)]
+                   + ([Text(f"; {missing} unreached without a stated reason", cls="FAIL")] if missing else []))]
+    rows = []
+    for b in cov.branches:
+        for side in b.sides:
+            unreached = [p for p in cov.platforms if not side.reached.get(p)]
+            reason = (side.reason or NO_REASON) if unreached else ""
+            rows.append(Row([Cell([b.id], title=f"{b.stage}: {b.decision} ({b.source})"),
+                             Cell([side.name], title=side.condition)]
+                            + [str(len(side.reached.get(p, ()))) for p in cov.platforms] + [reason],
+                            cls=("fail" if reason == NO_REASON else "skipped" if reason else "")))
+    if rows:
+        blocks.append(Table(["branch", "side"] + [f"reached on {p}" for p in cov.platforms] + ["reason if unreached"],
+                            rows, id="paths"))
+    else:
+        blocks.append(Para([f"the path models name no decision at revision {cov.revision}"]))
+    return Section("paths", title, blocks)
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------------------

@@ -38,14 +38,13 @@ def lines(cov, *, profile: str) -> list[str]:
         for s in b.sides:
             out.append(f"  {s.name}: {_reached(s, cov.platforms)}")
             out.append(f"    when {s.condition}")
-    unreached = cov.unreached()
-    if unreached:
-        out.append(f"sides no case reaches ({len(unreached)}):")
+    by_side: dict = {}  # (branch, side, reason) -> the platforms it is unreached on
+    for u in cov.unreached():
+        by_side.setdefault((u.branch, u.side, u.reason), []).append(u.platform)
+    if by_side:
+        out.append(f"sides no case reaches ({len(by_side)}):")
     elif cov.branches:
         out.append("every side is reached on every platform")
-    by_side: dict = {}
-    for u in unreached:
-        by_side.setdefault((u.branch, u.side, u.reason), []).append(u.platform)
     for (branch, side, reason), platforms in by_side.items():
         out.append(f"  {branch} / {side} on {', '.join(platforms)}: {reason}")
     missing = len(cov.without_reason())

@@ -231,11 +231,11 @@ def test_diff_reports_sides_newly_reached_and_no_longer_reached(tmp_path):
 
 # ---- (c) the command --------------------------------------------------------------------------------------------
 
-def _fake_records(monkeypatch, reason: str):
+def _fake_records(monkeypatch, reason: str, one_reason: str = ""):
     """Every registered operator gets one fake decision on the world size, whose side "never" no case reaches
-    (with `reason` stated, or none)."""
+    (with `reason` stated, or none); `one_reason`: a reason stated for the side "one", which cases do reach."""
     ranks = Branch("FAKE-RANKS", "host tiling", "one rank or several",
-                   (Side("one", "world size 1"), Side("several", "world size > 1"),
+                   (Side("one", "world size 1", unreached=one_reason), Side("several", "world size > 1"),
                     Side("never", "world size 0", unreached=reason)), "fake/ranks.cpp:1", operators.names())
     model = PathModel((ranks,), lambda q: {"FAKE-RANKS": "one" if q.world_size == 1 else "several"})
     monkeypatch.setattr(path_coverage, "models", lambda: {name: model for name in operators.names()})
@@ -252,6 +252,11 @@ def test_the_command_exits_1_on_an_unreached_side_without_a_reason_and_0_with_on
     smoke = casegen.select(profile="smoke", world_sizes=VALID_WORLD_SIZES)
     one = sum(c.world_size == 1 and not c.rejects for c in smoke)
     assert f"  one: a2-24c: {one} (" in out and "FAKE-RANKS / never on a2-24c, a2-20c: unreachable" in out
+    assert "reached although" not in out
+    _fake_records(monkeypatch, reason="unreachable: no world has 0 ranks", one_reason="unreachable: stale")
+    assert cli.main(["paths", "--profile", "smoke"]) == 0  # informational only
+    assert "reached although their model states why none would be (1):\n  FAKE-RANKS / one: unreachable: stale" in (
+        capsys.readouterr().out)
 
 
 def test_the_commands_json_lists_every_case_id(monkeypatch, capsys):

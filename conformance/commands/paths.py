@@ -47,6 +47,10 @@ def lines(cov, *, profile: str) -> list[str]:
         out.append("every side is reached on every platform")
     for (branch, side, reason), platforms in by_side.items():
         out.append(f"  {branch} / {side} on {', '.join(platforms)}: {reason}")
+    stated = [(b.id, s.name, s.reason) for b, s in cov.sides() if s.reason and any(s.reached.values())]
+    if stated:  # informational: a hardware-only side a shape-only case reaches, or a reason gone stale
+        out.append(f"sides reached although their model states why none would be ({len(stated)}):")
+        out += [f"  {branch} / {side}: {reason}" for branch, side, reason in stated]
     missing = len(cov.without_reason())
     out += ["", cov.totals_line() + (f"; {missing} unreached without a stated reason" if missing else "")]
     return out

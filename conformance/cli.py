@@ -7,6 +7,7 @@
   constraints  the constraint catalogue with the tests covering each constraint (--json for machines)
   deviations   where the published CANN source contradicts the documents, per source revision (--waivers)
   source-drift what changed in the published host path between two source revisions, and which cases it moves
+  paths        which implementation paths (tiling and kernel decisions) the cases reach, per platform
   golden       check the frozen golden data, or --regenerate it on purpose
   repro        rerun one case by id, without pytest, and print every check
   selfcheck    score the suite: the clean simulator must pass, every named fault must be caught
@@ -25,13 +26,13 @@ import argparse
 import os
 import sys
 
-from .commands import (constraints, deviations, diff, doctor, faults, fuzz, golden, perf, report, repro, run,
-                       selfcheck, source_drift)
+from .commands import (constraints, deviations, diff, doctor, faults, fuzz, golden, paths, perf, report, repro,
+                       run, selfcheck, source_drift)
 from .commands.common import CliError
 
 # --help order
-COMMANDS = (doctor, run, report, constraints, deviations, source_drift, golden, repro, selfcheck, fuzz, perf, faults,
-            diff)
+COMMANDS = (doctor, run, report, constraints, deviations, source_drift, paths, golden, repro, selfcheck, fuzz, perf,
+            faults, diff)
 
 
 def build_parser() -> argparse.ArgumentParser:

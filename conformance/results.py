@@ -7,6 +7,8 @@
   deviations and matrix cells of the catalogue the run was collected from.
 - `CaseRecord` (the `mc2` property of a case test), `RelationRecord` (`mc2_relation`), `TestEntry` (one line per
   test result); `read_log` / `append` are the only reader and writer of the file.
+- `PathCoverage`: which cases reach each side of each implementation decision per platform (the plugin records
+  it for the cases a run judged, at the session's end; summary.json's `paths`).
 - `Summary`: the verdict's facts (summary.json); `Summary.to_json` writes them, `Summary.from_json` reads them
   back, and the verdict page is rendered from a Summary alone.
 
@@ -152,6 +154,8 @@ class RunEntry:
     started: float | None = None
     catalogue: CatalogueFacts | None = None
     waiver_findings: list = field(default_factory=list)  # the log's last line, kept with its run
+    # which implementation paths the run's judged cases reach (a line the plugin writes at the session's end)
+    paths: PathCoverage | None = None
     name: str = ""
     given: frozenset = field(default=frozenset(), repr=False, compare=False)  # keys the entry held (read back)
 
@@ -167,6 +171,8 @@ class RunEntry:
             d["catalogue"] = self.catalogue.to_dict()
         if self.waiver_findings:
             d["waiver_findings"] = list(self.waiver_findings)
+        if self.paths is not None:
+            d["paths"] = self.paths.to_dict()
         return d
 
     @classmethod
@@ -174,6 +180,8 @@ class RunEntry:
         d = dict(d or {})
         if "catalogue" in d:
             d["catalogue"] = CatalogueFacts.from_dict(d["catalogue"])
+        if "paths" in d:
+            d["paths"] = PathCoverage.from_dict(d["paths"])
         d["given"] = frozenset(d)
         return _from(cls, d)
 
@@ -303,6 +311,177 @@ class TestEntry:
         return (msg[len("Skipped: "):] if msg.startswith("Skipped: ") else msg) or "(no reason given)"
 
 
+# ---- implementation path coverage ----------------------------------------------------------------------------------
+
+NO_REASON = "NO REASON"  # an unreached side whose path model states no reason: the gate (tests/test_paths.py) fails
+
+
+@dataclass
+class SideReach:
+    """One side of an implementation decision and the cases that reach it, per platform."""
+
+    name: str
+    condition: str = ""
+    reason: str = ""  # why no case need reach it (the model's Side.unreached); "": a case must
+    reached: dict = field(default_factory=dict)  # platform name -> tuple of case ids, sorted
+
+
+@dataclass
+class BranchReach:
+    """One shape- or flag-dependent decision of the published implementation (sim/cann/paths.Branch, as data)."""
+
+    id: str
+    stage: str = ""  # "host tiling" or "kernel"
+    decision: str = ""
+    source: str = ""  # its location at the coverage's revision
+    operators: tuple = ()
+    published: bool = True
+    bound: str = ""  # how the model bounds a decision taken in unpublished code
+    platform_dependent: bool = False
+    sides: list = field(default_factory=list)  # of SideReach
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A side no placed case reaches on one platform, with the model's stated reason or NO_REASON."""
+
+    branch: str
+    side: str
+    platform: str
+    reason: str
+
+
+_BRANCH_FACTS = ("id", "stage", "decision", "source", "operators", "published", "bound", "platform_dependent")
+
+
+@dataclass
+class PathCoverage:
+    """Which cases reach each side of each decision on each platform (conformance.path_coverage computes it; the
+    plugin records it for the cases a run judged; reporting reads it). In JSON a side's case lists are indexes into
+    `cases` (the ids once, not once per branch), with the counts beside them for readers that want only those."""
+
+    revision: str = ""  # the source revision the decisions are taken at (sim/cann/revisions name)
+    platforms: tuple = ()  # platform names, in the model's order
+    branches: list = field(default_factory=list)  # of BranchReach (those present at the revision)
+    cases: tuple = ()  # the ids of the cases placed on the paths, sorted
+    error: str = ""  # the path model failed (then nothing is placed): why
+
+    def sides(self):
+        """(branch, side) for every side of every branch."""
+        return [(b, s) for b in self.branches for s in b.sides]
+
+    def unreached(self) -> list[Unreached]:
+        return [Unreached(b.id, s.name, p, s.reason or NO_REASON) for b, s in self.sides() for p in self.platforms
+                if not s.reached.get(p)]
+
+    def without_reason(self) -> list[Unreached]:
+        """The unreached sides whose model states no reason: a case should reach them."""
+        return [u for u in self.unreached() if u.reason == NO_REASON]
+
+    def counts(self) -> dict:
+        return {"branches": len(self.branches), "sides": len(self.sides()), "cases": len(self.cases),
+                "reached": {p: sum(bool(s.reached.get(p)) for _, s in self.sides()) for p in self.platforms},
+                "unreached_without_reason": len(self.without_reason())}
+
+    def totals_line(self) -> str:
+        """'N branches, S sides, R reached on a2-24c, R' on a2-20c'."""
+        c = self.counts()
+        reached = ", ".join(f"{n} reached on {p}" if i == 0 else f"{n} on {p}"
+                            for i, (p, n) in enumerate(c["reached"].items()))
+        return f"{c['branches']} branches, {c['sides']} sides" + (f", {reached}" if reached else "")
+
+    def reached_sides(self) -> dict:
+        """(branch id, side, platform) -> cases reaching it (only those some case reaches)."""
+        return {(b.id, s.name, p): len(s.reached[p]) for b, s in self.sides() for p in self.platforms
+                if s.reached.get(p)}
+
+    def to_dict(self, *, ids: bool = False) -> dict:
+        """As summary.json and results.jsonl hold it; `ids`: each side's case ids spelled out, not indexes."""
+        index = {cid: i for i, cid in enumerate(self.cases)}
+        branches = [{**{k: getattr(b, k) for k in _BRANCH_FACTS}, "operators": list(b.operators),
+                     "sides": [{"name": s.name, "condition": s.condition, "reason": s.reason,
+                                "reached": {p: len(s.reached.get(p, ())) for p in self.platforms},
+                                "cases": {p: (list(s.reached.get(p, ())) if ids
+                                              else [index[c] for c in s.reached.get(p, ())])
+                                          for p in self.platforms}}
+                               for s in b.sides]}
+                    for b in self.branches]
+        d = {"revision": self.revision, "platforms": list(self.platforms), "counts": self.counts(),
+             "totals": self.totals_line(), "unreached": [dataclasses.asdict(u) for u in self.unreached()],
+             "branches": branches, "cases": list(self.cases)}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "PathCoverage | None":
+        if not d:
+            return None
+        table = list(d.get("cases") or ())
+        seen: set = set(table)
+
+        def ids(xs) -> tuple:
+            out = tuple(sorted(x if isinstance(x, str) else table[x] for x in xs))
+            seen.update(out)
+            return out
+
+        branches = [BranchReach(**{k: b.get(k, "") for k in _BRANCH_FACTS if k in b},
+                                sides=[SideReach(s["name"], s.get("condition", ""), s.get("reason", ""),
+                                                 {p: ids(xs) for p, xs in (s.get("cases") or {}).items()})
+                                       for s in b.get("sides") or ()])
+                    for b in d.get("branches") or ()]
+        for b in branches:
+            b.operators = tuple(b.operators)
+        return cls(d.get("revision", ""), tuple(d.get("platforms") or ()), branches, tuple(sorted(seen)),
+                   d.get("error", ""))
+
+    @classmethod
+    def merge(cls, coverages) -> "PathCoverage | None":
+        """Several nodes' coverages as one: the union of the cases reaching each side (None if none was recorded)."""
+        coverages = [c for c in coverages if c is not None]
+        if len(coverages) <= 1:
+            return coverages[0] if coverages else None
+        platforms = tuple(dict.fromkeys(p for c in coverages for p in c.platforms))
+        branches: dict = {}
+        for c in coverages:
+            for b in c.branches:
+                mine = branches.setdefault(b.id, dataclasses.replace(b, sides=[]))
+                for s in b.sides:
+                    side = next((x for x in mine.sides if x.name == s.name), None)
+                    if side is None:
+                        mine.sides.append(side := dataclasses.replace(s, reached={}))
+                    for p, got in s.reached.items():
+                        side.reached[p] = tuple(sorted(set(side.reached.get(p, ())) | set(got)))
+        return cls("; ".join(dict.fromkeys(c.revision for c in coverages)), platforms, list(branches.values()),
+                   tuple(sorted({i for c in coverages for i in c.cases})),
+                   "; ".join(dict.fromkeys(c.error for c in coverages if c.error)))
+
+
+# categories of a case the backend did not run: the run places it on no path (the integrator adds any other
+# category of a case not run here)
+NOT_RUN = (Category.UNSUPPORTED,)
+
+
+def judged_case(t: "TestEntry") -> str | None:
+    """The case id of a test whose case the run judged (not skipped, not unsupported); None otherwise."""
+    if t.mc2 is None or not t.mc2.case_id or t.outcome == "skipped" or t.mc2.category in NOT_RUN:
+        return None
+    return t.mc2.case_id
+
+
+def path_changes(old: PathCoverage | None, new: PathCoverage | None) -> dict:
+    """The sides (branch, side, platform) `new` reaches and `old` does not, and the reverse, with case counts."""
+    a = old.reached_sides() if old is not None else {}
+    b = new.reached_sides() if new is not None else {}
+
+    def rows(keys, counts_old, counts_new):
+        return [{"branch": k[0], "side": k[1], "platform": k[2], "old": counts_old.get(k, 0),
+                 "new": counts_new.get(k, 0)} for k in sorted(keys)]
+
+    return {"recorded": [old is not None, new is not None],
+            "newly_reached": rows(set(b) - set(a), a, b), "no_longer_reached": rows(set(a) - set(b), a, b)}
+
+
 # ---- the file -------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -327,11 +506,14 @@ def run_line(run: RunEntry) -> str:
 
 
 def append(path, item) -> None:
-    """Append one entry: a RunEntry, a TestEntry, or the waiver findings (a list of lines)."""
+    """Append one entry: a RunEntry, a TestEntry, the path coverage of the judged cases, or the waiver findings
+    (a list of lines)."""
     if isinstance(item, RunEntry):
         line = run_line(item)
     elif isinstance(item, TestEntry):
         line = _json_line(item.to_dict())
+    elif isinstance(item, PathCoverage):
+        line = _json_line({"paths": item.to_dict()})
     else:
         line = _json_line({"waiver_findings": list(item)})
     with open(path, "a") as f:
@@ -340,7 +522,7 @@ def append(path, item) -> None:
 
 def read_log(path) -> ResultsLog:
     """Read a results.jsonl written by the plugin (also one with several sessions' lines, or no run entry)."""
-    run, tests, findings = None, {}, None
+    run, tests, findings, paths = None, {}, None, None
     for line in Path(path).read_text().splitlines():
         if not line.strip():
             continue
@@ -349,6 +531,8 @@ def read_log(path) -> ResultsLog:
             run = RunEntry.from_dict(entry["run"])
         elif "waiver_findings" in entry:
             findings = list(entry["waiver_findings"])
+        elif "paths" in entry:
+            paths = PathCoverage.from_dict(entry["paths"])
         else:  # a setup error and a call result of one test: keep the worst
             prev = tests.get(entry["nodeid"])
             if prev is None or entry["outcome"] == "failed":
@@ -356,6 +540,9 @@ def read_log(path) -> ResultsLog:
     if findings is not None:
         run = run or RunEntry()
         run.waiver_findings = findings
+    if paths is not None:
+        run = run or RunEntry()
+        run.paths = paths
     return ResultsLog(run, list(tests.values()))
 
 
@@ -404,6 +591,7 @@ class Summary:
     waiver_findings: list
     environments: list = field(default_factory=list)  # [(node name or "", {key: value})]
     catalogue: CatalogueFacts = field(default_factory=CatalogueFacts)
+    paths: PathCoverage | None = None  # the implementation paths the judged cases reach (None: not recorded)
     selfcheck: dict | None = None
     allure_built: bool = False
     diff: dict | None = None  # reporting.diff.summary_entry, with run --baseline
@@ -457,6 +645,7 @@ class Summary:
             "skips": [{"reason": r, "tests": n} for r, n in self.skips],
             "environments": dict(self.environments), "selfcheck": selfcheck_line(self.selfcheck),
             "constraints": self.constraints,
+            "paths": self.paths.to_dict() if self.paths is not None else None,
             # everything else the verdict page shows
             "precision": self.precision, "precision_levels": self.precision_levels(), "chain": self.chain(),
             "accuracy": self.accuracy, "matrix": self.matrix, "matrix_catalogue": self.matrix_catalogue,
@@ -482,7 +671,8 @@ class Summary:
             constraints=d["constraints"], accuracy=d["accuracy"], matrix=d["matrix"],
             matrix_catalogue=d["matrix_catalogue"], skips=[(s["reason"], s["tests"]) for s in d["skips"]],
             rejections=d["rejections"], deviations=d["deviations"], precision=d["precision"],
-            signed_off=d["signed_off"], failures=[entry(x) for x in d["failures"]],
+            signed_off=d["signed_off"], paths=PathCoverage.from_dict(d.get("paths")),
+            failures=[entry(x) for x in d["failures"]],
             waived=[entry(x) for x in d["waived"]],
             mistrusted=[entry(x, mistrusted=x.get("why", "")) for x in d["mistrusted_tests"]],
             relations=d["relations"], waiver_findings=d["waiver_findings"],

@@ -1,6 +1,7 @@
 """What a run leaves behind: the results log (one JSON line per test result, conformance.results), its run
-entry with the catalogue facts the verdict page quotes, Allure's run files and crashed tests, and waivers
-(failures reported as waived, findings at the end)."""
+entry with the catalogue facts the verdict page quotes, the implementation paths its judged cases reach (a line at
+the session's end), Allure's run files and crashed tests, and waivers (failures reported as waived, findings at
+the end)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import time
 
 import pytest
 
-from .. import casegen, operators
+from .. import casegen, operators, path_coverage
 from ..casegen.model import PROFILES
 from ..reporting import allure_results
 from ..results import (AmbiguityFact, CatalogueFacts, ConstraintFact, DeviationFact, RunEntry, TestEntry,
-                        append)
+                        append, judged_case)
 from ..spec import AMBIGUITIES, CONSTRAINTS
 from ..spec import deviations as deviation_records
 from ..spec.revisions import NEWEST, notices, revision_ids_for
@@ -147,6 +148,8 @@ class ResultsLog:
 
     def __init__(self, path: str, s: Settings):
         self.path = path
+        self.revision = s.context.sim_cann_revision  # the path model's revision: sim-cann's (None: the newest)
+        self.judged: set[str] = set()  # the case ids the run judged: placed on the paths at the end
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
         append(path, run_entry(s))
 
@@ -165,8 +168,13 @@ class ResultsLog:
         elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
             entry.message = report.longrepr[2]
         append(self.path, entry)
+        case_id = judged_case(entry)
+        if case_id:
+            self.judged.add(case_id)
 
     def pytest_sessionfinish(self, session):
+        # which implementation paths the judged cases reach, on every modelled platform (conformance.path_coverage)
+        append(self.path, path_coverage.of_case_ids(self.judged, revision=self.revision))
         book = settings(session.config).waivers
         if book is not None:
             append(self.path, book.findings())

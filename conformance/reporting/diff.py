@@ -16,6 +16,8 @@ Categories of change (each can be made the gate with --fail-on; the default gate
   inputs       same seed and generator recorded, but the materialised inputs hash differently: a generator change
                ("inputs changed: not comparable"; left out of bits, accuracy and perf, never hidden)
   cases        tests added or removed
+  paths        implementation paths (sides of the published tiling's and kernels' decisions, per platform) the
+               judged cases of one run reach and of the other do not (informational unless --fail-on paths)
   environment  a difference in the run entries (backend description, node facts, seed, faults, ...)
 
 Outputs: diff.md, diff.html (the verdict page's renderer, same look) and diff.json.
@@ -27,10 +29,10 @@ import json
 import math
 from pathlib import Path
 
-from ..results import read_log
+from ..results import PathCoverage, path_changes, read_log
 from .page import Bullets, Para, Row, Section, Table, Text, render_html, render_markdown
 
-CATEGORIES = ("status", "bits", "accuracy", "perf", "inputs", "cases", "environment")
+CATEGORIES = ("status", "bits", "accuracy", "perf", "inputs", "cases", "paths", "environment")
 DEFAULT_GATE = ("status",)
 DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_GROUP = 5  # the normal approximation of U needs a few cases per side; smaller groups are not tested
@@ -39,7 +41,8 @@ ACCURACY_FLOOR = 0.05  # ratios below 5 % of the bound are noise-level: a change
 DEFAULT_PERF_THRESHOLD = 1.5  # a group's median seconds ratio >= 1.5 (slower) or <= 1/1.5 (faster)
 DEFAULT_PERF_MIN_SECONDS = 0.05  # tests faster than this in either run are timer noise: not compared
 BITS_NOTE = "not promised: the documents do not promise run-to-run determinism (informational)"
-RUN_KEYS_IGNORED = {"started", "waiver_findings", "catalogue"}  # catalogue: what the page quotes, not the run
+# catalogue: what the page quotes, not the run; paths: compared on their own (the `paths` category)
+RUN_KEYS_IGNORED = {"started", "waiver_findings", "catalogue", "paths"}
 
 
 # ---- the statistical test ---------------------------------------------------------------------------------------
@@ -222,6 +225,8 @@ def compare(old_dir, new_dir, *, alpha: float = DEFAULT_ALPHA, min_group: int = 
         "cases": {"added": [k for k in new if k not in old], "removed": [k for k in old if k not in new]},
         "environment": [],
     }
+    d["paths"] = path_changes(PathCoverage.from_dict(old_run.get("paths")),
+                              PathCoverage.from_dict(new_run.get("paths")))
     fa, fb = _flatten(old_run), _flatten(new_run)
     d["environment"] = [{"key": k, "old": fa.get(k), "new": fb.get(k)} for k in sorted(set(fa) | set(fb))
                         if fa.get(k) != fb.get(k)]
@@ -307,6 +312,7 @@ def counts(d: dict) -> dict:
     return {"status": len(d["status"]), "bits": len(d["bits"]), "inputs": len(d["inputs"]),
             "accuracy": len(d["accuracy"]["groups"]) + len(d["accuracy"]["cases"]),
             "perf": len(d["perf"]["groups"]), "cases": len(d["cases"]["added"]) + len(d["cases"]["removed"]),
+            "paths": len(d["paths"]["newly_reached"]) + len(d["paths"]["no_longer_reached"]),
             "environment": len(d["environment"])}
 
 
@@ -336,6 +342,7 @@ MEANING = {
     "perf": "a group's median seconds ratio beyond the threshold",
     "inputs": "inputs changed: not comparable (same seed, other inputs: a generator change)",
     "cases": "tests added or removed",
+    "paths": "implementation path sides newly reached or no longer reached (per platform)",
     "environment": "run entry differences (backend, node, options)",
 }
 
@@ -421,10 +428,24 @@ def build_page(d: dict, fail_on=DEFAULT_GATE) -> list[Section]:
                             [Bullets([[Text("added: ", strong=True), k] for k in cases["added"]]
                                      + [[Text("removed: ", strong=True), k] for k in cases["removed"]])
                              if cases["added"] or cases["removed"] else Para(["none"])]))
+    sections.append(_paths_section(d["paths"]))
     sections.append(Section("environment", [f"Environment differences ({len(d['environment'])})"], [Table(
         ["key", "old", "new"], [[e["key"], _fmt(e["old"]), _fmt(e["new"])] for e in d["environment"]], cls="env",
         id="environment") if d["environment"] else Para(["none"])]))
     return sections
+
+
+def _paths_section(p: dict) -> Section:
+    rows = ([Row([r["branch"], r["side"], r["platform"], str(r["old"]), str(r["new"]), "newly reached"])
+             for r in p["newly_reached"]]
+            + [Row([r["branch"], r["side"], r["platform"], str(r["old"]), str(r["new"]), "no longer reached"],
+                   cls="waived") for r in p["no_longer_reached"]])
+    unrecorded = [name for name, rec in zip(("old", "new"), p["recorded"]) if not rec]
+    blocks = [Para([f"not recorded by the {' and '.join(unrecorded)} run (a run from before path coverage): "
+                    f"{'its' if len(unrecorded) == 1 else 'their'} sides count as unreached"])] if unrecorded else []
+    blocks.append(Table(["branch", "side", "platform", "cases old", "cases new", "change"], rows, id="paths")
+                  if rows else Para(["none: the judged cases of both runs reach the same sides"]))
+    return Section("paths", [f"Implementation paths ({len(rows)})"], blocks)
 
 
 def _fmt(v) -> str:

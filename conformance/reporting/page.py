@@ -4,7 +4,8 @@ Both render the same sections in the same order; only the markup differs.
 
 Order: verdict and evidence, what was signed off, [changes against a baseline, with run --baseline],
 [failures, on FAIL], matrix with its legend, accuracy, [precision standard, when cases recorded it],
-[failures otherwise], mistrusted (passed, flagged), skipped tests by reason, waived failures,
+[failures otherwise], mistrusted (passed, flagged), [relations], implementation paths, skipped tests by reason,
+waived failures,
 environment (per node), constraints, rejections, deviations, ambiguities.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from .. import operators
-from ..results import Summary, selfcheck_line
+from ..results import NO_REASON, Summary, selfcheck_line
 
 SIMULATOR_LABEL = "simulator run: not a hardware sign-off"
 MATRIX_WORLD_SIZES = (1, 2, 4, 8)
@@ -161,7 +162,7 @@ def build_page(summary: Summary) -> list[Section]:
         sections.append(Section("relations", ["Metamorphic relations (no reference needed)"], [
             Para([_determinism_line(s)]),
             Table(["relation", "held", "did not hold", "not evaluated"], s.relations, id="relations")]))
-    sections += [_skips_section(s), _waived_section(s), *_environment_sections(s),
+    sections += [_paths_section(s), _skips_section(s), _waived_section(s), *_environment_sections(s),
                  _constraints_section(s), _rejections_section(s), _deviations_section(s), _ambiguities_section(s)]
     return sections
 
@@ -327,6 +328,39 @@ def _ambiguities_section(s: Summary) -> Section:
     return Section("ambiguities", ["Documented ambiguities (the suite's choice)"],
                    [Bullets([[Text(a.id, strong=True), f": {a.statement} ", Text("Choice:", strong=True),
                               f" {a.choice}"] for a in s.catalogue.ambiguities])])
+
+
+def _paths_section(s: Summary) -> Section:
+    """Which implementation paths (the published tiling's and kernels' decisions) the judged cases reach, per
+    platform, as sim-cann's path model places them (recorded by the run: conformance/path_coverage.py)."""
+    title = ["Implementation paths"]
+    cov = s.paths
+    if cov is None:
+        return Section("paths", title, [Para(["not recorded (a run from before path coverage)"])])
+    if cov.error:
+        return Section("paths", title, [Para([Text("The path model failed: ", strong=True), cov.error])])
+    missing = len(cov.without_reason())
+    blocks = [Para([f"The decisions of the published implementation that the {len(cov.cases)} judged cases reach "
+                    f"(not skipped, not unsupported), as sim-cann's path model places them from their shapes at "
+                    f"source revision {cov.revision}; counts are cases per platform. A side no case reaches states "
+                    f"why, or says {NO_REASON}."]),
+              Para([Text(cov.totals_line(), strong=True)]
+                   + ([Text(f"; {missing} unreached without a stated reason", cls="FAIL")] if missing else []))]
+    rows = []
+    for b in cov.branches:
+        for side in b.sides:
+            unreached = [p for p in cov.platforms if not side.reached.get(p)]
+            reason = (side.reason or NO_REASON) if unreached else ""
+            rows.append(Row([Cell([b.id], title=f"{b.stage}: {b.decision} ({b.source})"),
+                             Cell([side.name], title=side.condition)]
+                            + [str(len(side.reached.get(p, ()))) for p in cov.platforms] + [reason],
+                            cls=("fail" if reason == NO_REASON else "skipped" if reason else "")))
+    if rows:
+        blocks.append(Table(["branch", "side"] + [f"reached on {p}" for p in cov.platforms] + ["reason if unreached"],
+                            rows, id="paths"))
+    else:
+        blocks.append(Para([f"the path models name no decision at revision {cov.revision}"]))
+    return Section("paths", title, blocks)
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..protocol import NOT_HARDWARE
-from ..results import (CatalogueFacts, Category, ConstraintFact, RunEntry, Summary, TestEntry, output_of,
-                       read_log, selfcheck_line)
+from ..results import (CatalogueFacts, Category, ConstraintFact, PathCoverage, RunEntry, Summary, TestEntry,
+                       output_of, read_log, selfcheck_line)
 from .page import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, SIMULATOR_LABEL, build_page, render_html,
                    render_markdown)
 
@@ -150,7 +150,9 @@ def summarise(run, tests: list) -> Summary:
         mistrusted=[t for t in tests if t.category == Category.MISTRUSTED],
         relations=relation_rows(tests),
         waiver_findings=[f for n in nodes for f in n.waiver_findings],
-        environments=environments(nodes), catalogue=catalogue)
+        environments=environments(nodes), catalogue=catalogue,
+        # the implementation paths the judged cases reach, as each run recorded them; several nodes: their union
+        paths=PathCoverage.merge(n.paths for n in nodes))
 
 
 def relation_rows(tests: list[TestEntry]) -> list[list[str]]:

@@ -251,7 +251,8 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                "L2 tiles (CalcTile's search)",
                (Side("whole", "m*k + k*n + m*n elements of 2 bytes <= 100 MiB"),
                 Side("tiled", "over 100 MiB and the search splits m or n into several L2 tiles"),
-                Side("searched_whole", "over 100 MiB but the search keeps one L2 tile", _HW + "no shape found")),
+                Side("searched_whole", "over 100 MiB but the search keeps one L2 tile (e.g. n within one block: "
+                                       "every split's tail is 'small')")),
                platform_dependent=True, **_mv3(1995, 1997, 2021)),
     *_per_turn("MARN-MM-WAVES", "kernel",
                "rounds of base blocks over the cube cores (mat_mul_base_block.h:133-136; per L2 tile)",

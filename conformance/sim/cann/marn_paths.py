@@ -34,12 +34,19 @@ read y back only where they wrote it: add_rms_norm.h:125-152, add_rms_norm_split
 multi-row mode reads a pass's x and residual rows before writing its y rows (add_rms_norm_multi_n.h:129-156,
 add_rms_norm_merge_n.h), so no path differs between the two operators beyond MARN-CTX.
 
-Catalogue reach (conformance.casegen.catalogue(), valid fp16/bf16 cases; see tests/test_sim_cann_marn_paths.py
-and the helper's report): with the placeholder comm plan (one turn of all m rows) no -TAIL branch is met; the
-catalogue's shapes are small (m <= 4096, k <= 4096, n <= 8192) and reach the no/A/B ND->NZ sides, both base
-orientations only for plain x2, small_shape and basic, the cache tiling of small transposed shapes, the
-24-core rebalance, under_one_wave and several waves, partial edges, SingleN/MergeN/Normal/MultiN; sides that
-need new cases are listed in `CATALOGUE_UNREACHED` (measured by the test module, kept in step with it).
+Catalogue reach (conformance.casegen.catalogue(): its valid, executed MARN and Inplace cases, both platforms,
+with sim/cann/comm_tiling.py's real plan as of wt-comm 50d3156; tests/test_sim_cann_marn_paths.py keeps
+`CATALOGUE_UNREACHED` in step). Reached: both operators, every bias kind and x2 layout, the aligned and
+unaligned kernels, ND->NZ none/ab, the 128x256 orientation, basic and small-shape tiling, the cache tiling of
+small transposed shapes, 24-core row shrinking, every wave count and partial edges on the tile turns, SingleN,
+MergeN, MultiN (one row per pass) and Normal, both core splits and pass counts, tail turns in MultiN/Normal.
+Not reached (`CATALOGUE_UNREACHED`): ND->NZ of one operand only, the 256x128 orientation, rebalancing,
+the bias cap, L2 tiling (> 100 MiB per turn), the tiling bank, SplitD and the MultiN fallback, MultiN with several
+rows per pass, and on the tail turns the small shapes. With that plan the shortest turn of a several-turn
+plan found (m 100..20000, k 64..32768, n 64..16384, world 2/4/8) has 64 rows (m=3136, k=8192, n=2048, world 2,
+a2-24c: turns of 768 and 64 rows), more than the 48 or 40 vector cores, so the tile and tail modes never differed
+(the mode depends on rows only through SingleN) and the bf16 RMS source was one per call, as sim-cann's
+numerics choose it from m; MARN-ARN-TAIL-MODE/-RMS-SOURCE report it per call should a plan ever differ.
 """
 
 from __future__ import annotations
@@ -309,9 +316,25 @@ MARN_BRANCHES: tuple[Branch, ...] = (
 
 BRANCHES: tuple[Branch, ...] = tuple(comm_tiling.BRANCHES) + MARN_BRANCHES
 
-# the catalogue sides no catalogue case reaches today, measured on both platforms (tests/test_sim_cann_marn_paths.py
-# keeps this in step): the integrator's list of cases to design
-CATALOGUE_UNREACHED: tuple[str, ...] = ()
+# "branch:side" that no valid executed catalogue case reaches on either platform (measured with the comm plan of
+# wt-comm 50d3156; tests/test_sim_cann_marn_paths.py keeps it in step): the integrator's list of cases to design
+CATALOGUE_UNREACHED: tuple[str, ...] = (
+    "MARN-MM-KERNEL:aligned_over_tile_nd2nz", "MARN-MM-KERNEL:unaligned_over_tile_without",
+    "MARN-MM-BANK-TILE:bank_base", "MARN-MM-BANK-TILE:bank_split_k", "MARN-MM-BANK-TAIL:bank_base",
+    "MARN-MM-BANK-TAIL:bank_split_k", "MARN-MM-ND2NZ-TILE:a", "MARN-MM-ND2NZ-TILE:b", "MARN-MM-ND2NZ-TAIL:a",
+    "MARN-MM-ND2NZ-TAIL:b", "MARN-MM-ND2NZ-TAIL:ab", "MARN-MM-ORIENT-TILE:m256_n128", "MARN-MM-ORIENT-TAIL:m256_n128",
+    "MARN-MM-SHAPE-TAIL:small_shape", "MARN-MM-INCRE-TAIL:cache_tiling", "MARN-MM-BALANCE-TILE:rebalance_rows",
+    "MARN-MM-BALANCE-TAIL:rebalance_rows", "MARN-MM-BALANCE-TAIL:shrink_rows", "MARN-MM-BIAS-BASEN-TILE:clamped_256",
+    "MARN-MM-BIAS-BASEN-TAIL:clamped_256", "MARN-MM-L2-TILE:tiled", "MARN-MM-L2-TILE:searched_whole",
+    "MARN-MM-L2-TAIL:tiled", "MARN-MM-L2-TAIL:searched_whole", "MARN-MM-WAVES-TAIL:under_one_wave",
+    "MARN-MM-EDGE-M-TAIL:partial", "MARN-MM-EDGE-N-TAIL:partial", "MARN-ARN-MODE-TILE:SplitD",
+    "MARN-ARN-MODE-TILE:Normal_fallback", "MARN-ARN-MODE-TAIL:SplitD", "MARN-ARN-MODE-TAIL:SingleN",
+    "MARN-ARN-MODE-TAIL:MergeN", "MARN-ARN-MODE-TAIL:Normal_fallback", "MARN-ARN-MULTIN-ROWS-TILE:several_rows",
+    "MARN-ARN-MULTIN-ROWS-TAIL:several_rows", "MARN-ARN-SPLITD-CHUNKS-TILE:even",
+    "MARN-ARN-SPLITD-CHUNKS-TILE:short_last_chunk", "MARN-ARN-SPLITD-CHUNKS-TAIL:even",
+    "MARN-ARN-SPLITD-CHUNKS-TAIL:short_last_chunk", "MARN-ARN-TAIL-MODE:other_mode",
+    "MARN-ARN-RMS-SOURCE:per_turn_sources",
+)
 
 
 # --- the query's quantities ------------------------------------------------------------------------------

@@ -335,6 +335,14 @@ def test_check_decision_over_a_grid(turns, plat):
             assert ("MARN-ARN-MODE-TAIL" in got) == bool(tail)
 
 
+def test_platform_independent_branches_agree_across_platforms(turns):
+    free = {b.id for b in mp.MARN_BRANCHES if not b.platform_dependent}
+    for m, k, n, dtype, transposed, bias in GRID[::3]:
+        turns(m)
+        a, b = (mp.decide(query(m, k, n, dtype=dtype, transposed=transposed, bias=bias, plat=p)) for p in (P24, P20))
+        assert {x: a[x] for x in free if x in a} == {x: b[x] for x in free if x in b}
+
+
 def test_branch_declarations():
     ids = [b.id for b in mp.BRANCHES]
     assert len(ids) == len(set(ids))

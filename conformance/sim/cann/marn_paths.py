@@ -187,7 +187,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
             Side("unaligned_over_tile_without",
                  "the tail turn needs ND->NZ, the tile turn does not: the tile turns run the unaligned kernel",
                  _HW + "m > 4096 per turn")),
-           f"{_KER}:106", MARN_OPS,
+           f"{_KER}:106", MARN_OPS, platform_dependent=True,
            moved=((_N9, "mc2/matmul_all_reduce_add_rms_norm/op_kernel/matmul_all_reduce_add_rms_norm.cpp:118"),
                   (_NM, f"{_KER_M}:116"))),
     *_per_turn("MARN-MM-BANK", "host tiling",
@@ -252,7 +252,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                "a bias caps the base block's n at 256 (DoBasicTiling's last step)",
                (Side("unclamped", "no bias, or baseN <= 256"),
                 Side("clamped_256", "a bias and a small-shape baseN of 512 (the 64x512 basic of CALC_M_BASIC)")),
-               **_mv3(1303, 1305, 1322)),
+               platform_dependent=True, **_mv3(1303, 1305, 1322)),
     *_per_turn("MARN-MM-L2", "host tiling",
                "L2 tiling (DoL2CacheTiling): above 100 MiB of x1 + x2 + out per turn the blocks are grouped into "
                "L2 tiles (CalcTile's search)",
@@ -658,7 +658,9 @@ def rms_sources(mode: str, dtype: str) -> tuple[str, str]:
 
 
 def decide(q: PathQuery) -> dict[str, str]:
-    """{branch id: side} for the decisions this invocation meets ({} where the host rejects it first)."""
+    """{branch id: side} for the decisions this invocation meets: {} where it takes the empty short-cut or has no
+    fp16/bf16 kernel or tiling (see `operands`); a call the host rejects for another reason (attributes,
+    strides, ...) is not screened here: place only the calls marn_host.check accepts."""
     ops = operands(q)
     if ops is None:
         return {}

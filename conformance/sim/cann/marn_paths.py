@@ -169,7 +169,9 @@ MARN_BRANCHES: tuple[Branch, ...] = (
            f"{_MAR}:466", MARN_OPS,
            moved=((_N9, "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling_base.cpp:490"),
                   (_NM, "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling_base.cpp:485"))),
-    Branch("MARN-MM-X2-LAYOUT", "kernel", "matmul template over x2 as stored",
+    Branch("MARN-MM-X2-LAYOUT", "kernel", "matmul template over x2 as stored: the op_api sets is_trans_b when x2 "
+           "is the transposed view of a contiguous matrix (matmul_all_reduce_arn_util.cpp:97), the kernel picks "
+           "the transB template from the tile tiling's flag",
            (Side("plain", "x2 is a contiguous (k, n) matrix: transB false"),
             Side("transposed", "x2 is the (k, n) view of a contiguous (n, k) matrix: transB true")),
            f"{_GEN}:99", MARN_OPS,

@@ -185,10 +185,10 @@ MARN_BRANCHES: tuple[Branch, ...] = (
             Side("aligned_over_tile_nd2nz",
                  "the tail turn needs no ND->NZ but the tile turn does: the tile turns run the aligned kernel "
                  "with tiling data that asks for a conversion (only m decides, via the m-dependent ND->NZ rules: "
-                 "m > 8192 with a short inner k, or the m-ranges of GetNd2nzA/B)", _HW + "m > 4096 per turn"),
+                 "the m-ranges of GetNd2nzA/B: one turn over 4096 rows, the other not; no shape found yet)"),
             Side("unaligned_over_tile_without",
-                 "the tail turn needs ND->NZ, the tile turn does not: the tile turns run the unaligned kernel",
-                 _HW + "m > 4096 per turn")),
+                 "the tail turn needs ND->NZ, the tile turn does not: the tile turns run the unaligned kernel "
+                 "(no shape found yet)")),
            f"{_KER}:106", MARN_OPS, platform_dependent=True,
            moved=((_N9, "mc2/matmul_all_reduce_add_rms_norm/op_kernel/matmul_all_reduce_add_rms_norm.cpp:118"),
                   (_NM, f"{_KER_M}:116"))),
@@ -197,14 +197,13 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                "matmul_v3_base_tiling.cpp:798) instead of the formulas",
                (Side("formula", "no bank entry for (m, k, n aligned to 16, x2 transposed, bias, alignment flags)"),
                 Side("bank_base", "a bank entry with tilingEnable 0: the bank's base blocks replace the formulas "
-                                  "(the base-block branches of this turn are then not decided)",
-                     _HW + "bank shapes are large (m >= 1024, k >= 1280, n >= 3840)"),
+                                  "(the base-block branches of this turn are then not decided)"),
                 Side("bank_split_k",
                      "a bank entry with tilingEnable 2 (single-core split-K): at c29bc10 the tiling key then names "
                      "a split-K template that the MARN kernel has no branch for (matmul_all_reduce_add_rms_norm"
                      ".cpp:106-110); from 9.0.0 only the ND->NZ bit reaches the key (arch32/matmul_all_reduce_"
                      "tiling_910.cpp:67-81) and the base kernel runs with the bank's split-K tiling data",
-                     _HW + "bank split-K shapes need k >= 8192 and n >= 4096 (e.g. m 225..239, k 8192, n 28672)")),
+                     _HW + "the bank's split-K entries need x1 + x2 of over 230 M elements per rank")),
                published=False,
                bound="the bank's matching rule is not published (common/stub/op_tiling/runtime_kb_api.cpp:14 is a "
                      "stub); modelled as exact equality of every looked-up field with a published bank entry "
@@ -318,8 +317,8 @@ MARN_BRANCHES: tuple[Branch, ...] = (
 
 BRANCHES: tuple[Branch, ...] = tuple(comm_tiling.BRANCHES) + MARN_BRANCHES
 
-# "branch:side" that no valid executed catalogue case reaches on either platform (measured with the comm plan of
-# wt-comm 50d3156; tests/test_sim_cann_marn_paths.py keeps it in step): the integrator's list of cases to design
+# "branch:side" that no valid executed catalogue case reached on either platform, measured on the catalogue of
+# 5984e79 with the comm plan of wt-comm 50d3156 (before any path-designed case): the sides cases were designed for
 CATALOGUE_UNREACHED: tuple[str, ...] = (
     "MARN-MM-KERNEL:aligned_over_tile_nd2nz", "MARN-MM-KERNEL:unaligned_over_tile_without",
     "MARN-MM-BANK-TILE:bank_base", "MARN-MM-BANK-TILE:bank_split_k", "MARN-MM-BANK-TAIL:bank_base",

@@ -13,7 +13,7 @@ import itertools
 import pytest
 
 from conformance.casegen.model import TensorSpec
-from conformance.sim.cann import comm_tiling
+from conformance.sim.cann import comm_tiling, revisions
 from conformance.sim.cann import marn_paths as mp
 from conformance.sim.cann.marn_host import INPLACE_OP, OP
 from conformance.sim.cann.paths import PathQuery, check_decision, platform
@@ -350,8 +350,17 @@ def test_branch_declarations():
     for b in mp.MARN_BRANCHES:
         assert ":" in b.source and b.operators == ("marn", "marn_inplace")
         assert b.published or b.bound
-        assert {name for name, _ in b.moved} <= {"9.0.0", "master"}
+        assert {name for name, _ in b.moved} <= set(revisions.names()) - {"c29bc10"}
+        assert b.source_at("master").split(":")[0].startswith("mc2/")
     assert all(b in mp.BRANCHES for b in comm_tiling.BRANCHES)
+
+
+def test_moved_locations_follow_the_file_moves():
+    # the MARN tiling moved to op_tiling/arch32/ at 9.1.0-beta.1 and arch22/ from 9.1.0-beta.2 (revisions.md)
+    mode = next(b for b in mp.BRANCHES if b.id == "MARN-ARN-MODE-TAIL")
+    assert mode.source_at("c29bc10").endswith("op_tiling/common_add_rms_norm_tiling.cpp:222")
+    assert "/arch32/" in mode.source_at("9.1.0-beta.1") and "/arch22/" in mode.source_at("9.1.0")
+    assert mode.source_at("9.0.0").endswith("op_tiling/common_add_rms_norm_tiling.cpp:223")
 
 
 def test_documented_catalogue_gaps_name_declared_sides():

@@ -2,8 +2,11 @@
 decision of the published host tiling and kernels (sim/cann/paths.py's vocabulary), and the side each takes for
 one invocation. Pure integer arithmetic on shapes, dtypes and attributes: no tensor data, no vendor code.
 
-Read at hicann/ops-transformer c29bc10 (every bare ``path:line`` below), with the moves of 9.0.0 (d28d8f9) and
-master (3a280bc) in each Branch's ``moved``. How a valid fp16/bf16 call flows:
+Read at hicann/ops-transformer c29bc10 (every bare ``path:line`` below); each Branch's ``moved`` has its location
+at every newer modelled revision where it differs (`_MOVED_AT`). The decisions read the same at 9.0.0 (d28d8f9)
+and master (3a280bc): the token diff of matmul_v3_base_tiling.cpp shows renames (Mc2 prefixes), tiling-data
+accessors and messages only, the AddRmsNorm files renames only (issue19/behaviour.md section 4); the one
+behaviour change met is the tiling key (MARN-MM-BANK's bank_split_k side). How a valid fp16/bf16 call flows:
 
 1. MatmulAllReduceAddRmsNormTiling (mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/
    matmul_all_reduce_add_rms_norm_tiling.cpp) assembles its context per operator (:96-99), runs the
@@ -120,20 +123,127 @@ _MAR = "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling.cpp"
 _BLOCK = "mc2/3rd/mat_mul_v3/op_kernel/mat_mul_base_block.h"
 _ARN_K = "mc2/matmul_all_reduce_add_rms_norm/op_kernel/add_rms_norm.h"
 _SPLIT_K = "mc2/matmul_all_reduce_add_rms_norm/op_kernel/add_rms_norm_split_d.h"
-_N9, _NM = "9.0.0", "master"
-_MRN_M = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/arch22/matmul_all_reduce_add_rms_norm_tiling.cpp"
-_ARN_M = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/arch22/common_add_rms_norm_tiling.cpp"
-_T910_9 = "mc2/matmul_all_reduce/op_host/op_tiling/arch32/matmul_all_reduce_tiling_910.cpp"
-_T910_M = "mc2/matmul_all_reduce/op_host/op_tiling/arch22/matmul_all_reduce_tiling_910.cpp"
-_KER_M = "mc2/matmul_all_reduce_add_rms_norm/op_kernel/arch22/matmul_all_reduce_add_rms_norm.cpp"
+_MRN_32 = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/arch32/matmul_all_reduce_add_rms_norm_tiling.cpp"
+_MRN_22 = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/arch22/matmul_all_reduce_add_rms_norm_tiling.cpp"
+_ARN_32 = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/arch32/common_add_rms_norm_tiling.cpp"
+_ARN_22 = "mc2/matmul_all_reduce_add_rms_norm/op_host/op_tiling/arch22/common_add_rms_norm_tiling.cpp"
+_KER_22 = "mc2/matmul_all_reduce_add_rms_norm/op_kernel/arch22/matmul_all_reduce_add_rms_norm.cpp"
+_MAR_BASE = "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling_base.cpp"  # 8.5.0-beta.1 on
+
+# Where each decision is at the newer revisions (sim/cann/revisions names), where it differs from the baseline:
+# (revision, path, line) of the same statement in that revision's file (the MARN tiling files move to arch32/
+# at 9.1.0-beta.1 and arch22/ from 9.1.0-beta.2, the kernel to arch22/ from 9.1.0-beta.3; the rest shift).
+_MOVED_AT: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "MARN-CTX": (
+        ("9.1.0-beta.1", _MRN_32, 96), ("9.1.0-beta.2", _MRN_22, 96), ("9.1.0-beta.3", _MRN_22, 96),
+        ("9.1.0", _MRN_22, 96), ("master", _MRN_22, 97),
+    ),
+    "MARN-MM-BIAS": (
+        ("8.5.0-beta.1", _MAR_BASE, 465), ("8.5.0", _MAR_BASE, 465), ("9.0.0-beta.1", _MAR_BASE, 477),
+        ("9.0.0-beta.2", _MAR_BASE, 489), ("9.0.0", _MAR_BASE, 490), ("9.1.0-beta.1", _MAR_BASE, 484),
+        ("9.1.0-beta.2", _MAR_BASE, 485), ("9.1.0-beta.3", _MAR_BASE, 485), ("9.1.0", _MAR_BASE, 501),
+        ("master", _MAR_BASE, 485),
+    ),
+    "MARN-MM-X2-LAYOUT": (
+        ("8.5.0-beta.1", _GEN, 101), ("8.5.0", _GEN, 101), ("9.0.0-beta.1", _GEN, 106), ("9.0.0-beta.2", _GEN, 106),
+        ("9.0.0", _GEN, 106), ("9.1.0-beta.1", _GEN, 106), ("9.1.0-beta.2", _GEN, 106), ("9.1.0-beta.3", _GEN, 106),
+        ("9.1.0", _GEN, 106), ("master", _GEN, 97),
+    ),
+    "MARN-MM-KERNEL": (
+        ("8.5.0-beta.1", _KER, 105), ("8.5.0", _KER, 105), ("9.0.0-beta.1", _KER, 118), ("9.0.0-beta.2", _KER, 118),
+        ("9.0.0", _KER, 118), ("9.1.0-beta.1", _KER, 118), ("9.1.0-beta.2", _KER, 118),
+        ("9.1.0-beta.3", _KER_22, 118), ("9.1.0", _KER_22, 118), ("master", _KER_22, 116),
+    ),
+    "MARN-MM-BANK": (
+        ("8.5.0-beta.1", _MV3, 562), ("8.5.0", _MV3, 562), ("9.0.0-beta.1", _MV3, 563), ("9.0.0-beta.2", _MV3, 563),
+        ("9.0.0", _MV3, 563), ("9.1.0-beta.1", _MV3, 563), ("9.1.0-beta.2", _MV3, 563), ("9.1.0-beta.3", _MV3, 563),
+        ("9.1.0", _MV3, 576), ("master", _MV3, 575),
+    ),
+    "MARN-MM-ND2NZ": (
+        ("8.5.0-beta.1", _MV3, 465), ("8.5.0", _MV3, 465), ("9.0.0-beta.1", _MV3, 466), ("9.0.0-beta.2", _MV3, 466),
+        ("9.0.0", _MV3, 466), ("9.1.0-beta.1", _MV3, 466), ("9.1.0-beta.2", _MV3, 466), ("9.1.0-beta.3", _MV3, 466),
+        ("9.1.0", _MV3, 479), ("master", _MV3, 477),
+    ),
+    "MARN-MM-ORIENT": (
+        ("8.5.0-beta.1", _MV3, 957), ("8.5.0", _MV3, 957), ("9.0.0-beta.1", _MV3, 958), ("9.0.0-beta.2", _MV3, 958),
+        ("9.0.0", _MV3, 958), ("9.1.0-beta.1", _MV3, 958), ("9.1.0-beta.2", _MV3, 958), ("9.1.0-beta.3", _MV3, 958),
+        ("9.1.0", _MV3, 975), ("master", _MV3, 974),
+    ),
+    "MARN-MM-SHAPE": (
+        ("8.5.0-beta.1", _MV3, 1272), ("8.5.0", _MV3, 1272), ("9.0.0-beta.1", _MV3, 1273),
+        ("9.0.0-beta.2", _MV3, 1273), ("9.0.0", _MV3, 1273), ("9.1.0-beta.1", _MV3, 1273),
+        ("9.1.0-beta.2", _MV3, 1273), ("9.1.0-beta.3", _MV3, 1273), ("9.1.0", _MV3, 1290), ("master", _MV3, 1290),
+    ),
+    "MARN-MM-INCRE": (
+        ("8.5.0-beta.1", _MV3, 2143), ("8.5.0", _MV3, 2143), ("9.0.0-beta.1", _MV3, 2144),
+        ("9.0.0-beta.2", _MV3, 2144), ("9.0.0", _MV3, 2144), ("9.1.0-beta.1", _MV3, 2144),
+        ("9.1.0-beta.2", _MV3, 2144), ("9.1.0-beta.3", _MV3, 2144), ("9.1.0", _MV3, 2161), ("master", _MV3, 2168),
+    ),
+    "MARN-MM-BALANCE": (
+        ("8.5.0-beta.1", _MV3, 619), ("8.5.0", _MV3, 619), ("9.0.0-beta.1", _MV3, 620), ("9.0.0-beta.2", _MV3, 620),
+        ("9.0.0", _MV3, 620), ("9.1.0-beta.1", _MV3, 620), ("9.1.0-beta.2", _MV3, 620), ("9.1.0-beta.3", _MV3, 620),
+        ("9.1.0", _MV3, 633), ("master", _MV3, 633),
+    ),
+    "MARN-MM-BIAS-BASEN": (
+        ("8.5.0-beta.1", _MV3, 1304), ("8.5.0", _MV3, 1304), ("9.0.0-beta.1", _MV3, 1305),
+        ("9.0.0-beta.2", _MV3, 1305), ("9.0.0", _MV3, 1305), ("9.1.0-beta.1", _MV3, 1305),
+        ("9.1.0-beta.2", _MV3, 1305), ("9.1.0-beta.3", _MV3, 1305), ("9.1.0", _MV3, 1322), ("master", _MV3, 1322),
+    ),
+    "MARN-MM-L2": (
+        ("8.5.0-beta.1", _MV3, 1996), ("8.5.0", _MV3, 1996), ("9.0.0-beta.1", _MV3, 1997),
+        ("9.0.0-beta.2", _MV3, 1997), ("9.0.0", _MV3, 1997), ("9.1.0-beta.1", _MV3, 1997),
+        ("9.1.0-beta.2", _MV3, 1997), ("9.1.0-beta.3", _MV3, 1997), ("9.1.0", _MV3, 2014), ("master", _MV3, 2021),
+    ),
+    "MARN-MM-WAVES": (),
+    "MARN-MM-EDGE-M": (
+        ("master", _BLOCK, 114),
+    ),
+    "MARN-MM-EDGE-N": (
+        ("master", _BLOCK, 112),
+    ),
+    "MARN-ARN-MODE": (
+        ("8.5.0-beta.1", _ARN, 223), ("8.5.0", _ARN, 223), ("9.0.0-beta.1", _ARN, 223), ("9.0.0-beta.2", _ARN, 223),
+        ("9.0.0", _ARN, 223), ("9.1.0-beta.1", _ARN_32, 225), ("9.1.0-beta.2", _ARN_22, 225),
+        ("9.1.0-beta.3", _ARN_22, 225), ("9.1.0", _ARN_22, 228), ("master", _ARN_22, 222),
+    ),
+    "MARN-ARN-CORES": (
+        ("8.5.0-beta.1", _ARN, 57), ("8.5.0", _ARN, 57), ("9.0.0-beta.1", _ARN, 57), ("9.0.0-beta.2", _ARN, 57),
+        ("9.0.0", _ARN, 57), ("9.1.0-beta.1", _ARN_32, 57), ("9.1.0-beta.2", _ARN_22, 57),
+        ("9.1.0-beta.3", _ARN_22, 57), ("9.1.0", _ARN_22, 57), ("master", _ARN_22, 57),
+    ),
+    "MARN-ARN-PASSES": (
+        ("master", _ARN_K, 96),
+    ),
+    "MARN-ARN-MULTIN-ROWS": (
+        ("8.5.0-beta.1", _ARN, 240), ("8.5.0", _ARN, 240), ("9.0.0-beta.1", _ARN, 240), ("9.0.0-beta.2", _ARN, 240),
+        ("9.0.0", _ARN, 240), ("9.1.0-beta.1", _ARN_32, 242), ("9.1.0-beta.2", _ARN_22, 242),
+        ("9.1.0-beta.3", _ARN_22, 242), ("9.1.0", _ARN_22, 245), ("master", _ARN_22, 239),
+    ),
+    "MARN-ARN-SPLITD-CHUNKS": (
+        ("8.5.0-beta.1", _ARN, 226), ("8.5.0", _ARN, 226), ("9.0.0-beta.1", _ARN, 226), ("9.0.0-beta.2", _ARN, 226),
+        ("9.0.0", _ARN, 226), ("9.1.0-beta.1", _ARN_32, 228), ("9.1.0-beta.2", _ARN_22, 228),
+        ("9.1.0-beta.3", _ARN_22, 228), ("9.1.0", _ARN_22, 231), ("master", _ARN_22, 225),
+    ),
+    "MARN-ARN-TAIL-MODE": (
+        ("9.1.0-beta.1", _MRN_32, 84), ("9.1.0-beta.2", _MRN_22, 84), ("9.1.0-beta.3", _MRN_22, 84),
+        ("9.1.0", _MRN_22, 84), ("master", _MRN_22, 85),
+    ),
+}
+_BASE_AT: dict[str, tuple[str, int]] = {
+    "MARN-CTX": (_MRN, 96), "MARN-MM-BIAS": (_MAR, 466), "MARN-MM-X2-LAYOUT": (_GEN, 99),
+    "MARN-MM-KERNEL": (_KER, 106), "MARN-MM-BANK": (_MV3, 561), "MARN-MM-ND2NZ": (_MV3, 464),
+    "MARN-MM-ORIENT": (_MV3, 956), "MARN-MM-SHAPE": (_MV3, 1271), "MARN-MM-INCRE": (_MV3, 2142),
+    "MARN-MM-BALANCE": (_MV3, 618), "MARN-MM-BIAS-BASEN": (_MV3, 1303), "MARN-MM-L2": (_MV3, 1995),
+    "MARN-MM-WAVES": (_BLOCK, 133), "MARN-MM-EDGE-M": (_BLOCK, 113), "MARN-MM-EDGE-N": (_BLOCK, 110),
+    "MARN-ARN-MODE": (_ARN, 222), "MARN-ARN-CORES": (_ARN, 56), "MARN-ARN-PASSES": (_ARN_K, 95),
+    "MARN-ARN-MULTIN-ROWS": (_ARN, 239), "MARN-ARN-SPLITD-CHUNKS": (_ARN, 225), "MARN-ARN-TAIL-MODE": (_MRN, 84),
+}
 
 
-def _mv3(c29: int, r90: int, master: int) -> dict:
-    return dict(source=f"{_MV3}:{c29}", moved=((_N9, f"{_MV3}:{r90}"), (_NM, f"{_MV3}:{master}")))
-
-
-def _arn(c29: int, r90: int, master: int) -> dict:
-    return dict(source=f"{_ARN}:{c29}", moved=((_N9, f"{_ARN}:{r90}"), (_NM, f"{_ARN_M}:{master}")))
+def _loc(stem: str) -> dict:
+    """The Branch's source (baseline) and moved (newer revisions) of decision `stem`."""
+    path, line = _BASE_AT[stem]
+    return dict(source=f"{path}:{line}", moved=tuple((rev, f"{p}:{n}") for rev, p, n in _MOVED_AT[stem]))
 
 
 MARN_OPS = ("marn", "marn_inplace")
@@ -147,7 +257,8 @@ def _per_turn(stem: str, stage: str, decision: str, sides: tuple[Side, ...], **k
     out = []
     for turn in TURNS:
         rows = "tile_m (the tile turns' rows)" if turn == "TILE" else "tail_m (the tail turns' rows, when any)"
-        out.append(Branch(f"{stem}-{turn}", stage, f"{decision}; rows = {rows}", sides, operators=MARN_OPS, **kw))
+        out.append(Branch(f"{stem}-{turn}", stage, f"{decision}; rows = {rows}", sides, operators=MARN_OPS,
+                          **_loc(stem), **kw))
     return tuple(out)
 
 
@@ -157,7 +268,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
     Branch("MARN-CTX", "host tiling", "tiling context assembled from the operator's own argument list",
            (Side("out_of_place", "aclnnMatmulAllReduceAddRmsNorm: y is its own output"),
             Side("inplace", "aclnnInplaceMatmulAllReduceAddRmsNorm: y is the residual buffer")),
-           f"{_MRN}:96", MARN_OPS, moved=((_N9, f"{_MRN}:96"), (_NM, f"{_MRN_M}:97"))),
+           operators=MARN_OPS, **_loc("MARN-CTX")),
     Branch("MARN-MM-BIAS", "kernel", "bias handling of the matmul",
            (Side("none", "bias is a null pointer"),
             Side("fp16_bias", "float16 bias: added by the matmul from its own values (cube-only key "
@@ -166,16 +277,13 @@ MARN_BRANCHES: tuple[Branch, ...] = (
             Side("bf16_bias_to_fp32", "bfloat16 bias: cast to float32 into the workspace on a vector core before the "
                                       "first turn (matmul_all_reduce_base.h:83-95); the key keeps the mixed form "
                                       "65536 (enableBiasConvert_, matmul_all_reduce_tiling.cpp:466-467)")),
-           f"{_MAR}:466", MARN_OPS,
-           moved=((_N9, "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling_base.cpp:490"),
-                  (_NM, "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling_base.cpp:485"))),
+           operators=MARN_OPS, **_loc("MARN-MM-BIAS")),
     Branch("MARN-MM-X2-LAYOUT", "kernel", "matmul template over x2 as stored: the op_api sets is_trans_b when x2 "
            "is the transposed view of a contiguous matrix (matmul_all_reduce_arn_util.cpp:97), the kernel picks "
            "the transB template from the tile tiling's flag",
            (Side("plain", "x2 is a contiguous (k, n) matrix: transB false"),
             Side("transposed", "x2 is the (k, n) view of a contiguous (n, k) matrix: transB true")),
-           f"{_GEN}:99", MARN_OPS,
-           moved=((_N9, f"{_GEN}:106"), (_NM, f"{_GEN}:97"))),
+           operators=MARN_OPS, **_loc("MARN-MM-X2-LAYOUT")),
     Branch("MARN-MM-KERNEL", "kernel",
            "matmul kernel template, from the tiling key of the LAST matmul tiling run (the tail's when there is a "
            "tail turn; matmul_all_reduce_tiling_910.cpp:107-113): aligned MatmulBaseKernel (keys 65536 / "
@@ -189,9 +297,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
             Side("unaligned_over_tile_without",
                  "the tail turn needs ND->NZ, the tile turn does not: the tile turns run the unaligned kernel "
                  "(no shape found yet)")),
-           f"{_KER}:106", MARN_OPS, platform_dependent=True,
-           moved=((_N9, "mc2/matmul_all_reduce_add_rms_norm/op_kernel/matmul_all_reduce_add_rms_norm.cpp:118"),
-                  (_NM, f"{_KER_M}:116"))),
+           operators=MARN_OPS, platform_dependent=True, **_loc("MARN-MM-KERNEL")),
     *_per_turn("MARN-MM-BANK", "host tiling",
                "matmul tiling taken from the tiling knowledge bank (RuntimeKb::QueryBank, "
                "matmul_v3_base_tiling.cpp:798) instead of the formulas",
@@ -201,15 +307,15 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                 Side("bank_split_k",
                      "a bank entry with tilingEnable 2 (single-core split-K): at c29bc10 the tiling key then names "
                      "a split-K template that the MARN kernel has no branch for (matmul_all_reduce_add_rms_norm"
-                     ".cpp:106-110); from 9.0.0 only the ND->NZ bit reaches the key (arch32/matmul_all_reduce_"
-                     "tiling_910.cpp:67-81) and the base kernel runs with the bank's split-K tiling data",
+                     ".cpp:106-110); from 8.5.0-beta.1 only the ND->NZ bit reaches the key (arch32/matmul_all_"
+                     "reduce_tiling_910.cpp:66-78 there) and the base kernel runs with the bank's split-K tiling",
                      _HW + "the bank's split-K entries need x1 + x2 of over 230 M elements per rank")),
                published=False,
                bound="the bank's matching rule is not published (common/stub/op_tiling/runtime_kb_api.cpp:14 is a "
                      "stub); modelled as exact equality of every looked-up field with a published bank entry "
                      "(the *_MatMulV3_runtime_kb.json of the part), the entries being the same at c29bc10, 9.0.0 "
                      "and master; 24-core parts use B1/B2's, 20-core parts the union of B3's and B4's",
-               platform_dependent=True, **_mv3(561, 563, 575)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-ND2NZ", "host tiling",
                "which matmul operands are converted ND->NZ before the matmul (GetMoreArgs: inner axis not 256-byte "
                "aligned and not loadable on the fly, the vnchw rule for long outer axes, and the L2 'mata "
@@ -219,7 +325,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                 Side("a", "only x1 (inner axis k) is converted"),
                 Side("b", "only x2 (inner axis n, or k when transposed) is converted"),
                 Side("ab", "both are converted")),
-               platform_dependent=True, **_mv3(464, 466, 477)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-ORIENT", "host tiling",
                "base block shape before the small-shape rules (SetBaseBlockTiling): plain x2 always 128x256; "
                "transposed x2 by m and n against (cube cores / 2) * 256",
@@ -227,20 +333,19 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                                   "or both large and the 128-row layout moves less data"),
                 Side("m256_n128", "transposed x2 with m large and n not, or neither large and m > n, or both "
                                   "large and the 256-row layout moves less data")),
-               platform_dependent=True, **_mv3(956, 958, 974)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-SHAPE", "host tiling",
                "base-block tiling: the basic blocks, or the small-shape formulas (DoSmallShapeTiling) when m or n "
                "is under 256 or the aligned blocks are fewer than the cube cores",
                (Side("basic", "m >= 256, n >= 256 and (aligned m / baseM) * (aligned n / baseN) >= cube cores"),
                 Side("small_shape", "m < 256 or n < 256 or fewer aligned blocks than cube cores")),
-               platform_dependent=True, **_mv3(1271, 1273, 1290)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-INCRE", "host tiling",
                "the 'incremental' shape rule (DoIncreTiling): transposed x2, m <= 128, no ND->NZ, no bias",
                (Side("formula", "any of: plain x2, m > 128, an ND->NZ conversion, a bias"),
                 Side("cache_tiling", "transposed x2, m <= 128, no ND->NZ, no bias: base blocks from the v2 cache "
                                      "tiling GenTiling (not published: common/stub/op_tiling/op_cache_tiling.cpp); "
-                                     "the base-block branches after it are not decided")),
-               **_mv3(2142, 2144, 2168)),
+                                     "the base-block branches after it are not decided"))),
     *_per_turn("MARN-MM-BALANCE", "host tiling",
                "load balancing of the basic kernel (OptimizeLoadBalanceBasicKernel), only with 24 cube cores and a "
                "128x256 or 256x128 block of baseK 64",
@@ -248,12 +353,12 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                 Side("rebalance_rows", "blocks < 4 * 24: baseM recomputed so the blocks fill whole waves"),
                 Side("shrink_rows", "blocks >= 96 and 128 < m <= 672: baseM shrunk by 16s while the row-block count "
                                     "stays")),
-               platform_dependent=True, **_mv3(618, 620, 633)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-BIAS-BASEN", "host tiling",
                "a bias caps the base block's n at 256 (DoBasicTiling's last step)",
                (Side("unclamped", "no bias, or baseN <= 256"),
                 Side("clamped_256", "a bias and a small-shape baseN of 512 (the 64x512 basic of CALC_M_BASIC)")),
-               platform_dependent=True, **_mv3(1303, 1305, 1322)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-L2", "host tiling",
                "L2 tiling (DoL2CacheTiling): above 100 MiB of x1 + x2 + out per turn the blocks are grouped into "
                "L2 tiles (CalcTile's search)",
@@ -261,19 +366,19 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                 Side("tiled", "over 100 MiB and the search splits m or n into several L2 tiles"),
                 Side("searched_whole", "over 100 MiB but the search keeps one L2 tile (e.g. n within one block: "
                                        "every split's tail is 'small')")),
-               platform_dependent=True, **_mv3(1995, 1997, 2021)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-WAVES", "kernel",
                "rounds of base blocks over the cube cores (mat_mul_base_block.h:133-136; per L2 tile)",
                (Side("under_one_wave", "fewer blocks than cube cores: some cores idle"),
                 Side("whole_waves", "blocks a multiple of the cube cores"),
                 Side("partial_last_wave", "more blocks than cores, not a multiple: the last round is partial")),
-               source=f"{_BLOCK}:133", platform_dependent=True, moved=((_NM, f"{_BLOCK}:133"),)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-EDGE-M", "kernel", "last row block of the matmul (mBaseTail, mat_mul_base_block.h:113)",
                (Side("whole", "m is a multiple of baseM"), Side("partial", "m is not a multiple of baseM")),
-               source=f"{_BLOCK}:113", platform_dependent=True, moved=((_NM, f"{_BLOCK}:114"),)),
+               platform_dependent=True),
     *_per_turn("MARN-MM-EDGE-N", "kernel", "last column block of the matmul (nBaseTail, mat_mul_base_block.h:110)",
                (Side("whole", "n is a multiple of baseN"), Side("partial", "n is not a multiple of baseN")),
-               source=f"{_BLOCK}:110", platform_dependent=True, moved=((_NM, f"{_BLOCK}:112"),)),
+               platform_dependent=True),
     *_per_turn("MARN-ARN-MODE", "host tiling",
                "AddRmsNorm mode (Tiling4AddRmsNorm) from the turn's rows and n, with the vector-core count",
                (Side("SplitD", "n > 12288: each row in column chunks"),
@@ -283,36 +388,35 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                 Side("Normal", "any other (bfloat16 with n > 2000, or n not a multiple of 16)"),
                 Side("Normal_fallback", "float16, n a multiple of 16 in (10848, 12288]: MultiN fits no row in the "
                                         "UB and falls back to Normal (:241-245)")),
-               platform_dependent=True, **_arn(222, 223, 222)),
+               platform_dependent=True),
     *_per_turn("MARN-ARN-CORES", "kernel", "rows per vector core (blockFactor = ceil(rows / vector cores))",
                (Side("even", "rows a multiple of blockFactor: every used core gets blockFactor rows"),
                 Side("short_last_core", "the last used core gets fewer rows")),
-               platform_dependent=True, **_arn(56, 57, 57)),
+               platform_dependent=True),
     *_per_turn("MARN-ARN-PASSES", "kernel",
                "passes over a core's rows (rowFactor rows each, add_rms_norm.h:95-99) in MergeN, MultiN, Normal "
                "and SplitD",
                (Side("one_pass", "blockFactor <= rowFactor"),
                 Side("several_passes", "blockFactor > rowFactor: several passes, the last one possibly partial")),
-               source=f"{_ARN_K}:95", platform_dependent=True, moved=((_NM, f"{_ARN_K}:96"),)),
+               platform_dependent=True),
     *_per_turn("MARN-ARN-MULTIN-ROWS", "host tiling", "rows MultiN takes per pass (rowFactor, :239)",
                (Side("one_row", "rowFactor == 1 (n > 5440 among multiples of 16)"),
                 Side("several_rows", "rowFactor > 1")),
-               platform_dependent=True, **_arn(239, 240, 239)),
+               platform_dependent=True),
     *_per_turn("MARN-ARN-SPLITD-CHUNKS", "host tiling", "SplitD's column chunks (colTileNum, ubFactor; :225-226)",
                (Side("even", "n a multiple of the chunk width"),
-                Side("short_last_chunk", "the last chunk is narrower")),
-               **_arn(225, 226, 225)),
+                Side("short_last_chunk", "the last chunk is narrower"))),
     Branch("MARN-ARN-TAIL-MODE", "host tiling", "AddRmsNorm mode of the tail turns against the tile turns' "
            "(two Tiling4AddRmsNorm calls, matmul_all_reduce_add_rms_norm_tiling.cpp:79, :88)",
            (Side("same_mode", "the tail rows select the tile rows' mode"),
             Side("other_mode", "the tail rows select another mode (e.g. tail rows <= vector cores: SingleN)")),
-           f"{_MRN}:84", MARN_OPS, moved=((_N9, f"{_MRN}:84"), (_NM, f"{_MRN_M}:85")), platform_dependent=True),
+           operators=MARN_OPS, platform_dependent=True, **_loc("MARN-ARN-TAIL-MODE")),
     Branch("MARN-ARN-RMS-SOURCE", "kernel",
            "bfloat16 value feeding the RMS (marn_host.RMS_SOURCE) across the turns",
            (Side("one_source", "every turn's mode uses the same (mean-square, numerator) sources"),
             Side("per_turn_sources", "tile and tail modes use different sources (e.g. Normal's fp32 sum on the "
                                      "tile turns, SingleN's rounded y on the tail turns)")),
-           f"{_MRN}:84", MARN_OPS, moved=((_N9, f"{_MRN}:84"), (_NM, f"{_MRN_M}:85")), platform_dependent=True),
+           operators=MARN_OPS, platform_dependent=True, **_loc("MARN-ARN-TAIL-MODE")),
 )
 
 BRANCHES: tuple[Branch, ...] = tuple(comm_tiling.BRANCHES) + MARN_BRANCHES

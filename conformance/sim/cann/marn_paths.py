@@ -38,8 +38,8 @@ multi-row mode reads a pass's x and residual rows before writing its y rows (add
 add_rms_norm_merge_n.h), so no path differs between the two operators beyond MARN-CTX.
 
 Catalogue reach (conformance.casegen.catalogue(): its valid, executed MARN and Inplace cases, both platforms,
-with sim/cann/comm_tiling.py's real plan as of wt-comm 50d3156; tests/test_sim_cann_marn_paths.py keeps
-`CATALOGUE_UNREACHED` in step). Reached: both operators, every bias kind and x2 layout, the aligned and
+with sim/cann/comm_tiling.py's real plan as of wt-comm 50d3156, before any path-designed case; listed in
+`CATALOGUE_UNREACHED`). Reached: both operators, every bias kind and x2 layout, the aligned and
 unaligned kernels, ND->NZ none/ab, the 128x256 orientation, basic and small-shape tiling, the cache tiling of
 small transposed shapes, 24-core row shrinking, every wave count and partial edges on the tile turns, SingleN,
 MergeN, MultiN (one row per pass) and Normal, both core splits and pass counts, tail turns in MultiN/Normal.
@@ -55,6 +55,7 @@ numerics choose it from m; MARN-ARN-TAIL-MODE/-RMS-SOURCE report it per call sho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import comm_tiling
 from .marn_host import (
@@ -664,6 +665,18 @@ def _l2_tiles(m: int, k: int, n: int, base_m: int, base_n: int, *, x2_transposed
 
 def matmul_turn(m: int, k: int, n: int, *, x2_transposed: bool, bias: bool, platform: Platform) -> MatmulTurn:
     """Every matmul-tiling side of one turn of m rows (suffix-free branch stems -> side)."""
+    sides, base_m, base_n = _matmul_turn(m, k, n, x2_transposed, bias, platform)
+    return MatmulTurn(dict(sides), base_m, base_n)
+
+
+@lru_cache(maxsize=8192)  # a catalogue or a design grid meets the same turn at every world size and operator
+def _matmul_turn(m: int, k: int, n: int, x2_transposed: bool, bias: bool,
+                 platform: Platform) -> tuple[tuple[tuple[str, str], ...], int, int]:
+    turn = _tile_matmul(m, k, n, x2_transposed=x2_transposed, bias=bias, platform=platform)
+    return tuple(turn.sides.items()), turn.base_m, turn.base_n
+
+
+def _tile_matmul(m: int, k: int, n: int, *, x2_transposed: bool, bias: bool, platform: Platform) -> MatmulTurn:
     cores = platform.cube_cores
     a, b = nd2nz(m, k, n, x2_transposed=x2_transposed, cube_cores=cores)
     sides = {"MARN-MM-ND2NZ": "ab" if a and b else "a" if a else "b" if b else "none"}

@@ -10,20 +10,17 @@ defect.
 The design is deterministic (candidates in a fixed order, ties to the earlier), so case ids are stable.
 
 The chosen cases are frozen to conformance/data/path_cases.json (onnx's backend tests: cases written once as data),
-so building the catalogue costs no search; `python -m conformance.casegen.path_design --write` designs them anew
+so building the catalogue costs no search; `mc2-conformance paths --write-cases` designs them anew
 after a model or candidate change, and tests/test_path_design.py fails while the frozen file is stale.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 from .. import operators
-from ..sim.cann import paths as path_vocab
-from ..sim.cann import revisions
 from . import serial
 from .model import Case
 
@@ -57,13 +54,14 @@ def _fits(case: Case) -> bool:
     return m * n * case.world_size <= MAX_OUTPUT_ELEMENTS
 
 
-def reaches(case: Case, *, revision: str, platform: path_vocab.Platform) -> dict[str, str]:
+def reaches(case: Case, *, revision: str, platform) -> dict[str, str]:
     """{branch id: side} the case's invocation takes on `platform` at `revision` (empty for a rejected case or an
     operator without a path model); a shape-only case reaches only the host tiling's decisions."""
+    from ..sim.cann.paths import PathQuery  # the catalogue (frozen()) needs no simulator: imported on use
     op = operators.get(case.op)
     if case.rejects or op.path_decide is None:
         return {}
-    q = path_vocab.PathQuery(op=case.op, tensors=case.tensor_map, attrs=case.attr_map, world_size=case.world_size,
+    q = PathQuery(op=case.op, tensors=case.tensor_map, attrs=case.attr_map, world_size=case.world_size,
                              revision=revision, platform=platform)
     taken = op.path_decide(q)
     if case.shape_only:
@@ -75,7 +73,8 @@ def reaches(case: Case, *, revision: str, platform: path_vocab.Platform) -> dict
 def _items(case: Case, revision: str) -> frozenset[tuple[str, str, str, str, str]]:
     """(operator, dtype, platform, branch, side) items the case reaches: each side is wanted at both dtypes of each
     operator (the inplace twin included) where a candidate of that dtype can reach it."""
-    return frozenset((case.op, case.dtype, p.name, bid, side) for p in path_vocab.PLATFORMS
+    from ..sim.cann.paths import PLATFORMS
+    return frozenset((case.op, case.dtype, p.name, bid, side) for p in PLATFORMS
                      for bid, side in reaches(case, revision=revision, platform=p).items())
 
 
@@ -101,8 +100,11 @@ def _cover(candidates: list, wanted: set, reached: set, chosen: list, profile: s
         candidates[:] = [(c, k, cost) for c, k, cost in candidates if c.id != case.id]
 
 
-def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: str = revisions.DEFAULT) -> list[Case]:
-    """The path-designed cases that reach what the `profile` cases of `existing` leave unreached (see module)."""
+def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: str | None = None) -> list[Case]:
+    """The path-designed cases that reach what the `profile` cases of `existing` leave unreached at `revision`
+    (default: the newest modelled; see module)."""
+    from ..sim.cann import revisions
+    revision = revisions.get(revision).name
     reached: set = set()
     for case in existing:
         if case.in_profile(profile):
@@ -142,26 +144,13 @@ def frozen(path: Path = FROZEN) -> list[Case]:
         return [serial.from_dict(d, origin="catalogue") for d in json.loads(path.read_text())["cases"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise PathCasesFileError(f"{path} is corrupted ({type(exc).__name__}: {exc}); restore it from git or "
-                                 f"rewrite it: python -m conformance.casegen.path_design --write") from None
+                                 f"rewrite it: mc2-conformance paths --write-cases") from None
 
 
 def write(cases: list[Case], path: Path = FROZEN) -> Path:
+    from ..sim.cann import revisions
     path.write_text(json.dumps({"about": "cases designed from sim-cann's path model (conformance/casegen/"
-                                         "path_design.py); rewrite: python -m conformance.casegen.path_design --write",
+                                         "path_design.py); rewrite: mc2-conformance paths --write-cases",
                                 "revision": revisions.DEFAULT, "cases": [serial.to_dict(c) for c in cases]},
                                indent=1) + "\n")
     return path
-
-
-def main(argv: list[str]) -> int:
-    from . import catalogue_without_path_cases
-    if argv != ["--write"]:
-        print("usage: python -m conformance.casegen.path_design --write", file=sys.stderr)
-        return 2
-    cases = design(catalogue_without_path_cases())
-    print(f"{len(cases)} path-designed cases -> {write(cases)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

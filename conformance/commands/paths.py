@@ -56,10 +56,22 @@ def lines(cov, *, profile: str) -> list[str]:
     return out
 
 
+def write_designed_cases() -> int:
+    """Design the path cases anew from the models and freeze them (casegen/path_design.py)."""
+    from .. import casegen
+    from ..casegen import path_design
+    cases = path_design.design(casegen.catalogue_without_path_cases())
+    print(f"{len(cases)} path-designed cases, estimated {sum(map(path_design.sim_cost, cases)):.0f} s on the "
+          f"simulator -> {path_design.write(cases)}")
+    return 0
+
+
 def cmd_paths(a) -> int:
     from .. import casegen, path_coverage
     from ..sim.cann import revisions
     from ..sim.cann.paths import UnknownPlatform
+    if a.write_cases:
+        return write_designed_cases()
     ctx = context_of(a)
     try:
         revision = revisions.get(a.revision).name
@@ -91,4 +103,7 @@ def register(sub) -> None:
     p.add_argument("--platform", action="append", default=None, metavar="NAME",
                    help="only this platform (repeatable; default: every modelled one, a2-24c and a2-20c)")
     p.add_argument("--json", action="store_true", help="print the coverage as JSON, every case id of every side")
+    p.add_argument("--write-cases", action="store_true",
+                   help="design the path cases anew (the cheapest case per side the other signoff cases leave "
+                        "unreached) and freeze them to conformance/data/path_cases.json")
     p.set_defaults(func=cmd_paths)

@@ -27,6 +27,10 @@ ODD = Shape("odd", 3, 5, 37, 61, "signoff")  # no dimension a multiple of 16
 MEDIUM = Shape("medium", 2, 64, 256, 384, "full")
 
 
+MOVED_TO_FULL = ("in full, not signoff: its implementation paths are reached in signoff by path-designed cases at "
+                 "a fraction of the cost (README: Implementation paths)")
+
+
 def tp_layer(world_size: int) -> Shape:
     """MindSpeed's layer b,s,k,n = 4,1024,1024,8192 split row-parallel: each rank holds k / world_size."""
     return Shape("tp_layer", 4, 1024, 1024 // world_size, 8192, "signoff")
@@ -104,13 +108,17 @@ def valid_cases() -> list[Case]:
                     cases.append(_case(op, name, dtype, ws, t, base_attrs(epsilon=eps, k=shape.k),
                                        covers=_numeric_covers(op, x2_transposed=x2_t, with_bias=bias),
                                        kind="valid", profile=profile))
-            # the realistic tensor-parallel layer (heavy: the non-inplace op in signoff, inplace in full)
+            # the realistic tensor-parallel layer: in `full` (heavy: 2^25 output elements per rank). Signoff reaches
+            # every implementation path it takes with the path-designed cases at a fraction of its cost (world 1,
+            # tests/test_path_design.py checks that), and runs the one at world 2 for fp16 as a realistic layer
             layer = tp_layer(ws)
             t = base_tensors(op, dtype, layer, x1_3d=True, x2_transposed=(ws % 4 == 0), with_bias=True)
+            kept = not writes_inplace(op) and ws == 2 and dtype == "float16"
             cases.append(_case(op, f"tp_layer-b4s1024k{layer.k}n8192", dtype, ws, t,
                                base_attrs(k=layer.k), kind="valid",
                                covers=_numeric_covers(op, x2_transposed=(ws % 4 == 0), with_bias=True),
-                               profile="full" if writes_inplace(op) else "signoff"))
+                               profile="signoff" if kept else "full",
+                               notes="" if kept else MOVED_TO_FULL))
             # epsilon just inside both ends of (0, 1)
             for eps in (1e-12, 0.999999):
                 t = base_tensors(op, dtype, TINY)
@@ -335,16 +343,46 @@ PATH_COLS = (16, 32, 61, 128, 256, 1000, 1024, 2048, 4096, 8192, 12288, 16384)
 PATH_KS = (16, 512, 4096)
 
 
+# shapes the path models' readings found for their rarer sides (m, k, n, world size, dtype, x2 transposed, bias):
+# the communication cut's refinements (sim/cann/comm_tiling.py) and the matmul's per-turn tiling (marn_paths.py)
+PATH_SHAPES = (
+    (4096, 6144, 2048, 2, "float16", False, True), (2069, 6144, 2048, 2, "float16", False, True),
+    (8192, 4096, 4096, 2, "float16", False, True), (1024, 8192, 1536, 2, "float16", False, True),
+    (1, 100, 16, 1, "float16", False, False), (1, 16, 100, 1, "float16", False, False),
+    (4480, 1000, 2048, 1, "float16", False, False), (4480, 1000, 2048, 1, "float16", True, False),
+    (3072, 3584, 1000, 1, "float16", False, False), (40, 16, 16, 1, "float16", True, False),
+    (128, 16, 3840, 1, "float16", False, False), (1500, 4096, 2048, 1, "float16", False, False),
+    (1000, 1280, 8192, 1, "float16", False, False), (1, 256, 8192, 1, "float16", False, True),
+    (2112, 6656, 8192, 2, "bfloat16", False, True), (2048, 8192, 1000, 4, "float16", False, False),
+    (384, 8192, 4096, 2, "bfloat16", True, False), (5000, 16, 10864, 1, "float16", False, False),
+    (128, 4096, 12289, 1, "float16", False, False), (1000, 4096, 10864, 1, "float16", False, False),
+    (672, 4096, 12288, 1, "float16", False, False), (1000, 16384, 1000, 1, "float16", True, False),
+    (4096, 1280, 2048, 1, "float16", True, False), (1, 16, 12289, 1, "float16", False, False),
+    (48, 16, 10864, 1, "float16", False, False), (48, 16, 2048, 1, "float16", False, False),
+    (2048, 1280, 3840, 1, "float16", False, False), (1000, 1000, 12289, 1, "float16", False, False),
+    (1000, 1000, 16384, 1, "float16", False, False), (1000, 1000, 10864, 1, "float16", False, False),
+    (1073, 1280, 3840, 1, "float16", True, False), (1664, 3584, 8192, 2, "bfloat16", True, False),
+)
+
+
+def _path_case(op: str, dtype: str, ws: int, m: int, k: int, n: int, x2_t: bool, bias: bool) -> Case:
+    shape = Shape("path", 1, m, k, n, "signoff")
+    t = base_tensors(op, dtype, shape, x1_3d=True, x2_transposed=x2_t, with_bias=bias)
+    return _case(op, f"path-m{m}k{k}n{n}-x2{'T' if x2_t else 'N'}{'' if bias else '-nobias'}", dtype, ws, t,
+                 base_attrs(k=k), kind="valid", profile="signoff", params=(("mkn", (m, k, n)),),
+                 covers=_numeric_covers(op, x2_transposed=x2_t, with_bias=bias))
+
+
 def path_candidates() -> list[Case]:
-    """Valid cases over the path-design grid, both operators (casegen/path_design.py picks from them)."""
+    """Valid cases over the path-design grid and PATH_SHAPES, both operators (casegen/path_design.py picks from
+    them); each shape of PATH_SHAPES also at the other dtype."""
     cases = []
+    for op, (m, k, n, ws, dtype, x2_t, bias) in itertools.product(OPS, PATH_SHAPES):
+        for dt in (dtype, next(d for d in DTYPES if d != dtype)):
+            cases.append(_path_case(op, dt, ws, m, k, n, x2_t, bias))
     for op, dtype, ws, m, n, k, x2_t in itertools.product(OPS, DTYPES, VALID_WORLD_SIZES, PATH_ROWS, PATH_COLS,
                                                           PATH_KS, (False, True)):
         if k > 512 and m * n > 2**23:
             continue  # a large k is for the turn cost of medium outputs only
-        shape = Shape("path", 1, m, k, n, "signoff")
-        t = base_tensors(op, dtype, shape, x1_3d=True, x2_transposed=x2_t, with_bias=True)
-        cases.append(_case(op, f"path-m{m}k{k}n{n}-x2{'T' if x2_t else 'N'}", dtype, ws, t, base_attrs(k=k),
-                           kind="valid", profile="signoff", params=(("mkn", (m, k, n)),),
-                           covers=_numeric_covers(op, x2_transposed=x2_t, with_bias=True)))
+        cases.append(_path_case(op, dtype, ws, m, k, n, x2_t, True))
     return cases

@@ -410,10 +410,36 @@ PATH_COLS = (2, 16, 61, 256, 320, 512, 2048, 7168, 8192, 10753, 19457)
 PATH_KS = (16, 1024, 2048, 4096)
 
 
+# shapes the path models' readings found for their rarer sides (row, m, k, n, world size, x2 layout, low-bit, bias):
+# the small-m re-tiling, the low-bit turns in pairs plus one, and the int8-communication cut's scenes
+PATH_SHAPES = ((("bf16_pt", 1, 4096, 7168, 1, "nz", False, False), ("bf16", 256, 16, 16, 1, "nd", False, True),
+                ("bf16", 1536, 4096, 2048, 2, "nd", True, True), ("bf16", 3072, 2048, 2048, 2, "nd", True, True),
+                ("bf16", 512, 1024, 8192, 2, "nd", True, True), ("bf16", 768, 1024, 8192, 2, "nd", True, True))
+               + tuple(("bf16", m, k, n, 2, "nd", True, True) for m in range(2048, 2561, 64) for k in (1024, 4096)
+                       for n in (2048, 4096)))
+
+
+def _path_case(row: Row, m: int, k: int, n: int, ws: int, x2_layout: str, lowbit: bool, bias: bool, x3: bool,
+               scale_shape: str) -> Case:
+    shape = Shape("path", 1, m, k, n)
+    t = tensors(row, shape, x1_3d=True, x2_layout=x2_layout, bias=bias, scale_shape=scale_shape, x3=x3,
+                lowbit=lowbit)
+    name = (f"path-{row.name}-m{m}k{k}n{n}-x2{x2_layout}-{'bias' if bias else 'nobias'}-deq{scale_shape}"
+            f"-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
+    return _case(name, row.out, ws, t, attrs(k), kind="valid", profile="signoff", params=(("mkn", (m, k, n)),),
+                 covers=_covers(x2_layout=x2_layout, lowbit=lowbit, bias=bias, x3=x3, pertoken=row.pertoken,
+                                deq=row.deq))
+
+
 def path_candidates() -> list[Case]:
-    """Valid cases over the path-design grid: every pairing-table row, ND and NZ x2 (transposed in turn), bias and
-    x3 in turn, per-channel scales (and a (1, n) one in turn), with and without low-bit communication."""
+    """Valid cases over the path-design grid and PATH_SHAPES: every pairing-table row, ND and NZ x2 (transposed in
+    turn), bias and x3 in turn, per-channel scales (and a (1, n) one in turn), with and without low-bit
+    communication; each shape of PATH_SHAPES also with the fp16 output row that has a pertoken scale."""
+    rows = {r.name: r for r in ROWS}
     cases = []
+    for name, m, k, n, ws, x2_layout, lowbit, bias in PATH_SHAPES:
+        for row in (rows[name], rows["fp16_pt"]):
+            cases.append(_path_case(row, m, k, n, ws, x2_layout, lowbit, bias, x3_allowed(row), "n"))
     grid = itertools.product(ROWS, ("nd", "nz"), (False, True), PATH_ROWS, PATH_COLS, PATH_KS, (1, 2))
     for i, (row, layout, lowbit, m, n, k, ws) in enumerate(grid):
         if k > 16 and (m * n > 2**24 or (m > 16 and m * k * n > 2**33)):
@@ -421,13 +447,5 @@ def path_candidates() -> list[Case]:
         x2_layout = layout + ("T" if i % 2 else "")
         bias, x3 = i % 3 != 1, (i % 4 != 3 and x3_allowed(row))
         scale_shape = "1n" if i % 5 == 0 else "n"
-        shape = Shape("path", 1, m, k, n)
-        t = tensors(row, shape, x1_3d=True, x2_layout=x2_layout, bias=bias, scale_shape=scale_shape, x3=x3,
-                    lowbit=lowbit)
-        name = (f"path-{row.name}-m{m}k{k}n{n}-x2{x2_layout}-{'bias' if bias else 'nobias'}-deq{scale_shape}"
-                f"-{'x3' if x3 else 'nox3'}-{'lowbit' if lowbit else 'fp'}")
-        cases.append(_case(name, row.out, ws, t, attrs(k), kind="valid", profile="signoff",
-                           params=(("mkn", (m, k, n)),),
-                           covers=_covers(x2_layout=x2_layout, lowbit=lowbit, bias=bias, x3=x3,
-                                          pertoken=row.pertoken, deq=row.deq)))
+        cases.append(_path_case(row, m, k, n, ws, x2_layout, lowbit, bias, x3, scale_shape))
     return cases

@@ -769,7 +769,9 @@ BRANCHES: tuple[Branch, ...] = (
     _branch("COMM-K-ZERO", "an empty contraction skips the cost model: one turn of all m rows, output buffer", (
         Side("k_nonzero", "k > 0"),
         Side("k_zero", "k == 0 (x1 (m, 0)); MARN answers empty tensors in its aclnn layer before any kernel "
-                       "(aclnn_matmul_all_reduce_add_rms_norm.cpp:48), so only V3 reaches this side"),
+                       "(aclnn_matmul_all_reduce_add_rms_norm.cpp:48), so only V3 reaches this side",
+             unreached="unreachable through these APIs: MARN answers an empty k before any kernel, and V3 rejects "
+                       "k = 0 (V3-EMPTY-001; k == 0 is 161002 in its op_api)"),
     )),
     _branch("COMM-SOC", "the cost model's part: 910B or 910B4 (int8 cube rate, L2 bands, k-alignment penalty)", (
         Side("910b", "PlatformAscendC's L2 size is not 96 MiB (both modelled A2 platforms: 192 MiB)"),

@@ -265,6 +265,14 @@ def _per_turn(stem: str, stage: str, decision: str, sides: tuple[Side, ...], **k
 
 _HW = f"{HARDWARE_ONLY}: "
 
+# stated reasons for sides no signoff case reaches (conformance/path_coverage.py; tests/test_paths.py's gate)
+_SEARCHED = ("unreachable (searched, not proven): no shape with m up to 40,000 reaches it under the modelled "
+             "communication cut (a multi-turn plan's turns all exceed the vector cores and share their ND->NZ "
+             "ranges); kept so that a model or revision change that makes it reachable shows in `paths`")
+_ONLY_24_CORES = "unreachable on a2-20c: the load balancing runs only with 24 cube cores (reached on a2-24c)"
+_NO_SHORT_TAIL = ("unreachable in a tail turn (reached as a tile turn): the modelled cut's shortest turn of a "
+                  "multi-turn plan is 64 rows, more than the 48 or 40 vector cores SingleN needs at most")
+
 MARN_BRANCHES: tuple[Branch, ...] = (
     Branch("MARN-CTX", "host tiling", "tiling context assembled from the operator's own argument list",
            (Side("out_of_place", "aclnnMatmulAllReduceAddRmsNorm: y is its own output"),
@@ -294,10 +302,11 @@ MARN_BRANCHES: tuple[Branch, ...] = (
             Side("aligned_over_tile_nd2nz",
                  "the tail turn needs no ND->NZ but the tile turn does: the tile turns run the aligned kernel "
                  "with tiling data that asks for a conversion (only m decides, via the m-dependent ND->NZ rules: "
-                 "the m-ranges of GetNd2nzA/B: one turn over 4096 rows, the other not; no shape found yet)"),
+                 "the m-ranges of GetNd2nzA/B: one turn over 4096 rows, the other not)",
+                 unreached=_SEARCHED),
             Side("unaligned_over_tile_without",
-                 "the tail turn needs ND->NZ, the tile turn does not: the tile turns run the unaligned kernel "
-                 "(no shape found yet)")),
+                 "the tail turn needs ND->NZ, the tile turn does not: the tile turns run the unaligned kernel",
+                 unreached=_SEARCHED)),
            operators=MARN_OPS, platform_dependent=True, **_loc("MARN-MM-KERNEL")),
     *_per_turn("MARN-MM-BANK", "host tiling",
                "matmul tiling taken from the tiling knowledge bank (RuntimeKb::QueryBank, "
@@ -351,9 +360,10 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                "load balancing of the basic kernel (OptimizeLoadBalanceBasicKernel), only with 24 cube cores and a "
                "128x256 or 256x128 block of baseK 64",
                (Side("none", "another core count, block or baseK, or neither rule below applies"),
-                Side("rebalance_rows", "blocks < 4 * 24: baseM recomputed so the blocks fill whole waves"),
+                Side("rebalance_rows", "blocks < 4 * 24: baseM recomputed so the blocks fill whole waves",
+                     unreached=_ONLY_24_CORES),
                 Side("shrink_rows", "blocks >= 96 and 128 < m <= 672: baseM shrunk by 16s while the row-block count "
-                                    "stays")),
+                                    "stays", unreached=_ONLY_24_CORES)),
                platform_dependent=True),
     *_per_turn("MARN-MM-BIAS-BASEN", "host tiling",
                "a bias caps the base block's n at 256 (DoBasicTiling's last step)",
@@ -383,7 +393,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
     *_per_turn("MARN-ARN-MODE", "host tiling",
                "AddRmsNorm mode (Tiling4AddRmsNorm) from the turn's rows and n, with the vector-core count",
                (Side("SplitD", "n > 12288: each row in column chunks"),
-                Side("SingleN", "rows <= vector cores: one row per core"),
+                Side("SingleN", "rows <= vector cores: one row per core", unreached=_NO_SHORT_TAIL),
                 Side("MergeN", "16-aligned n <= 2000: several rows per pass"),
                 Side("MultiN", "float16, n a multiple of 16, at least one row fits the UB: several rows per pass"),
                 Side("Normal", "any other (bfloat16 with n > 2000, or n not a multiple of 16)"),
@@ -410,13 +420,14 @@ MARN_BRANCHES: tuple[Branch, ...] = (
     Branch("MARN-ARN-TAIL-MODE", "host tiling", "AddRmsNorm mode of the tail turns against the tile turns' "
            "(two Tiling4AddRmsNorm calls, matmul_all_reduce_add_rms_norm_tiling.cpp:79, :88)",
            (Side("same_mode", "the tail rows select the tile rows' mode"),
-            Side("other_mode", "the tail rows select another mode (e.g. tail rows <= vector cores: SingleN)")),
+            Side("other_mode", "the tail rows select another mode (e.g. tail rows <= vector cores: SingleN)",
+                 unreached=_SEARCHED)),
            operators=MARN_OPS, platform_dependent=True, **_loc("MARN-ARN-TAIL-MODE")),
     Branch("MARN-ARN-RMS-SOURCE", "kernel",
            "bfloat16 value feeding the RMS (marn_host.RMS_SOURCE) across the turns",
            (Side("one_source", "every turn's mode uses the same (mean-square, numerator) sources"),
             Side("per_turn_sources", "tile and tail modes use different sources (e.g. Normal's fp32 sum on the "
-                                     "tile turns, SingleN's rounded y on the tail turns)")),
+                                     "tile turns, SingleN's rounded y on the tail turns)", unreached=_SEARCHED)),
            operators=MARN_OPS, platform_dependent=True, **_loc("MARN-ARN-TAIL-MODE")),
 )
 

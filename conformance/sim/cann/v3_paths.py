@@ -178,7 +178,10 @@ BRANCHES_V3: tuple[Branch, ...] = (
                      "a one-element dequantScale other than (1,) (e.g. (1, 1)) with n > 1: read as n per-channel "
                      "scales from a one-element buffer; passes only with a 4-D NZ x2 (host shape checks skipped, "
                      "CANN-V3-H13) at the revisions without V3_PER_TENSOR_SCALE_EXACT; later ones reject it "
-                     "(CANN-V3-H28)"))),
+                     "(CANN-V3-H28)",
+                     unreached="unreachable at 9.1.0-beta.2, 9.1.0 and master (CANN-V3-H28 rejects the scale; "
+                               "`paths --revision 9.1.0-beta.1` places the older revisions); only a 4-D NZ x2 with "
+                               "a (1, 1) scale reaches it before"))),
     _branch("V3-BIAS", "host tiling", "int32 bias loaded into the matmul or none (QT:320 -> the matmul's bias flag; "
             "quant_batch_matmul_v3.h:265-266)", _QT, (
                 Side("int32_bias", "bias given (int32, n elements)"),
@@ -208,7 +211,9 @@ BRANCHES_V3: tuple[Branch, ...] = (
             "baseN * cube cores", _QBMM, (
                 Side("cache_tiling", "any other invocation: the cache tiling's base block stays"),
                 Side("small_m_retile", "the conditions hold: baseM = ceil16(m), baseN from L0 sizes (m <= 96) or the "
-                     "best-scoring of 128/192/256 (m > 96), one core row along M")),
+                     "best-scoring of 128/192/256 (m > 96), one core row along M",
+                     unreached="unreachable on a2-20c: the re-tiling runs only with 24 or 16 cube cores (reached "
+                               "on a2-24c)")),
             published=False, platform_dependent=True,
             bound="CheckSupportConditionQbmm(Perchannel) is a stub in the published tree (op_cache_tiling.cpp:35-38); "
                   "the model takes it as false, so only the published pertoken/NZ/bf16 condition re-tiles"),

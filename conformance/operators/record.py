@@ -100,6 +100,8 @@ class Operator:
     path_branches: Ref | None = None
     path_decide: Ref | None = None
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
+    # (op, shape, world_size, dtype) -> the layer case performance mode times (conformance/perf.py); None: not timed
+    perf_case: Ref | None = None
     # () -> list: its simulator faults (sim.faults.Fault) and its shares of the shared ones (sim.faults.Share),
     # in its own module (sim/<op>_faults.py); a twin's come with its base's: None
     faults: Ref | None = None

@@ -307,6 +307,9 @@ class TorchNpuSeam:
     # set_stream_limit(stream, cube_num=-1, vector_num=-1); applied to each launch on that stream,
     # torch_npu/csrc/core/npu/NPUStream.cpp:1003-1014), busy with matmuls
     def busy_stream(self, cube_cores: int):
+        if not hasattr(self.torch_npu.npu, "set_stream_limit"):
+            raise RuntimeError(f"--busy-cores needs torch_npu.npu.set_stream_limit, which torch_npu "
+                               f"{getattr(self.torch_npu, '__version__', '?')} lacks")
         stream = self.torch.npu.Stream()
         self.torch_npu.npu.set_stream_limit(stream, cube_num=cube_cores)
         return stream

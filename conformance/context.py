@@ -42,6 +42,7 @@ class Context:
     waivers: str | None = _default("waivers")
     cann_version: str | None = _default("cann_version")
     precision_standard: str | None = _default("precision_standard")
+    busy_cores: int = _default("busy_cores")  # hardware backends: AI cores a second stream holds per call
     sim_allreduce_accumulation: str = _default("sim_allreduce_accumulation")
     sim_bf16_rms_source: str = _default("sim_bf16_rms_source")
     sim_x3_rounding: str = _default("sim_x3_rounding")

@@ -41,7 +41,20 @@ def _lower(text: str) -> str:
     return str(text).strip().lower()
 
 
-_EXPECTED = {_integer: "an integer", _world_sizes: "integers like 1,2,4,8"}
+# --busy-cores (conformance/backends/busy.py): the smaller Atlas A2 part has 20 cube cores (sim/cann/paths.py
+# PLATFORMS); at most 19 busy leaves the MC2 kernel at least one
+MAX_BUSY_CORES = 19
+
+
+def _busy_cores(text: str) -> int:
+    cores = _integer(text)
+    if not 0 <= cores <= MAX_BUSY_CORES:
+        raise ValueError(text)
+    return cores
+
+
+_EXPECTED = {_integer: "an integer", _world_sizes: "integers like 1,2,4,8",
+             _busy_cores: f"a number of AI cores from 0 (off) to {MAX_BUSY_CORES}"}
 
 # HCCL's values of its environment variable HCCL_DETERMINISTIC (hicann/hccl docs/zh/user_guide/hccl_env/
 # HCCL_DETERMINISTIC.md: false, the default; true; strict, order-preserving). Later revisions of both documents
@@ -156,6 +169,13 @@ SUITE_OPTIONS = (
     SuiteOption("--precision-standard", "judge by the vendor's precision standard (hicann/opbase): a case below the "
                                         "level fails (category precision); default: the level is recorded only",
                 None, PRECISION_STANDARDS, run_only=True),
+    SuiteOption("--busy-cores", "hardware backends (aclnn, torch-npu): before each fused call every rank launches "
+                                "matmuls on a second stream limited to N AI (cube) cores, then the MC2 call, then "
+                                "waits for both; an MC2 kernel that needs every core (a scheduling hang) then ends "
+                                "as `timeout` at the rank deadline. Proves the call is made and judged while N cores "
+                                "are held; cannot prove, without a device, that the busy work overlaps it "
+                                "(conformance/backends/busy.py). 0 (default): off (env MC2_BUSY_CORES)",
+                "0", convert=_busy_cores, run_only=True, env="MC2_BUSY_CORES"),
     SuiteOption("--sim-allreduce-accumulation",
                 "simulator modelling option: HCCL sums partials in fp32 or in the output dtype (MARN-AMB-003)",
                 ALLREDUCE_ACCUMULATIONS[0], ALLREDUCE_ACCUMULATIONS, sim_field="allreduce_accumulation"),

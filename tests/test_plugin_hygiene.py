@@ -243,7 +243,7 @@ def test_suite_options_are_defined_once_for_pytest_and_the_command_line():
     for o in SUITE_OPTIONS:
         assert group.options[o.pytest_flag]["help"] == o.help == run_help[o.flag], o.flag
     argv = ["run"]
-    not_default = {"--seed": "5", "--world-sizes": "2,4"}  # a valid value other than the default, per option
+    not_default = {"--seed": "5", "--world-sizes": "2,4", "--busy-cores": "2"}  # a valid non-default value
     for o in SUITE_OPTIONS:
         argv += [o.flag, not_default.get(o.flag) or (o.choices or ("x1",))[-1]]
     args = run_command._suite_args(cli.build_parser().parse_args(argv))

@@ -10,8 +10,10 @@ _BUILTIN_PATHS = {
     "aclnn": "conformance.backends.aclnn.backend:AclnnBackend",
     "torch-npu": "conformance.backends.torch_npu_backend:TorchNpuBackend",
 }
-# backends whose ranks run on the rank engine accept its per-invocation deadline
+# backends whose ranks run on the rank engine accept its per-invocation deadline; the hardware ones among them
+# keep AI cores busy on request (--busy-cores, conformance/backends/busy.py)
 _TAKES_DEADLINE = ("aclnn", "torch-npu")
+HARDWARE = ("aclnn", "torch-npu")
 
 
 from ..importing import import_attr  # noqa: E402,F401  (re-exported for backends)
@@ -32,11 +34,22 @@ class BackendError(Exception):
     """Bad backend selection; the message is one line, fit for a command-line error."""
 
 
-def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadline_s: float | None = None):
+def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadline_s: float | None = None,
+                 busy_cores: int = 0):
     """A built-in name or `package.module:attr`, where attr is a backend object or a zero-argument factory.
-    `deadline_s` is the per-invocation deadline of backends that run their ranks in worker processes."""
+    `deadline_s` is the per-invocation deadline of backends that run their ranks in worker processes;
+    `busy_cores` (--busy-cores) the AI cores a hardware backend's ranks keep busy during each call."""
     if deadline_s is not None and deadline_s <= 0:
         raise BackendError(f"--rank-deadline {deadline_s}: expected a positive number of seconds")
+    if busy_cores:
+        from .busy import BusyCoresError, check_cores
+        try:
+            check_cores(busy_cores)
+        except BusyCoresError as exc:
+            raise BackendError(str(exc)) from None
+        if spec not in HARDWARE:
+            raise BackendError(f"--busy-cores applies only to the hardware backends ({', '.join(HARDWARE)}); "
+                               f"backend {spec!r} has no AI cores to keep busy: drop it or set it to 0")
     if spec in ("sim", "sim-process"):
         from ..sim import SimOptions, SimulatorBackend
         try:
@@ -70,9 +83,10 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadl
         except UnknownRevision as exc:
             raise BackendError(f"--sim-cann-revision: {exc}") from None
     name, spec = spec, _BUILTIN_PATHS.get(spec, spec)
-    if name in _TAKES_DEADLINE and deadline_s:
-        return _construct(spec, deadline_s=deadline_s)
-    return _construct(spec)
+    kwargs = {"deadline_s": deadline_s} if name in _TAKES_DEADLINE and deadline_s else {}
+    if busy_cores:
+        kwargs["busy_cores"] = busy_cores
+    return _construct(spec, **kwargs)
 
 
 def _construct(spec: str, **kwargs):

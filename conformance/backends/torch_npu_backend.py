@@ -10,6 +10,10 @@
 - Device timing (protocol.timed) of the fused call or the chain: torch.npu.Event(enable_timing=True) pairs
   recorded around each measured iteration after `warmup` unmeasured ones, torch.npu.synchronize(), then
   start.elapsed_time(end) (milliseconds). Both go through the rank engine (RankEngine.run / .timed).
+- --busy-cores N (conformance/backends/busy.py): each rank makes a second torch.npu.Stream limited to N cube
+  cores (torch.npu.set_stream_limit) and, before each fused call, launches matmuls on it; then the call on the
+  current stream, torch.npu.synchronize() (no timeout: a hang ends by the rank engine's deadline, as `timeout`),
+  then the busy stream's own synchronize. Chain and timed runs launch no busy work.
 Each rank is a worker process of the rank engine (one process per rank, as upstream launches them): the
 program sets the device, joins an `hccl` process group at a TCP address rank 0 picked, looks up the HCCL
 communicator name and passes it as `hcom`.
@@ -37,7 +41,7 @@ import socket
 import subprocess
 import sys
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
@@ -45,6 +49,7 @@ import numpy as np
 from .. import operators
 from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, TARGET_HARDWARE, Invocation, RankResult, TensorArg, Timing
 from . import BackendError, binding_of, import_attr
+from .busy import BusyWork, work_for
 
 ACL_FORMAT_FRACTAL_NZ = 29
 DEFAULT_SEAM = f"{__name__}:TorchNpuSeam"
@@ -298,6 +303,31 @@ class TorchNpuSeam:
     def event(self):
         return self.torch.npu.Event(enable_timing=True)
 
+    # --busy-cores: a second stream limited to N cube cores (Ascend/pytorch@9e73e708 torch_npu/npu/npu_config.py:261,
+    # set_stream_limit(stream, cube_num=-1, vector_num=-1); applied to each launch on that stream,
+    # torch_npu/csrc/core/npu/NPUStream.cpp:1003-1014), busy with matmuls
+    def busy_stream(self, cube_cores: int):
+        if not hasattr(self.torch_npu.npu, "set_stream_limit"):
+            raise RuntimeError(f"--busy-cores needs torch_npu.npu.set_stream_limit, which torch_npu "
+                               f"{getattr(self.torch_npu, '__version__', '?')} lacks")
+        stream = self.torch.npu.Stream()
+        self.torch_npu.npu.set_stream_limit(stream, cube_num=cube_cores)
+        return stream
+
+    def busy_operands(self, work: BusyWork):
+        dtype = getattr(self.torch, work.dtype)
+        return tuple(self.torch.zeros(shape, dtype=dtype).npu()
+                     for shape in ((work.m, work.k), (work.k, work.n), (work.m, work.n)))
+
+    def launch_busy(self, stream, operands, launches: int) -> None:
+        a, b, out = operands
+        with self.torch.npu.stream(stream):
+            for _ in range(launches):
+                self.torch.matmul(a, b, out=out)
+
+    def wait_stream(self, stream) -> None:
+        stream.synchronize()
+
     def synchronize(self) -> None:
         self.torch_npu.npu.synchronize()
 
@@ -312,14 +342,20 @@ class TorchNpuRankProgram:
     """One rank: marshals its TensorArgs into device tensors, calls the binding, copies the outputs back."""
 
     def __init__(self, *, rank: int, world_size: int, device: int | None, seam: str = DEFAULT_SEAM,
-                 seam_options: dict | None = None):
+                 seam_options: dict | None = None, busy: dict | None = None):
+        """busy: the BusyWork of --busy-cores as a dict (picklable; None: off)."""
         self.rank, self.world_size = rank, world_size
         self.device = rank if device is None else device  # upstream: set_device(rank)
         self.seam = import_attr(seam)(**(seam_options or {}))
         self.hcom = ""
+        self.busy_work = BusyWork(**busy) if busy else None
+        self.busy_stream = self.busy_operands = None
 
     def open(self) -> bytes:
         self.seam.set_device(self.device)
+        if self.busy_work is not None:
+            self.busy_stream = self.seam.busy_stream(self.busy_work.cores)
+            self.busy_operands = self.seam.busy_operands(self.busy_work)
         if self.rank != 0:
             return b""
         with socket.socket() as s:  # a free port for the process group's TCP store (rank 0 hosts it)
@@ -437,6 +473,9 @@ class TorchNpuRankProgram:
         t = {n: self._device_tensor(a) for n, a in call.tensors.items() if a is not None and n not in outputs}
         if int(getattr(call, "iterations", 0) or 0) > 0:
             return self._timed(call, t, mode == "chain")
+        busy = self.busy_work is not None and mode == "fused"
+        if busy:  # N cores held first (busy.py); the call's wait below has no timeout but the engine's deadline
+            self.seam.launch_busy(self.busy_stream, self.busy_operands, self.busy_work.launches)
         try:
             if mode == "chain":
                 produced = self._chain(call, t, preflight=True)
@@ -448,6 +487,9 @@ class TorchNpuRankProgram:
         except (RuntimeError, ValueError, TypeError) as exc:  # what TORCH_CHECK and argument parsing raise
             status, message = status_from_exception(exc)
             return RankResult(status, {}, message)
+        finally:
+            if busy:
+                self.seam.wait_stream(self.busy_stream)
         result = {}
         for name, tensor in produced.items():
             spec = call.tensors[name]
@@ -467,10 +509,12 @@ class TorchNpuBackend:
     name = "torch_npu"
 
     def __init__(self, *, seam: str = DEFAULT_SEAM, seam_options: dict | None = None,
-                 accept_v2_dispatch: bool | None = None, deadline_s: float = 120.0, env: dict | None = None):
+                 accept_v2_dispatch: bool | None = None, deadline_s: float = 120.0, env: dict | None = None,
+                 busy_cores: int = 0, busy_work: BusyWork | None = None):
         """seam: import path of the seam class (a stand-in in tests); seam_options: its keyword arguments;
         accept_v2_dispatch: run V3 cases without comm scales through torch_npu's V2/V1 entry points;
-        env: the rank processes' environment (default: this process's)."""
+        env: the rank processes' environment (default: this process's); busy_cores: --busy-cores (busy_work
+        replaces the default BusyWork, for tests)."""
         self.seam, self.seam_options = seam, dict(seam_options or {})
         seam_class = import_attr(seam)
         check = getattr(seam_class, "check", None)
@@ -481,6 +525,7 @@ class TorchNpuBackend:
             accept_v2_dispatch = os.environ.get("MC2_TORCH_NPU_V3_VIA_V2", "") == "1"
         self.accept_v2_dispatch = accept_v2_dispatch
         self.deadline_s, self.env = deadline_s, env
+        self.busy_work = busy_work or work_for(busy_cores)
         self._engine = None
 
     def describe(self) -> dict[str, str]:
@@ -491,7 +536,9 @@ class TorchNpuBackend:
                 "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported",
                 "benchmark chain": "torch.matmul / npu_quant_matmul, + bias / x3, dist.all_reduce(SUM), "
                                    "npu_add_rms_norm; no low-bit communication",
-                "timing": "torch.npu.Event(enable_timing=True) pairs, synchronize, elapsed_time"}
+                "timing": "torch.npu.Event(enable_timing=True) pairs, synchronize, elapsed_time",
+                **({"busy cores": f"{self.busy_work.cores} cube cores held per fused call by {self.busy_work.launches} "
+                                  f"x torch.matmul on a second stream"} if self.busy_work else {})}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
         return unsupported_reason(inv, marn_available=self.capabilities["marn"],
@@ -500,8 +547,10 @@ class TorchNpuBackend:
     def _engine_for_runs(self):
         if self._engine is None:
             from ..engine import RankEngine
-            self._engine = RankEngine(program=PROGRAM, options={"seam": self.seam, "seam_options": self.seam_options},
-                                      deadline_s=self.deadline_s, env=self.env)
+            options = {"seam": self.seam, "seam_options": self.seam_options}
+            if self.busy_work is not None:
+                options["busy"] = asdict(self.busy_work)
+            self._engine = RankEngine(program=PROGRAM, options=options, deadline_s=self.deadline_s, env=self.env)
         return self._engine
 
     def invoke(self, inv: Invocation) -> list[RankResult]:

@@ -24,7 +24,7 @@ def _check_backend(a) -> None:
     exit status 2 (BackendError), not a run that fails every test."""
     from ..backends import load_backend
     c = context_of(a)
-    backend = load_backend(c.backend, faults=c.faults, sim_options=c.sim_options)
+    backend = load_backend(c.backend, faults=c.faults, sim_options=c.sim_options, busy_cores=c.busy_cores)
     close = getattr(backend, "close", None)
     if callable(close):
         close()

@@ -22,7 +22,7 @@ MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conform
            "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",
            "conformance/tolerance/marn_check.py", "conformance/backends/bindings/torch_cpu_marn.py",
            "conformance/backends/bindings/torch_npu_marn.py", "conformance/backends/bindings/aclnn_marn.py",
-           "conformance/fuzz/marn.py")
+           "conformance/fuzz/marn.py", "conformance/casegen/marn_perf.py")
 
 _B = "conformance.backends.bindings."
 
@@ -65,6 +65,7 @@ MARN = Operator(
     cases=Ref("conformance.casegen.marn:all_cases"), fuzz=Ref("conformance.fuzz.marn:valid"),
     limit_cases=Ref("conformance.casegen.marn:limit_cases"), faults=Ref("conformance.sim.marn_faults:faults"),
     path_candidates=Ref("conformance.casegen.marn:path_candidates"),
+    perf_case=Ref("conformance.casegen.marn_perf:perf_case"),
     **_SHARED)
 
 INPLACE = Operator(  # y is written into the residual buffer: the ABI has normOut as its only output argument

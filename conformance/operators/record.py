@@ -106,6 +106,8 @@ class Operator:
     # twin that runs its base's host tiling and kernels except where it aliases names only those decisions
     path_own_branches: tuple[str, ...] | None = None
     chain: Ref | None = None  # the benchmark chain of separate operators (sim)
+    # (op, shape, world_size, dtype) -> the layer case performance mode times (conformance/perf.py); None: not timed
+    perf_case: Ref | None = None
     # () -> list: its simulator faults (sim.faults.Fault) and its shares of the shared ones (sim.faults.Share),
     # in its own module (sim/<op>_faults.py); a twin's come with its base's: None
     faults: Ref | None = None

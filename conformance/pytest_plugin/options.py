@@ -101,7 +101,7 @@ class Settings:
             raise pytest.UsageError(f"--mc2-rank-deadline {self.rank_deadline!r}: expected seconds, e.g. 120") from None
         try:  # fail at start-up, in one line, rather than in every test
             self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options,
-                                        deadline_s=deadline)
+                                        deadline_s=deadline, busy_cores=c.busy_cores)
             casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None

@@ -19,6 +19,17 @@
  *   FAKE_CANN_WORKSPACE=N                  the workspace size the operators report (default 4096)
  *   FAKE_CANN_DEVICE_COUNT=N               what aclrtGetDeviceCount answers (default 8)
  *   FAKE_CANN_DRIVER_VERSION=V             aclsysGetVersionStr("driver") (default 25.0.fake; "" -> not found)
+ *   FAKE_CANN_CORES=N                      the device's AI (cube) cores (default 24, an Atlas A2)
+ *   FAKE_CANN_HANG_UNLESS_ALL_CORES=1      an MC2 operator launched while fewer than all cores are free hangs:
+ *                                          a synchronise of its stream never succeeds (with a timeout > 0 it
+ *                                          returns 507046 after it; with -1 it blocks for good) until
+ *                                          aclrtStreamAbort; the execute's log line says "hung":true
+ *
+ * Core accounting (--busy-cores, conformance/backends/busy.py): aclrtSetStreamResLimit(stream, 0 = CUBE_CORE, N)
+ * gives a stream a limit of N cores; aclrtUseStreamResInCurrentThread(stream) makes the calling thread's launches
+ * run under it (their log lines carry "cores":N), aclrtUnuseStreamResInCurrentThread ends that. A stream with
+ * pending launches holds its limit's cores (all of them without a limit); the free cores an MC2 launch sees are
+ * FAKE_CANN_CORES minus what the other streams of its device hold (logged as "freeCores" when not all are free).
  *
  * Streams: every launch (an operator's execute, HcclAllReduce) leaves a task pending on its stream until a
  * synchronise that succeeds or aclrtStreamAbort. aclrtFree logs "busy" (streams of its device with pending
@@ -181,7 +192,10 @@ static Alloc *find_alloc(const void *p) {
 
 /* ---- runtime (libascendcl) ------------------------------------------------------------------------ */
 
-typedef struct { int id, dev; long pending; } Stream; /* pending: launches not yet synchronised (or aborted) */
+/* pending: launches not yet synchronised (or aborted); limit: cube cores (aclrtSetStreamResLimit, 0: none);
+ * stuck: an MC2 launch that hangs (FAKE_CANN_HANG_UNLESS_ALL_CORES) */
+typedef struct { int id, dev; long pending; int limit, stuck; } Stream;
+static __thread Stream *used_res; /* the stream whose core limit this thread's launches run under */
 static Stream *streams[256]; /* live streams of this process */
 
 static void stream_add(Stream *st) {
@@ -200,6 +214,44 @@ static int busy_streams(void) { /* of the calling thread's device: ranks may be 
 
 static void launched_on(void *stream) {
     if (stream) ((Stream *)stream)->pending++;
+}
+
+static int free_cores(const Stream *self) { /* of the calling thread's device, seen by a launch on `self` */
+    int total = (int)env_long("FAKE_CANN_CORES", 24), held = 0;
+    for (int i = 0; i < 256; i++) {
+        Stream *st = streams[i];
+        if (st && st != self && st->pending && st->dev == current_device) held += st->limit ? st->limit : total;
+    }
+    return held >= total ? 0 : total - held;
+}
+
+int aclrtSetStreamResLimit(void *stream, int type, uint32_t value) {
+    pthread_mutex_lock(&lock);
+    Stream *st = stream;
+    int rc = st ? injected("aclrtSetStreamResLimit") : ACL_ERROR_INVALID_PARAM;
+    if (!rc && type == 0) st->limit = (int)value;
+    Str s = begin("aclrtSetStreamResLimit");
+    put(&s, ",\"stream\":\"s%d\",\"type\":%d,\"value\":%u,\"status\":%d", st ? st->id : -1, type, value, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+static int use_res(const char *fn, void *stream, int use) {
+    pthread_mutex_lock(&lock);
+    Stream *st = stream;
+    int rc = st ? injected(fn) : ACL_ERROR_INVALID_PARAM;
+    if (!rc) used_res = use ? st : NULL;
+    Str s = begin(fn);
+    put(&s, ",\"stream\":\"s%d\",\"status\":%d", st ? st->id : -1, rc);
+    finish(&s);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int aclrtUseStreamResInCurrentThread(void *stream) { return use_res("aclrtUseStreamResInCurrentThread", stream, 1); }
+int aclrtUnuseStreamResInCurrentThread(void *stream) {
+    return use_res("aclrtUnuseStreamResInCurrentThread", stream, 0);
 }
 
 int aclInit(const char *config) {
@@ -281,7 +333,7 @@ int aclrtStreamAbort(void *stream) {
     Str s = begin("aclrtStreamAbort");
     put(&s, ",\"stream\":\"s%d\",\"pending\":%ld,\"status\":%d", st ? st->id : -1, st ? st->pending : 0L, rc);
     finish(&s);
-    if (!rc) st->pending = 0; /* running tasks stopped, queued ones dropped */
+    if (!rc) { st->pending = 0; st->stuck = 0; } /* running tasks stopped, queued ones dropped */
     pthread_mutex_unlock(&lock);
     return rc;
 }
@@ -323,7 +375,12 @@ int aclrtSynchronizeStreamWithTimeout(void *stream, int32_t timeout_ms) {
     long delay = env_long("FAKE_CANN_SYNC_DELAY_MS", 0);
     pthread_mutex_lock(&lock);
     int rc = injected("aclrtSynchronizeStreamWithTimeout");
+    int stuck = stream && ((Stream *)stream)->stuck;
     pthread_mutex_unlock(&lock);
+    if (!rc && stuck) { /* a hung MC2 kernel: never finishes; with a timeout, the runtime gives up after it */
+        if (timeout_ms <= 0) for (;;) sleep(3600);
+        delay = (long)timeout_ms + 1;
+    }
     if (!rc && delay > 0) {
         long wait = (timeout_ms > 0 && delay > timeout_ms) ? timeout_ms : delay;
         struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
@@ -576,6 +633,15 @@ static int execute(const char *fn, void *workspace, uint64_t ws, void *executor,
     Str s = begin(fn);
     put(&s, ",\"workspace\":\"%s\",\"workspaceSize\":%llu,\"executor\":\"e%d\",\"stream\":\"s%d\"", wn,
         (unsigned long long)ws, e ? e->id : -1, stream ? ((Stream *)stream)->id : -1);
+    if (used_res) put(&s, ",\"cores\":%d", used_res->limit);
+    if (!rc && e && e->op <= OP_V3 && stream) { /* an MC2 operator: does it get every core? */
+        int total = (int)env_long("FAKE_CANN_CORES", 24), free = free_cores(stream);
+        if (free < total) put(&s, ",\"freeCores\":%d", free);
+        if (free < total && env_long("FAKE_CANN_HANG_UNLESS_ALL_CORES", 0)) {
+            ((Stream *)stream)->stuck = 1;
+            put(&s, ",\"hung\":true");
+        }
+    }
     if (!rc && e && e->op == OP_CHAIN) {
         fill_output(e->out1, e->x1, e->tag1); fill_output(e->out2, e->x1, e->tag2); fill_output(e->out3, e->x1, e->tag3);
     } else if (!rc && e && e->op != OP_TRANS) { fill_output(e->out1, e->x1, 0x11); fill_output(e->out2, e->x1, 0x22); }

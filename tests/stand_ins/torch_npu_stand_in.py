@@ -13,6 +13,12 @@ and stores once). Device timing: `event()` returns a StandInEvent that logs its 
 elapsed_time(); elapsed_time raises, as torch.npu's does for an event not yet complete, unless synchronize()
 ran after both events were recorded. The log is in call order (per rank).
 
+Busy cores (--busy-cores): `busy_stream(N)` logs "stream_create" and "set_stream_limit" (cube_num N) and returns
+a StandInStream; `launch_busy` logs one "busy_matmul" per launch (stream, cores) and leaves the stream pending
+until `wait_stream` (logged "stream_synchronize") or a device-wide synchronize(). With env
+MC2_STAND_IN_HANG_UNLESS_ALL_CORES=1 an MC2 operator called while a limited stream is pending (fewer than all
+cores free) logs "hung" and never returns, as a kernel that assumes it owns every core would.
+
 Options (keywords, picklable): log (path, required), marn (False: MindSpeed "not installed"), raise_message
 (every operator call raises RuntimeError(raise_message); env MC2_STAND_IN_RAISE does the same).
 `node_facts()` (what `mc2-conformance doctor` asks): env MC2_STAND_IN_DEVICES devices (default 8, "fail" raises).
@@ -71,6 +77,16 @@ class StandInEvent:
         return ms
 
 
+class StandInStream:
+    """torch.npu.Stream with a core limit: `pending` launches until synchronised."""
+
+    def __init__(self, ident: int):
+        self.id, self.cube_num, self.pending = ident, -1, 0
+
+
+HANG_ENV = "MC2_STAND_IN_HANG_UNLESS_ALL_CORES"
+
+
 class StandInSeam:
     @classmethod
     def capabilities(cls, *, marn: bool = True, **_options) -> dict:
@@ -93,6 +109,7 @@ class StandInSeam:
         self.rank = None
         self.syncs = 0  # synchronize() calls so far
         self._events = itertools.count()
+        self._streams: list[StandInStream] = []
         self._nz: list[torch.Tensor] = []  # tensors made by format_cast(.., 29): their storages are "NZ"
 
     # --- recording ---
@@ -111,6 +128,11 @@ class StandInSeam:
 
     def _operator_called(self, fn: str, **fields) -> None:
         self._record(fn, **fields)
+        held = [s for s in self._streams if s.pending and s.cube_num > 0]
+        if held and os.environ.get(HANG_ENV) == "1":
+            self._record("hung", of=fn, busy_cores=sum(s.cube_num for s in held))
+            while True:  # a kernel waiting for cores that never come: only the engine's deadline ends this
+                time.sleep(3600)
         if self.raise_message:
             raise RuntimeError(self.raise_message)
 
@@ -144,6 +166,8 @@ class StandInSeam:
     def synchronize(self) -> None:
         self._record("synchronize")
         self.syncs += 1
+        for stream in self._streams:  # device-wide, as torch_npu.npu.synchronize()
+            stream.pending = 0
         self._nz.clear()
 
     def destroy_process_group(self) -> None:
@@ -275,6 +299,30 @@ class StandInSeam:
                              output_dtype=None if output_dtype is None else str(output_dtype).removeprefix("torch."))
         self._record("result", of="npu_quant_matmul", out=out)
         return out
+
+    # --- busy cores ---
+    def busy_stream(self, cube_cores: int) -> StandInStream:
+        stream = StandInStream(len(self._streams))
+        self._streams.append(stream)
+        self._record("stream_create", stream=stream.id)
+        stream.cube_num = cube_cores
+        self._record("set_stream_limit", stream=stream.id, cube_num=cube_cores)
+        return stream
+
+    def busy_operands(self, work):
+        dtype = getattr(torch, work.dtype)
+        return tuple(torch.zeros(shape, dtype=dtype) for shape in ((work.m, work.k), (work.k, work.n),
+                                                                    (work.m, work.n)))
+
+    def launch_busy(self, stream: StandInStream, operands, launches: int) -> None:
+        a, b, out = operands
+        for _ in range(launches):
+            self._record("busy_matmul", stream=stream.id, cores=stream.cube_num, a=a, b=b)
+            stream.pending += 1
+
+    def wait_stream(self, stream: StandInStream) -> None:
+        self._record("stream_synchronize", stream=stream.id, pending=stream.pending)
+        stream.pending = 0
 
     def event(self) -> StandInEvent:
         ev = StandInEvent(self, next(self._events))

@@ -43,7 +43,16 @@ OPTIONAL: dict[str, tuple[str, type, tuple]] = {
     "aclrtStreamAbort": (ACL, c_int, (c_void_p,)),
     "aclrtDestroyStreamForce": (ACL, c_int, (c_void_p,)),
     "aclsysGetVersionStr": (ACL, c_int, (c_char_p, c_char_p)),
+    # --busy-cores (conformance/backends/busy.py): a stream's AI-core limit and its use by the launching thread
+    #   aclError aclrtSetStreamResLimit(aclrtStream, aclrtDevResLimitType, uint32_t value),
+    #   aclError aclrtUseStreamResInCurrentThread(aclrtStream), aclError aclrtUnuseStreamResInCurrentThread(aclrtStream)
+    #   hicann/runtime@681ef761 docs/zh/api_ref/03_runtime_configuration.md:354, :462, :513
+    "aclrtSetStreamResLimit": (ACL, c_int, (c_void_p, c_int, c_uint32)),
+    "aclrtUseStreamResInCurrentThread": (ACL, c_int, (c_void_p,)),
+    "aclrtUnuseStreamResInCurrentThread": (ACL, c_int, (c_void_p,)),
 }
+BUSY_CORE_FUNCTIONS = ("aclrtSetStreamResLimit", "aclrtUseStreamResInCurrentThread",
+                       "aclrtUnuseStreamResInCurrentThread")
 
 
 class HcclRootInfo(ctypes.Structure):

@@ -3,7 +3,9 @@ rank engine (conformance/engine). The per-rank work is conformance/backends/acln
 
 Settings (constructor arguments, else environment): lib_dir / $MC2_ACLNN_LIB_DIR (else $ASCEND_HOME_PATH),
 sync_timeout_ms / $MC2_ACLNN_SYNC_TIMEOUT_MS (aclrtSynchronizeStreamWithTimeout, default 60000),
-deadline_s (per invocation, all ranks; from --rank-deadline). The libraries are located at construction, so a
+deadline_s (per invocation, all ranks; from --rank-deadline), busy_cores (--busy-cores: the AI cores a second
+stream of each rank keeps busy during every fused call, conformance/backends/busy.py; busy_work replaces the
+default BusyWork, for tests). The libraries are located at construction, so a
 missing one fails the run at start-up with one line naming every path looked at.
 """
 
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 from ... import operators
 from ...engine import RankEngine
 from ...protocol import TARGET_HARDWARE, Invocation, RankResult, Timing
+from ..busy import BusyWork, work_for
 from . import abi, libs
 from .program import DEFAULT_SYNC_TIMEOUT_MS, chain_unsupported
 
@@ -49,19 +53,27 @@ class AclnnBackend:
     reuses_rank_groups = True  # the plugin orders tests by world size so communicators live long
 
     def __init__(self, *, lib_dir: str | None = None, sync_timeout_ms: int | None = None,
-                 deadline_s: float = 120.0, persistent: bool = True):
+                 deadline_s: float = 120.0, persistent: bool = True, busy_cores: int = 0,
+                 busy_work: BusyWork | None = None):
         self.lib_dir = lib_dir or os.environ.get(libs.LIB_DIR_ENV) or None
         self.layout = libs.find_layout(self.lib_dir)  # BackendError (one line) if any library is missing
         self.paths = self.layout.paths
         self.sync_timeout_ms = int(sync_timeout_ms or os.environ.get(SYNC_TIMEOUT_ENV) or DEFAULT_SYNC_TIMEOUT_MS)
         self.deadline_s = deadline_s
-        self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent,
-                                 options={"lib_dir": self.lib_dir, "sync_timeout_ms": self.sync_timeout_ms})
+        self.busy_work = busy_work or work_for(busy_cores)
+        options = {"lib_dir": self.lib_dir, "sync_timeout_ms": self.sync_timeout_ms}
+        if self.busy_work is not None:
+            options["busy"] = asdict(self.busy_work)
+        self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent, options=options)
         self._symbols: dict[str, str] | None = None
 
     def describe(self) -> dict[str, str]:
         info = {"backend": "aclnn (C API through ctypes, one process per rank)", "target": TARGET_HARDWARE,
                 "rank_deadline_s": str(self.deadline_s), "sync_timeout_ms": str(self.sync_timeout_ms)}
+        if self.busy_work is not None:
+            w = self.busy_work
+            info["busy cores"] = (f"{w.cores} cube cores held per fused call by {w.launches} x aclnnMatmul "
+                                  f"({w.m}x{w.k} @ {w.k}x{w.n} {w.dtype}) on a second stream")
         info["library layout"] = self.layout.layout
         info.update({f"lib {name}": str(path) for name, path in self.paths.items()})
         info.update({f"lib {name}": f"{path} (present, not loaded: {libs.SPLIT_RULE})"

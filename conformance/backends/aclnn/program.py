@@ -23,6 +23,12 @@ synchronised (with the timeout) first; a stream whose synchronise failed or time
 invocation creates a fresh stream. Without either function (an older CANN) the buffers of that invocation are
 kept, not freed. close() synchronises before aclrtDestroyStream, before HcclCommDestroy.
 
+--busy-cores (option `busy`, conformance/backends/busy.py): open() also creates a second stream limited to N cube
+cores (aclrtSetStreamResLimit); each fused call that every rank accepted first launches the busy matmuls on it
+(the thread using that stream's limit only for them: aclrtUseStreamResInCurrentThread / Unuse), then the
+operator on the main stream, waits for the main stream without a timeout of its own (the rank engine's deadline
+ends a hang as `timeout`), then for the busy stream. Chain and timed runs launch no busy work.
+
 RankCall.mode "chain" runs the benchmark chain as separate operators instead (_ChainMixin._chain_plan, with the
 operator's `Chain`, its record's aclnn binding in conformance/backends/bindings/aclnn_*.py: every GetWorkspaceSize
 first, the same pre-flight, then the launches and HcclAllReduce on the stream, one sync, the
@@ -42,6 +48,7 @@ import numpy as np
 from ... import dtypes, quant
 from ...protocol import ACLNN_ERR_PARAM_INVALID, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult, TensorArg
 from .. import binding_of
+from ..busy import CUBE_CORE, WAIT_FOREVER, BusyWork
 from . import abi, libs
 
 DEFAULT_SYNC_TIMEOUT_MS = 60000
@@ -438,12 +445,73 @@ class _ChainMixin:
 
 # --- the rank program ----------------------------------------------------------------------------------
 
+class BusyStream:
+    """The second stream of --busy-cores and its matmul operands, made once per rank (open) and released at close.
+    Device memory of the operands is never read back: its values do not matter, only the cores it keeps busy."""
+
+    def __init__(self, api: abi.Api, work: BusyWork, sync_timeout_ms: int):
+        missing = [name for name in abi.BUSY_CORE_FUNCTIONS if getattr(api, name) is None]
+        if missing:
+            raise AclnnCallError(f"--busy-cores needs {', '.join(missing)} (CANN's stream resource limits), which "
+                                 f"these libraries do not export")
+        self.api, self.work, self.sync_timeout_ms = api, work, sync_timeout_ms
+        self.stream = c_void_p()
+        self.res = Resources(api)
+        self.workspace = (None, 0)  # (address, bytes): grown, reused by every launch
+        self.pending = False
+        _check(api.aclrtCreateStream(byref(self.stream)), "aclrtCreateStream (busy stream)")
+        _check(api.aclrtSetStreamResLimit(self.stream, CUBE_CORE, work.cores),
+               f"aclrtSetStreamResLimit(busy stream, CUBE_CORE, {work.cores})")
+        m, k, n = work.m, work.k, work.n
+        self.operands = [self.res.tensor(TensorArg.descriptor(work.dtype, shape), "ND", shape,
+                                         self.res.malloc(shape[0] * shape[1] * dtypes.np_dtype(work.dtype).itemsize))
+                         for shape in ((m, k), (k, n), (m, n))]
+
+    def launch(self) -> None:
+        """`work.launches` matmuls on the busy stream, asynchronously, under its core limit."""
+        api = self.api
+        _check(api.aclrtUseStreamResInCurrentThread(self.stream), "aclrtUseStreamResInCurrentThread (busy stream)")
+        try:
+            for i in range(self.work.launches):
+                size, executor = c_uint64(), c_void_p()
+                _check(api.aclnnMatmulGetWorkspaceSize(*self.operands, abi.CUBE_MATH_KEEP_DTYPE, byref(size),
+                                                       byref(executor)), f"busy aclnnMatmulGetWorkspaceSize ({i})")
+                addr, have = self.workspace
+                if size.value > have:
+                    self.workspace = addr, have = self.res.malloc(size.value), size.value
+                self.pending = True
+                _check(api.aclnnMatmul(addr if size.value else None, size.value, executor, self.stream),
+                       f"busy aclnnMatmul ({i})")
+        finally:
+            api.aclrtUnuseStreamResInCurrentThread(self.stream)
+
+    def wait(self) -> None:
+        if self.pending:
+            code = self.api.aclrtSynchronizeStreamWithTimeout(self.stream, self.sync_timeout_ms)
+            _check(code, f"aclrtSynchronizeStreamWithTimeout({self.sync_timeout_ms} ms) of the busy stream")
+            self.pending = False
+
+    def close(self) -> None:
+        """Wait for what is queued (a failed wait: keep the memory, it may still be written), then release."""
+        try:
+            self.wait()
+            done = True
+        except AclnnCallError:
+            done = False
+        self.res.release(keep_buffers=not done)
+        if done:
+            self.api.aclrtDestroyStream(self.stream)
+
+
 class AclnnRankProgram(_ChainMixin):
     def __init__(self, *, rank: int, world_size: int, device: int | None = None, lib_dir: str | None = None,
-                 sync_timeout_ms: int = DEFAULT_SYNC_TIMEOUT_MS):
+                 sync_timeout_ms: int = DEFAULT_SYNC_TIMEOUT_MS, busy: dict | None = None):
+        """busy: the BusyWork of --busy-cores as a dict (picklable; None: off)."""
         self.rank, self.world_size = rank, world_size
         self.device = rank if device is None else device
         self.sync_timeout_ms = int(sync_timeout_ms)
+        self.busy_work = BusyWork(**busy) if busy else None
+        self.busy: BusyStream | None = None
         self.api = abi.Api(libs.load(lib_dir))
         self.stream = c_void_p()
         self.stream_state = IDLE  # IDLE, LAUNCHED (launches not yet synchronised) or STUCK (a synchronise failed)
@@ -459,6 +527,8 @@ class AclnnRankProgram(_ChainMixin):
         _check(self.api.aclrtSetDevice(self.device), f"aclrtSetDevice({self.device})")
         self._device_set = True
         _check(self.api.aclrtCreateStream(byref(self.stream)), "aclrtCreateStream")
+        if self.busy_work is not None:
+            self.busy = BusyStream(self.api, self.busy_work, self.sync_timeout_ms)
         if self.rank != 0:
             return b""
         root = abi.HcclRootInfo()
@@ -481,6 +551,9 @@ class AclnnRankProgram(_ChainMixin):
         not finish is aborted and force-destroyed instead."""
         if self.stream.value and self.stream_state != STUCK:
             self._sync("the last invocation (teardown)")
+        if self.busy is not None:
+            self.busy.close()
+            self.busy = None
         if self.comm.value:
             self.api.HcclCommDestroy(self.comm)
             self.comm = c_void_p()
@@ -582,13 +655,23 @@ class AclnnRankProgram(_ChainMixin):
 
     def _execute(self, res: Resources, op: abi.OperatorAbi, call, workspace: int, executor, addrs) -> RankResult:
         ws_addr = res.malloc(workspace) if workspace else None
+        if self.busy is None:
+            return self._launch_and_collect(res, op, call, ws_addr, workspace, executor, addrs, self.sync_timeout_ms)
+        self.busy.launch()  # N cores busy first; the operator's own wait is then the engine deadline's (busy.py)
+        try:
+            return self._launch_and_collect(res, op, call, ws_addr, workspace, executor, addrs, WAIT_FOREVER)
+        finally:
+            self.busy.wait()
+
+    def _launch_and_collect(self, res: Resources, op: abi.OperatorAbi, call, ws_addr, workspace: int, executor,
+                            addrs, timeout_ms: int) -> RankResult:
         self._launching()
         code = self.api.fn(op.execute_fn)(ws_addr, workspace, executor, self.stream)
         if code:
             return RankResult(code, {}, f"{op.execute_fn} returned {code}", PHASE_LAUNCH)
-        code = self._sync(op.execute_fn)
+        code = self._sync(op.execute_fn, timeout_ms=timeout_ms)
         if code:
-            return RankResult(code, {}, f"aclrtSynchronizeStreamWithTimeout({self.sync_timeout_ms} ms) after "
+            return RankResult(code, {}, f"aclrtSynchronizeStreamWithTimeout({timeout_ms} ms) after "
                                         f"{op.execute_fn} returned {code} (a timeout if the stream did not finish)",
                                 PHASE_LAUNCH)
         outputs = {}
@@ -599,8 +682,9 @@ class AclnnRankProgram(_ChainMixin):
                 outputs[name] = view_of(storage, t)
         return RankResult(0, outputs, "")
 
-    def _sync(self, after: str, raise_on_error: bool = False) -> int:
-        code = self.api.aclrtSynchronizeStreamWithTimeout(self.stream, self.sync_timeout_ms)
+    def _sync(self, after: str, raise_on_error: bool = False, *, timeout_ms: int | None = None) -> int:
+        code = self.api.aclrtSynchronizeStreamWithTimeout(self.stream, self.sync_timeout_ms if timeout_ms is None
+                                                          else timeout_ms)
         self.stream_state = STUCK if code else IDLE
         if raise_on_error:
             _check(code, f"aclrtSynchronizeStreamWithTimeout after {after}")

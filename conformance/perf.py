@@ -3,7 +3,7 @@ matmul (+bias) -> all-reduce -> AddRmsNorm; V3: quantised matmul (+x3) -> all-re
 - layer shapes (default): tensor-parallel layers and smaller ones down the same family, each operator's layer case
   built by its record's `perf_case` (conformance/casegen/<op>_perf.py); or
 - the path shapes (`--shapes paths`): one case per side of the operator's path model, taken from the catalogue:
-  the cases tagged kind "path" or with a params entry ("path_side", "<branch id>:<side>") (several sides: a
+  the cases tagged kind "path" or with a params entry ("path_sides", "<branch id>=<side>@<platform>") (several: a
   tuple), the first computing case per side whose world size is selected (`path_cases`). Where an operator has
   no tagged case yet, its layer shapes are timed instead and the run says so in one line.
 Perf mode knows no operator by name: it asks each record for its `perf_case`, and the catalogue for the tags.
@@ -66,7 +66,8 @@ QUICK_SHAPES = (Shape("q-small", 1, 16, 64, 128), Shape("q-medium", 1, 64, 128, 
                 Shape("q-large", 2, 64, 256, 512))
 PATHS = "paths"  # --shapes paths: the path model's cases (path_cases)
 PATH_KIND = "path"  # a catalogue case built for the path model (Case.kind)
-PATH_SIDE = "path_side"  # its params key: the side it reaches, "<branch id>:<side>", or a tuple of them
+# its params key (casegen/path_design.py): the sides it was designed for, "<branch id>=<side>@<platform>", or one
+PATH_SIDE = "path_sides"
 
 
 class PerfUnsupported(ValueError):
@@ -106,7 +107,7 @@ def perf_case(shape: Shape, world_size: int, dtype: str, operator: Operator) -> 
 
 
 def path_sides(case: Case) -> tuple[str, ...]:
-    """The path-model sides a catalogue case was built to reach: its ("path_side", ...) params entry, else its id
+    """The path-model sides a catalogue case was built to reach: its ("path_sides", ...) params entry, else its id
     for a case of kind "path"; () for any other case."""
     side = dict(case.params).get(PATH_SIDE)
     if side is not None:

@@ -362,6 +362,13 @@ PATH_SHAPES = (
     (2048, 1280, 3840, 1, "float16", False, False), (1000, 1000, 12289, 1, "float16", False, False),
     (1000, 1000, 16384, 1, "float16", False, False), (1000, 1000, 10864, 1, "float16", False, False),
     (1073, 1280, 3840, 1, "float16", True, False), (1664, 3584, 8192, 2, "bfloat16", True, False),
+    # cheaper ones found by a search of the model over m, k, n, world 1-2, dtypes, layouts and bias
+    (2112, 6144, 8192, 1, "float16", False, True), (2112, 6144, 10240, 1, "float16", False, True),
+    (779, 12288, 3840, 1, "float16", False, True), (391, 16384, 3840, 1, "float16", False, True),
+    (294, 16384, 3072, 1, "float16", False, True), (1664, 3584, 8192, 1, "float16", True, False),
+    (3107, 6144, 2048, 1, "float16", False, True), (3107, 8192, 2048, 1, "float16", False, True),
+    (3204, 6656, 2048, 1, "float16", False, True), (2622, 6144, 2048, 1, "float16", False, True),
+    (384, 16384, 2048, 1, "float16", True, False), (384, 16384, 2048, 1, "float16", False, True),
 )
 
 

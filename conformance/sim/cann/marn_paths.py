@@ -313,7 +313,10 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                "matmul_v3_base_tiling.cpp:798) instead of the formulas",
                (Side("formula", "no bank entry for (m, k, n aligned to 16, x2 transposed, bias, alignment flags)"),
                 Side("bank_base", "a bank entry with tilingEnable 0: the bank's base blocks replace the formulas "
-                                  "(the base-block branches of this turn are then not decided)"),
+                                  "(the base-block branches of this turn are then not decided)",
+                     "unreachable on a2-20c (searched, not proven: m to 8,192, k to 16,384, n to 16,384, world 1 and "
+                     "2, both dtypes and x2 layouts): the modelled bank entries match the 24-core part's shapes "
+                     "(reached on a2-24c)"),
                 Side("bank_split_k",
                      "a bank entry with tilingEnable 2 (single-core split-K): at c29bc10 the tiling key then names "
                      "a split-K template that the MARN kernel has no branch for (matmul_all_reduce_add_rms_norm"

@@ -16,7 +16,7 @@ from ..spec import BY_ID
 from ..spec.model import CODE_FROM_DOCUMENT
 from ..validate.marn import (MARN_EMPTY_BS_REJECTED, MARN_EMPTY_N_REJECTED, MARN_EPSILON_UPPER,
                              MARN_NULL_BIAS_REJECTED, MARN_NULL_CODE)
-from .faults import Fault, FaultSet, Share
+from .faults import Fault, FaultSet, Share, rounding_faults
 from .marn_numerics import (MARN_BIAS_APPLIED, MARN_GAMMA, MARN_HELD, MARN_INPLACE_NORM_OUT, MARN_INPLACE_WRITTEN,
                             MARN_NORM_OUT_BLOCK, MARN_OWN_ARGUMENTS, MARN_PARTIAL, MARN_PRODUCT, MARN_REDUCED,
                             MARN_RESIDUAL_SUM, MARN_RMS_AXIS, MARN_ROUND, MARN_RSTD, MARN_STORED_PARTIALS,
@@ -172,6 +172,18 @@ _FAULTS = [
 ]
 
 
+# Rounding faults (kind "rounding", docs/rounding-probes.md): one store rounded toward zero, or half away from zero
+# where the source states the store's tie rule (the bf16 y and gamma stores' CAST_RINT); each fails its step's
+# probes (casegen/design.py MARN_STEP_PROBES, MARN_Y_PROBES).
+_ROUNDING = [
+    *rounding_faults("marn.partial_store", value="float", violates=("MARN-NUM-004",), modes=("truncate",)),
+    *rounding_faults("marn.allreduce_store", value="float", violates=("MARN-NUM-004",), modes=("truncate",)),
+    *rounding_faults("marn.y_store", value="float", violates=("MARN-NUM-004",)),
+    *rounding_faults("marn.norm_store", value="float", violates=("MARN-NUM-004",), modes=("truncate",)),
+    *rounding_faults("marn.gamma_store", value="float", violates=("MARN-NUM-004",)),
+]
+
+
 def faults() -> list:
     """MARN's named faults and its shares of the shared ones (conformance/operators/marn.py: `faults`)."""
-    return list(_FAULTS)
+    return list(_FAULTS) + _ROUNDING

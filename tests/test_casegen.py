@@ -116,7 +116,9 @@ def test_shape_only_cases_allocate_nothing():
 def test_v3_exact_cases_stay_on_the_half_integer_grid_inside_int8_and_bf16():
     from conformance.reference.v3 import reference
     for c in casegen.catalogue():
-        if c.kind == "exact" and c.op == "QuantMatmulAllReduceV3" and "f32_scale" not in c.id:
+        # (the rounding probes leave the grid on purpose: tests/test_rounding_probes.py)
+        if (c.kind == "exact" and c.op == "QuantMatmulAllReduceV3" and "f32_scale" not in c.id
+                and not dict(c.params).get("rounding_step")):
             ref = reference(materialise(c, 3))
             assert np.all(ref.out * 2 == np.rint(ref.out * 2)), c.id
             limit = 127 if ref.lowbit else (256 if ref.out_dtype == "bfloat16" else 2048)

@@ -261,7 +261,7 @@ V3_STEP_PROBES = (
 )
 # rounding steps whose tie probes meet their tie inside the pipeline, not at the output's own rounding (the
 # reference output of such a probe is representable: tests/test_casegen's tie-distance check)
-INNER_TIE_STEPS = frozenset({("QuantMatmulAllReduceV3", "int8_cast"), ("QuantMatmulAllReduceV3", "requant_cast")})
+INNER_TIE_STEPS = frozenset({(v3.OP, "int8_cast"), (v3.OP, "requant_cast")})
 
 
 def _probe_params(step: str, tie: bool, exact_outputs=None) -> tuple:

@@ -235,7 +235,7 @@ _MARN_STEP_COVERS = {"partial_store": "MARN-NUM-001", "allreduce_store": "MARN-N
 # allreduce_store: rank r's stored value b_r * 0.25 is exact, their sum is not.
 # requant_cast: local 5 or 7 quantised exactly by scale1 1; r = int8(q * scale1 / scale2) is the inexact cast.
 # dequant_store: local 6, scale1 1, scale2 just below 1 with low mantissa bits: q * ratio = 6 / scale2 lies just
-#   above 6 (6.01 to 6.05), so r = 6 under every rounding mode of the requantising cast (truncation included), and
+#   above 6 (6.01 to 6.08), so r = 6 under every rounding mode of the requantising cast (truncation included), and
 #   r * scale2 is the inexact store.
 # fp19_scale: an unmasked INT64/UINT64 word of 1 + 3 * 2^-12 (0.75 of an FP19 ulp above 1); x1 = x2 = 1, so the
 #   output is the applied scale: 1.0 under FP19 truncation (device-facts 4, UNCONFIRMED), 1 + 2^-10 to nearest.

@@ -100,9 +100,9 @@ def _hook_sites(mod) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Site constant name in module `mod`'s namespace (a generic site it imports from conformance/hooks.py, or one
     of the operator's own, declared with hooks.site) -> (site, the faults that hook it, in registry order)."""
     from conformance import hooks
-    from conformance.sim.faults import FAULTS, RELATION_FAULTS
-    hooking = {site: tuple(f.name for f in [*FAULTS.values(), *RELATION_FAULTS.values()] if site in f.hooks)
-               for site in hooks.SITES}
+    from conformance.sim.faults import FAULTS, RELATION_FAULTS, ROUNDING_FAULTS
+    faults = [*FAULTS.values(), *RELATION_FAULTS.values(), *ROUNDING_FAULTS.values()]
+    hooking = {site: tuple(f.name for f in faults if site in f.hooks) for site in hooks.SITES}
     return {name: (value, hooking[value]) for name, value in vars(mod).items()
             if isinstance(value, str) and value in hooks.SITES}
 

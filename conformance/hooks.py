@@ -73,3 +73,8 @@ SIM_HOST_CHECK_HOOKS = site("sim.host_check_hooks", "the hooks the simulator's h
                                                     "context inplace: whether the operator writes in place")
 SIM_OUTPUTS = site("sim.outputs", "every rank's outputs of one simulator call (in place); context call: the call's "
                                   "number, from 1; after_rejection: whether the call before it was rejected")
+
+# the rounding steps of the simulator's arithmetic (docs/rounding-probes.md): each store or cast asks for the
+# function it rounds with, so a fault can round exactly one step another way (sim/faults.py rounding_faults)
+ROUNDING_STEP = site("rounding_step", "the function one named rounding step rounds with (dtypes.round_to, or "
+                                      "quant.to_int8 for the int8 casts); context step: '<op>.<step>'")

@@ -10,7 +10,7 @@ import pytest
 
 from conformance import hooks, operators
 from conformance.hooks import NO_HOOKS, SITES, UnknownSite
-from conformance.sim.faults import FAULTS, RELATION_FAULTS, Fault, parse_faults
+from conformance.sim.faults import FAULTS, RELATION_FAULTS, ROUNDING_FAULTS, Fault, parse_faults
 
 PACKAGE = Path(__file__).resolve().parents[1] / "conformance"
 ROOT = PACKAGE.parent
@@ -43,7 +43,7 @@ NOT_A_FAULT = {("relations.py", "nondeterministic"): "the determinism relation's
 def fault_names_in(source: str) -> list[tuple[int, str]]:
     """(line, text) of every string constant of `source` that is a fault's name or starts `unchecked:` (also the
     constant start of an f-string such as f"unchecked:{cid}")."""
-    names = set(FAULTS) | set(RELATION_FAULTS)
+    names = set(FAULTS) | set(RELATION_FAULTS) | set(ROUNDING_FAULTS)
     found = set()
     for node in ast.walk(ast.parse(source)):  # an f-string's constant parts are Constant nodes too
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -117,13 +117,14 @@ def _sites_asked() -> dict[str, list[str]]:
 def test_every_declared_site_is_asked_for_and_hooked():
     """No dead site: each is asked for by some code and hooked by some fault."""
     asked = _sites_asked()
-    hooked = {site for f in [*FAULTS.values(), *RELATION_FAULTS.values()] for site in f.hooks}
+    hooked = {site for f in [*FAULTS.values(), *RELATION_FAULTS.values(), *ROUNDING_FAULTS.values()]
+              for site in f.hooks}
     assert set(SITES) == set(asked), f"declared but never asked: {sorted(set(SITES) - set(asked))}"
     assert set(SITES) == hooked, f"declared but no fault hooks them: {sorted(set(SITES) - hooked)}"
 
 
 def test_every_fault_has_hooks():
-    assert all(f.hooks for f in [*FAULTS.values(), *RELATION_FAULTS.values()])
+    assert all(f.hooks for f in [*FAULTS.values(), *RELATION_FAULTS.values(), *ROUNDING_FAULTS.values()])
 
 
 def test_hooks_apply_in_registry_order():

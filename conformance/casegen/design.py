@@ -165,7 +165,21 @@ def orientation_cases() -> list[Case]:
     return cases
 
 
-# Rounding probes: (name, step, tie?, expected value): one inexact rounding step each, every other step exact.
+# ---- rounding probes (docs/rounding-probes.md) ----------------------------------------------------------------------
+# Each probe is an exact case with tiny shapes (world 1, or 2 for the all-reduce stores) whose inputs make ONE named
+# rounding step inexact; every other step is exact, or (the fp32 rstd, the low-bit fp32 ratio) inexact with at
+# least 0.1 ulp of room at every later rounding, so no rounding mode of it can show. The reference (one rounding, half
+# to even) then gives the bits of the correct device, and the step rounded any other way gives other bits:
+# - non_tie: the step's exact value lies 0.25 ulp from its nearest neighbour, 0.75 ulp from the other (or, for
+#   norm_store, somewhere in between with >= 0.1 ulp of room): truncation lands on the other neighbour;
+#   round-half-away agrees with half-even off a tie, so only the tie probes tell those two apart.
+# - tie: the exact value lies on a tie whose lower neighbour is even: half-even (and truncation) go down,
+#   half-away goes up. Only where the source states the step's tie rule (CAST_RINT, or CAST_NONE, which AscendC
+#   documents as half-even); an fp16 vector Add or Mul (the MARN y and gamma stores, V3's fp16 dequant) states
+#   none, so any tie rule of a correct device passes there and no tie probe is made.
+# The expected bits per rounding mode are worked by hand in tests/test_rounding_probes.py. The steps of the two
+# existing tables (MARN_Y_PROBES, V3_INT8_PROBES) keep their names "y_store" and "int8_cast".
+#
 # MARN y store (x1 = 0, so the reduced matmul is the bias exactly; y = bias + residual, stored in the output
 # dtype): fp16 128 + 0.09375 (ulp 0.125) -> 128.125 to nearest, 128 truncated; bf16 128 + 0.75 (ulp 1) -> 129 /
 # 128 (below 256: tests/test_casegen's bound on exact MARN cases).
@@ -183,6 +197,107 @@ MARN_Y_PROBES = (("y_store_non_tie", "float16", "128", "0.09375", 128.125),
 # scale2 (ratio 1), world size 1, so the output is q * scale2. tie: 5 / 2 = 2.5 -> 2 (half-even and
 # truncation), 3 (half-away): output 4 vs 6. non_tie: 7 / 4 = 1.75 -> 2 (nearest), 1 (truncation): output 8 vs 4.
 V3_INT8_PROBES = (("int8_cast_tie", 5, 2.0, 4.0), ("int8_cast_non_tie", 7, 4.0, 8.0))
+
+# MARN: (step, dtype, world size, tie, values by tensor (the rest: x1 0, bias 0, residual 0, gamma 1), exact outputs)
+# partial_store: x1 @ x2 = 16 * c (x1 = 1, k = 16) is exact in fp32 and in the output dtype, so the partial
+#   x1 @ x2 + bias rounds once wherever the bias is added (MARN-AMB-006); residual 0 leaves y = the stored partial.
+# allreduce_store: two exact partials (x1 = 0, rank r's bias b_r) whose sum is inexact; with two ranks fp32 and
+#   output-dtype accumulation (MARN-AMB-003) both round that one sum once.
+# norm_store: y alternates 3, 1 (x1 = 0): mean square 5, rstd = 1 / sqrt(5 + eps) (fp32), y * rstd = 1.3416 /
+#   0.4472: inexact, >= 0.2 ulp of room in both dtypes; gamma 1 makes the gamma store exact. y is exact, so the bf16
+#   mean-square sources (device-facts 3) agree. No tie probe: rstd is exact only as a power of two, and then
+#   y * rstd is exact.
+# gamma_store: y cycles 7 x 10 and 9 x 6 per 16 columns: mean square 1024 / 16 = 64, + eps (1e-6, below half an
+#   fp32 ulp of 64) -> 64, rstd = 1/8 exactly; y * rstd = 1.25 / 0.75 exact; gamma g at the 1.25 columns (1 at the
+#   others) makes 1.25 * g the one inexact value.
+_GAMMA_Y = "cols:" + ",".join(["10"] * 7 + ["6"] * 9)
+MARN_STEP_PROBES = (
+    ("partial_store", "float16", 1, False, {"x1": "const:1", "x2": "const:0.005859375", "bias": "const:128"}, ("y",)),
+    ("partial_store", "bfloat16", 1, False, {"x1": "const:1", "x2": "const:0.046875", "bias": "const:128"}, ("y",)),
+    ("allreduce_store", "float16", 2, False, {"bias": "rank:128,0.09375"}, ("y",)),
+    ("allreduce_store", "bfloat16", 2, False, {"bias": "rank:128,0.75"}, ("y",)),
+    ("norm_store", "float16", 1, False, {"residual": "cols:3,1"}, ("y", "normOut")),
+    ("norm_store", "bfloat16", 1, False, {"residual": "cols:3,1"}, ("y", "normOut")),
+    ("gamma_store", "float16", 1, False,
+     {"residual": _GAMMA_Y, "gamma": "cols:" + ",".join(["1.0029296875"] * 7 + ["1"] * 9)}, ("y", "normOut")),
+    ("gamma_store", "bfloat16", 1, False,
+     {"residual": _GAMMA_Y, "gamma": "cols:" + ",".join(["1.0234375"] * 7 + ["1"] * 9)}, ("y", "normOut")),
+    ("gamma_store", "bfloat16", 1, True,
+     {"residual": _GAMMA_Y, "gamma": "cols:" + ",".join(["1.015625"] * 7 + ["1"] * 9)}, ("y", "normOut")),
+)
+_MARN_STEP_COVERS = {"partial_store": "MARN-NUM-001", "allreduce_store": "MARN-NUM-001",
+                     "norm_store": "MARN-NUM-003", "gamma_store": "MARN-NUM-003"}
+
+# V3: (step, row, world size, tie, values by tensor, low-bit?). Shapes (b, s, k, n) = (1, 4, 1, 32); unless given:
+# x1 0, x2 1, bias 0, dequantScale 1 (an FP19-exact word for INT64/UINT64), pertokenScale 0.5, comm scales 1, no x3.
+# output_store: the dequantised value bias * 1 * 0.5 (exact in fp32) stored by the pertoken kernels' CAST_RINT.
+# x3_store: product 128 (exact), plus x3, stored in bf16.
+# allreduce_store: rank r's stored value b_r * 0.25 is exact, their sum is not.
+# requant_cast: local 5 or 7 quantised exactly by scale1 1; r = int8(q * scale1 / scale2) is the inexact cast.
+# dequant_store: local 6, scale1 1, scale2 just below 1 with low mantissa bits: q * ratio = 6 / scale2 lies just
+#   above 6 (6.01 to 6.08), so r = 6 under every rounding mode of the requantising cast (truncation included), and
+#   r * scale2 is the inexact store.
+# fp19_scale: an unmasked INT64/UINT64 word of 1 + 3 * 2^-12 (0.75 of an FP19 ulp above 1); x1 = x2 = 1, so the
+#   output is the applied scale: 1.0 under FP19 truncation (device-facts 4, UNCONFIRMED), 1 + 2^-10 to nearest.
+V3_STEP_PROBES = (
+    ("output_store", "bf16_pt", 1, False, {"bias": "const:515"}, False),
+    ("output_store", "bf16_pt", 1, True, {"bias": "const:514"}, False),
+    ("output_store", "fp16_pt", 1, False, {"bias": "const:4099"}, False),
+    ("output_store", "fp16_pt", 1, True, {"bias": "const:4098"}, False),
+    ("x3_store", "bf16", 1, False, {"bias": "const:128", "x3": "const:0.75"}, False),
+    ("x3_store", "bf16", 1, True, {"bias": "const:128", "x3": "const:0.5"}, False),
+    ("allreduce_store", "bf16", 2, False, {"bias": "rank:512,3", "dequantScale": "const:0.25"}, False),
+    ("allreduce_store", "fp16_i64", 2, False, {"bias": "rank:8192,6", "dequantScale": "word_unmasked:0.25"}, False),
+    ("requant_cast", "bf16", 1, False, {"x1": "const:7", "commQuantScale2": "shared:const:4"}, True),
+    ("requant_cast", "bf16", 1, True, {"x1": "const:5", "commQuantScale2": "shared:const:2"}, True),
+    ("requant_cast", "fp16_i64", 1, False, {"x1": "const:7", "commQuantScale2": "shared:const:4"}, True),
+    ("requant_cast", "fp16_i64", 1, True, {"x1": "const:5", "commQuantScale2": "shared:const:2"}, True),
+    ("dequant_store", "bf16", 1, False, {"x1": "const:6", "commQuantScale2": "shared:const:0.98828125"}, True),
+    ("dequant_store", "bf16", 1, True, {"x1": "const:6", "commQuantScale2": "shared:const:0.9921875"}, True),
+    ("dequant_store", "fp16_i64", 1, False, {"x1": "const:6", "commQuantScale2": "shared:const:0.99853515625"},
+     True),
+    ("fp19_scale", "fp16_i64", 1, False, {"x1": "const:1", "dequantScale": "word_unmasked:1.000732421875"}, False),
+    ("fp19_scale", "fp16_u64", 1, False, {"x1": "const:1", "dequantScale": "word_unmasked:1.000732421875"}, False),
+)
+# rounding steps whose tie probes meet their tie inside the pipeline, not at the output's own rounding (the
+# reference output of such a probe is representable: tests/test_casegen's tie-distance check)
+INNER_TIE_STEPS = frozenset({(v3.OP, "int8_cast"), (v3.OP, "requant_cast")})
+
+
+def _probe_params(step: str, tie: bool, exact_outputs=None) -> tuple:
+    head = (("exact_outputs", exact_outputs),) if exact_outputs else ()
+    return head + (("rounding_step", step), ("tie", tie))
+
+
+def _marn_step_probes() -> list[Case]:
+    cases = []
+    for step, dt, ws, tie, values, outputs in MARN_STEP_PROBES:
+        for op in marn.OPS:
+            t = marn.base_tensors(op, dt, marn.Shape("probe", 1, 4, 16, 32, ""))
+            for name, spec in {"x1": "const:0", "bias": "const:0", "residual": "const:0", "gamma": "const:1",
+                               **values}.items():
+                t[name] = replace(t[name], values=spec)
+            cases.append(marn._case(op, f"probe_{step}_{'tie' if tie else 'non_tie'}", dt, ws, t,
+                                    marn.base_attrs(k=16), kind="exact", profile="signoff",
+                                    params=_probe_params(step, tie, outputs),
+                                    covers=["MARN-NUM-004", _MARN_STEP_COVERS[step]] + marn.inplace_covers(op)))
+    return cases
+
+
+def _v3_step_probes() -> list[Case]:
+    rows = {r.name: r for r in v3.ROWS}
+    cases = []
+    for step, row_name, ws, tie, values, lowbit in V3_STEP_PROBES:
+        row = rows[row_name]
+        t = v3.tensors(row, v3.Shape("probe", 1, 4, 1, 32), scale_shape="1", x3="x3" in values, lowbit=lowbit,
+                       exact=True)
+        for name, spec in {"x1": "const:0", "x2": "const:1", "bias": "const:0", **values}.items():
+            t[name] = replace(t[name], values=spec)
+        covers = ["V3-NUM-001", "V3-NUM-005"] + (["V3-NUM-002"] if row.deq in ("int64", "uint64") else []) \
+            + (["V3-NUM-003"] if lowbit else [])
+        cases.append(v3._case(f"probe_{step}_{'tie' if tie else 'non_tie'}-{row.name}", row.out, ws, t, v3.attrs(1),
+                              kind="exact", profile="signoff", params=_probe_params(step, tie), covers=covers))
+    return cases
 
 
 def probe_cases() -> list[Case]:
@@ -212,7 +327,7 @@ def probe_cases() -> list[Case]:
                                                              ("tie", "non_tie" not in name)),
                                   covers=["V3-NUM-003", "V3-NUM-004", "V3-NUM-005"]
                                   + (["V3-NUM-002"] if row.deq in ("int64", "uint64") else [])))
-    return cases
+    return cases + _marn_step_probes() + _v3_step_probes()
 
 
 def all_cases() -> list[Case]:

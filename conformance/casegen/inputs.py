@@ -11,6 +11,8 @@ Value distributions (chosen so a correct device passes with margin and a wrong o
 - probe_bias, probe_residual   the bf16 rounding-point probe (casegen.marn.probe_cases)
 - output   an output buffer filled with NaN, so an unwritten element cannot pass
 - uniform:lo:hi, const:v            plain helpers
+- cols:v0,v1,...   the last axis cycles through the values; rank:v0,v1,...   rank r's tensor is v_r everywhere
+                   (the rounding probes, casegen/design.py)
 - deq:enc   dequantScale of ~1/|x1 @ x2| (from k) times U(0.5, 1.5); enc = f32 | bf16 | word (encoded by
             trans_quant_param, round mode 0) | word_r1 (round mode 1); word_unmasked:v keeps all 32 bits of v
 - bias_acc  int32 bias of the order of x1 @ x2 (from k)
@@ -85,7 +87,7 @@ def _draw_uniform_family(dtype: str, rng: np.random.Generator, shape, family) ->
     return out
 
 
-def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.ndarray:
+def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape, rank: int = 0) -> np.ndarray:
     name = spec.values
     family = _uniform_family(name, case)
     if name in ("deq:word", "deq:word_r1"):  # the float32 scale, encoded by trans_quant_param
@@ -96,6 +98,10 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
         return _draw_uniform_family(spec.dtype, rng, shape, family)
     if name.startswith("const:"):
         x = np.full(shape, float(name.split(":")[1]), dtype=np.float32)
+    elif name.startswith(("cols:", "rank:")):
+        values = [float(v) for v in name.split(":")[1].split(",")]
+        x = (np.resize(np.asarray(values, np.float32), shape) if name.startswith("cols:")
+             else np.full(shape, values[rank], np.float32))
     elif name.startswith("word_unmasked:"):
         return quant.unmasked_quant_param(np.full(shape, float(name.split(":")[1]), np.float32)).astype(
             dtypes.np_dtype(spec.dtype))
@@ -122,7 +128,7 @@ def _draw(spec: TensorSpec, case: Case, rng: np.random.Generator, shape) -> np.n
 
 
 def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None,
-            shared: np.random.Generator | None = None) -> TensorArg:
+            shared: np.random.Generator | None = None, rank: int = 0) -> TensorArg:
     shape = spec.shape
     if rng is not None and spec.values.startswith("shared:"):
         rng, spec = shared, TensorSpec(spec.dtype, spec.shape, spec.values[len("shared:"):], spec.layout, spec.format)
@@ -139,7 +145,7 @@ def _tensor(spec: TensorSpec, case: Case, rng: np.random.Generator | None,
                              quant.nz_storage_shape(rows, cols, dtypes.np_dtype(spec.dtype).itemsize), None)
         return TensorArg.descriptor(spec.dtype, shape, strides=strides, format=spec.format)
     if spec.layout == CONTIGUOUS:
-        arr = _draw(spec, case, rng, shape)
+        arr = _draw(spec, case, rng, shape, rank)
     elif spec.layout == TRANSPOSED:
         base = _draw(spec, case, rng, shape[:-2] + (shape[-1], shape[-2]))
         arr = np.swapaxes(base, -1, -2)
@@ -168,7 +174,7 @@ def materialise(case: Case, run_seed: int) -> Invocation:
     for rank in range(case.world_size):
         rng = None if case.shape_only else np.random.default_rng(streams[rank])
         shared = None if case.shape_only else np.random.default_rng(streams[-1])  # same draws on every rank
-        ranks.append({name: (None if spec is None else _tensor(spec, case, rng, shared))
+        ranks.append({name: (None if spec is None else _tensor(spec, case, rng, shared, rank))
                       for name, spec in case.tensors})
     attrs = {k: v for k, v in case.attrs if not k.startswith("_")}
     return Invocation(op=case.op, world_size=case.world_size, ranks=tuple(ranks), attrs=attrs,

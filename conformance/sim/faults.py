@@ -14,8 +14,8 @@ faults of the generic sites, and the shared faults: one bug class several operat
 each operator's own faults live in its own module (sim/<op>_faults.py), which its record points to (`faults`: a
 function returning its Faults, and its `Share`s of the shared faults: the constraints a shared fault breaks in that
 operator and its hooks at that operator's sites). The registry is assembled on first use (FAULTS,
-RELATION_FAULTS, CONTRACT_FAULTS are module attributes built lazily), so importing this module imports no
-operator's code.
+RELATION_FAULTS, CONTRACT_FAULTS, ROUNDING_FAULTS are module attributes built lazily), so importing this module
+imports no operator's code.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..hooks import INT32_BOUND_EXCEEDED, SIM_OUTPUTS, SITES, TRANSPOSED_X2_REJECTED, RULE_CHECKED, check_site
+from .. import dtypes
+from ..hooks import (INT32_BOUND_EXCEEDED, ROUNDING_STEP, SIM_OUTPUTS, SITES, TRANSPOSED_X2_REJECTED,
+                     RULE_CHECKED, check_site)
 from ..spec import CONSTRAINTS
 from ..spec.model import UNSUPPORTED_INPUT_READINGS
 
@@ -43,7 +45,9 @@ class Fault:
     unsupported_inputs: str = UNSUPPORTED_INPUT_READINGS[0]
     # "contract": the contract checks must kill it (tests/test_detection.py, the self-check); "behaviour": a
     # change the contract permits (violates nothing), seen only by differential fuzzing (`fuzz --against`);
-    # "relation": a metamorphic relation must catch it (RELATION_FAULTS, tests/test_relations_unit.py)
+    # "relation": a metamorphic relation must catch it (RELATION_FAULTS, tests/test_relations_unit.py);
+    # "rounding": one named rounding step rounds another way: its rounding probes must catch it (ROUNDING_FAULTS,
+    # tests/test_rounding_probes.py; docs/rounding-probes.md)
     kind: str = "contract"
     # hook site (conformance/hooks.py) -> hook(value, **context) -> the value the faulty implementation uses
     hooks: dict[str, Callable] = field(default_factory=dict, compare=False, repr=False)
@@ -139,6 +143,49 @@ _SHARED = [
           "often): the result depends on which shard rank 0 holds.", kind="relation"),
 ]
 
+# ---- rounding faults: one named rounding step rounds toward zero or half away from zero --------------------------
+def half_away_to(x: np.ndarray, name: str) -> np.ndarray:
+    """float32 values rounded to the 16-bit float dtype `name` to nearest, ties away from zero."""
+    x = np.asarray(x, dtype=np.float32)
+    toward = dtypes.truncate_to(x, name)
+    away = toward.copy()
+    inexact = toward.astype(np.float32) != x
+    away.view(np.uint16)[inexact] += np.uint16(1)  # sign-magnitude: one ulp further from zero
+    x64 = x.astype(np.float64)
+    nearer_away = np.abs(away.astype(np.float64) - x64) <= np.abs(x64 - toward.astype(np.float64))
+    return np.where(inexact & nearer_away, away, toward)
+
+
+def truncate_int8(v) -> np.ndarray:
+    return np.clip(np.trunc(np.asarray(v, np.float64)), -128, 127).astype(np.int8)
+
+
+def half_away_int8(v) -> np.ndarray:
+    v = np.asarray(v, np.float64)
+    return np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), -128, 127).astype(np.int8)
+
+
+# what a wrong rounding step rounds with, by the kind of value it makes: a 16-bit float store (x, dtype) or an
+# int8 cast (v)
+WRONG_ROUNDERS = {"float": {"truncate": dtypes.truncate_to, "half_away": half_away_to},
+                  "int8": {"truncate": truncate_int8, "half_away": half_away_int8}}
+_MODE_WORDS = {"truncate": "toward zero", "half_away": "to nearest with ties away from zero"}
+
+
+def rounding_faults(step: str, *, value: str, violates: tuple[str, ...], modes=("truncate", "half_away")) -> list:
+    """`round:<step>:<mode>` for each mode: the rounding step `step` ('<op>.<name>', asked at hook site
+    ROUNDING_STEP) rounds with that mode instead of to nearest, ties to even; every other step is correct."""
+    def hook_for(wrong):
+        def hook(rounder, step: str, **_):
+            return wrong if step == target else rounder
+        return hook
+    target = step
+    return [Fault(f"round:{step}:{mode}", violates,
+                  f"The {step} rounding rounds {_MODE_WORDS[mode]} instead of to nearest, ties to even (every "
+                  f"other rounding step correct).", kind="rounding",
+                  hooks={ROUNDING_STEP: hook_for(WRONG_ROUNDERS[value][mode])}) for mode in modes]
+
+
 # The order of the named faults in FAULTS and RELATION_FAULTS: the self-check's order, `mc2-conformance faults`'
 # listing and the order hooks at one site apply in. It is the catalogue's historical order, which no rule derives
 # (it interleaves the operators), so it is kept here, in one place; a fault not listed (a new operator's) follows
@@ -213,7 +260,8 @@ def _registry() -> dict[str, object]:
     with _BUILD:
         if _REGISTRY is None:
             named = _named()
-            faults = {f.name: f for f in [*(f for f in named if f.kind != "relation"), *_unchecked()]}
+            faults = {f.name: f for f in [*(f for f in named if f.kind not in ("relation", "rounding")),
+                                          *_unchecked()]}
             _REGISTRY = dict(
                 FAULTS=faults,
                 # what the self-check kills
@@ -222,13 +270,19 @@ def _registry() -> dict[str, object]:
                 # backend keeps without needing a reference. They are proven by tests/test_relations_unit.py, not
                 # by the case catalogue (a case judged alone against the reference may not see them), so they are
                 # kept out of FAULTS.
-                RELATION_FAULTS={f.name: f for f in named if f.kind == "relation"})
+                RELATION_FAULTS={f.name: f for f in named if f.kind == "relation"},
+                # Rounding faults: one named rounding step rounded another way (rounding_faults above). Each is
+                # proven by its step's rounding probes (tests/test_rounding_probes.py), which no other case needs
+                # to catch (random data meets a tie almost never), so they are kept out of FAULTS and of the
+                # self-check's kill list.
+                ROUNDING_FAULTS={f.name: f for f in named if f.kind == "rounding"})
         return _REGISTRY
 
 
 def __getattr__(name: str):
-    """FAULTS, CONTRACT_FAULTS and RELATION_FAULTS, assembled on first use (the operators' fault modules)."""
-    if name in ("FAULTS", "CONTRACT_FAULTS", "RELATION_FAULTS"):
+    """FAULTS, CONTRACT_FAULTS, RELATION_FAULTS and ROUNDING_FAULTS, assembled on first use (the operators' fault
+    modules)."""
+    if name in ("FAULTS", "CONTRACT_FAULTS", "RELATION_FAULTS", "ROUNDING_FAULTS"):
         value = _registry()[name]
         globals()[name] = value
         return value
@@ -238,12 +292,13 @@ def __getattr__(name: str):
 class FaultSet(frozenset):
     """The faults injected into one simulator (a set of their names): the hooks (conformance.hooks.Hooks) its
     host checks and arithmetic ask. `at(site, value, **context)` passes `value` through the hooks the active
-    faults declare for `site`, in registry order (FAULTS, then RELATION_FAULTS); an undeclared site raises."""
+    faults declare for `site`, in registry order (FAULTS, RELATION_FAULTS, ROUNDING_FAULTS); an undeclared site
+    raises."""
 
     def __new__(cls, names=()):
         self = super().__new__(cls, names)
         built = _registry()
-        registry = {**built["FAULTS"], **built["RELATION_FAULTS"]}
+        registry = {**built["FAULTS"], **built["RELATION_FAULTS"], **built["ROUNDING_FAULTS"]}
         unknown = sorted(n for n in self if n not in registry)
         if unknown:
             raise KeyError(f"fault {unknown[0]!r} is not in the registry (sim/faults.py FAULTS)")
@@ -270,8 +325,8 @@ class FaultSet(frozenset):
 
 def parse_faults(names) -> FaultSet:
     registry = _registry()
-    faults, relation_faults = registry["FAULTS"], registry["RELATION_FAULTS"]
-    unknown = [n for n in names if n not in faults and n not in relation_faults]
+    faults, others = registry["FAULTS"], {**registry["RELATION_FAULTS"], **registry["ROUNDING_FAULTS"]}
+    unknown = [n for n in names if n not in faults and n not in others]
     if unknown:
         raise ValueError(f"unknown fault {unknown[0]!r}; `mc2-conformance faults` lists the {len(faults)} known")
     return FaultSet(names)

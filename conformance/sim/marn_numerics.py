@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, operators
-from ..hooks import site
+from ..hooks import ROUNDING_STEP, site
 from ..reference.marn import as_matrix
 
 # ---- hook sites of this arithmetic (its faults: sim/marn_faults.py) ----------------------------------------------
@@ -49,8 +49,9 @@ MARN_INPLACE_NORM_OUT = site("marn.inplace_norm_out", "the inplace variant's nor
 RMS_SOURCES = {"fp32_sum": ("x", "x"), "rounded_y": ("y", "y"), "split_d": ("x", "y")}
 
 
-def _rounder(faults):
-    return faults.at(MARN_ROUND, dtypes.round_to)
+def _rounder(faults, step: str | None = None):
+    rnd = faults.at(MARN_ROUND, dtypes.round_to)
+    return rnd if step is None else faults.at(ROUNDING_STEP, rnd, step=f"marn.{step}")  # one named store
 
 
 def allreduce(partials: list[np.ndarray], dtype: str, accumulation: str, rnd) -> np.ndarray:
@@ -110,12 +111,12 @@ def _stored(operands, r: int, world: int, faults, rows: slice = slice(None)) -> 
     if bias is not None and faults.at(MARN_BIAS_APPLIED, True, rank=r):
         part += bias
     part = faults.at(MARN_PARTIAL, part, rank=r)
-    return faults.at(MARN_STORED_PARTIALS, [_rounder(faults)(part, dtype)], rank=r, world=world)
+    return faults.at(MARN_STORED_PARTIALS, [_rounder(faults, "partial_store")(part, dtype)], rank=r, world=world)
 
 
 def reduce_partials(partials: list[np.ndarray], dtype: str, accumulation: str, faults) -> np.ndarray:
     """What every rank holds after the all-reduce (partials in rank order)."""
-    return faults.at(MARN_REDUCED, allreduce(partials, dtype, accumulation, _rounder(faults)))
+    return faults.at(MARN_REDUCED, allreduce(partials, dtype, accumulation, _rounder(faults, "allreduce_store")))
 
 
 def _out_buffer(arg, dtype: str, m: int, n: int) -> np.ndarray:
@@ -136,7 +137,6 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults,
     computed in blocks (every step is elementwise or per row) unless the mean square is taken over rows (a
     fault's axis 0) and needs them all."""
     dtype = t["x1"].dtype
-    rnd = _rounder(faults)
     res_arg = t["residual"]
     if mm.size == 0:  # empty b*s or n: nothing to compute, outputs keep their (empty) shapes
         empty = np.zeros(res_arg.shape, dtypes.np_dtype(dtype))
@@ -157,19 +157,19 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults,
     for lo, hi in blocks:
         mm32 = mm[lo:hi].astype(np.float32)
         x = faults.at(MARN_RESIDUAL_SUM, mm32 + residual_all[lo:hi].astype(np.float32), mm=mm32)
-        y = rnd(x, dtype)
+        y = _rounder(faults, "y_store")(x, dtype)
         y32 = y.astype(np.float32)
         src = y32 if num_from == "y" else x
         with np.errstate(invalid="ignore", divide="ignore"):
             ms = np.mean(np.square(y32 if ms_from == "y" else x), axis=axis, keepdims=True, dtype=np.float32)
             rstd = faults.at(MARN_RSTD, 1.0 / np.sqrt(ms + eps), ms=ms, eps=eps)
-        normed = rnd(src * rstd.astype(np.float32), dtype)
+        normed = _rounder(faults, "norm_store")(src * rstd.astype(np.float32), dtype)
         y_all[lo:hi] = y
         if gamma is None:
             norm_all[lo:hi] = normed
         else:
             norm32 = normed.astype(np.float32) * gamma
-            norm_all[lo:hi] = rnd(norm32, dtype)
+            norm_all[lo:hi] = _rounder(faults, "gamma_store")(norm32, dtype)
             perturbed = faults.at(MARN_NORM_OUT_BLOCK, perturbed, block=norm_all[lo:hi], exact=norm32)
     shape = res_arg.shape
     y, norm_out = y_all.reshape(shape), norm_all.reshape(shape)
@@ -190,7 +190,7 @@ def run(op: str, ranks, attrs: dict, faults, accumulation: str,
     rows = max(1, (1 << 19) // max(n, 1))
     mm = None
     for lo in range(0, max(m, 1), rows):  # the all-reduce of one row block at a time: no (m, n) float32 whole
-        acc = Allreduce(dtype, accumulation, _rounder(faults))
+        acc = Allreduce(dtype, accumulation, _rounder(faults, "allreduce_store"))
         for r in range(world):
             for p in _stored(operands[r], r, world, faults, slice(lo, lo + rows)):
                 acc.add(p)

@@ -12,7 +12,7 @@ import numpy as np
 from .. import dtypes, quant
 from ..reference.v3 import rows
 from ..validate.v3 import V3_DIM_BOUND_EXCEEDED, V3_NULL_OPTIONAL_REJECTED, V3_NZ_X2_REJECTED
-from .faults import Fault, Share
+from .faults import Fault, Share, rounding_faults
 from .v3_numerics import (V3_ACCUMULATOR_BIAS, V3_ALLREDUCED, V3_ALLTOALL_BLOCK, V3_COMM_SCALES, V3_DEQUANT_SCALE,
                           V3_DEQUANTISED, V3_GATHERED, V3_LOCAL_VALUE, V3_LOCAL_X3, V3_LOCALS, V3_PERTOKEN_SCALED,
                           V3_RANK_OUTPUT, V3_REDUCED, V3_TO_INT8, V3_X2_MATRIX)
@@ -160,6 +160,39 @@ _FAULTS = [
 ]
 
 
+def _fp19_rounded(half_away: bool):
+    """An INT64/UINT64 word's fp32 scale rounded to its FP19 part (13 low mantissa bits dropped) to nearest, ties to
+    even or away from zero, instead of truncated (device-facts 4); float scales unchanged."""
+    def hook(value, scale, **_):
+        if scale.dtype not in ("int64", "uint64"):
+            return value
+        bits = np.asarray(scale.data).reshape(-1).view(np.uint64) & np.uint64(0xFFFFFFFF)
+        low, odd = bits & np.uint64(0x1FFF), (bits >> np.uint64(13)) & np.uint64(1)
+        up = low >= np.uint64(0x1000) if half_away else (low > np.uint64(0x1000)) | ((low == np.uint64(0x1000)) & (
+            odd == np.uint64(1)))
+        bits = bits + np.where(up, np.uint64(0x2000), np.uint64(0))  # a carry ripples into the exponent
+        return (bits & quant.FP19_MASK).astype(np.uint32).view(np.float32)
+    return hook
+
+
+# Rounding faults (kind "rounding", docs/rounding-probes.md): one rounding step rounded toward zero, or half away
+# from zero where the source states its tie rule; the FP19 scale, whose modelled rule is truncation, rounded to
+# nearest instead. Each fails its step's probes (casegen/design.py V3_STEP_PROBES, V3_INT8_PROBES).
+_ROUNDING = [
+    *rounding_faults("v3.output_store", value="float", violates=("V3-NUM-001",)),
+    *rounding_faults("v3.x3_store", value="float", violates=("V3-NUM-001",)),
+    *rounding_faults("v3.allreduce_store", value="float", violates=("V3-NUM-001",), modes=("truncate",)),
+    *rounding_faults("v3.int8_cast", value="int8", violates=("V3-NUM-003",)),
+    *rounding_faults("v3.requant_cast", value="int8", violates=("V3-NUM-003",)),
+    *rounding_faults("v3.dequant_store", value="float", violates=("V3-NUM-003",)),
+    *(Fault(f"round:v3.fp19_scale:{mode}", ("V3-NUM-002",),
+            f"An INT64/UINT64 dequantScale word's fp32 scale is rounded to FP19 {words} instead of truncated "
+            "(device-facts 4).", kind="rounding", hooks={V3_DEQUANT_SCALE: _fp19_rounded(mode == "half_away")})
+      for mode, words in (("nearest_even", "to nearest, ties to even"),
+                          ("half_away", "to nearest, ties away from zero"))),
+]
+
+
 def faults() -> list:
     """V3's named faults and its shares of the shared ones (conformance/operators/v3.py: `faults`)."""
-    return list(_FAULTS)
+    return list(_FAULTS) + _ROUNDING

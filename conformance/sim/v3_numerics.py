@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes, quant
-from ..hooks import site
+from ..hooks import ROUNDING_STEP, site
 from ..reference.v3 import int_matmul, rows, scale_values, wrap_int32, x2_matrix
 from .marn_numerics import allreduce
 
@@ -43,8 +43,13 @@ V3_REDUCED = site("v3.reduced", "the all-reduced result in the output's shape (i
 V3_RANK_OUTPUT = site("v3.rank_output", "rank r's copy of the result (in place); context rank, world")
 
 
-def _int8(v, faults):
-    return faults.at(V3_TO_INT8, quant.to_int8)(v)
+def _int8(v, faults, step: str = "int8_cast"):
+    return faults.at(ROUNDING_STEP, faults.at(V3_TO_INT8, quant.to_int8), step=f"v3.{step}")(v)
+
+
+def _store(faults, step: str):
+    """The rounder of one named store to the output dtype (hook site ROUNDING_STEP)."""
+    return faults.at(ROUNDING_STEP, dtypes.round_to, step=f"v3.{step}")
 
 
 def _dequant_scale(t, faults) -> np.ndarray:
@@ -74,9 +79,9 @@ def local_stored(t: dict, out_dtype: str, faults, x3_rounding: str = "after_stor
     x3 = faults.at(V3_LOCAL_X3, t.get("x3"))
     if x3 is not None:
         if x3_rounding == "after_store":
-            value = dtypes.round_to(value, out_dtype).astype(np.float32)
+            value = _store(faults, "output_store")(value, out_dtype).astype(np.float32)
         value = value + rows(x3.data).astype(np.float32)
-    return dtypes.round_to(value, out_dtype)
+    return _store(faults, "x3_store" if x3 is not None else "output_store")(value, out_dtype)
 
 
 def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
@@ -101,11 +106,11 @@ def _lowbit(locals_, s1_t, s2_t, out_dtype, world, faults):
         total = np.zeros((hi - lo, qs[0].shape[1]), np.float32)
         for q in qs:
             total += q[lo:hi].astype(np.float16).astype(np.float32)
-        r[lo:hi] = _int8((total * ratio).astype(np.float16), faults)
+        r[lo:hi] = _int8((total * ratio).astype(np.float16), faults, "requant_cast")
     r = faults.at(V3_GATHERED, r, block=block, world=world)
-    if out_dtype == "float16":
-        return (r.astype(np.float16) * s2.astype(np.float16)).astype(np.float16)
-    return dtypes.round_to(r.astype(np.float32) * s2_32, out_dtype)
+    # fp16 multiplies by fp16(scale2) in fp16: int8 times an fp16 value is exact in fp32, so one rounding is that
+    s2_out = s2.astype(np.float16).astype(np.float32) if out_dtype == "float16" else s2_32
+    return _store(faults, "dequant_store")(r.astype(np.float32) * s2_out, out_dtype)
 
 
 def combine(locals_: list[np.ndarray], ranks, attrs: dict, faults, accumulation: str) -> np.ndarray:
@@ -118,7 +123,7 @@ def combine(locals_: list[np.ndarray], ranks, attrs: dict, faults, accumulation:
     if c1 is not None and c2 is not None:
         result = _lowbit(locals_, c1, c2, out_dtype, world, faults)
     else:
-        result = allreduce(locals_, out_dtype, accumulation, dtypes.round_to)
+        result = allreduce(locals_, out_dtype, accumulation, _store(faults, "allreduce_store"))
     result = faults.at(V3_ALLREDUCED, result, x3=ranks[0].get("x3"), out_dtype=out_dtype)
     return faults.at(V3_REDUCED, result.reshape(out_spec.shape))
 

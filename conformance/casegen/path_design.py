@@ -115,7 +115,7 @@ def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: st
             continue
         stated = {(b.id, s.name) for b in op.path_branches.load() for s in b.sides if s.unreached}
         pool = [(c, _items(c, revision), sim_cost(c)) for c in op.path_candidates() if _fits(c)]
-        for this in {c.op for c, _, _ in pool}:
+        for this in dict.fromkeys(c.op for c, _, _ in pool):  # candidate order: deterministic
             own = operators.get(this)
             # items without the dtype: each side at each operator and platform
             sides = [(c, frozenset((i[0],) + i[2:] for i in items if i[0] == this and _own(own, i[3])

@@ -119,7 +119,8 @@ def coverage(cases: Iterable, *, revision: str | None = None, platforms: Iterabl
         branches=[BranchReach(b.id, b.stage, b.decision, b.source_at(rev), tuple(b.operators), b.published, b.bound,
                               b.platform_dependent,
                               [SideReach(s.name, s.condition, s.unreached,
-                                         {p.name: tuple(sorted(reached[(b.id, s.name, p.name)])) for p in on})
+                                         {p.name: tuple(sorted(reached[(b.id, s.name, p.name)])) for p in on},
+                                         tuple(s.unreached_on))
                                for s in b.sides])
                   for b in branches])
 

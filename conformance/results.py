@@ -324,6 +324,12 @@ class SideReach:
     condition: str = ""
     reason: str = ""  # why no case need reach it (the model's Side.unreached); "": a case must
     reached: dict = field(default_factory=dict)  # platform name -> tuple of case ids, sorted
+    reason_platforms: tuple = ()  # the platforms the reason holds on (the model's Side.unreached_on); (): every one
+
+    def reason_on(self, platform: str) -> str:
+        """The stated reason on `platform`, or NO_REASON."""
+        holds = self.reason and (not self.reason_platforms or platform in self.reason_platforms)
+        return self.reason if holds else NO_REASON
 
 
 @dataclass
@@ -371,7 +377,7 @@ class PathCoverage:
         return [(b, s) for b in self.branches for s in b.sides]
 
     def unreached(self) -> list[Unreached]:
-        return [Unreached(b.id, s.name, p, s.reason or NO_REASON) for b, s in self.sides() for p in self.platforms
+        return [Unreached(b.id, s.name, p, s.reason_on(p)) for b, s in self.sides() for p in self.platforms
                 if not s.reached.get(p)]
 
     def without_reason(self) -> list[Unreached]:
@@ -400,6 +406,7 @@ class PathCoverage:
         index = {cid: i for i, cid in enumerate(self.cases)}
         branches = [{**{k: getattr(b, k) for k in _BRANCH_FACTS}, "operators": list(b.operators),
                      "sides": [{"name": s.name, "condition": s.condition, "reason": s.reason,
+                                "reason_platforms": list(s.reason_platforms),
                                 "reached": {p: len(s.reached.get(p, ())) for p in self.platforms},
                                 "cases": {p: (list(s.reached.get(p, ())) if ids
                                               else [index[c] for c in s.reached.get(p, ())])
@@ -427,7 +434,8 @@ class PathCoverage:
 
         branches = [BranchReach(**{k: b.get(k, "") for k in _BRANCH_FACTS if k in b},
                                 sides=[SideReach(s["name"], s.get("condition", ""), s.get("reason", ""),
-                                                 {p: ids(xs) for p, xs in (s.get("cases") or {}).items()})
+                                                 {p: ids(xs) for p, xs in (s.get("cases") or {}).items()},
+                                                 tuple(s.get("reason_platforms") or ()))
                                        for s in b.get("sides") or ()])
                     for b in d.get("branches") or ()]
         for b in branches:

@@ -113,19 +113,22 @@ def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: st
     for op in operators.all_operators():
         if op.path_candidates is None:
             continue
-        stated = {(b.id, s.name) for b in op.path_branches.load() for s in b.sides if s.unreached}
+        from ..sim.cann.paths import PLATFORMS
+        # (platform, branch, side) with a stated reason: not designed for here
+        stated = {(p.name, b.id, s.name) for b in op.path_branches.load() for s in b.sides for p in PLATFORMS
+                  if s.reason_on(p.name)}
         pool = [(c, _items(c, revision), sim_cost(c)) for c in op.path_candidates() if _fits(c)]
         for this in dict.fromkeys(c.op for c, _, _ in pool):  # candidate order: deterministic
             own = operators.get(this)
             # items without the dtype: each side at each operator and platform
             sides = [(c, frozenset((i[0],) + i[2:] for i in items if i[0] == this and _own(own, i[3])
-                                   and i[3:] not in stated), cost) for c, items, cost in pool if c.op == this]
+                                   and i[2:] not in stated), cost) for c, items, cost in pool if c.op == this]
             done = {(i[0],) + i[2:] for i in reached}
             wanted = {key for _, keys, _ in sides for key in keys} - done
             _cover(sides, wanted, done, chosen, profile)
             reached |= {i for c in chosen if c.op == this for i in _items(c, revision)}
             # the second dtype where it is cheap
-            cheap = [(c, frozenset(i for i in items if i[0] == this and _own(own, i[3]) and i[3:] not in stated),
+            cheap = [(c, frozenset(i for i in items if i[0] == this and _own(own, i[3]) and i[2:] not in stated),
                       cost) for c, items, cost in pool if c.op == this and cost <= SECOND_DTYPE_MAX_SECONDS]
             wanted = {key for _, keys, _ in cheap for key in keys} - reached
             _cover(cheap, wanted, reached, chosen, profile)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ..results import NO_REASON
 from .common import CliError, add_suite_options, context_of
 
 EXAMPLES = 3  # case ids shown per side and platform (--json lists them all)
@@ -47,7 +48,8 @@ def lines(cov, *, profile: str) -> list[str]:
         out.append("every side is reached on every platform")
     for (branch, side, reason), platforms in by_side.items():
         out.append(f"  {branch} / {side} on {', '.join(platforms)}: {reason}")
-    stated = [(b.id, s.name, s.reason) for b, s in cov.sides() if s.reason and any(s.reached.values())]
+    stated = [(b.id, s.name, s.reason) for b, s in cov.sides()
+              if any(s.reached.get(p) and s.reason_on(p) != NO_REASON for p in cov.platforms)]
     if stated:  # informational: a hardware-only side a shape-only case reaches, or a reason gone stale
         out.append(f"sides reached although their model states why none would be ({len(stated)}):")
         out += [f"  {branch} / {side}: {reason}" for branch, side, reason in stated]

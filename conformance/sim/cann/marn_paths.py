@@ -316,7 +316,7 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                                   "(the base-block branches of this turn are then not decided)",
                      "unreachable on a2-20c (searched, not proven: m to 8,192, k to 16,384, n to 16,384, world 1 and "
                      "2, both dtypes and x2 layouts): the modelled bank entries match the 24-core part's shapes "
-                     "(reached on a2-24c)"),
+                     "(reached on a2-24c)", ("a2-20c",)),
                 Side("bank_split_k",
                      "a bank entry with tilingEnable 2 (single-core split-K): at c29bc10 the tiling key then names "
                      "a split-K template that the MARN kernel has no branch for (matmul_all_reduce_add_rms_norm"
@@ -364,9 +364,9 @@ MARN_BRANCHES: tuple[Branch, ...] = (
                "128x256 or 256x128 block of baseK 64",
                (Side("none", "another core count, block or baseK, or neither rule below applies"),
                 Side("rebalance_rows", "blocks < 4 * 24: baseM recomputed so the blocks fill whole waves",
-                     unreached=_ONLY_24_CORES),
+                     unreached=_ONLY_24_CORES, unreached_on=("a2-20c",)),
                 Side("shrink_rows", "blocks >= 96 and 128 < m <= 672: baseM shrunk by 16s while the row-block count "
-                                    "stays", unreached=_ONLY_24_CORES)),
+                                    "stays", unreached=_ONLY_24_CORES, unreached_on=("a2-20c",))),
                platform_dependent=True),
     *_per_turn("MARN-MM-BIAS-BASEN", "host tiling",
                "a bias caps the base block's n at 256 (DoBasicTiling's last step)",

@@ -66,6 +66,11 @@ class Side:
     # why no catalogue case reaches it, if none does: "hardware-only: ..." (only inputs the simulator cannot hold)
     # or "unreachable: ..." (no input of this API); "" = a case must reach it (tests/test_paths.py)
     unreached: str = ""
+    unreached_on: tuple[str, ...] = ()  # the platforms `unreached` holds on (a 24-core-only side: ("a2-20c",)); ()=all
+
+    def reason_on(self, platform: str) -> str:
+        """The stated reason this side need not be reached on `platform` ("" where a case must reach it)."""
+        return self.unreached if not self.unreached_on or platform in self.unreached_on else ""
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,7 @@ BRANCHES_V3: tuple[Branch, ...] = (
                 Side("small_m_retile", "the conditions hold: baseM = ceil16(m), baseN from L0 sizes (m <= 96) or the "
                      "best-scoring of 128/192/256 (m > 96), one core row along M",
                      unreached="unreachable on a2-20c: the re-tiling runs only with 24 or 16 cube cores (reached "
-                               "on a2-24c)")),
+                               "on a2-24c)", unreached_on=("a2-20c",))),
             published=False, platform_dependent=True,
             bound="CheckSupportConditionQbmm(Perchannel) is a stub in the published tree (op_cache_tiling.cpp:35-38); "
                   "the model takes it as false, so only the published pertoken/NZ/bf16 condition re-tiles"),

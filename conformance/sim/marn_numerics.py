@@ -66,8 +66,8 @@ def allreduce(partials: list[np.ndarray], dtype: str, accumulation: str, rnd) ->
 
 class Allreduce:
     """The all-reduce fed one stored partial at a time (rank order), so the in-process simulator never holds
-    all W partials: float32 sums each widened partial into one accumulator (row block by row block, the same
-    additions), output_dtype rounds after every add."""
+    all W partials: float32 sums each widened partial into one accumulator, output_dtype rounds after every
+    add."""
 
     def __init__(self, dtype: str, accumulation: str, rnd):
         if accumulation not in ("float32", "output_dtype"):
@@ -79,10 +79,8 @@ class Allreduce:
         if self.total is None:
             self.total = p.astype(np.float32) if self.accumulation == "float32" else p
         elif self.accumulation == "float32":
-            flat_total, flat_p = self.total.reshape(-1), p.reshape(-1)
-            step = 1 << 21
-            for lo in range(0, flat_total.size, step):
-                flat_total[lo:lo + step] += flat_p[lo:lo + step].astype(np.float32)
+            # widened as the add reads it (numpy's buffered cast): no float32 copy of the partial
+            np.add(self.total, p.reshape(self.total.shape), out=self.total, dtype=np.float32)
         else:
             self.total = self.rnd(self.total.astype(np.float32) + p.astype(np.float32), self.dtype)
 

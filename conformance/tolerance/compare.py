@@ -100,9 +100,8 @@ class BoundedBlocks:
         self._maxima = []
 
     def add(self, actual: np.ndarray, ref: np.ndarray, bound: np.ndarray) -> None:
-        """Count one block. The common case, every bound finite, takes fewer passes over the block (the same
-        float32 values: the error, its ratio to the bound, the same comparisons); any non-finite bound takes
-        `bounded`'s masking path."""
+        """Count one block: `bounded`'s arithmetic, in place, without its masking passes where every bound is
+        finite (the common case)."""
         a = np.array(actual, dtype=np.float32)  # a fresh float32 copy: it becomes the signed error in place
         self.elements += int(a.size)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -112,18 +111,16 @@ class BoundedBlocks:
                 self.away += away
                 self.toward += toward
             err = np.abs(signed, out=signed)
-            # a finite float32 sum of the bounds means none is NaN or infinite (an overflowing sum of finite
-            # bounds only sends the block down the masking path, which gives the same counts)
-            if np.isfinite(np.add.reduce(bound, axis=None)):
-                self.n_checked += int(a.size)
+            checkable = np.isfinite(bound)
+            n_checkable = int(np.count_nonzero(checkable))
+            self.n_checked += n_checkable
+            if n_checkable == a.size:  # nothing to mask
                 self.n_bad += int(a.size) - int(np.count_nonzero(np.less_equal(err, bound)))
                 ratio = np.divide(err, bound, out=err)
             else:
-                checkable = np.isfinite(bound)
                 bad = ~(err <= bound)  # NaN error (NaN or inf output) counts as bad
                 bad &= checkable
                 self.n_bad += int(np.count_nonzero(bad))
-                self.n_checked += int(np.count_nonzero(checkable))
                 ratio = np.divide(err, bound, out=err)
                 ratio[~checkable] = 0.0
         self._maxima.append(np.fmax.reduce(ratio, axis=None))  # nanmax without its all-NaN warning
@@ -144,13 +141,15 @@ class BoundedBlocks:
 
 
 def _balance_counts(signed: np.ndarray, ref: np.ndarray) -> tuple[int, int]:
-    """(away, toward): nonzero errors pointing away from zero and toward zero (oriented by the reference).
-    The product of the two signs is +1 (away), -1 (toward), 0 (a zero error or reference) or NaN (a NaN in
-    either): the same counts as pairing the four sign masks, in fewer passes."""
+    """(away, toward): nonzero errors pointing away from zero and toward zero (oriented by the reference)."""
     with np.errstate(invalid="ignore"):
-        lean = np.sign(signed)
-        lean *= np.sign(ref)
-        return int(np.count_nonzero(lean > 0)), int(np.count_nonzero(lean < 0))
+        up = signed > 0
+        down = signed < 0
+        pos = ref > 0
+        neg = ref < 0
+    away = int(np.count_nonzero(up & pos) + np.count_nonzero(down & neg))
+    toward = int(np.count_nonzero(down & pos) + np.count_nonzero(up & neg))
+    return away, toward
 
 
 def _balance(name: str, signed: np.ndarray, ref: np.ndarray) -> Check:

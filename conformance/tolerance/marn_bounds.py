@@ -54,8 +54,7 @@ def y_bound(shared: np.ndarray, y_ref: np.ndarray, residual: np.ndarray, red: Re
     """E_y for one rank: shared + u |y_ref| + gamma(W + 2, u32) |residual|. `abs_y` is |y_ref| if the caller
     has it (the same values, one pass fewer)."""
     u = dtypes.info(dtype).unit_roundoff
-    e_y = np.abs(y_ref) if abs_y is None else np.array(abs_y)
-    e_y *= np.float32(u)
+    e_y = np.multiply(np.abs(y_ref) if abs_y is None else abs_y, np.float32(u))
     e_y += shared
     scaled_residual = np.abs(residual)
     scaled_residual *= np.float32(gamma_n(red.world_size + 2, U32))

@@ -74,23 +74,38 @@ class BlockedReduction:
         self.shape = (self.x1[0].shape[0], self.x2[0].shape[1])
         self._rows = np.stack(row_norms, axis=1)  # (m, W)
         self._cols = np.stack(col_norms, axis=0)  # (W, n)
+        self._group_rows = max(1, GROUP_ELEMENTS // max(self.shape[1], 1))
 
     def block(self, lo: int, hi: int) -> ReducedMatmul:
         mm = absP = None
         for x1, x2, bias in zip(self.x1, self.x2, self.bias):
-            part = x1[lo:hi] @ x2
-            mag = np.abs(part)
-            if bias is not None:
-                part += bias
-                mag += np.abs(bias)
+            part = x1[lo:hi] @ x2  # one product per row block: its bits may depend on the block (class doc)
             if mm is None:
-                mm, absP = part, mag
-            else:
-                mm += part
-                absP += mag
+                mm, absP = part, np.abs(part)
+                if bias is not None:
+                    mm += bias
+                    absP += np.abs(bias)
+            else:  # mm += part + bias, absP += |part| + |bias|: the same two sums, group by group in cache
+                for a in range(0, part.shape[0], self._group_rows):
+                    _accumulate(mm[a:a + self._group_rows], absP[a:a + self._group_rows],
+                                part[a:a + self._group_rows], bias)
         # (m, W) @ (W, n): sum over ranks of outer(row norms, column norms); rounded up by one part in 2^20
-        absA = (self._rows[lo:hi] @ self._cols * (1 + 2.0**-20)).astype(np.float32)
-        return ReducedMatmul(mm, absA, absP, self.k, self.world_size)
+        absA = self._rows[lo:hi] @ self._cols
+        absA *= 1 + 2.0**-20
+        return ReducedMatmul(mm, absA.astype(np.float32), absP, self.k, self.world_size)
+
+
+GROUP_ELEMENTS = 1 << 16  # elements of the row groups elementwise sums run on (their temporaries stay in cache)
+
+
+def _accumulate(mm: np.ndarray, abs_partials: np.ndarray, part: np.ndarray, bias: np.ndarray | None) -> None:
+    """mm += part + bias and abs_partials += |part| + |bias| (bias None: not added), in place."""
+    mag = np.abs(part)
+    if bias is not None:
+        mag += np.abs(bias)
+        part += bias
+    abs_partials += mag
+    mm += part
 
 
 def reduced_matmul(inv: Invocation) -> ReducedMatmul:

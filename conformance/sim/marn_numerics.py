@@ -45,6 +45,10 @@ MARN_INPLACE_WRITTEN = site("marn.inplace_written", "what the inplace variant wr
 MARN_INPLACE_NORM_OUT = site("marn.inplace_norm_out", "the inplace variant's normOut (in place)")
 
 
+# elements of the row blocks finish() works on: every step is elementwise or per row, so the block size changes no
+# value; blocks this small keep a block's float32 temporaries in a core's L2 cache
+FINISH_BLOCK_ELEMENTS = 1 << 16
+
 # bf16 paths a correct kernel takes (device-facts 3): (mean-square source, numerator source)
 RMS_SOURCES = {"fp32_sum": ("x", "x"), "rounded_y": ("y", "y"), "split_d": ("x", "y")}
 
@@ -63,8 +67,8 @@ def allreduce(partials: list[np.ndarray], dtype: str, accumulation: str, rnd) ->
 
 class Allreduce:
     """The all-reduce fed one stored partial at a time (rank order), so the in-process simulator never holds
-    all W partials: float32 sums each widened partial into one accumulator (row block by row block, the same
-    additions), output_dtype rounds after every add."""
+    all W partials: float32 sums each widened partial into one accumulator, output_dtype rounds after every
+    add."""
 
     def __init__(self, dtype: str, accumulation: str, rnd):
         if accumulation not in ("float32", "output_dtype"):
@@ -76,10 +80,8 @@ class Allreduce:
         if self.total is None:
             self.total = p.astype(np.float32) if self.accumulation == "float32" else p
         elif self.accumulation == "float32":
-            flat_total, flat_p = self.total.reshape(-1), p.reshape(-1)
-            step = 1 << 21
-            for lo in range(0, flat_total.size, step):
-                flat_total[lo:lo + step] += flat_p[lo:lo + step].astype(np.float32)
+            # widened as the add reads it (numpy's buffered cast): no float32 copy of the partial
+            np.add(self.total, p.reshape(self.total.shape), out=self.total, dtype=np.float32)
         else:
             self.total = self.rnd(self.total.astype(np.float32) + p.astype(np.float32), self.dtype)
 
@@ -151,24 +153,25 @@ def finish(op: str, mm: np.ndarray, t: dict, attrs: dict, faults,
     norm_all = _out_buffer(out.get("normOut"), dtype, m, n)
     ms_from, num_from = ("y", "y") if dtype == "float16" else RMS_SOURCES[rms_source]
     axis = faults.at(MARN_RMS_AXIS, 1)
-    rows = max(1, (1 << 19) // n)  # rows per block
+    rows = max(1, FINISH_BLOCK_ELEMENTS // n)  # rows per block
     blocks = [(0, m)] if axis == 0 else [(lo, min(m, lo + rows)) for lo in range(0, m, rows)]
     perturbed = False  # hook site MARN_NORM_OUT_BLOCK: whether a fault already perturbed this rank's normOut
     for lo, hi in blocks:
         mm32 = mm[lo:hi].astype(np.float32)
-        x = faults.at(MARN_RESIDUAL_SUM, mm32 + residual_all[lo:hi].astype(np.float32), mm=mm32)
+        x = faults.at(MARN_RESIDUAL_SUM, np.add(mm32, residual_all[lo:hi], dtype=np.float32), mm=mm32)
         y = _rounder(faults, "y_store")(x, dtype)
+        y_all[lo:hi] = y
         y32 = y.astype(np.float32)
         src = y32 if num_from == "y" else x
         with np.errstate(invalid="ignore", divide="ignore"):
             ms = np.mean(np.square(y32 if ms_from == "y" else x), axis=axis, keepdims=True, dtype=np.float32)
             rstd = faults.at(MARN_RSTD, 1.0 / np.sqrt(ms + eps), ms=ms, eps=eps)
         normed = _rounder(faults, "norm_store")(src * rstd.astype(np.float32), dtype)
-        y_all[lo:hi] = y
         if gamma is None:
             norm_all[lo:hi] = normed
         else:
-            norm32 = normed.astype(np.float32) * gamma
+            norm32 = normed.astype(np.float32)
+            norm32 *= gamma
             norm_all[lo:hi] = _rounder(faults, "gamma_store")(norm32, dtype)
             perturbed = faults.at(MARN_NORM_OUT_BLOCK, perturbed, block=norm_all[lo:hi], exact=norm32)
     shape = res_arg.shape

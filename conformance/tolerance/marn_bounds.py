@@ -49,35 +49,51 @@ def y_bound_shared(red: ReducedMatmul, dtype: str, accumulation: str = DEFAULT_A
     return shared
 
 
-def y_bound(shared: np.ndarray, y_ref: np.ndarray, residual: np.ndarray, red: ReducedMatmul, dtype: str) -> np.ndarray:
-    """E_y for one rank: shared + u |y_ref| + gamma(W + 2, u32) |residual|."""
+def y_bound(shared: np.ndarray, y_ref: np.ndarray, residual: np.ndarray, red: ReducedMatmul, dtype: str, *,
+            abs_y: np.ndarray | None = None) -> np.ndarray:
+    """E_y for one rank: shared + u |y_ref| + gamma(W + 2, u32) |residual|. `abs_y` is |y_ref| if the caller
+    has it (the same values, one pass fewer)."""
     u = dtypes.info(dtype).unit_roundoff
-    e_y = np.abs(y_ref)
-    e_y *= np.float32(u)
+    e_y = np.multiply(np.abs(y_ref) if abs_y is None else abs_y, np.float32(u))
     e_y += shared
-    e_y += np.float32(gamma_n(red.world_size + 2, U32)) * np.abs(residual)
+    scaled_residual = np.abs(residual)
+    scaled_residual *= np.float32(gamma_n(red.world_size + 2, U32))
+    e_y += scaled_residual
     return e_y
 
 
 def norm_bound(y_ref: np.ndarray, e_y: np.ndarray, rstd: np.ndarray, gamma: np.ndarray, epsilon: float,
-               dtype: str) -> np.ndarray:
-    u, eta = dtypes.info(dtype).unit_roundoff, dtypes.info(dtype).tiny_abs
+               dtype: str, *, abs_y: np.ndarray | None = None, floor: np.ndarray | None = None) -> np.ndarray:
+    """E_norm per element. `abs_y` (|y_ref|) and `floor` (norm_floor(gamma, dtype)) are the caller's where it
+    has them (the same values, computed once instead of per call)."""
+    u = dtypes.info(dtype).unit_roundoff
     d = y_ref.shape[1]
-    ay = np.abs(y_ref)
-    # row sums in float64; elementwise work stays in float32 (outputs can hold 10^8 elements)
-    Q = np.square(ay).sum(axis=1, dtype=np.float64) + d * epsilon
-    q = (2 * (ay * e_y).sum(axis=1, dtype=np.float64) + np.square(e_y).sum(axis=1, dtype=np.float64)) / Q
+    ay = np.abs(y_ref) if abs_y is None else abs_y
+    # row sums in float64 of float32 squares and products; elementwise work stays in float32 (outputs can hold
+    # 10^8 elements); one float32 scratch array holds each term in turn
+    scratch = np.square(ay)
+    Q = scratch.sum(axis=1, dtype=np.float64) + d * epsilon
+    cross = np.multiply(ay, e_y, out=scratch).sum(axis=1, dtype=np.float64)
+    q = (2 * cross + np.square(e_y, out=scratch).sum(axis=1, dtype=np.float64)) / Q
     q += 2 * gamma_n(d + 3, U32)
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.where(q < 0.5, q / (2 * np.power(np.clip(1 - q, 1e-300, None), 1.5)), np.inf)
     theta = gamma_n(2, u) + gamma_n(6, U32)
     f_minus_1 = (rho + theta + rho * theta)[:, None]  # (1 + rho)(1 + theta) - 1, per row, no cancellation
-    scale = (rstd * np.abs(gamma.reshape(1, -1))).astype(np.float32)
+    scale = (rstd * np.abs(gamma.reshape(1, -1))).astype(np.float32, copy=False)
     # (|y| + E)(1 + rho)(1 + theta) - |y| == E (1 + f - 1) + |y| (f - 1)
     with np.errstate(invalid="ignore", over="ignore"):
-        bound = scale * (e_y * (1 + f_minus_1).astype(np.float32) + ay * f_minus_1.astype(np.float32))
-        bound += np.float32(eta) * (1 + np.abs(gamma.reshape(1, -1)).astype(np.float32))
+        bound = np.multiply(e_y, (1 + f_minus_1).astype(np.float32))
+        bound += np.multiply(ay, f_minus_1.astype(np.float32), out=scratch)
+        bound *= scale
+        bound += norm_floor(gamma, dtype) if floor is None else floor
     return bound
+
+
+def norm_floor(gamma: np.ndarray, dtype: str) -> np.ndarray:
+    """The last term of E_norm, eta (1 + |gamma|), as a (1, n) float32 row."""
+    eta = dtypes.info(dtype).tiny_abs
+    return np.float32(eta) * (1 + np.abs(gamma.reshape(1, -1)).astype(np.float32))
 
 
 def rank_bounds(inv, accumulation: str = DEFAULT_ACCUMULATION) -> dict[tuple[int, str], np.ndarray]:

@@ -298,7 +298,8 @@ def bound_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases()
+    from .marn_layers import layer_cases  # the LLM layers: their module builds on this one
+    return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases() + layer_cases()
 
 
 # ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------

@@ -373,7 +373,8 @@ def invalid_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return valid_cases() + ambiguity_cases() + exact_cases() + invalid_cases()
+    from .v3_layers import layer_cases  # the LLM layers: their module builds on this one
+    return valid_cases() + ambiguity_cases() + exact_cases() + invalid_cases() + layer_cases()
 
 
 # ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------

@@ -5,24 +5,31 @@ every rank's tensors in host memory (the simulators, torch-cpu) can decline a ca
 judge draws a single input (judge.run_case asks `backend.capacity_reason(estimate)`).
 
 Host memory on the simulator, the model:
-    peak = SIM_BASE_BYTES + world x (sum of one rank's tensor bytes, outputs included)
-           + max(SIM_TEMP_BYTES_PER_OUTPUT_ELEMENT x m x n, SIM_TEMP_BYTES_PER_WEIGHT_ELEMENT x k x n)
+    peak = SIM_BASE_BYTES + world x (one rank's tensor bytes, outputs included)
+           + out x m x n + widened x world x (m x k + k x n)
 The tensor term is exact (the materialised arrays); the base is the interpreter with the suite imported; the
-temporaries are the row-blocked fp32 sums and checks over one rank's (m, n) output or, in the product phase
-before them, the fp32 copy of one rank's (k, n) weight, whichever is larger. Calibrated on bench/bench_memory.py's measurements (bench/memory_results.json,
-"after-blas-samples", each case in a fresh process, ru_maxrss): the 8-rank tensor-parallel layer
-b4 s1024 k128 n8192 fp16 peaks at 1,768 MiB, 4 ranks 998, 2 ranks 614, 1 rank 424 MiB. Worked, for 8 ranks:
+temporaries are the work over one rank's (m, n) output (row-blocked sums, reference, bounds) and the widened
+copies of every rank's x1 and x2 the simulator and the reference multiply. Their two coefficients depend on
+the input dtype (SIM_TEMPS): the float path widens to float32, the int8 path's reference works in float64
+(reference/v3.py, its docstring) and keeps several (m, n) float64 arrays.
+Calibrated on bench/bench_memory.py (each case in a fresh process, peak = ru_maxrss; bench/memory_results.json,
+labels "after-blas-samples" and "llm"). Worked, the 8-rank tensor-parallel layer b4 s1024 k128 n8192 fp16:
 one rank holds x1 4096x128 (1 MiB) + x2 128x8192 (2 MiB) + residual, y, normOut 4096x8192 (3 x 64 MiB) + bias,
-gamma (2 x 16 KiB) = 195.03 MiB; x 8 = 1,560.3 MiB; + base 44 + 5.125 B x 32 Mi = 164 MiB -> 1,768.3 MiB
-(measured 1,768.1). The same constants give 424.0 / 616.1 / 1,000.1 MiB for 1 / 2 / 4 ranks (measured 423.5 /
-613.8 / 997.7). The weight term is calibrated on a weight-heavy decode case (see its constant).
+gamma (2 x 16 KiB) = 195.03 MiB; x 8 = 1,560.3 MiB; + base 52 + 3.6 B x 32 Mi (115.2 MiB) + 4.3 B x 8 x
+(0.5 Mi + 1 Mi) (51.6 MiB) = 1,779.1 MiB (measured 1,768.1 with a 44 MiB base, 1,773.0 with today's 52).
+Measured against the model (MiB, model / measured): float inputs: that layer at 1 rank 435 / 435, a decode
+call k12288 n12288 at 4 ranks m=1 3,682 / 3,514 and m=256 3,839 / 3,845, a prefill k2048 n4096 m=8192 at 2 ranks
+854 / 837, a decode k2048 n4096 m=1 153 / 154; int8 inputs: m=1 k12288 n12288 4 ranks 5,238 / 2,935 (the int8
+m=1 path widens less: the model over-estimates it), m=8192 k2048 n4096 2 ranks 2,628 / 2,449, m=256 k1024
+n4096 4 ranks 276 / 238, m=256 k24576 n12288 2 ranks 5,545 / 5,257, m=1 k2048 n4096 2 ranks 196 / 207.
+Over-estimates are the safe side: a case declined that would have fit.
 
 Time: on hardware, the device's matmul at DEVICE_FLOPS plus the all-reduce at ALLREDUCE_BYTES_PER_S (both
 round figures, named and UNCONFIRMED: no Atlas A2 datasheet was read for them); the host then checks the
 outputs against the fp32 reference, and on the simulator the host computes everything: HOST_FLOPS for the
 products, HOST_OUTPUT_ELEMENTS_PER_S for the elementwise work per rank, HOST_INPUT_ELEMENTS_PER_S to draw
-the inputs, all measured on this project's 2-core machines (the same bench file, fp16: 4.27 s for 1 rank, 17.06
-s for 8 ranks of the same layer; the difference, 12.79 s over 7 x 32 Mi more output elements, gives 18.4 M
+and widen the inputs, all measured on this project's 2-core machines (the same bench file, fp16: 4.27 s for
+1 rank, 17.06 s for 8 ranks of the same layer; the difference, 12.79 s over 7 x 32 Mi more output elements, gives 18.4 M
 elements/s; the rest of the 1-rank case, 2.44 s for 2 x 4096 x 1024 x 8192 flops, 28 GFLOP/s).
 """
 
@@ -38,16 +45,29 @@ GIB = 2**30
 INT32_MAX = 2**31 - 1
 
 # ---- the simulator's host memory (calibrated: see the module docstring) ------------------------------------
-SIM_BASE_BYTES = 44 * MIB  # import_rss of the bench's child process, 44.2 to 44.5 MiB
-SIM_TEMP_BYTES_PER_OUTPUT_ELEMENT = 5.125  # (1,768.1 - 44 - 1,560.3) MiB / (4096 x 8192) elements
-SIM_TEMP_BYTES_PER_WEIGHT_ELEMENT = 4.0  # one rank's (k, n) weight widened to fp32 while its product is formed
+SIM_BASE_BYTES = 52 * MIB  # import_rss of the bench's child process today (52.0 to 52.3 MiB)
+
+
+@dataclass(frozen=True)
+class Temps:
+    """Bytes of temporaries per output element of one rank, and per input element (x1, x2) of every rank."""
+
+    per_output_element: float
+    per_input_element: float
+
+
+# by x1's dtype: float inputs (fitted: the 1- and 8-rank layers and the k12288 n12288 decode calls), int8 inputs
+# (fitted: m=256 k24576 n12288 and m=8192 k2048 n4096, the largest of each term)
+SIM_TEMPS = {"float": Temps(3.6, 4.3), "int8": Temps(63.0, 8.0)}
 
 # ---- time (hardware figures UNCONFIRMED round numbers; host figures measured, see the docstring) -----------
 DEVICE_FLOPS = {"float16": 280e12, "bfloat16": 280e12, "int8": 560e12}  # cube peak per NPU, by input dtype
 ALLREDUCE_BYTES_PER_S = 50e9  # effective per-rank bandwidth of a ring all-reduce on one node
 HOST_FLOPS = 28e9
 HOST_OUTPUT_ELEMENTS_PER_S = 18.4e6
-HOST_INPUT_ELEMENTS_PER_S = 100e6
+# the decode call m=1 k12288 n12288 at 4 ranks (604 M input elements, nothing else of size) took 35.4 s while
+# the machine ran 4.8x slower than for the figures above (the 8-rank layer: 82.6 s against 17.1 s): ~80 M/s
+HOST_INPUT_ELEMENTS_PER_S = 80e6
 
 HCCL_BUFFER_BYTES = 200 * MIB  # HCCL_BUFFSIZE's default (sim/cann/paths.py Platform.hccl_buffer_bytes)
 
@@ -155,9 +175,8 @@ def of_case(case: Case) -> Estimate:
     if case.shape_only:
         return Estimate(case.id, w, m, k, n, in_dtype, 0, SIM_BASE_BYTES, allreduce, 0.0, 0.0, shape_only=True)
     rank_bytes = sum(spec_bytes(s) for _, s in case.tensors if s is not None)
-    # the output phase (sums and checks over (m, n)) and the product phase (the widened weight) come one after
-    # the other: the larger of the two sets the peak
-    temps = max(SIM_TEMP_BYTES_PER_OUTPUT_ELEMENT * m * n, SIM_TEMP_BYTES_PER_WEIGHT_ELEMENT * k * n)
+    temps_of = SIM_TEMPS["int8" if in_dtype == "int8" else "float"]
+    temps = temps_of.per_output_element * m * n + temps_of.per_input_element * w * (m * k + k * n)
     host_bytes = int(SIM_BASE_BYTES + w * rank_bytes + temps)
     rate = DEVICE_FLOPS.get(in_dtype, DEVICE_FLOPS["float16"])
     device = 2 * m * k * n / rate + (2 * (w - 1) / w * allreduce / ALLREDUCE_BYTES_PER_S if w > 1 else 0.0)

@@ -129,11 +129,12 @@ class Estimate:
         """The one-line reason a backend with `limit_bytes` of host memory declines the case, or None."""
         if self.shape_only or self.sim_host_bytes <= limit_bytes:
             return None
-        return f"not run here: needs {gib(self.sim_host_bytes)} GiB (limit {gib(limit_bytes)} GiB)"
+        return (f"not run here: needs {gib(self.sim_host_bytes)} GiB (limit {gib(limit_bytes)} GiB); on hardware "
+                f"~{duration(self.device_seconds)} on the device, host check under ~{duration(self.host_seconds)}")
 
     def describe(self) -> str:
-        facts = [f"simulator {gib(self.sim_host_bytes)} GiB, ~{self.host_seconds:.0f} s host",
-                 f"hardware ~{self.device_seconds * 1e3:.2f} ms device + the host check"]
+        facts = [f"simulator {gib(self.sim_host_bytes)} GiB, ~{duration(self.host_seconds)} host",
+                 f"hardware ~{duration(self.device_seconds)} device + the host check"]
         if self.crosses_hccl_buffer:
             facts.append(f"all-reduce {self.allreduce_bytes / MIB:.0f} MiB > HCCL buffer 200 MiB")
         if self.int32_overflows:
@@ -145,6 +146,17 @@ def gib(n_bytes: float) -> str:
     """Bytes as GiB, one decimal (two below 1 GiB): '1.73', '12.5'."""
     v = n_bytes / GIB
     return f"{v:.2f}" if v < 1 else f"{v:.1f}"
+
+
+def duration(seconds: float) -> str:
+    """'220 us', '2.4 ms', '252 ms', '12 s', '41 min', '2.6 h'."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2g} ms" if seconds < 0.01 else f"{seconds * 1e3:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def dims(case: Case) -> tuple[int, int, int]:

@@ -149,9 +149,10 @@ def gib(n_bytes: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """'220 us', '2.4 ms', '252 ms', '12 s', '41 min', '2.6 h'."""
+    """'0.16 us', '220 us', '2.4 ms', '252 ms', '12 s', '41 min', '2.6 h'."""
     if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
+        us = seconds * 1e6
+        return f"{us:.2g} us" if us < 10 else f"{us:.0f} us"
     if seconds < 1:
         return f"{seconds * 1e3:.2g} ms" if seconds < 0.01 else f"{seconds * 1e3:.0f} ms"
     if seconds < 120:

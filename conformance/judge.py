@@ -2,7 +2,9 @@
 
 Returns an `Outcome`; it never raises for a failed check. Categories (also the report's failure categories):
 pass, wrong_status, tolerance, exact_mismatch, cross_rank_mismatch, bad_output, unsupported, backend_error,
-timeout and crash (a rank of a process-based backend hung past its deadline or died).
+timeout and crash (a rank of a process-based backend hung past its deadline or died), and hardware_only: a
+backend with a host-memory limit (`capacity_reason(estimate)`, optional) declined the case before any input was
+drawn (casegen/estimate.py gives the estimate from the case's specs alone).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .expectation import expected as _expected
 from .golden import GENERATOR_VERSION, _bytes, inputs_sha256
 from .protocol import RankFailure, status_name
 from .tolerance import compare
+
+HARDWARE_ONLY = "hardware_only"  # results.Category.HARDWARE_ONLY: the backend cannot hold the case
 
 
 @dataclass
@@ -104,6 +108,10 @@ def run_case(case: Case, backend, context: Context = DEFAULT_CONTEXT, *, expecte
     t0 = time.perf_counter()
     want = _expected(case, status_check=context.status_check, constraints=context.constraints,
                      unsupported_inputs=context.unsupported_inputs)
+    too_big = capacity_reason(case, backend)
+    if too_big:  # before materialise: the inputs of such a case may not fit in memory at all
+        return Outcome(case.id, HARDWARE_ONLY, detail=too_big, expected=want.describe(),
+                       seconds=time.perf_counter() - t0)
     inv = materialise(case, seed)
     t_hash = time.perf_counter()
     inv_sha = inputs_sha256(inv)  # once per case: a later run's diff tells a generator change from a bit change
@@ -114,6 +122,17 @@ def run_case(case: Case, backend, context: Context = DEFAULT_CONTEXT, *, expecte
     _precision_standard(outcome, case, backend, inv, box, want, seed, expected, context.precision_standard)
     _mistrusted(outcome, case, box, want)
     return _with_baseline(outcome, inv_sha, seed, box[0] if box else None, context.keep_outputs)
+
+
+def capacity_reason(case: Case, backend) -> str | None:
+    """Why `backend` cannot hold `case` ("not run here: needs N GiB (limit L GiB)"), or None. Asked of backends
+    that declare `capacity_reason(estimate)` (those that hold every rank's tensors in host memory); hardware
+    backends declare none and are never limited. Shape-only cases allocate nothing and always run."""
+    check = getattr(backend, "capacity_reason", None)
+    if check is None or case.shape_only:
+        return None
+    from .casegen.estimate import of_case
+    return check(of_case(case))
 
 
 # ---- precision standard (hicann/opbase; conformance/tolerance/precision.py) ------------------------------------

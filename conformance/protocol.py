@@ -15,6 +15,10 @@ records "not supported by this backend" instead of failing):
                                                 # documented steps), outputs under the same names
     timed(inv, *, chain: bool, warmup: int, iterations: int) -> Timing
                                                 # latencies of the fused operator (or the chain) per iteration
+    capacity_reason(estimate) -> str | None     # a backend that holds every rank's tensors in host memory: why
+                                                # it cannot hold a case (casegen/estimate.py's Estimate), asked
+                                                # before any input is drawn; the case is then "hardware_only".
+                                                # Hardware backends declare none: never limited.
 
 Tensors are `TensorArg`s: dtype, view shape, strides (in elements), format, storage shape, and the data as
 a numpy array (None for a shape-only descriptor). A null pointer is `None` in place of the TensorArg.
@@ -129,6 +133,12 @@ class Invocation:
     shape_only: bool = False  # only GetWorkspaceSize is called; no data exists
     case_id: str = ""
     devices: tuple[int, ...] = ()  # device ids leased for this invocation (rank r uses devices[r]); () if none
+
+
+# The host memory a backend that holds every rank's tensors (sim, sim-process, sim-cann, torch-cpu) gives one
+# case by default: the project's target for a pytest worker's peak RSS (README, "peak RSS per pytest worker":
+# target 2 GB), which the heaviest signoff case (the 8-rank layer, 1,768 MiB measured) keeps.
+HOST_MEMORY_LIMIT_BYTES = 2 * 2**30
 
 
 # What a backend runs on, as its describe()["target"] says: reports label every run that is not the hardware

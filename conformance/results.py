@@ -38,6 +38,9 @@ class Category(str, Enum):
     NONDETERMINISTIC = "nondeterministic"  # relations: repeat runs differ (a check only when required)
     BAD_OUTPUT = "bad_output"
     UNSUPPORTED = "unsupported"
+    # not run: the case needs more than this backend can hold (host memory); it runs on hardware. Counted apart:
+    # neither a failure nor a skip that withholds the verdict (reporting.summary)
+    HARDWARE_ONLY = "hardware_only"
     BACKEND_ERROR = "backend_error"
     TIMEOUT = "timeout"  # protocol.RankFailure kinds
     CRASH = "crash"
@@ -603,6 +606,8 @@ class Summary:
     selfcheck: dict | None = None
     allure_built: bool = False
     diff: dict | None = None  # reporting.diff.summary_entry, with run --baseline
+    # of TestEntry: cases the backend could not hold (Category.HARDWARE_ONLY), counted apart from every outcome
+    not_run_here: list = field(default_factory=list)
 
     # -- mapping access: a summary unpacks like its summary.json fields ({**summary, "diff": ...}) ----------------
     def __getitem__(self, key: str):
@@ -663,7 +668,8 @@ class Summary:
             "waiver_findings": self.waiver_findings,
             "environment_nodes": [{"name": n, "environment": e} for n, e in self.environments],
             "catalogue": self.catalogue.to_dict(), "selfcheck_result": self.selfcheck,
-            "allure_built": self.allure_built, "diff": self.diff}
+            "allure_built": self.allure_built, "diff": self.diff,
+            "not_run_here": [{**_test_json(t), "reason": t.skip_reason()} for t in self.not_run_here or ()]}
 
     @classmethod
     def from_json(cls, d: dict) -> "Summary":
@@ -686,7 +692,8 @@ class Summary:
             relations=d["relations"], waiver_findings=d["waiver_findings"],
             environments=[(n["name"], n["environment"]) for n in d["environment_nodes"]],
             catalogue=CatalogueFacts.from_dict(d["catalogue"]), selfcheck=d.get("selfcheck_result"),
-            allure_built=bool(d.get("allure_built")), diff=diff)
+            allure_built=bool(d.get("allure_built")), diff=diff,
+            not_run_here=[entry({**x, "message": x.get("reason")}) for x in d.get("not_run_here") or ()])
 
     def write_json(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1, default=str))

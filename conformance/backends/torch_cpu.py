@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import operators
 from . import binding_of
-from ..protocol import ACLNN_ERR_INNER, PHASE_WORKSPACE, TARGET_CPU_REFERENCE, Invocation, RankResult
+from ..protocol import (ACLNN_ERR_INNER, HOST_MEMORY_LIMIT_BYTES, PHASE_WORKSPACE, TARGET_CPU_REFERENCE, Invocation,
+                        RankResult)
 
 try:
     import torch
@@ -69,6 +70,11 @@ class TorchCpuBackend:
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
         return None if binding_of(inv.op, KIND) is not None else f"the torch-cpu backend does not implement {inv.op}"
+
+    def capacity_reason(self, estimate) -> str | None:
+        """Every rank's tensors live in this process: the simulators' host-memory limit (its own peak was not
+        calibrated; the simulator's estimate stands for it)."""
+        return estimate.exceeds(HOST_MEMORY_LIMIT_BYTES)
 
     def invoke(self, inv: Invocation) -> list[RankResult]:
         return self._run(inv, chain=False)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from .. import dtypes, operators
 from ..spec.marn import INPLACE_OP, OP
 from ..spec.model import INT32_MAX
+from . import marn_layers
 from .model import CONTIGUOUS, STRIDED, TRANSPOSED, VALID_WORLD_SIZES, Case, Shape, TensorSpec
 from .mutate import null, set_all_dtypes, set_attr, set_shapes, set_tensor
 
@@ -306,7 +307,8 @@ def bound_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases()
+    return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases() + marn_layers.layer_cases(
+        tensors=base_tensors, attrs=base_attrs, case=_case, covers=_numeric_covers)  # the LLM layers
 
 
 # ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------

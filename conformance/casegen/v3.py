@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from .. import dtypes, operators
 from ..spec.model import INT32_MAX
 from ..spec.v3 import OP
+from . import v3_layers
 from .mutate import all_of as _many
 from .mutate import null as _null
 from .mutate import set_attr as _attr
@@ -373,7 +374,8 @@ def invalid_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return valid_cases() + ambiguity_cases() + exact_cases() + invalid_cases()
+    return valid_cases() + ambiguity_cases() + exact_cases() + invalid_cases() + v3_layers.layer_cases(
+        rows=(ROWS[1], ROWS[3]), tensors=tensors, attrs=attrs, case=_case, covers=_covers)  # the LLM layers
 
 
 # ---- for the fuzzer (conformance/fuzz/strategies.py) -----------------------------------------------------------

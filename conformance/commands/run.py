@@ -129,7 +129,9 @@ def cmd_run(a) -> int:
     print(allure_line)
     c = s.counts
     print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
-          f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped)\n  report: {out / 'summary.html'}\n"
+          f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped"
+          f"{', %d not run here (hardware only)' % c['not run here'] if c.get('not run here') else ''})\n"
+          f"  report: {out / 'summary.html'}\n"
           f"  markdown: {out / 'summary.md'}\n  allure results: {allure_dir}\n  junit: {out / 'junit.xml'}")
     for line in s.waiver_findings:
         print(f"  {line}")

@@ -17,6 +17,7 @@ _SCALARS = ("epsilon", "group", "reduceOp", "commTurn", "streamMode")
 
 # the modules that belong to these two operators: each may name them; generic code never does
 MODULES = ("conformance/operators/marn.py", "conformance/spec/marn.py", "conformance/casegen/marn.py",
+           "conformance/casegen/marn_layers.py",
            "conformance/validate/marn.py", "conformance/sim/marn_numerics.py", "conformance/sim/marn_faults.py",
            "conformance/sim/cann/marn_host.py", "conformance/sim/cann/marn_paths.py",
            "conformance/reference/marn.py", "conformance/tolerance/marn_bounds.py",

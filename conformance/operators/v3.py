@@ -22,6 +22,7 @@ V3 = Operator(
     row_args=("x1", "x3", "pertokenScale", "output"),
     path_option="x3_rounding",  # V3-AMB-007: x3 added after the product's store or before it
     modules=("conformance/operators/v3.py", "conformance/spec/v3.py", "conformance/casegen/v3.py",
+             "conformance/casegen/v3_layers.py",
              "conformance/validate/v3.py", "conformance/sim/v3_numerics.py", "conformance/sim/v3_faults.py",
              "conformance/sim/cann/v3_host.py", "conformance/sim/cann/v3_paths.py",
              "conformance/reference/v3.py", "conformance/tolerance/v3_bounds.py", "conformance/tolerance/v3_check.py",

@@ -137,8 +137,9 @@ class Section:
 # ---- building it ----------------------------------------------------------------------------------------------
 
 def _counts_line(c: dict) -> str:
+    here = f", {c['not run here']} not run here (hardware only)" if c.get("not run here") else ""
     return (f"{c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('waived', 0)} waived, "
-            f"{c.get('skipped', 0)} skipped")
+            f"{c.get('skipped', 0)} skipped{here}")
 
 
 def build_page(summary: Summary) -> list[Section]:
@@ -158,6 +159,8 @@ def build_page(summary: Summary) -> list[Section]:
     if verdict != "FAIL":
         sections.append(failures)
     sections += [_mistrusted_section(s)]
+    if s.not_run_here:
+        sections.append(_not_run_here_section(s))
     if s.relations:
         sections.append(Section("relations", ["Metamorphic relations (no reference needed)"], [
             Para([_determinism_line(s)]),
@@ -273,6 +276,15 @@ def _mistrusted_section(s: Summary) -> Section:
     return Section("mistrusted", [f"Mistrusted: passed, but the check could not discriminate ({len(rows)})"],
                    [Para(["Counted as passed. A degenerate case (nothing checked, or every output constant) "
                           "would pass a backend that does not compute."]), body])
+
+
+def _not_run_here_section(s: Summary) -> Section:
+    """Cases the backend could not hold (judge.py, category hardware_only): no evidence either way."""
+    rows = [[t.nodeid, t.skip_reason()] for t in s.not_run_here]
+    return Section("not-run-here", [f"Not run here: hardware only ({len(rows)})"],
+                   [Para(["Not counted as passed, failed or skipped, and no evidence for the verdict: the backend "
+                          "cannot hold these inputs; they run on hardware."]),
+                    Table(["test", "why"], rows, id="not-run-here")])
 
 
 def _skips_section(s: Summary) -> Section:

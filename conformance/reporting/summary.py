@@ -9,7 +9,9 @@ reads the live catalogue.
 
 The verdict needs evidence: FAIL if any test failed; otherwise NO VERDICT unless at least one test executed
 (passed, failed or waived) and every catalogue constraint the collected tests cover executed at least once;
-otherwise PASS WITH WAIVERS if a failure was waived, else PASS.
+otherwise PASS WITH WAIVERS if a failure was waived, else PASS. Cases the backend could not hold (category
+hardware_only: "not run here: needs N GiB") are counted apart ("not run here") and are no evidence either way:
+they run on hardware, and a simulator run that cannot hold them still reaches its verdict.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = ["read_results", "read_many", "summarise", "write_summary", "git_revis
            "CELL_STATES", "MATRIX_DTYPES", "MATRIX_WORLD_SIZES", "SIMULATOR_LABEL"]
 
 EXECUTED = ("passed", "failed", "waived")
+NOT_RUN_HERE = "not run here"  # the count of hardware-only cases (results.Category.HARDWARE_ONLY)
 # logs written before backends declared their target: the names of the backends that are not the hardware
 LEGACY_SIMULATOR_NAMES = ("sim", "torch-cpu")
 
@@ -106,11 +109,15 @@ def summarise(run, tests: list) -> Summary:
     """The verdict's facts of a run (a RunEntry, a list of them for several nodes, or a run entry's dict) and
     its tests (TestEntry, or their dicts as results.jsonl holds them)."""
     nodes = nodes_of(run)
-    tests = [TestEntry.coerce(t) for t in tests]
-    catalogue = catalogue_of(nodes, tests)
+    every_test = [TestEntry.coerce(t) for t in tests]
+    catalogue = catalogue_of(nodes, every_test)
+    not_run_here = [t for t in every_test if t.category == Category.HARDWARE_ONLY]
+    tests = [t for t in every_test if t.category != Category.HARDWARE_ONLY]
     counts = defaultdict(int)
     for t in tests:
         counts[t.outcome] += 1
+    if not_run_here:
+        counts[NOT_RUN_HERE] = len(not_run_here)
     per_constraint = {c.id: {"passed": 0, "failed": 0, "skipped": 0, "waived": 0} for c in catalogue.constraints}
     matrix: dict = {}  # (constraint, world size, dtype) -> worst outcome seen
     accuracy: dict = {}
@@ -144,7 +151,7 @@ def summarise(run, tests: list) -> Summary:
         constraints=per_constraint, accuracy=accuracy, matrix=matrix, matrix_catalogue=dict(catalogue.matrix_cells),
         skips=sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])), rejections=rejections(tests),
         deviations=deviation_rows(tests, catalogue), precision=precision_levels(tests),
-        signed_off=signed_off(nodes, tests),
+        signed_off=signed_off(nodes, every_test), not_run_here=not_run_here,
         failures=[t for t in tests if t.outcome == "failed"], waived=[t for t in tests if t.outcome == "waived"],
         # passed, flagged: the judge's check could not discriminate (judge.py, the mistrusted block)
         mistrusted=[t for t in tests if t.category == Category.MISTRUSTED],

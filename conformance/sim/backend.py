@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import __version__, operators
 from ..hooks import SIM_HOST_CHECK_HOOKS, SIM_OUTPUTS
-from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, TARGET_SIMULATOR, Invocation, RankResult
+from ..protocol import (ACLNN_ERR_INNER, HOST_MEMORY_LIMIT_BYTES, PHASE_LAUNCH, PHASE_WORKSPACE, TARGET_SIMULATOR,
+                        Invocation, RankResult)
 from .faults import parse_faults
 
 # the names of the modelling options and numeric paths are defined below the simulator, with the option table's
@@ -57,9 +58,11 @@ def _implemented(op: str) -> operators.Operator | None:
 class SimulatorBackend:
     name = "sim"
 
-    def __init__(self, faults=(), options: SimOptions | None = None):
+    def __init__(self, faults=(), options: SimOptions | None = None, *,
+                 memory_limit_bytes: int = HOST_MEMORY_LIMIT_BYTES):
         self.faults = parse_faults(tuple(faults))
         self.options = options or SimOptions()
+        self.memory_limit_bytes = memory_limit_bytes  # every rank's tensors live in this process
         self._calls = 0  # the number of calls computed (hook site SIM_OUTPUTS gets it)
         self._last_rejected = False  # whether the previous call was rejected (hook site SIM_OUTPUTS gets it)
 
@@ -74,6 +77,10 @@ class SimulatorBackend:
         if _implemented(inv.op) is None:
             return f"the simulator does not implement {inv.op}"
         return None
+
+    def capacity_reason(self, estimate) -> str | None:
+        """Declines, before its inputs exist, a case whose estimated host memory is over the limit."""
+        return estimate.exceeds(self.memory_limit_bytes)
 
     def _validate(self, inv: Invocation) -> list[RankResult]:
         """GetWorkspaceSize on every rank (the fused call and the chain validate alike, so statuses match)."""

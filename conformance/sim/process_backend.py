@@ -41,6 +41,10 @@ class SimProcessBackend:
     def unsupported_reason(self, inv: Invocation) -> str | None:
         return self._inline.unsupported_reason(inv)
 
+    def capacity_reason(self, estimate) -> str | None:
+        """The in-process simulator's limit: the ranks' processes share the same host memory."""
+        return self._inline.capacity_reason(estimate)
+
     def invoke(self, inv: Invocation) -> list[RankResult]:
         return self.engine.run(inv)
 

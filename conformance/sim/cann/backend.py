@@ -22,7 +22,8 @@ import numpy as np
 
 from ... import __version__, operators
 from ...hooks import NO_HOOKS
-from ...protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, TARGET_SIMULATOR, Invocation, RankResult, TensorArg
+from ...protocol import (ACLNN_ERR_INNER, HOST_MEMORY_LIMIT_BYTES, PHASE_LAUNCH, TARGET_SIMULATOR, Invocation,
+                         RankResult, TensorArg)
 from . import revisions
 
 
@@ -88,6 +89,10 @@ class SimCannBackend:
         except operators.UnknownOperator:
             modelled = False
         return None if modelled else f"sim-cann does not model {inv.op}"
+
+    def capacity_reason(self, estimate) -> str | None:
+        """Every rank's tensors live in this process, as in the contract simulator: the same host-memory limit."""
+        return estimate.exceeds(HOST_MEMORY_LIMIT_BYTES)
 
     def _host(self, inv: Invocation) -> tuple[list, list[RankResult]]:
         """The host path on every rank at the modelled revision: its verdicts, and the rank results they give

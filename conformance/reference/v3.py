@@ -41,11 +41,19 @@ def rows(a: np.ndarray) -> np.ndarray:
 
 
 def int_matmul(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """Exact int8 @ int8 through floating-point BLAS, as float64."""
+    """Exact int8 @ int8 through float32 BLAS, as float64: k is cut into chunks short enough that every partial
+    sum of a chunk is an integer below 2^24 in magnitude (|int8 product| <= 128 * 128), exact in float32 in any
+    order; the chunks' results are added in float64, exact (integers below 2^53). float32 GEMM is twice float64's
+    speed and half its memory traffic; the value is the same integer as a float64 product's."""
     k = x1.shape[1]
-    if k * 128 * 128 < EXACT_F32_LIMIT:
+    chunk = max(1, (EXACT_F32_LIMIT - 1) // (128 * 128))
+    if k <= chunk:
         return (x1.astype(np.float32) @ x2.astype(np.float32)).astype(np.float64)
-    return x1.astype(np.float64) @ x2.astype(np.float64)
+    acc = None
+    for lo in range(0, k, chunk):
+        part = x1[:, lo:lo + chunk].astype(np.float32) @ x2[lo:lo + chunk].astype(np.float32)
+        acc = part.astype(np.float64) if acc is None else np.add(acc, part, out=acc)
+    return acc
 
 
 def wrap_int32(acc: np.ndarray) -> np.ndarray:

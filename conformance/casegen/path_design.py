@@ -26,20 +26,21 @@ from .model import Case
 
 FROZEN = Path(__file__).resolve().parent.parent / "data" / "path_cases.json"
 
-# The simulator's cost of a case, in seconds on this project's 2-core reference machine (bench/: a float32 GEMM
-# peak of ~200 GFLOP/s, of which the simulator's emulated fp16/bf16 matmul reaches ~40-50%; the elementwise
-# work (casts and stores emulated per element, the reference, the bound and the comparison) dominates large
-# outputs). Named here so the trade-off is visible; only the order of candidates depends on them.
-SIM_GEMM_FLOPS_PER_S = 80e9
-SIM_SECONDS_PER_OUTPUT_ELEMENT = 100e-9  # per rank: numerics, reference, bound and comparison of one element
-SIM_SECONDS_PER_CASE = 2e-3  # fixed: materialising, the rank engine's round trip, hashing, the report line
+# The simulator's cost of a case, in seconds of one pytest worker on this project's 2-core reference machine: a
+# least-squares fit of the designed cases' signoff durations (README "Implementation paths", GEMM peak ~350 GFLOP/s
+# in the same run): the products the simulator, the reference and the bound each compute run at ~34 GFLOP/s
+# together, and the elementwise work (materialising, numerics, reference, bound, comparison, hashes) at ~35 ns per
+# output element and rank. Only the order of candidates depends on them.
+SIM_GEMM_FLOPS_PER_S = 34e9
+SIM_SECONDS_PER_OUTPUT_ELEMENT = 35e-9
+SIM_SECONDS_PER_CASE = 5e-3  # fixed: the rank engine's round trip, the report line
 # the largest output a designed case may have, over all ranks (elements): a pytest worker holds a case's outputs,
 # their reference and bound at once within its 2 GB (the 8-rank realistic layer, 2^28 elements, peaks at 1.8 GB)
 MAX_OUTPUT_ELEMENTS = 2**27
 # Every side is designed for at each operator (within its record's path_own_branches) and platform; the other
 # dtype of an operator is designed for too where a candidate at most this dear reaches it (a side that needs a
 # large output is reached at one dtype: signoff's time budget, see README "Implementation paths")
-SECOND_DTYPE_MAX_SECONDS = 0.5
+SECOND_DTYPE_MAX_SECONDS = 0.25
 
 
 def sim_cost(case: Case) -> float:

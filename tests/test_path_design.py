@@ -10,7 +10,7 @@ import pytest
 from conformance import casegen, operators
 from conformance.casegen import path_design
 from conformance.casegen.inputs import materialise
-from conformance.casegen.model import Case, TensorSpec
+from conformance.casegen.model import Case
 from conformance.sim.cann.paths import PLATFORMS
 
 
@@ -87,11 +87,13 @@ def test_the_design_covers_what_is_open_and_nothing_more(monkeypatch):
 
 
 def test_the_cost_orders_candidates_by_size():
-    small = Case("a", "MatmulAllReduceAddRmsNorm", 1, (("x1", TensorSpec("float16", (1, 4, 16), "unit")),), (),
-                 False, (), "valid", "signoff", params=(("mkn", (4, 16, 32)),))
-    big = replace(small, params=(("mkn", (4096, 512, 16384)),))
-    wider = replace(small, world_size=8)
+    from conformance.casegen import marn
+    small = marn._path_case(marn.OP, "float16", 1, 4, 16, 32, False, True)
+    wider = marn._path_case(marn.OP, "float16", 8, 4, 16, 32, False, True)
+    deeper = marn._path_case(marn.OP, "float16", 1, 4, 4096, 32, False, True)
+    big = marn._path_case(marn.OP, "float16", 1, 4096, 512, 16384, False, True)
     assert path_design.sim_cost(small) < path_design.sim_cost(wider) < path_design.sim_cost(big)
+    assert path_design.sim_cost(small) < path_design.sim_cost(deeper)
 
 
 def test_a_corrupted_frozen_file_is_one_line(tmp_path):

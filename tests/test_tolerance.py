@@ -15,9 +15,10 @@ from conformance.sim import SimOptions, SimulatorBackend
 from conformance.tolerance import compare, marn_check
 from conformance.tolerance.accumulation import dot_bound
 from conformance.context import Context
+from helpers import heavy
 
-VALID = [c for c in casegen.catalogue() if c.kind == "valid" and not c.shape_only and "tp_layer" not in c.id
-         and "-llm-" not in c.id and "empty" not in c.id]  # the layers (tp_layer, llm-*): seconds to hours each
+VALID = [c for c in casegen.catalogue() if c.kind == "valid" and not c.shape_only and not heavy(c)
+         and "empty" not in c.id]  # the heavy cases (layers, large path cases): seconds to hours each
 
 
 @settings(max_examples=40, deadline=None)

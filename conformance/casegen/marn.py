@@ -110,16 +110,14 @@ def valid_cases() -> list[Case]:
                                        covers=_numeric_covers(op, x2_transposed=x2_t, with_bias=bias),
                                        kind="valid", profile=profile))
             # the realistic tensor-parallel layer: in `full` (heavy: 2^25 output elements per rank). Signoff reaches
-            # every implementation path it takes with the path-designed cases at a fraction of its cost (world 1,
-            # tests/test_path_design.py checks that), and runs the one at world 2 for fp16 as a realistic layer
+            # every implementation path it takes with the path-designed cases at a fraction of its cost
+            # (tests/test_path_design.py checks that); the LLM decode layers (llm_layers.py) are signoff's real shapes
             layer = tp_layer(ws)
             t = base_tensors(op, dtype, layer, x1_3d=True, x2_transposed=(ws % 4 == 0), with_bias=True)
-            kept = not writes_inplace(op) and ws == 2 and dtype == "float16"
             cases.append(_case(op, f"tp_layer-b4s1024k{layer.k}n8192", dtype, ws, t,
                                base_attrs(k=layer.k), kind="valid",
                                covers=_numeric_covers(op, x2_transposed=(ws % 4 == 0), with_bias=True),
-                               profile="signoff" if kept else "full",
-                               notes="" if kept else MOVED_TO_FULL))
+                               profile="full", notes=MOVED_TO_FULL))
             # epsilon just inside both ends of (0, 1)
             for eps in (1e-12, 0.999999):
                 t = base_tensors(op, dtype, TINY)

@@ -21,22 +21,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import operators
-from . import serial
+from . import estimate, serial
 from .model import Case
 
 FROZEN = Path(__file__).resolve().parent.parent / "data" / "path_cases.json"
 
-# The simulator's cost of a case, in seconds of one pytest worker on this project's 2-core reference machine: a
-# least-squares fit of the designed cases' signoff durations (README "Implementation paths", GEMM peak ~350 GFLOP/s
-# in the same run): the products the simulator, the reference and the bound each compute run at ~34 GFLOP/s
-# together, and the elementwise work (materialising, numerics, reference, bound, comparison, hashes) at ~35 ns per
-# output element and rank. Only the order of candidates depends on them.
-SIM_GEMM_FLOPS_PER_S = 34e9
-SIM_SECONDS_PER_OUTPUT_ELEMENT = 35e-9
-SIM_SECONDS_PER_CASE = 5e-3  # fixed: the rank engine's round trip, the report line
-# the largest output a designed case may have, over all ranks (elements): a pytest worker holds a case's outputs,
-# their reference and bound at once within its 2 GB (the 8-rank realistic layer, 2^28 elements, peaks at 1.8 GB)
-MAX_OUTPUT_ELEMENTS = 2**27
+# The simulator's cost of a case is casegen/estimate.py's host-side time (products, output and input elements,
+# fitted to measured runs; it also orders the tests of a run), and a designed case must fit a worker's memory as
+# that estimate says: at most SIGNOFF_HOST_BYTES, half of what the simulators accept (protocol.HOST_MEMORY_LIMIT_BYTES),
+# so signoff's peak RSS per worker stays well inside its 2 GB target.
+SIGNOFF_HOST_BYTES = 2**30
 # Every side is designed for at each operator (within its record's path_own_branches) and platform; the other
 # dtype of an operator is designed for too where a candidate at most this dear reaches it (a side that needs a
 # large output is reached at one dtype: signoff's time budget, see README "Implementation paths")
@@ -44,15 +38,12 @@ SECOND_DTYPE_MAX_SECONDS = 0.25
 
 
 def sim_cost(case: Case) -> float:
-    """The simulator's estimated seconds for `case` (params "mkn": its m, k per rank and n)."""
-    m, k, n = dict(case.params)["mkn"]
-    per_rank = 2.0 * m * k * n / SIM_GEMM_FLOPS_PER_S + m * n * SIM_SECONDS_PER_OUTPUT_ELEMENT
-    return SIM_SECONDS_PER_CASE + case.world_size * per_rank
+    """The simulator's estimated host seconds for `case` (casegen/estimate.py)."""
+    return estimate.of_case(case).host_seconds
 
 
 def _fits(case: Case) -> bool:
-    m, _, n = dict(case.params)["mkn"]
-    return m * n * case.world_size <= MAX_OUTPUT_ELEMENTS
+    return estimate.of_case(case).sim_host_bytes <= SIGNOFF_HOST_BYTES
 
 
 def reaches(case: Case, *, revision: str, platform) -> dict[str, str]:

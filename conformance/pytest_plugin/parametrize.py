@@ -96,9 +96,20 @@ def pytest_collection_modifyitems(session, config, items):
 
         items.sort(key=key)
     elif not grouped:
-        # largest cases first, so xdist can spread them over the workers (xdist_defaults) instead of one
-        # worker finishing a tail of them alone
-        items.sort(key=lambda item: -getattr(_case_of(item), "cost", 0))
+        # dearest cases first (the host-time estimate: products and elements), so xdist can spread them over the
+        # workers (xdist_defaults) instead of one worker finishing a tail of them alone
+        items.sort(key=lambda item: -_host_seconds(_case_of(item)))
+
+
+def _host_seconds(case) -> float:
+    """The case's estimated host-side seconds (casegen/estimate.py); 0 for a test without a case."""
+    if case is None or case.shape_only:
+        return 0.0
+    from ..casegen import estimate
+    try:
+        return estimate.of_case(case).host_seconds
+    except Exception:  # an operator without a record's shapes (a stand-in's case): its element count orders it
+        return case.cost * 1e-8
 
 
 def pytest_collection_finish(session):

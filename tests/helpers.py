@@ -100,3 +100,36 @@ def fake_cann_home(tmp_dir, layout: str = "single", *, omit: tuple[str, ...] = (
         return fake_cann.build(tmp_dir, layout, omit=omit)
     except fake_cann.NoCompiler as exc:
         pytest.skip(f"needs a C compiler for the fake CANN: {exc}")
+
+
+def run_aclnn_ranks(inv, devices=None, *, calls: int = 1, mode="fused", warmup=0, iterations=0, **options):
+    """Run `inv` through the aclnn rank program, ranks in threads, whole program life: `calls` invocations per
+    rank. Returns (per rank: the list of its RankResults, or the exception it raised; the ThreadChannel). `mode`,
+    `warmup` and `iterations` go to each RankCall (the chain and device timing), `options` to the program."""
+    from conformance.backends.aclnn.program import AclnnRankProgram
+    from conformance.engine.program import RankCall
+    world, channel = inv.world_size, ThreadChannel(inv.world_size)
+    tokens, out = [None] * world, [[] for _ in range(world)]
+
+    def rank_main(r):
+        prog = AclnnRankProgram(rank=r, world_size=world, device=devices[r] if devices else None, **options)
+        try:
+            tokens[r] = prog.open()
+            channel.barrier.wait()
+            prog.connect(tokens[0])
+            for _ in range(calls):
+                out[r].append(prog.invoke(RankCall(inv.op, r, world, inv.ranks[r], inv.attrs, inv.shape_only,
+                                                   inv.case_id, channel.rank(r), inv.ranks, mode=mode,
+                                                   warmup=warmup, iterations=iterations)))
+        except BaseException as exc:  # recorded for the test; peers must not wait for this rank
+            out[r] = exc
+            channel.barrier.abort()
+        finally:
+            prog.close()
+
+    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(world)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return out, channel

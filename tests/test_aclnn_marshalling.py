@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import threading
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ from conformance.casegen.inputs import materialise
 from conformance.casegen.model import NZ, NZ_TRANSPOSED
 from conformance.engine.program import RankCall
 
-from helpers import fake_cann_home, ThreadChannel
+from helpers import ThreadChannel, fake_cann_home, run_aclnn_ranks
 
 ACL_DTYPE = {"float32": 0, "float16": 1, "int8": 2, "int32": 3, "int64": 9, "uint64": 10, "bfloat16": 27}
 ND, FRACTAL_NZ = 2, 29
@@ -105,34 +104,10 @@ class Log:
         return hits[-1] if hits else None
 
 
-def run_ranks(inv, devices=None, *, mode="fused", warmup=0, iterations=0, **options):
-    """Each rank's RankResult (or the exception it raised), ranks in threads, whole program life; `mode`,
-    `warmup` and `iterations` go to the RankCall (the chain and device timing), `options` to the program."""
-    world, channel = inv.world_size, ThreadChannel(inv.world_size)
-    tokens, out = [None] * world, [None] * world
-
-    def rank_main(r):
-        prog = AclnnRankProgram(rank=r, world_size=world, device=devices[r] if devices else None, **options)
-        try:
-            tokens[r] = prog.open()
-            channel.barrier.wait()
-            prog.connect(tokens[0])
-            out[r] = prog.invoke(RankCall(inv.op, r, world, inv.ranks[r], inv.attrs, inv.shape_only, inv.case_id,
-                                          channel.rank(r), inv.ranks, mode=mode, warmup=warmup,
-                                          iterations=iterations))
-        except BaseException as exc:  # recorded for the test; peers must not wait for this rank
-            out[r] = exc
-            channel.barrier.abort()
-        finally:
-            prog.close()
-
-    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(world)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    run_ranks.channel = channel
-    return out
+def run_ranks(inv, devices=None, **kw):
+    """Each rank's RankResult of one call (or the exception it raised): helpers.run_aclnn_ranks."""
+    out, run_ranks.channel = run_aclnn_ranks(inv, devices, **kw)
+    return [r if isinstance(r, BaseException) else r[0] for r in out]
 
 
 def case_inv(case_id: str):

@@ -12,7 +12,6 @@ runs without it. What a device does (whether the busy work overlaps the kernel) 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,9 @@ from conformance.backends import BackendError, load_backend
 from conformance.backends.busy import BusyWork
 from conformance.casegen.inputs import materialise
 from conformance.context import Context, from_values
-from conformance.engine.program import RankCall
 from conformance.judge import run_case
 from conformance.options import BY_FLAG, OptionError
-from helpers import ThreadChannel, fake_cann_home
+from helpers import fake_cann_home, run_aclnn_ranks
 
 TESTS = Path(__file__).resolve().parent
 SMALL = BusyWork(cores=4, m=16, k=32, n=16, launches=3)  # tiny operands: the fake copies and fills every byte
@@ -93,27 +91,7 @@ def cann(fake_home, tmp_path, monkeypatch):
 
 def _run_in_threads(inv, invocations: int = 1, **options):
     """Each rank's RankResults (ranks in threads, whole program life), `invocations` fused calls each."""
-    from conformance.backends.aclnn.program import AclnnRankProgram
-    world, channel = inv.world_size, ThreadChannel(inv.world_size)
-    tokens, out = [None] * world, [[] for _ in range(world)]
-
-    def rank_main(r):
-        prog = AclnnRankProgram(rank=r, world_size=world, **options)
-        try:
-            tokens[r] = prog.open()
-            channel.barrier.wait()
-            prog.connect(tokens[0])
-            for _ in range(invocations):
-                out[r].append(prog.invoke(RankCall(inv.op, r, world, inv.ranks[r], inv.attrs, inv.shape_only,
-                                                   inv.case_id, channel.rank(r), inv.ranks)))
-        finally:
-            prog.close()
-
-    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(world)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    out, _ = run_aclnn_ranks(inv, calls=invocations, **options)
     return out
 
 

@@ -125,16 +125,16 @@ def coverage(cases: Iterable, *, revision: str | None = None, platforms: Iterabl
                   for b in branches])
 
 
-def of_case_ids(case_ids: Iterable[str], *, revision: str | None = None) -> PathCoverage:
-    """The coverage of the catalogue cases `case_ids` (what a run judged; ids not in the catalogue, such as fuzz
-    draws, are not placed), on every platform: what the pytest plugin records. A model failure is recorded as the
-    coverage's `error`, never raised: the run's report must not be lost to it."""
-    from . import casegen
+def of_case_ids(case_ids: Iterable[str], catalogue: Iterable, *, revision: str | None = None) -> PathCoverage:
+    """The coverage of the cases of `catalogue` whose ids are `case_ids` (what a run judged; ids not in it, such as
+    fuzz draws, are not placed), on every platform: what the pytest plugin records. A model failure is recorded as
+    the coverage's `error`, never raised: the run's report must not be lost to it. (The catalogue is passed in:
+    casegen's path design places cases with `decisions`, so this module does not import casegen.)"""
     try:
         rev = revisions.get(revision).name
     except revisions.UnknownRevision as exc:
         return PathCoverage(error=str(exc))
-    by_id = {c.id: c for c in casegen.catalogue()}
+    by_id = {c.id: c for c in catalogue}
     try:
         return coverage([by_id[i] for i in sorted(set(case_ids)) if i in by_id], revision=rev)
     except Exception as exc:  # noqa: BLE001 - any model bug: said on the page, the run's results kept

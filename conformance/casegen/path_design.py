@@ -47,19 +47,12 @@ def _fits(case: Case) -> bool:
 
 
 def reaches(case: Case, *, revision: str, platform) -> dict[str, str]:
-    """{branch id: side} the case's invocation takes on `platform` at `revision` (empty for a rejected case or an
-    operator without a path model); a shape-only case reaches only the host tiling's decisions."""
-    from ..sim.cann.paths import PathQuery  # the catalogue (frozen()) needs no simulator: imported on use
-    op = operators.get(case.op)
-    if case.rejects or op.path_decide is None:
-        return {}
-    q = PathQuery(op=case.op, tensors=case.tensor_map, attrs=case.attr_map, world_size=case.world_size,
-                             revision=revision, platform=platform)
-    taken = op.path_decide(q)
-    if case.shape_only:
-        stages = {b.id: b.stage for b in op.path_branches.load()}
-        taken = {bid: side for bid, side in taken.items() if stages.get(bid) == "host tiling"}
-    return taken
+    """{branch id: side} the case's invocation takes on `platform` at `revision`, by path coverage's rules
+    (conformance/path_coverage.decisions: nothing for a rejected case, the host tiling only for a shape-only one);
+    empty for an operator without a path model."""
+    from .. import path_coverage  # the catalogue (frozen()) needs no simulator: imported on use
+    model = path_coverage.models().get(case.op)
+    return {} if model is None else dict(path_coverage.decisions(case, revision=revision, on=platform, model=model))
 
 
 def _items(case: Case, revision: str) -> frozenset[tuple[str, str, str, str, str]]:

@@ -174,7 +174,7 @@ class ResultsLog:
 
     def pytest_sessionfinish(self, session):
         # which implementation paths the judged cases reach, on every modelled platform (conformance.path_coverage)
-        append(self.path, path_coverage.of_case_ids(self.judged, revision=self.revision))
+        append(self.path, path_coverage.of_case_ids(self.judged, casegen.catalogue(), revision=self.revision))
         book = settings(session.config).waivers
         if book is not None:
             append(self.path, book.findings())

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Mapping
 from . import operators
 from .results import BranchReach, PathCoverage, SideReach
 from .sim.cann import revisions
-from .sim.cann.paths import PLATFORMS, Branch, PathQuery, Platform, platform
+from .sim.cann.paths import PLATFORMS, Branch, PathQuery, Platform, check_decision, platform
 
 HOST_TILING = "host tiling"  # Branch.stage of the decisions a shape-only case meets
 
@@ -74,13 +74,13 @@ def decisions(case, *, revision: str, on: Platform, model: PathModel) -> Mapping
     else:
         query = PathQuery(case.op, case.tensor_map, case.attr_map, case.world_size, revision, on)
         taken = model.decide(query)
+        try:
+            check_decision(model.branches, taken)
+        except ValueError as exc:
+            raise PathModelError(f"case {case.id}: the path model of {case.op} {exc}") from None
         declared = {b.id: b for b in model.branches}
-        for bid, side in taken.items():
-            branch = declared.get(bid)
-            if branch is None or side not in {s.name for s in branch.sides}:
-                raise PathModelError(f"case {case.id}: the path model of {case.op} decided "
-                                     f"{bid}={side!r}, which it does not declare")
-            if not branch.present_at(revision):
+        for bid in taken:
+            if not declared[bid].present_at(revision):
                 raise PathModelError(f"case {case.id}: the path model of {case.op} decided {bid}, absent at "
                                      f"revision {revision}")
         if case.shape_only:

@@ -131,8 +131,7 @@ class PathQuery:
 
 def check_decision(branches: tuple[Branch, ...], taken: Mapping[str, str]) -> None:
     """Raise ValueError if a decision names a branch or side that `branches` does not declare (a model bug)."""
-    by_id = {b.id: b for b in branches}
+    sides = {b.id: {s.name for s in b.sides} for b in branches}
     for bid, side in taken.items():
-        if bid not in by_id:
-            raise ValueError(f"path model decided undeclared branch {bid!r}")
-        by_id[bid].side(side)
+        if side not in sides.get(bid, ()):
+            raise ValueError(f"decided {bid}={side!r}, which it does not declare")

@@ -42,10 +42,6 @@ def sim_cost(case: Case) -> float:
     return estimate.of_case(case).host_seconds
 
 
-def _fits(case: Case) -> bool:
-    return estimate.of_case(case).sim_host_bytes <= SIGNOFF_HOST_BYTES
-
-
 def reaches(case: Case, *, revision: str, platform) -> dict[str, str]:
     """{branch id: side} the case's invocation takes on `platform` at `revision`, by path coverage's rules
     (conformance/path_coverage.decisions: nothing for a rejected case, the host tiling only for a shape-only one);
@@ -89,6 +85,7 @@ def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: st
     """The path-designed cases that reach what the `profile` cases of `existing` leave unreached at `revision`
     (default: the newest modelled; see module)."""
     from ..sim.cann import revisions
+    from ..sim.cann.paths import PLATFORMS
     revision = revisions.get(revision).name
     reached: set = set()
     for case in existing:
@@ -98,11 +95,12 @@ def design(existing: tuple[Case, ...], *, profile: str = "signoff", revision: st
     for op in operators.all_operators():
         if op.path_candidates is None:
             continue
-        from ..sim.cann.paths import PLATFORMS
         # (platform, branch, side) with a stated reason: not designed for here
         stated = {(p.name, b.id, s.name) for b in op.path_branches.load() for s in b.sides for p in PLATFORMS
                   if s.reason_on(p.name)}
-        pool = [(c, _items(c, revision), sim_cost(c)) for c in op.path_candidates() if _fits(c)]
+        estimates = [(c, estimate.of_case(c)) for c in op.path_candidates()]
+        pool = [(c, _items(c, revision), e.host_seconds) for c, e in estimates
+                if e.sim_host_bytes <= SIGNOFF_HOST_BYTES]
         for this in dict.fromkeys(c.op for c, _, _ in pool):  # candidate order: deterministic
             own = operators.get(this)
             # items without the dtype: each side at each operator and platform

@@ -164,6 +164,18 @@ def test_x1_format_rejected_by_kernel_lookup():
     expect(run(t), "CANN-V3-H24")
 
 
+def test_nd_like_formats_are_looked_up_as_nd():
+    # torch_npu tags a 3-D x1 and output NCL (op-plugin@517f2e7d op_plugin/utils/op_api_common.cpp:918-930); the
+    # runtime stores NCL/NCHW/... as ND before the kernel lookup (hicann/opbase@aa3cd74
+    # src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:19-20, :284-306): accepted. Found by the CANN twin.
+    t = base()
+    t["x1"] = D("int8", (B, S, K), format="NCL")
+    t["output"] = D("float16", (B, S, N), format="NCL")
+    assert run(t).status == 0
+    t["x1"] = D("int8", (B, S, K), format="NC1HWC0")  # a private format is not ND-like: still no kernel
+    expect(run(t), "CANN-V3-H24")
+
+
 def test_empty_output_short_cut_before_tiling_checks():
     t = base()
     for nm, sh in (("x1", (0, S, K)), ("x3", (0, S, N)), ("output", (0, S, N)), ("pertokenScale", (0,))):

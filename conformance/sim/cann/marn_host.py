@@ -54,7 +54,7 @@ import math
 import numpy as np
 
 from ...spec.model import INT32_MAX
-from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
+from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, kernel_format, vendor_transposed
 
 NULLPTR, INVALID, INNER, TILING = 161001, 161002, 561000, 561002
 
@@ -156,9 +156,6 @@ KERNEL_COMBOS = frozenset(
         ("int8", "int8", _F16), ("int8", "int8", _BF16),
     )
 )
-# Formats the runtime stores as ND before the lookup (opbase@313b014
-# src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:16-17, :294-297).
-_ND_LIKE = frozenset({"ND", "NCL", "NCDHW", "DHWCN", "NHWC", "NCHW"})
 VALID_RANK_SIZES = (1, 2, 4, 8)
 
 
@@ -178,7 +175,7 @@ def _low32(value: int) -> int:
 
 
 def _fmt(t) -> str:
-    return "ND" if t.format in _ND_LIKE else t.format
+    return kernel_format(t)
 
 
 def check(op: str, tensors: dict, attrs: dict, world_size: int, revision: str = "c29bc10") -> HostVerdict:

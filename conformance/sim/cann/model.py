@@ -11,6 +11,17 @@ REV = REVISION[:7]
 WORKSPACE = "workspace"  # GetWorkspaceSize returned the status (tiling runs inside it: 561002 comes from here)
 LAUNCH = "launch"  # GetWorkspaceSize returned 0; the second call (kernel launch) returned the status
 
+# Formats the runtime stores as ND before the kernel lookup, with the default format-check option
+# (hicann/opbase@aa3cd74 src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:19-20, :284-287, :302-306).
+# torch_npu tags a 3-D tensor NCL and a 4-D one NCHW (research for issue 21: op-plugin@517f2e7d
+# op_plugin/utils/op_api_common.cpp:918-930), so these reach every host check as ND.
+ND_LIKE_FORMATS = frozenset({"ND", "NCL", "NCDHW", "DHWCN", "NHWC", "NCHW"})
+
+
+def kernel_format(t) -> str:
+    """The storage format the kernel lookup sees for tensor `t`: ND for every ND-like base format."""
+    return "ND" if t.format in ND_LIKE_FORMATS else t.format
+
 
 @dataclass(frozen=True)
 class HostRule:

@@ -69,7 +69,7 @@ from typing import Mapping
 from ...protocol import TensorArg
 from ...spec.model import INT32_MAX
 from . import revisions
-from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
+from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, kernel_format, vendor_transposed
 from .revisions import (V3_COMM_SCALE1_OWN_SHAPE, V3_INPUTS_MADE_CONTIGUOUS, V3_PER_TENSOR_SCALE_EXACT,
                         V3_X2_CONTIGUITY_CHECKED, V3_X2_FIRST_DIM_BOUNDED)
 
@@ -132,7 +132,8 @@ RULES: tuple[HostRule, ...] = (
        "are read (V3:286-306)"),
     # --- opbase: kernel lookup on the required tensors ---
     _r(24, WORKSPACE, INVALID, f"{_OB}/indv_executor.cpp:959", "no kernel for the dtype+storage format of x1, x2, "
-       "output, and those tensors are outside the op definition (x1/output must be ND) (indv_executor.cpp:959-966, "
+       "output, and those tensors are outside the op definition (x1/output must be ND; NCL, NCHW and the other ND-like "
+       "base formats are stored as ND first, indv_executor_tensor.cpp:19-20, :284-306) (indv_executor.cpp:959-966, "
        "key built at indv_executor_ext.cpp:955-969; op def matmul_all_reduce_def.cpp:23-57, 196-212)"),
     # --- tiling (still GetWorkspaceSize); n is the OUTPUT's last dim, m and k come from x1 ---
     _r(25, WORKSPACE, TILING, f"{_MT}:997", "tiling: output must be 2-D or 3-D (MT:995-1004, reached only with a 4-D "
@@ -392,7 +393,8 @@ def check(op: str, tensors: Mapping[str, TensorArg | None], attrs: Mapping, worl
         return _no("CANN-V3-H38", "x2 is neither contiguous nor the last-two-axes transpose")
 
     # --- opbase kernel lookup on x1, x2, output (dtype + storage format) ---
-    if x1.format != "ND" or out.format != "ND" or x2.format not in ("ND", "FRACTAL_NZ"):
+    # (ND-like base formats count as ND: torch_npu passes a 3-D x1 and output as NCL, model.kernel_format)
+    if kernel_format(x1) != "ND" or kernel_format(out) != "ND" or kernel_format(x2) not in ("ND", "FRACTAL_NZ"):
         return _no("CANN-V3-H24", f"formats x1={x1.format}, x2={x2.format}, output={out.format} match no kernel")
 
     # --- empty-output short-cut: no tiling, nothing computed; the launch still checks contiguity ---

@@ -1,0 +1,391 @@
+"""The CPU twin's operators (conformance/twin/operators.py, chain_ops.py) without the C library: device tensors
+over numpy buffers, ranks in threads with a thread-based communicator. The MC2 operators must answer exactly as
+sim-cann does for the same invocation (statuses, phases, every output bit); the chain's operators as
+conformance/sim/chain.py computes each step."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from conformance import casegen, dtypes, operators, quant
+from conformance.backends.aclnn.program import host_storage, storage_dims
+from conformance.casegen.inputs import materialise
+from conformance.protocol import (ACLNN_ERR_INNER, ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, PHASE_LAUNCH,
+                                  PHASE_WORKSPACE, RankResult, TensorArg)
+from conformance.sim import chain
+from conformance.sim.cann import backend as sim_cann
+from conformance.sim.cann.backend import CannOptions, SimCannBackend
+from conformance.twin import chain_ops
+from conformance.twin import operators as twin
+from conformance.twin.values import Answer, DeviceTensor, RankContext, Scalar
+from helpers import ThreadChannel
+
+GROUP = "twin-test-group"
+REVISION = CannOptions().revision
+
+
+def device(t: TensorArg | None) -> DeviceTensor | None:
+    """A device tensor as the aclnn backend creates one from a TensorArg: its storage laid out flat."""
+    if t is None:
+        return None
+    if t.data is None:
+        storage = np.zeros(0, dtypes.np_dtype(t.dtype))
+    elif t.is_contiguous or t.is_last_two_transposed or t.storage_shape is not None:
+        storage = host_storage(t)
+    else:  # a strided view: the storage as the catalogue's buffer holds it, gaps included (as sim-cann reads it)
+        data = np.asarray(t.data)
+        storage = np.lib.stride_tricks.as_strided(data, (t.span,), (data.itemsize,), writeable=False)
+    return DeviceTensor(t.dtype, tuple(t.shape), tuple(t.strides), 0, t.format, storage_dims(t), storage.copy())
+
+
+def from_array(a: np.ndarray, dtype: str) -> DeviceTensor:
+    return device(TensorArg.from_array(np.ascontiguousarray(a), dtype))
+
+
+class _Comm:
+    def __init__(self, channel: ThreadChannel, rank: int, size: int):
+        self.name, self.rank, self.size = GROUP, rank, size
+        self.side = channel.rank(rank)
+        self.gathers = 0
+
+    def allgather(self, payload: bytes) -> list[bytes]:
+        assert isinstance(payload, bytes)
+        self.gathers += 1
+        return self.side.allgather(payload)
+
+
+def contexts(world: int, revision: str = REVISION) -> tuple[list[RankContext], list[_Comm]]:
+    channel = ThreadChannel(world)
+    comms = [_Comm(channel, r, world) for r in range(world)]
+
+    def lookup(r):
+        def comm(name):
+            if name != GROUP:
+                raise KeyError(name)
+            return comms[r]
+        return comm
+    return [RankContext(r, lookup(r), revision) for r in range(world)], comms
+
+
+def mc2_args(inv, r: int) -> dict:
+    abi = operators.get(inv.op).abi
+    args = {name: device(inv.ranks[r].get(name)) for name in abi.tensors}
+    args.update({name: (GROUP if name == "group" else inv.attrs.get(name)) for name in abi.scalars})
+    return args
+
+
+def run_twin(inv, revision: str = REVISION) -> list[tuple[Answer, Answer | None, dict]]:
+    """Every rank's (workspace answer, launch answer or None when refused, its args after the call), ranks in
+    threads as rank processes would call GetWorkspaceSize then the launch."""
+    fn = operators.get(inv.op).abi.execute_fn
+    ctxs, _ = contexts(inv.world_size, revision)
+    out: list = [None] * inv.world_size
+
+    def rank_main(r):
+        args = mc2_args(inv, r)
+        ws = twin.workspace(fn, args, ctxs[r])
+        out[r] = (ws, None if ws.status else twin.launch(fn, args, ctxs[r]), args)
+
+    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(inv.world_size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(o is not None for o in out), "a rank did not finish"
+    return out
+
+
+def as_rank_result(inv, ws: Answer, ln: Answer | None, args: dict) -> RankResult:
+    """The twin's answers in sim-cann's terms: status and phase, and the outputs written (the record's results)."""
+    if ws.status:
+        return RankResult(ws.status, {}, ws.message, PHASE_WORKSPACE)
+    if ln.status or ln.kernel_status:
+        return RankResult(ln.status or ln.kernel_status, {}, ln.message, PHASE_LAUNCH)
+    return RankResult(0, {n: np.array(args[n].view()) for n in operators.get(inv.op).outputs if args.get(n)})
+
+
+def same_bits(a, b) -> bool:
+    """Equal dtype, shape and every byte (NaN sentinels included)."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
+def assert_same(inv, twin_results, sim_results):
+    for r, (got, want) in enumerate(zip(twin_results, sim_results)):
+        assert (got.status, got.phase) == (want.status, want.phase), (r, got.message, want.message)
+        if want.status:
+            continue
+        for name, values in want.outputs.items():
+            assert same_bits(got.outputs[name], values), (r, name)
+
+
+CASES = [
+    "v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2",
+    "v3-tiny-fp16_i64-x1_2d-x2nzT-bias-deqn-nox3-lowbit-fp16-w2",
+    "v3-tiny-bf16_pt-x1_3d-x2nz-bias-deq1n-x3-fp-bf16-w2",
+    "marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2",
+    "marn_inplace-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2",
+    "marn-MARN-LAYOUT-003-x2_strided-fp16-w2",
+]
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_mc2_operator_answers_as_sim_cann_on_two_ranks(case_id):
+    inv = materialise(casegen.by_id(case_id), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    assert all(not r.status and r.outputs for r in sim), "the case must compute on sim-cann"
+    answers = run_twin(inv)
+    assert all(ws.workspace > 0 for ws, _, _ in answers)
+    assert_same(inv, [as_rank_result(inv, *a) for a in answers], sim)
+
+
+def test_inplace_variant_writes_its_residual_and_leaves_normout_of_the_base():
+    inv = materialise(casegen.by_id("marn_inplace-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), 0)
+    answers = run_twin(inv)
+    for r, (_, _, args) in enumerate(answers):
+        assert not np.array_equal(np.array(args["residual"].view()), np.asarray(inv.ranks[r]["residual"].data))
+
+
+def test_workspace_rejection_answers_at_workspace_and_writes_nothing():
+    inv = materialise(casegen.by_id("v3-V3-DTYPE-003-output_fp32-fp16-w2"), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    answers = run_twin(inv)
+    assert all(ws.status == ACLNN_ERR_PARAM_INVALID and ln is None for ws, ln, _ in answers)
+    assert all(ws.message.startswith("CANN-V3-H04") for ws, _, _ in answers)
+    assert_same(inv, [as_rank_result(inv, *a) for a in answers], sim)
+    for r, (_, _, args) in enumerate(answers):
+        assert same_bits(args["output"].view(), inv.ranks[r]["output"].data)
+
+
+def test_launch_phase_rejection_returns_zero_at_workspace_and_the_status_at_launch():
+    inv = materialise(casegen.by_id("marn-MARN-LAYOUT-001-x1_strided-fp16-w2"), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    assert sim[0].phase == PHASE_LAUNCH
+    answers = run_twin(inv)
+    assert all(ws.status == 0 and ln.status == sim[0].status and not ln.kernel_status for ws, ln, _ in answers)
+    assert_same(inv, [as_rank_result(inv, *a) for a in answers], sim)
+
+
+def test_empty_short_cut_reports_no_workspace_and_writes_nothing():
+    inv = materialise(casegen.by_id("marn-empty_m-x1_2d-fp16-w2"), 0)
+    answers = run_twin(inv)
+    assert all((ws.status, ws.workspace, ln.status, ln.kernel_status) == (0, 0, 0, 0) for ws, ln, _ in answers)
+    for r, (_, _, args) in enumerate(answers):
+        for name in ("y", "normOut"):
+            assert same_bits(args[name].view(), inv.ranks[r][name].data)
+
+
+def test_a_rank_whose_peer_was_refused_launches_nothing():
+    inv = materialise(casegen.by_id("v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2"), 0)
+    bad = dict(inv.ranks[1])
+    bad["output"] = TensorArg.from_array(np.zeros(bad["output"].shape, np.float32), "float32")
+    inv = type(inv)(inv.op, inv.world_size, (inv.ranks[0], bad), inv.attrs)
+    answers = run_twin(inv)
+    assert answers[1][0].status == ACLNN_ERR_PARAM_INVALID and answers[1][1] is None
+    ws0, ln0, args0 = answers[0]
+    assert (ws0.status, ln0.status, ln0.kernel_status) == (0, 0, 0) and "rank 1 rejected" in ln0.message
+    assert same_bits(args0["output"].view(), inv.ranks[0]["output"].data)
+
+
+def test_kernel_failure_is_reported_as_the_runtimes_aicore_exception(monkeypatch):
+    def broken(*_args, **_kw):
+        raise FloatingPointError("an input the host let through")
+    monkeypatch.setattr(twin, "kernel_outputs", broken)
+    inv = materialise(casegen.by_id("v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2"), 0)
+    for r, (ws, ln, args) in enumerate(run_twin(inv)):
+        assert ws.status == 0 and ln.status == 0 and ln.kernel_status == 507015
+        assert "kernel failed: FloatingPointError" in ln.message and "\n" not in ln.message
+        assert same_bits(args["output"].view(), inv.ranks[r]["output"].data)
+
+
+def test_revision_reaches_the_host_model():
+    """A rule a later revision changed answers by the twin's revision (as sim-cann's does)."""
+    from conformance.sim.cann import revisions
+    names = revisions.names()
+    inv = materialise(casegen.by_id("marn-MARN-LAYOUT-001-x1_strided-fp16-w2"), 0)
+    seen = set()
+    for name in (names[0], names[-1]):
+        sim = SimCannBackend(CannOptions(revision=name)).invoke(inv)
+        assert_same(inv, [as_rank_result(inv, *a) for a in run_twin(inv, name)], sim)
+        seen.add((sim[0].status, sim[0].phase))
+    assert seen  # both revisions compared; whether they differ is the host model's business
+
+
+def test_unrecorded_and_unknown_operators():
+    assert twin.handles("aclnnQuantMatmulAllReduce") and twin.handles("aclnnQuantMatmulAllReduceV3")
+    assert not twin.handles("aclnnNoSuchOperator")
+    ctxs, _ = contexts(1)
+    got = twin.workspace("aclnnQuantMatmulAllReduceV2", {}, ctxs[0])
+    assert got.status == ACLNN_ERR_INNER
+    assert got.message == "the twin does not model aclnnQuantMatmulAllReduceV2 (no operator record)"
+    assert twin.launch("aclnnNoSuchOperator", {}, ctxs[0]).status == ACLNN_ERR_INNER
+    for op in operators.all_operators():
+        assert twin.handles(op.abi.execute_fn)
+
+
+def test_unknown_group_is_one_line():
+    inv = materialise(casegen.by_id("v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2"), 0)
+    args = mc2_args(inv, 0)
+    args["group"] = "nobody"
+    ctxs, _ = contexts(1)
+    got = twin.workspace("aclnnQuantMatmulAllReduceV3", args, ctxs[0])
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "group 'nobody'" in got.message and "\n" not in got.message
+
+
+def test_sim_cann_and_the_twin_share_the_kernel_path():
+    assert twin.kernel_outputs is sim_cann.kernel_outputs
+
+
+# --- the benchmark chain's operators ----------------------------------------------------------------------
+
+def call(fn: str, **args) -> Answer:
+    ws = chain_ops.workspace(fn, args)
+    if ws.status:
+        return ws
+    return chain_ops.launch(fn, args)
+
+
+def _rng_half(shape, seed, dtype="float16"):
+    return dtypes.round_to(np.random.default_rng(seed).standard_normal(shape).astype(np.float32), dtype)
+
+
+def test_chain_ops_compute_the_marn_chain_steps():
+    """aclnnMatmul -> aclnnAdd(bias) -> (all-reduce by the test) -> aclnnAddRmsNorm give chain.marn_chain."""
+    inv = materialise(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), 0)
+    want = chain.run_chain(inv.op, inv.ranks, inv.attrs)
+    partials = []
+    for t in inv.ranks:
+        x1, x2, bias = device(t["x1"]), device(t["x2"]), device(t["bias"])
+        m, n = int(np.prod(t["x1"].shape[:-1])), t["x2"].shape[-1]
+        x1m = DeviceTensor(x1.dtype, (m, x1.shape[-1]), (x1.shape[-1], 1), 0, "ND", (m, x1.shape[-1]), x1.storage)
+        mm = from_array(np.zeros((m, n), np.float16), "float16")
+        assert call("aclnnMatmul", self=x1m, mat2=x2, out=mm, cubeMathType=0) == Answer()
+        mb = from_array(np.zeros((m, n), np.float16), "float16")
+        assert call("aclnnAdd", self=mm, other=bias, alpha=Scalar(1.0, "float32"), out=mb) == Answer()
+        partials.append(np.array(mb.view()))
+    reduced = chain.allreduce_hccl(partials, "float16")
+    for r, t in enumerate(inv.ranks):
+        m, n = reduced.shape
+        outs = {k: from_array(np.zeros((m, n), np.float16), "float16") for k in ("yOut", "xOut")}
+        rstd = from_array(np.zeros((m, 1), np.float32), "float32")
+        res = from_array(np.asarray(t["residual"].data).reshape(m, n), "float16")
+        got = call("aclnnAddRmsNorm", x1=from_array(reduced, "float16"), x2=res, gamma=device(t["gamma"]),
+                   epsilon=float(inv.attrs["epsilon"]), yOut=outs["yOut"], rstdOut=rstd, xOut=outs["xOut"])
+        assert got == Answer()
+        assert np.array_equal(np.array(outs["xOut"].view()).reshape(want[r]["y"].shape), want[r]["y"])
+        assert np.array_equal(np.array(outs["yOut"].view()).reshape(want[r]["normOut"].shape), want[r]["normOut"])
+        y32 = want[r]["y"].reshape(m, n).astype(np.float32)
+        expected = 1 / np.sqrt(np.mean(y32 * y32, axis=1, keepdims=True) + np.float32(inv.attrs["epsilon"]))
+        assert np.allclose(np.array(rstd.view()), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("case_id", ["v3-tiny-bf16_pt-x1_3d-x2nz-bias-deq1n-x3-fp-bf16-w2",
+                                     "v3-tiny-fp16_i64-x1_3d-x2nzT-bias-deq1n-nox3-fp-fp16-w2"])
+def test_chain_ops_compute_the_v3_chain_steps(case_id):
+    """aclnnTransMatmulWeight (ND -> NZ), aclnnQuantMatmulV4 (+ aclnnAdd x3), all-reduce: chain.v3_chain."""
+    inv = materialise(casegen.by_id(case_id), 0)
+    want = chain.run_chain(inv.op, inv.ranks, inv.attrs)
+    out_dtype = inv.ranks[0]["output"].dtype
+    partials = []
+    for t in inv.ranks:
+        x2 = t["x2"]
+        transposed = x2.is_last_two_transposed and not x2.is_contiguous
+        rows, cols = (x2.shape[1], x2.shape[0]) if transposed else tuple(x2.shape)
+        stored = quant.nz_to_nd(np.asarray(x2.data), rows, cols)  # the weight as the caller holds it, ND
+        capacity = int(np.prod(quant.nz_storage_shape(rows, cols)))
+        buf = np.zeros(capacity, np.int8)
+        buf[:stored.size] = stored.reshape(-1)
+        weight = DeviceTensor("int8", (rows, cols), (cols, 1), 0, "ND", (rows, cols), buf)
+        assert call("aclnnTransMatmulWeight", mmWeightRef=weight) == Answer()
+        fmt, storage_shape = chain_ops.converted_weight(weight)
+        assert np.array_equal(buf.reshape(storage_shape), quant.nd_to_nz(stored))
+        weight = DeviceTensor("int8", (rows, cols), (cols, 1), 0, fmt, storage_shape, buf)
+        m, n = int(np.prod(t["x1"].shape[:-1])), t["output"].shape[-1]
+        x1 = from_array(np.asarray(t["x1"].data).reshape(m, -1), "int8")
+        mm = from_array(np.zeros((m, n), dtypes.np_dtype(out_dtype)), out_dtype)
+        got = call("aclnnQuantMatmulV4", x1=x1, x2=weight, scale=device(t["dequantScale"]), offset=None,
+                   pertokenScaleOptional=device(t.get("pertokenScale")), bias=device(t.get("bias")),
+                   transposeX1=False, transposeX2=transposed, out=mm)
+        assert got == Answer(), got.message
+        part = mm
+        if t.get("x3") is not None:
+            part = from_array(np.zeros((m, n), dtypes.np_dtype(out_dtype)), out_dtype)
+            x3 = from_array(np.asarray(t["x3"].data).reshape(m, n), out_dtype)
+            assert call("aclnnAdd", self=mm, other=x3, alpha=Scalar(1, "float32"), out=part) == Answer()
+        partials.append(np.array(part.view()))
+    reduced = chain.allreduce_hccl(partials, out_dtype)
+    assert np.array_equal(reduced.reshape(want[0]["output"].shape).view(np.uint8),
+                          want[0]["output"].view(np.uint8))
+
+
+def test_chain_ops_validate_their_arguments():
+    a = from_array(np.ones((4, 8), np.float16), "float16")
+    b = from_array(np.ones((6, 3), np.float16), "float16")
+    out = from_array(np.zeros((4, 3), np.float16), "float16")
+    got = call("aclnnMatmul", self=a, mat2=b, out=out, cubeMathType=0)
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "k = 8" in got.message
+    assert np.all(np.array(out.view()) == 0)
+    got = call("aclnnMatmul", self=None, mat2=b, out=out, cubeMathType=0)
+    assert (got.status, got.message) == (ACLNN_ERR_PARAM_NULLPTR, "aclnnMatmul: self is a null pointer")
+    got = call("aclnnAdd", self=a, other=b, alpha=Scalar(1.0, "float32"), out=out)
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "broadcast" in got.message
+    got = call("aclnnAddRmsNorm", x1=a, x2=a, gamma=from_array(np.ones(3, np.float16), "float16"), epsilon=1e-6,
+               yOut=a, rstdOut=None, xOut=None)
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "gamma" in got.message
+    x1 = from_array(np.ones((4, 8), np.int8), "int8")
+    got = call("aclnnQuantMatmulV4", x1=x1, x2=from_array(np.ones((8, 3), np.int8), "int8"),
+               scale=from_array(np.ones(3, np.float32), "float32"), offset=from_array(np.ones(3, np.float32),
+                                                                                       "float32"),
+               pertokenScaleOptional=None, bias=None, transposeX1=False, transposeX2=False, out=out)
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "offset" in got.message
+
+
+def test_chain_ops_mm_and_v5_agree_with_their_siblings():
+    a = from_array(_rng_half((5, 7), 1), "float16")
+    b = from_array(_rng_half((7, 3), 2), "float16")
+    outs = [from_array(np.zeros((5, 3), np.float16), "float16") for _ in range(2)]
+    for fn, out in zip(("aclnnMatmul", "aclnnMm"), outs):
+        assert call(fn, self=a, mat2=b, out=out, cubeMathType=1) == Answer()
+    want = dtypes.round_to(np.array(a.view()).astype(np.float32) @ np.array(b.view()).astype(np.float32), "float16")
+    assert all(np.array_equal(np.array(o.view()), want) for o in outs)
+    rng = np.random.default_rng(3)
+    x1 = from_array(rng.integers(-128, 128, (4, 32), dtype=np.int8), "int8")
+    x2t = rng.integers(-128, 128, (16, 32), dtype=np.int8)  # (n, k): transposeX2
+    scale = from_array(rng.uniform(0.001, 0.01, 16).astype(np.float32), "float32")
+    pt = from_array(rng.uniform(0.5, 1.5, 4).astype(np.float32), "float32")
+    v4, v5 = (from_array(np.zeros((4, 16), np.float16), "float16") for _ in range(2))
+    assert call("aclnnQuantMatmulV4", x1=x1, x2=from_array(x2t, "int8"), scale=scale, offset=None,
+                pertokenScaleOptional=pt, bias=None, transposeX1=False, transposeX2=True, out=v4) == Answer()
+    assert call("aclnnQuantMatmulV5", x1=x1, x2=from_array(x2t, "int8"), x1Scale=pt, x2Scale=scale, yScale=None,
+                x1Offset=None, x2Offset=None, yOffset=None, bias=None, transposeX1=False, transposeX2=True,
+                groupSize=0, out=v5) == Answer()
+    exact = (np.array(x1.view()).astype(np.float64) @ x2t.T.astype(np.float64)).astype(np.float32)
+    want = dtypes.round_to(exact * np.array(scale.view()) * np.array(pt.view())[:, None], "float16")
+    assert np.array_equal(np.array(v4.view()), want) and np.array_equal(np.array(v5.view()), want)
+
+
+def test_chain_kernel_failure_is_the_aicore_exception(monkeypatch):
+    def broken(fn, args):
+        raise MemoryError("no room")
+    monkeypatch.setattr(chain_ops, "_OPS", {**chain_ops._OPS, "aclnnMm": chain_ops._Op(chain_ops._matmul_shape,
+                                                                                       broken)})
+    a = from_array(np.ones((2, 2), np.float16), "float16")
+    out = from_array(np.zeros((2, 2), np.float16), "float16")
+    got = call("aclnnMm", self=a, mat2=a, out=out, cubeMathType=0)
+    assert (got.status, got.kernel_status) == (0, 507015) and "MemoryError" in got.message
+
+
+def test_chain_prototypes_name_every_handled_operator_with_a_cited_document():
+    for fn in ("aclnnMatmul", "aclnnAdd", "aclnnAddRmsNorm", "aclnnQuantMatmulV4"):
+        assert chain_ops.handles(fn) and twin.handles(fn)
+    for fn, (params, source) in chain_ops.CHAIN_PROTOTYPES.items():
+        assert chain_ops.handles(fn)
+        assert source.split()[0] in ("hicann/ops-nn@e5c3fa93", "hicann/ops-math@c4193324") and ".md:" in source
+        assert all(ctype.endswith("*") or ctype in ("double", "bool", "int8_t", "int64_t") for _, ctype in params)
+    # the aclnn backend's own prototypes agree in arity (conformance/backends/aclnn/abi.py)
+    from conformance.backends.aclnn import abi
+    for fn in ("aclnnMatmul", "aclnnAdd", "aclnnAddRmsNorm", "aclnnQuantMatmulV4", "aclnnTransMatmulWeight"):
+        assert len(abi.PROTOTYPES[fn + "GetWorkspaceSize"][2]) == len(chain_ops.CHAIN_PROTOTYPES[fn][0]) + 2

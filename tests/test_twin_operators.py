@@ -389,3 +389,73 @@ def test_chain_prototypes_name_every_handled_operator_with_a_cited_document():
     from conformance.backends.aclnn import abi
     for fn in ("aclnnMatmul", "aclnnAdd", "aclnnAddRmsNorm", "aclnnQuantMatmulV4", "aclnnTransMatmulWeight"):
         assert len(abi.PROTOTYPES[fn + "GetWorkspaceSize"][2]) == len(chain_ops.CHAIN_PROTOTYPES[fn][0]) + 2
+
+
+def torch_npu_style(t: TensorArg | None, lead: int = 3) -> DeviceTensor | None:
+    """A device tensor as torch_npu describes one (research notes A1: op-plugin@517f2e7d
+    op_plugin/utils/op_api_common.cpp:917-941): the storage's base with the view at a storage offset, the storage
+    dims one dim of its element count, and a 3-D tensor tagged NCL."""
+    if t is None:
+        return None
+    flat = host_storage(t)
+    storage = np.concatenate([np.zeros(lead, flat.dtype), flat, np.zeros(2, flat.dtype)])
+    fmt = "NCL" if len(t.shape) == 3 else t.format
+    return DeviceTensor(t.dtype, tuple(t.shape), tuple(t.strides), lead, fmt, (storage.size,), storage)
+
+
+def test_marn_reads_torch_npu_descriptors_offsets_and_ncl_tags_as_sim_cann_does():
+    inv = materialise(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    fn = operators.get(inv.op).abi.execute_fn
+    ctxs, comms = contexts(2)
+    out: list = [None, None]
+
+    def rank_main(r):
+        args = {n: torch_npu_style(inv.ranks[r].get(n)) for n in operators.get(inv.op).abi.tensors}
+        args.update(epsilon=inv.attrs["epsilon"], group=GROUP, reduceOp="sum", commTurn=0, streamMode=1)
+        out[r] = (twin.workspace(fn, args, ctxs[r]), twin.launch(fn, args, ctxs[r]), args)
+
+    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(comm.gathers == 2 for comm in comms)  # the verdicts at GetWorkspaceSize, the tensors at launch
+    for r, (ws, ln, args) in enumerate(out):
+        assert (ws.status, ln.status, ln.kernel_status) == (0, 0, 0), (ws.message, ln.message)
+        for name in ("y", "normOut"):
+            assert same_bits(args[name].view(), sim[r].outputs[name]), name
+            assert np.all(args[name].storage[:3] == 0) and np.all(args[name].storage[-2:] == 0)  # nothing outside
+
+
+def test_trans_quant_param_packs_the_documented_word():
+    """aclnnTransQuantParamV2.md:30-50: the scale's top 19 bits, bit 46 set, the offset's 9 bits at bit 37."""
+    scale = from_array(np.array([1.0, 0.1], np.float32), "float32")
+    offset = from_array(np.array([-3.0, 5.0], np.float32), "float32")
+    out = from_array(np.zeros(2, np.int64), "int64")
+    assert call("aclnnTransQuantParamV2", scale=scale, offset=offset, out=out) == Answer()
+    tenth = int(np.float32(0.1).view(np.uint32)) & 0xFFFFE000
+    assert [int(w) for w in out.view()] == [0x3F800000 | (1 << 46) | ((-3 & 0x1FF) << 37),
+                                           tenth | (1 << 46) | (5 << 37)]
+    got = call("aclnnTransQuantParamV3", scale=scale, offset=None, roundMode=2, out=out)
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "roundMode" in got.message
+
+
+def test_quant_matmul_v5_as_npu_quant_matmul_calls_it():
+    """Empty x1Offset / yOffset tensors (not NULL), the scale as TransQuantParam's int64 words, no pertoken: the
+    exact int32 product times the FP19 scale, stored in fp16."""
+    rng = np.random.default_rng(7)
+    x1 = rng.integers(-128, 128, (3, 64), dtype=np.int8)
+    x2 = rng.integers(-128, 128, (64, 5), dtype=np.int8)
+    scale = rng.uniform(1e-4, 1e-2, 5).astype(np.float32)
+    words = from_array(np.zeros(5, np.int64), "int64")
+    assert call("aclnnTransQuantParamV2", scale=from_array(scale, "float32"), offset=None, out=words) == Answer()
+    empty = from_array(np.zeros(0, np.float32), "float32")
+    out = from_array(np.zeros((3, 5), np.float16), "float16")
+    got = call("aclnnQuantMatmulV5", x1=from_array(x1, "int8"), x2=from_array(x2, "int8"), x1Scale=None,
+               x2Scale=words, yScale=None, x1Offset=empty, x2Offset=None, yOffset=empty, bias=None,
+               transposeX1=False, transposeX2=False, groupSize=0, out=out)
+    assert got == Answer(), got.message
+    fp19 = (scale.view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
+    exact = x1.astype(np.int64) @ x2.astype(np.int64)
+    assert np.array_equal(np.array(out.view()), (exact.astype(np.float32) * fp19).astype(np.float16))

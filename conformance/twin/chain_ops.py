@@ -7,6 +7,8 @@ Semantics are conformance/sim/chain.py's steps (every operator stores its output
   yOut = round(round(xOut * rstd) * gamma) (sim/chain.add_rms_norm);
 - aclnnQuantMatmulV4 / V5 / WeightNz: int32 product (+ int32 bias), fp32 dequant by the scale (and the pertoken
   scale), stored in out's dtype (sim/v3_numerics.local_stored, the V3 chain's local step);
+- aclnnTransQuantParamV2 / V3: the 64-bit scale words (quant.trans_quant_param), which npu_quant_matmul makes
+  of a float32 scale before the matmul;
 - aclnnTransMatmulWeight: the ND weight rewritten in place as its FRACTAL_NZ tiling (quant.nd_to_nz).
 Validation is simple, as the brief of the twin asks: a NULL required tensor is ACLNN_ERR_PARAM_NULLPTR, a dtype,
 shape or setting the twin does not take is ACLNN_ERR_PARAM_INVALID, each with one line naming the argument.
@@ -42,6 +44,7 @@ _T, _OUT, _S = "const aclTensor*", "aclTensor*", "const aclScalar*"
 _QMM_V5 = (("x1", _T), ("x2", _T), ("x1Scale", _T), ("x2Scale", _T), ("yScale", _T), ("x1Offset", _T),
            ("x2Offset", _T), ("yOffset", _T), ("bias", _T), ("transposeX1", "bool"), ("transposeX2", "bool"),
            ("groupSize", "int64_t"), ("out", _OUT))
+_NN = "hicann/ops-nn@e5c3fa93 "
 _MM = (("self", _T), ("mat2", _T), ("out", _OUT), ("cubeMathType", "int8_t"))
 CHAIN_PROTOTYPES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
     "aclnnMatmul": (_MM, "hicann/ops-nn@e5c3fa93 matmul/mat_mul_v3/docs/aclnnMatmul.md:39-45"),
@@ -61,6 +64,10 @@ CHAIN_PROTOTYPES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
                            "hicann/ops-nn@e5c3fa93 matmul/quant_batch_matmul_v4/docs/aclnnQuantMatmulV5.md:253-266"),
     "aclnnQuantMatmulWeightNz": (_QMM_V5, "hicann/ops-nn@e5c3fa93 "
                                           "matmul/quant_batch_matmul_v3/docs/aclnnQuantMatmulWeightNz.md:117-130"),
+    "aclnnTransQuantParamV2": ((("scale", _T), ("offset", _T), ("out", _T)),
+                               _NN + "quant/trans_quant_param_v2/docs/aclnnTransQuantParamV2.md:58-63"),
+    "aclnnTransQuantParamV3": ((("scale", _T), ("offset", _T), ("roundMode", "int64_t"), ("out", _T)),
+                               _NN + "quant/trans_quant_param_v2/docs/aclnnTransQuantParamV3.md:65-71"),
     "aclnnTransMatmulWeight": ((("mmWeightRef", _OUT),),
                                "hicann/ops-math@c4193324 conversion/trans_data/docs/aclnnTransMatmulWeight.md:35-38"),
 }
@@ -102,6 +109,12 @@ def _scalar(fn: str, name: str, s) -> float:
     if isinstance(s, (int, float)):
         return float(s)
     raise _invalid(fn, f"{name} is not a scalar")
+
+
+def _present(t: DeviceTensor | None) -> bool:
+    """An optional tensor that is given: torch_npu passes an absent offset as a 0-element tensor, not NULL
+    (research notes A2: op-plugin@517f2e7d QuantMatmulKernelNpuOpApi.cpp:252-259)."""
+    return t is not None and int(np.prod(t.shape, dtype=np.int64)) > 0
 
 
 def _values(t: DeviceTensor) -> np.ndarray:
@@ -230,7 +243,7 @@ def _quant_dims(fn: str, args: dict) -> tuple[int, int, int]:
     names = _QUANT_NAMES[fn]
     _required(fn, args, "x1", "x2", names.scale, "out")
     for name in names.unmodelled:
-        if args.get(name) is not None:
+        if _present(args.get(name)):
             raise _invalid(fn, f"{name} is given: the twin models the int8 per-channel/per-token scales only")
     if int(args.get("groupSize") or 0):
         raise _invalid(fn, f"groupSize {args['groupSize']}: the twin models no group quantisation")
@@ -255,15 +268,15 @@ def _quant_dims(fn: str, args: dict) -> tuple[int, int, int]:
     if int(np.prod(args[names.scale].shape, dtype=np.int64)) not in (1, n):
         raise _invalid(fn, f"{names.scale} shape {tuple(args[names.scale].shape)}: expected 1 or {n} elements")
     pt = args.get(names.pertoken)
-    if pt is not None and int(np.prod(pt.shape, dtype=np.int64)) != m:
+    if _present(pt) and int(np.prod(pt.shape, dtype=np.int64)) != m:
         raise _invalid(fn, f"{names.pertoken} shape {tuple(pt.shape)}: expected {m} elements")
-    if args.get("bias") is not None and int(np.prod(args["bias"].shape, dtype=np.int64)) != n:
+    if _present(args.get("bias")) and int(np.prod(args["bias"].shape, dtype=np.int64)) != n:
         raise _invalid(fn, f"bias shape {tuple(args['bias'].shape)}: expected {n} elements")
     return m, k, n
 
 
 def _as_arg(t: DeviceTensor | None, values: np.ndarray | None = None) -> TensorArg | None:
-    if t is None:
+    if not _present(t):
         return None
     return TensorArg.from_array(np.ascontiguousarray(_values(t) if values is None else values), t.dtype)
 
@@ -280,6 +293,33 @@ def _quant_matmul(fn: str, args: dict) -> dict[str, np.ndarray]:
             "bias": _as_arg(args.get("bias")), "x3": None}
     value = v3_numerics.local_stored(rank, out.dtype, NO_HOOKS, "after_store")
     return {"out": value.reshape(out.shape)}
+
+
+# --- the quantisation parameter words ---------------------------------------------------------------------
+
+def _trans_quant_check(fn: str, args: dict) -> None:
+    _required(fn, args, "scale", "out")
+    scale, out = args["scale"], args["out"]
+    _dtype_in(fn, "scale", scale, ("float32",))
+    _dtype_in(fn, "offset", args.get("offset"), ("float32",))
+    _dtype_in(fn, "out", out, ("int64", "uint64"))
+    if int(args.get("roundMode") or 0) not in (0, 1):
+        raise _invalid(fn, f"roundMode {args['roundMode']} is not 0 or 1")
+    shapes = [tuple(scale.shape)] + ([tuple(args["offset"].shape)] if _present(args.get("offset")) else [])
+    try:
+        want = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise _invalid(fn, f"scale {shapes[0]} and offset {shapes[-1]} do not broadcast") from None
+    _shape_is(fn, "out", out, want)
+
+
+def _trans_quant(fn: str, args: dict) -> dict[str, np.ndarray]:
+    """The 64-bit words a quantised matmul's scale takes (quant.trans_quant_param: FP19 of the scale, bit 46, the
+    offset in bits 37..45; aclnnTransQuantParamV2.md:30-50)."""
+    offset = _values(args["offset"]) if _present(args.get("offset")) else None
+    words = quant.trans_quant_param(_values(args["scale"]), offset, int(args.get("roundMode") or 0))
+    return {"out": np.broadcast_to(words, args["out"].shape).view(np.int64 if args["out"].dtype == "int64"
+                                                                    else np.uint64)}
 
 
 # --- the NZ weight ------------------------------------------------------------------------------------------
@@ -330,6 +370,8 @@ _OPS: dict[str, _Op] = {
     "aclnnQuantMatmulV4": _Op(_quant_dims, _quant_matmul),
     "aclnnQuantMatmulV5": _Op(_quant_dims, _quant_matmul),
     "aclnnQuantMatmulWeightNz": _Op(_quant_dims, _quant_matmul),
+    "aclnnTransQuantParamV2": _Op(_trans_quant_check, _trans_quant),
+    "aclnnTransQuantParamV3": _Op(_trans_quant_check, _trans_quant),
     "aclnnTransMatmulWeight": _Op(_trans_weight_check, _trans_weight),
 }
 assert set(_OPS) == set(CHAIN_PROTOTYPES), "every chain operator has its prototype and back"

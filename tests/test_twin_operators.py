@@ -459,3 +459,14 @@ def test_quant_matmul_v5_as_npu_quant_matmul_calls_it():
     fp19 = (scale.view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
     exact = x1.astype(np.int64) @ x2.astype(np.int64)
     assert np.array_equal(np.array(out.view()), (exact.astype(np.float32) * fp19).astype(np.float16))
+
+
+def test_a_launch_whose_workspace_call_this_process_did_not_see_still_computes():
+    inv = materialise(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w1"), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    ctxs, comms = contexts(1)
+    args = mc2_args(inv, 0)
+    args["group"] = GROUP.encode()  # a char* the bridge left as bytes
+    got = twin.launch(operators.get(inv.op).abi.execute_fn, args, ctxs[0])
+    assert got == Answer() and comms[0].gathers == 1  # the tensors only: no verdict exchange at the launch
+    assert all(same_bits(args[n].view(), sim[0].outputs[n]) for n in ("y", "normOut"))

@@ -130,16 +130,20 @@ _PLANS_KEPT = 256  # executors that are never launched leave a plan; the oldest 
 
 
 def _scalars(record, args: dict) -> dict:
-    return {name: args.get(name) for name in record.abi.scalars}
+    """The operator's scalar arguments as the host models take them (a char* that arrives as bytes as str)."""
+    return {name: args[name].decode() if isinstance(args.get(name), bytes) else args.get(name)
+            for name in record.abi.scalars}
 
 
 def _host_message(v) -> str:
     return f"{v.rule}: {v.message}" if v.rule else v.message
 
 
-def _plan(record, args: dict, ctx: RankContext) -> _Plan | Answer:
+def _plan(record, args: dict, ctx: RankContext, *, exchange: bool = True) -> _Plan | Answer:
     """This rank's host verdict, told to every peer of the group (so a rank whose peer was rejected launches
-    nothing, as sim-cann answers; on a device it would wait in the kernel's communication)."""
+    nothing, as sim-cann answers; on a device it would wait in the kernel's communication). Without `exchange`
+    the peers are taken to agree with this rank (a launch whose GetWorkspaceSize this process did not see: its
+    peers are past their own exchange)."""
     attrs = _scalars(record, args)
     group = attrs.get("group")
     try:
@@ -149,7 +153,8 @@ def _plan(record, args: dict, ctx: RankContext) -> _Plan | Answer:
                                                        f"communicator of this rank")
     tensors = {name: tensor_arg(args.get(name), with_data=False) for name in record.abi.tensors}
     verdict = record.host_model.load()(record.name, tensors, attrs, comm.size, ctx.revision)
-    verdicts = tuple(pickle.loads(p) for p in comm.allgather(pickle.dumps(verdict)))
+    verdicts = tuple(pickle.loads(p) for p in comm.allgather(pickle.dumps(verdict))) if exchange else \
+        (verdict,) * comm.size
     return _Plan(verdicts, comm.rank, str(group))
 
 
@@ -160,19 +165,19 @@ def _mc2_workspace(record, args: dict, ctx: RankContext) -> Answer:
     plan = _plan(record, args, ctx)
     if isinstance(plan, Answer):
         return plan
+    own = plan.verdicts[plan.rank]
+    if own.status and own.phase == PHASE_WORKSPACE:  # no launch follows
+        return Answer(own.status, message=_host_message(own))
     while len(_PLANS) >= _PLANS_KEPT:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[id(args)] = plan
-    own = plan.verdicts[plan.rank]
-    if own.status and own.phase == PHASE_WORKSPACE:
-        return Answer(own.status, message=_host_message(own))
     return Answer(0, workspace=MC2_WORKSPACE_BYTES if own.launched else 0)
 
 
 def _mc2_launch(record, args: dict, ctx: RankContext) -> Answer:
     plan = _PLANS.pop(id(args), None)
     if plan is None:  # a launch without its GetWorkspaceSize in this process: decide now
-        plan = _plan(record, args, ctx)
+        plan = _plan(record, args, ctx, exchange=False)
         if isinstance(plan, Answer):
             return plan
     own = plan.verdicts[plan.rank]

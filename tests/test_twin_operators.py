@@ -102,8 +102,11 @@ def as_rank_result(inv, ws: Answer, ln: Answer | None, args: dict) -> RankResult
     """The twin's answers in sim-cann's terms: status and phase, and the outputs written (the record's results)."""
     if ws.status:
         return RankResult(ws.status, {}, ws.message, PHASE_WORKSPACE)
-    if ln.status or ln.kernel_status:
-        return RankResult(ln.status or ln.kernel_status, {}, ln.message, PHASE_LAUNCH)
+    if ln.kernel_status:  # sim-cann's name for a kernel failure: ACLNN_ERR_INNER at the launch, "kernel failed"
+        assert ln.kernel_status == twin.ACL_ERROR_RT_AICORE_EXCEPTION and not ln.status
+        return RankResult(ACLNN_ERR_INNER, {}, ln.message.split(": ", 1)[1], PHASE_LAUNCH)
+    if ln.status:
+        return RankResult(ln.status, {}, ln.message, PHASE_LAUNCH)
     return RankResult(0, {n: np.array(args[n].view()) for n in operators.get(inv.op).outputs if args.get(n)})
 
 
@@ -116,6 +119,8 @@ def same_bits(a, b) -> bool:
 def assert_same(inv, twin_results, sim_results):
     for r, (got, want) in enumerate(zip(twin_results, sim_results)):
         assert (got.status, got.phase) == (want.status, want.phase), (r, got.message, want.message)
+        if want.message.startswith("kernel failed"):
+            assert got.message == want.message
         if want.status:
             continue
         for name, values in want.outputs.items():
@@ -188,6 +193,32 @@ def test_a_rank_whose_peer_was_refused_launches_nothing():
     ws0, ln0, args0 = answers[0]
     assert (ws0.status, ln0.status, ln0.kernel_status) == (0, 0, 0) and "rank 1 rejected" in ln0.message
     assert same_bits(args0["output"].view(), inv.ranks[0]["output"].data)
+
+
+def test_every_smoke_case_answers_as_sim_cann():
+    """The whole smoke profile (every world size), rejections included: statuses, phases, outputs."""
+    computed = 0
+    for case in casegen.select(profile="smoke", world_sizes=(1, 2, 4, 8)):
+        if case.shape_only:
+            continue
+        inv = materialise(case, 0)
+        sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+        assert_same(inv, [as_rank_result(inv, *a) for a in run_twin(inv)], sim)
+        computed += not sim[0].status
+    assert computed >= 20
+
+
+def test_a_kernel_that_fails_on_an_input_the_host_let_through_reports_at_synchronise():
+    """sim-cann's kernel failure (ACLNN_ERR_INNER at the launch) is the twin's AI-core exception: the launch
+    returns 0 and the stream reports 507015; nothing is written."""
+    inv = materialise(casegen.by_id("v3-V3-SHAPE-006-x3_shape-x2nz-bf16-w2"), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    assert sim[0].status == ACLNN_ERR_INNER and sim[0].message.startswith("kernel failed")
+    answers = run_twin(inv)
+    for r, (ws, ln, args) in enumerate(answers):
+        assert (ws.status, ln.status, ln.kernel_status) == (0, 0, 507015)
+        assert same_bits(args["output"].view(), inv.ranks[r]["output"].data)
+    assert_same(inv, [as_rank_result(inv, *a) for a in answers], sim)
 
 
 def test_kernel_failure_is_reported_as_the_runtimes_aicore_exception(monkeypatch):

@@ -283,73 +283,101 @@ def _rng_half(shape, seed, dtype="float16"):
     return dtypes.round_to(np.random.default_rng(seed).standard_normal(shape).astype(np.float32), dtype)
 
 
-def test_chain_ops_compute_the_marn_chain_steps():
-    """aclnnMatmul -> aclnnAdd(bias) -> (all-reduce by the test) -> aclnnAddRmsNorm give chain.marn_chain."""
-    inv = materialise(casegen.by_id("marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2"), 0)
-    want = chain.run_chain(inv.op, inv.ranks, inv.attrs)
+def _zeros(shape, dtype: str) -> DeviceTensor:
+    return from_array(np.zeros(shape, dtypes.np_dtype(dtype)), dtype)
+
+
+def marn_chain_via_ops(inv) -> list[dict[str, np.ndarray]]:
+    """aclnnMatmul -> [aclnnAdd(bias)] -> all-reduce (by the test, chain.allreduce_hccl) -> aclnnAddRmsNorm, as
+    the aclnn backend chains them (bindings/aclnn_marn.py); outputs under the fused operator's names."""
+    dtype = inv.ranks[0]["x1"].dtype
     partials = []
     for t in inv.ranks:
-        x1, x2, bias = device(t["x1"]), device(t["x2"]), device(t["bias"])
         m, n = int(np.prod(t["x1"].shape[:-1])), t["x2"].shape[-1]
-        x1m = DeviceTensor(x1.dtype, (m, x1.shape[-1]), (x1.shape[-1], 1), 0, "ND", (m, x1.shape[-1]), x1.storage)
-        mm = from_array(np.zeros((m, n), np.float16), "float16")
-        assert call("aclnnMatmul", self=x1m, mat2=x2, out=mm, cubeMathType=0) == Answer()
-        mb = from_array(np.zeros((m, n), np.float16), "float16")
-        assert call("aclnnAdd", self=mm, other=bias, alpha=Scalar(1.0, "float32"), out=mb) == Answer()
-        partials.append(np.array(mb.view()))
-    reduced = chain.allreduce_hccl(partials, "float16")
-    for r, t in enumerate(inv.ranks):
-        m, n = reduced.shape
-        outs = {k: from_array(np.zeros((m, n), np.float16), "float16") for k in ("yOut", "xOut")}
-        rstd = from_array(np.zeros((m, 1), np.float32), "float32")
-        res = from_array(np.asarray(t["residual"].data).reshape(m, n), "float16")
-        got = call("aclnnAddRmsNorm", x1=from_array(reduced, "float16"), x2=res, gamma=device(t["gamma"]),
-                   epsilon=float(inv.attrs["epsilon"]), yOut=outs["yOut"], rstdOut=rstd, xOut=outs["xOut"])
+        x1 = from_array(np.asarray(t["x1"].data).reshape(m, -1), dtype)
+        mm = _zeros((m, n), dtype)
+        assert call("aclnnMatmul", self=x1, mat2=device(t["x2"]), out=mm, cubeMathType=0) == Answer()
+        if t.get("bias") is not None:
+            biased = _zeros((m, n), dtype)
+            got = call("aclnnAdd", self=mm, other=device(t["bias"]), alpha=Scalar(1.0, "float32"), out=biased)
+            assert got == Answer()
+            mm = biased
+        partials.append(np.array(mm.view()))
+    reduced = chain.allreduce_hccl(partials, dtype)
+    m, n = reduced.shape
+    outs = []
+    for t in inv.ranks:
+        norm, y, rstd = _zeros((m, n), dtype), _zeros((m, n), dtype), _zeros((m, 1), "float32")
+        got = call("aclnnAddRmsNorm", x1=from_array(reduced, dtype),
+                   x2=from_array(np.asarray(t["residual"].data).reshape(m, n), dtype), gamma=device(t["gamma"]),
+                   epsilon=float(inv.attrs["epsilon"]), yOut=norm, rstdOut=rstd, xOut=y)
         assert got == Answer()
-        assert np.array_equal(np.array(outs["xOut"].view()).reshape(want[r]["y"].shape), want[r]["y"])
-        assert np.array_equal(np.array(outs["yOut"].view()).reshape(want[r]["normOut"].shape), want[r]["normOut"])
-        y32 = want[r]["y"].reshape(m, n).astype(np.float32)
+        shape = t["residual"].shape
+        y32 = np.array(y.view()).astype(np.float32)
         expected = 1 / np.sqrt(np.mean(y32 * y32, axis=1, keepdims=True) + np.float32(inv.attrs["epsilon"]))
         assert np.allclose(np.array(rstd.view()), expected, rtol=1e-6)
+        outs.append({operators.get(inv.op).summed_output: np.array(y.view()).reshape(shape),
+                     "normOut": np.array(norm.view()).reshape(shape)})
+    return outs
 
 
-@pytest.mark.parametrize("case_id", ["v3-tiny-bf16_pt-x1_3d-x2nz-bias-deq1n-x3-fp-bf16-w2",
-                                     "v3-tiny-fp16_i64-x1_3d-x2nzT-bias-deq1n-nox3-fp-fp16-w2"])
-def test_chain_ops_compute_the_v3_chain_steps(case_id):
-    """aclnnTransMatmulWeight (ND -> NZ), aclnnQuantMatmulV4 (+ aclnnAdd x3), all-reduce: chain.v3_chain."""
-    inv = materialise(casegen.by_id(case_id), 0)
-    want = chain.run_chain(inv.op, inv.ranks, inv.attrs)
+def _weight(x2: TensorArg) -> tuple[DeviceTensor, bool]:
+    """x2 as the aclnn backend's chain passes it to aclnnQuantMatmulV4 (program._chain_weight): the stored
+    matrix and transposeX2; an NZ weight uploaded ND and converted by aclnnTransMatmulWeight."""
+    transposed = x2.is_last_two_transposed and not x2.is_contiguous
+    rows, cols = (x2.shape[1], x2.shape[0]) if transposed else tuple(x2.shape)
+    if x2.format != "FRACTAL_NZ":
+        stored = np.asarray(x2.data).T if transposed else np.asarray(x2.data)
+        return from_array(stored, "int8"), transposed
+    stored = quant.nz_to_nd(np.asarray(x2.data), rows, cols)  # the weight as the caller holds it, ND
+    buf = np.zeros(int(np.prod(quant.nz_storage_shape(rows, cols))), np.int8)
+    buf[:stored.size] = stored.reshape(-1)
+    weight = DeviceTensor("int8", (rows, cols), (cols, 1), 0, "ND", (rows, cols), buf)
+    assert call("aclnnTransMatmulWeight", mmWeightRef=weight) == Answer()
+    fmt, storage_shape = chain_ops.converted_weight(weight)
+    assert np.array_equal(buf.reshape(storage_shape), quant.nd_to_nz(stored))
+    return DeviceTensor("int8", (rows, cols), (cols, 1), 0, fmt, storage_shape, buf), transposed
+
+
+def v3_chain_via_ops(inv) -> list[dict[str, np.ndarray]]:
+    """aclnnQuantMatmulV4 [-> aclnnAdd(x3)] -> all-reduce (by the test), as bindings/aclnn_v3.py chains them."""
     out_dtype = inv.ranks[0]["output"].dtype
     partials = []
     for t in inv.ranks:
-        x2 = t["x2"]
-        transposed = x2.is_last_two_transposed and not x2.is_contiguous
-        rows, cols = (x2.shape[1], x2.shape[0]) if transposed else tuple(x2.shape)
-        stored = quant.nz_to_nd(np.asarray(x2.data), rows, cols)  # the weight as the caller holds it, ND
-        capacity = int(np.prod(quant.nz_storage_shape(rows, cols)))
-        buf = np.zeros(capacity, np.int8)
-        buf[:stored.size] = stored.reshape(-1)
-        weight = DeviceTensor("int8", (rows, cols), (cols, 1), 0, "ND", (rows, cols), buf)
-        assert call("aclnnTransMatmulWeight", mmWeightRef=weight) == Answer()
-        fmt, storage_shape = chain_ops.converted_weight(weight)
-        assert np.array_equal(buf.reshape(storage_shape), quant.nd_to_nz(stored))
-        weight = DeviceTensor("int8", (rows, cols), (cols, 1), 0, fmt, storage_shape, buf)
         m, n = int(np.prod(t["x1"].shape[:-1])), t["output"].shape[-1]
-        x1 = from_array(np.asarray(t["x1"].data).reshape(m, -1), "int8")
-        mm = from_array(np.zeros((m, n), dtypes.np_dtype(out_dtype)), out_dtype)
-        got = call("aclnnQuantMatmulV4", x1=x1, x2=weight, scale=device(t["dequantScale"]), offset=None,
-                   pertokenScaleOptional=device(t.get("pertokenScale")), bias=device(t.get("bias")),
-                   transposeX1=False, transposeX2=transposed, out=mm)
+        weight, transposed = _weight(t["x2"])
+        mm = _zeros((m, n), out_dtype)
+        got = call("aclnnQuantMatmulV4", x1=from_array(np.asarray(t["x1"].data).reshape(m, -1), "int8"), x2=weight,
+                   scale=device(t["dequantScale"]), offset=None, pertokenScaleOptional=device(t.get("pertokenScale")),
+                   bias=device(t.get("bias")), transposeX1=False, transposeX2=transposed, out=mm)
         assert got == Answer(), got.message
-        part = mm
         if t.get("x3") is not None:
-            part = from_array(np.zeros((m, n), dtypes.np_dtype(out_dtype)), out_dtype)
+            summed = _zeros((m, n), out_dtype)
             x3 = from_array(np.asarray(t["x3"].data).reshape(m, n), out_dtype)
-            assert call("aclnnAdd", self=mm, other=x3, alpha=Scalar(1, "float32"), out=part) == Answer()
-        partials.append(np.array(part.view()))
-    reduced = chain.allreduce_hccl(partials, out_dtype)
-    assert np.array_equal(reduced.reshape(want[0]["output"].shape).view(np.uint8),
-                          want[0]["output"].view(np.uint8))
+            assert call("aclnnAdd", self=mm, other=x3, alpha=Scalar(1, "float32"), out=summed) == Answer()
+            mm = summed
+        partials.append(np.array(mm.view()))
+    reduced = chain.allreduce_hccl(partials, out_dtype).reshape(inv.ranks[0]["output"].shape)
+    return [{"output": reduced} for _ in inv.ranks]
+
+
+def test_chain_ops_compute_the_chain_steps_for_every_smoke_case():
+    """Every smoke case that computes, through the separate operators as the aclnn backend chains them, gives
+    conformance/sim/chain.py's outputs bit for bit (low-bit communication has no such chain)."""
+    ran = set()
+    for case in casegen.select(profile="smoke", world_sizes=(1, 2, 4, 8)):
+        if case.shape_only:
+            continue
+        inv = materialise(case, 0)
+        sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+        if sim[0].status or inv.ranks[0].get("commQuantScale1") is not None:
+            continue
+        via_ops = (v3_chain_via_ops if "output" in operators.get(inv.op).abi.outputs else marn_chain_via_ops)(inv)
+        want = chain.run_chain(inv.op, inv.ranks, inv.attrs)
+        for r, outs in enumerate(want):
+            assert all(same_bits(via_ops[r][name], values) for name, values in outs.items()), (case.id, r)
+        ran.add((inv.op, inv.ranks[0].get("x2").format))
+    assert len(ran) >= 4 and ("QuantMatmulAllReduceV3", "FRACTAL_NZ") in ran, ran  # NZ weights among them
 
 
 def test_chain_ops_validate_their_arguments():

@@ -118,11 +118,10 @@ def _present(t: DeviceTensor | None) -> bool:
 
 
 def _values(t: DeviceTensor) -> np.ndarray:
-    """A tensor's logical values: a FRACTAL_NZ 2-D tensor decoded from its storage tiling, else its view."""
-    if t.format == "FRACTAL_NZ":
-        if len(t.shape) != 2 or len(t.storage_shape) != 4:
-            raise ValueError(f"a FRACTAL_NZ tensor of view {t.shape} and storage {t.storage_shape} is not a 2-D "
-                             f"weight's 4-D tiling")
+    """A tensor's logical values: a 2-D FRACTAL_NZ tensor with a 4-D storage decoded from its tiling, any other
+    its view (a tensor tagged NZ over a storage of its own shape holds its values as they are, as chain.py reads
+    every argument)."""
+    if t.format == "FRACTAL_NZ" and len(t.shape) == 2 and len(t.storage_shape) == 4:
         count = int(np.prod(t.storage_shape, dtype=np.int64))
         tiles = t.storage[t.offset:t.offset + count].reshape(t.storage_shape)
         return quant.nz_to_nd(tiles, t.shape[0], t.shape[1])
@@ -193,7 +192,7 @@ def _add_rms_norm_check(fn: str, args: dict) -> None:
     _required(fn, args, "x1", "x2", "gamma", "yOut")
     x1, gamma = args["x1"], args["gamma"]
     for name in ("x1", "x2", "gamma", "yOut", "xOut"):
-        _dtype_in(fn, name, args.get(name), ("float16", "bfloat16"))
+        _dtype_in(fn, name, args.get(name), FLOATS)
         if name != "gamma" and args.get(name) is not None and args[name].dtype != x1.dtype:
             raise _invalid(fn, f"{name} dtype {args[name].dtype} differs from x1's {x1.dtype}")
     _dtype_in(fn, "rstdOut", args.get("rstdOut"), ("float32",))
@@ -210,8 +209,11 @@ def _add_rms_norm(fn: str, args: dict) -> dict[str, np.ndarray]:
     x1, gamma = args["x1"], args["gamma"]
     n = int(np.prod(gamma.shape, dtype=np.int64))
     shape = tuple(x1.shape)
-    a, b = _values(x1).reshape(-1, n), _values(args["x2"]).reshape(-1, n)
+    m = int(np.prod(shape[:len(shape) - len(gamma.shape)], dtype=np.int64))
+    a, b = _values(x1).reshape(m, n), _values(args["x2"]).reshape(m, n)
     eps = float(args.get("epsilon") or 0.0)
+    if m * n == 0:  # nothing to compute (and no mean of an empty axis)
+        return {"yOut": np.zeros(shape, dtypes.np_dtype(x1.dtype)), "xOut": np.zeros(shape, dtypes.np_dtype(x1.dtype))}
     y, norm_out = add_rms_norm(a, b, _values(gamma).reshape(-1), eps, x1.dtype)
     outs = {"yOut": norm_out.reshape(shape), "xOut": y.reshape(shape)}
     if args.get("rstdOut") is not None:  # the chain's rstd, from the stored sum in fp32

@@ -531,3 +531,43 @@ def test_a_launch_whose_workspace_call_this_process_did_not_see_still_computes()
     got = twin.launch(operators.get(inv.op).abi.execute_fn, args, ctxs[0])
     assert got == Answer() and comms[0].gathers == 1  # the tensors only: no verdict exchange at the launch
     assert all(same_bits(args[n].view(), sim[0].outputs[n]) for n in ("y", "normOut"))
+
+
+def test_trans_matmul_weight_on_a_tensor_the_c_side_already_re_described():
+    rng = np.random.default_rng(11)
+    nd = rng.integers(-128, 128, (40, 70), dtype=np.int8)
+    storage_shape = quant.nz_storage_shape(40, 70)
+    buf = np.zeros(int(np.prod(storage_shape)), np.int8)
+    buf[:nd.size] = nd.reshape(-1)
+    plain = DeviceTensor("int8", (40, 70), (70, 1), 0, "ND", (40, 70), buf.copy())
+    described = DeviceTensor("int8", (40, 70), (70, 1), 0, "FRACTAL_NZ", storage_shape, buf.copy())
+    for t in (plain, described):
+        assert call("aclnnTransMatmulWeight", mmWeightRef=t) == Answer()
+        assert np.array_equal(t.storage.reshape(storage_shape), quant.nd_to_nz(nd))
+    small = DeviceTensor("int8", (40, 70), (70, 1), 0, "ND", (40, 70), np.zeros(40 * 70, np.int8))
+    got = call("aclnnTransMatmulWeight", mmWeightRef=small)
+    assert got.status == ACLNN_ERR_PARAM_INVALID and "aclnnCalculateMatmulWeightSizeV2" in got.message
+
+
+def test_a_repeatable_executor_launches_again_with_its_plan():
+    """Timing loops launch one executor many times: each launch computes and exchanges again, no new verdicts."""
+    inv = materialise(casegen.by_id("v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2"), 0)
+    sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+    fn = operators.get(inv.op).abi.execute_fn
+    ctxs, comms = contexts(2)
+    out: list = [None, None]
+
+    def rank_main(r):
+        args = mc2_args(inv, r)
+        ws = twin.workspace(fn, args, ctxs[r])
+        out[r] = (ws, [twin.launch(fn, args, ctxs[r]) for _ in range(3)], args)
+
+    threads = [threading.Thread(target=rank_main, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [c.gathers for c in comms] == [4, 4]  # one verdict exchange, three tensor exchanges
+    for r, (ws, launches, args) in enumerate(out):
+        assert ws.workspace > 0 and launches == [Answer()] * 3
+        assert same_bits(args["output"].view(), sim[r].outputs["output"])

@@ -335,21 +335,31 @@ def converted_weight(t: DeviceTensor) -> tuple[str, tuple[int, ...]]:
     return "FRACTAL_NZ", quant.nz_storage_shape(rows, cols, t.storage.dtype.itemsize)
 
 
+def _converted_already(t: DeviceTensor) -> bool:
+    """The C side may re-describe the tensor (format NZ, the tiling's storage dims) before the launch runs."""
+    return t.format == "FRACTAL_NZ" and len(t.shape) == 2 and tuple(t.storage_shape) == quant.nz_storage_shape(
+        t.shape[0], t.shape[1], t.storage.dtype.itemsize)
+
+
 def _trans_weight_check(fn: str, args: dict) -> None:
     _required(fn, args, "mmWeightRef")
     t = args["mmWeightRef"]
     _dtype_in(fn, "mmWeightRef", t, ("float16", "bfloat16", "int8"))
-    if len(t.shape) != 2 or t.format != "ND":
+    if len(t.shape) != 2 or (t.format != "ND" and not _converted_already(t)):
         raise _invalid(fn, f"mmWeightRef is {len(t.shape)}-D {t.format}: the twin converts a 2-D ND weight only")
-    need = int(np.prod(converted_weight(t)[1], dtype=np.int64))
+    need = int(np.prod(quant.nz_storage_shape(t.shape[0], t.shape[1], t.storage.dtype.itemsize), dtype=np.int64))
     if t.storage.size - t.offset < need:
         raise _invalid(fn, f"mmWeightRef's buffer holds {t.storage.size - t.offset} elements, the NZ weight "
                            f"{need} (size it with aclnnCalculateMatmulWeightSizeV2)")
 
 
 def _trans_weight(fn: str, args: dict) -> dict[str, np.ndarray]:
+    """The ND weight's values (its view; once re-described, the row-major matrix at the storage's start) written
+    back over the same storage as their NZ tiling."""
     t = args["mmWeightRef"]
-    tiles = quant.nd_to_nz(np.ascontiguousarray(_values(t)))
+    rows, cols = t.shape
+    nd = t.storage[t.offset:t.offset + rows * cols].reshape(rows, cols) if _converted_already(t) else t.view()
+    tiles = quant.nd_to_nz(np.array(nd))
     t.storage[t.offset:t.offset + tiles.size] = tiles.reshape(-1)  # the storage itself, not the view
     return {}
 

@@ -124,9 +124,10 @@ class _Plan:
     group: str
 
 
-# GetWorkspaceSize's plan per args dict (the bridge hands the launch the same object), taken by the launch.
-_PLANS: dict[int, _Plan] = {}
-_PLANS_KEPT = 256  # executors that are never launched leave a plan; the oldest go past this many
+# Where GetWorkspaceSize leaves its plan for the launch: in the args dict itself, which the bridge hands the
+# launch (and every launch of a repeatable executor) as the same object, and which dies with the executor. No C
+# parameter name starts with an underscore.
+_PLAN_KEY = "__twin_plan__"
 
 
 def _scalars(record, args: dict) -> dict:
@@ -168,14 +169,12 @@ def _mc2_workspace(record, args: dict, ctx: RankContext) -> Answer:
     own = plan.verdicts[plan.rank]
     if own.status and own.phase == PHASE_WORKSPACE:  # no launch follows
         return Answer(own.status, message=_host_message(own))
-    while len(_PLANS) >= _PLANS_KEPT:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[id(args)] = plan
+    args[_PLAN_KEY] = plan
     return Answer(0, workspace=MC2_WORKSPACE_BYTES if own.launched else 0)
 
 
 def _mc2_launch(record, args: dict, ctx: RankContext) -> Answer:
-    plan = _PLANS.pop(id(args), None)
+    plan = args.get(_PLAN_KEY)
     if plan is None:  # a launch without its GetWorkspaceSize in this process: decide now
         plan = _plan(record, args, ctx, exchange=False)
         if isinstance(plan, Answer):

@@ -571,3 +571,33 @@ def test_a_repeatable_executor_launches_again_with_its_plan():
     for r, (ws, launches, args) in enumerate(out):
         assert ws.workspace > 0 and launches == [Answer()] * 3
         assert same_bits(args["output"].view(), sim[r].outputs["output"])
+
+
+# --- end to end: the suite's aclnn backend on the twin's C library ------------------------------------------
+
+def test_the_aclnn_backend_on_the_twin_answers_as_sim_cann_for_the_smoke_cases():
+    """Every smoke case at world 2 through the aclnn ctypes backend, the twin's C library and these operators:
+    the statuses, phases and outputs sim-cann gives. Skips where the twin cannot be built (no cc / headers)."""
+    try:
+        from conformance.twin import TwinError, prepare
+    except ImportError as exc:
+        pytest.skip(f"needs the twin's C library side (conformance.twin.prepare): {exc}")
+    from helpers import run_aclnn_ranks
+    try:
+        built = prepare()
+    except TwinError as exc:
+        pytest.skip(f"no CANN twin on this machine: {exc}")
+    ran = 0
+    for case in casegen.select(profile="smoke", world_sizes=(2,)):
+        if case.shape_only:
+            continue
+        inv = materialise(case, 0)
+        sim = SimCannBackend(CannOptions(revision=REVISION)).invoke(inv)
+        out, _ = run_aclnn_ranks(inv, lib_dir=str(built.lib_dir))
+        for r in range(2):
+            assert not isinstance(out[r], BaseException), (case.id, out[r])
+            got = out[r][0]
+            assert (got.status, got.phase) == (sim[r].status, sim[r].phase), (case.id, got.message)
+            assert all(same_bits(got.outputs[n], v) for n, v in sim[r].outputs.items()), case.id
+        ran += 1
+    assert ran >= 20

@@ -601,3 +601,30 @@ def test_the_aclnn_backend_on_the_twin_answers_as_sim_cann_for_the_smoke_cases()
             assert all(same_bits(got.outputs[n], v) for n, v in sim[r].outputs.items()), case.id
         ran += 1
     assert ran >= 20
+
+
+def test_the_c_wrappers_record_the_chain_prototypes_parameters():
+    """cann_twin.c's hand-written wrappers of the chain's operators name their parameters as CHAIN_PROTOTYPES does,
+    in the same order and C types (const aside, which the ABI ignores). Skips until the C source exists."""
+    import re
+    from pathlib import Path
+    source = Path(chain_ops.__file__).with_name("cann_twin.c")
+    if not source.is_file():
+        pytest.skip("needs conformance/twin/cann_twin.c (the twin's C library side)")
+    text = source.read_text(encoding="utf-8")
+    checked = 0
+    for fn, (params, _) in chain_ops.CHAIN_PROTOTYPES.items():
+        found = re.search(rf"\b{fn}GetWorkspaceSize\(([^)]*)\)\s*{{(.*?)\n}}", text, re.S)
+        if found is None:
+            continue  # a wrapper the C side does not define: torch_npu's dlsym finds none, as on an older CANN
+        declared = [" ".join(p.split()) for p in found.group(1).split(",")]
+        declared = [p for p in declared if p and "WORKSPACE_OUT" not in p and "workspaceSize" not in p
+                    and "executor" not in p]
+        names = [re.split(r"[\s*]+", p)[-1] for p in declared]
+        types = [re.sub(r"\bconst\b|\s", "", p[: p.rindex(name)]) for p, name in zip(declared, names)]
+        assert names == [n for n, _ in params], fn
+        assert types == [re.sub(r"\bconst\b|\s", "", t) for _, t in params], fn
+        recorded = re.findall(r'ARG_\w+\(e, "(\w+)"', found.group(2))
+        assert recorded == names, fn
+        checked += 1
+    assert checked >= 4

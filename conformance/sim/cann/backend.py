@@ -108,14 +108,8 @@ class SimCannBackend:
             return results
         if not any(v.launched for v in verdicts):  # workspace 0: the launch call returns at once
             return [RankResult(0, _untouched(inv.op, t), verdicts[0].message) for t in inv.ranks]
-        ranks = [dict(t) for t in inv.ranks]
-        for t, v in zip(ranks, verdicts):
-            if v.x2_read_contiguous:
-                t["x2"] = read_as_contiguous(t["x2"])
-            elif t["x2"] is not None and t["x2"].format == "FRACTAL_NZ" and np.ndim(t["x2"].data) == 3:
-                t["x2"] = nz_storage_as_4d(t["x2"])
         try:
-            outs = self._numerics(inv, ranks)
+            outs = kernel_outputs(inv.op, inv.ranks, inv.attrs, verdicts, self.options)
         except Exception as exc:  # the kernel met an input the host let through
             return [RankResult(ACLNN_ERR_INNER, {}, f"kernel failed: {type(exc).__name__}: {exc}", PHASE_LAUNCH)
                     for _ in inv.ranks]
@@ -139,12 +133,23 @@ class SimCannBackend:
                     for _ in inv.ranks]
         return [RankResult(0, o) for o in outs]
 
-    def _numerics(self, inv: Invocation, ranks: list[dict]) -> list[dict]:
-        """The contract simulator's numerics on the path the published kernels take (the host model's
-        `kernel_path`)."""
-        path = operators.get(inv.op).code("kernel_path")(ranks, self.options.vector_cores)
-        return operators.get(inv.op).numerics(inv.op, ranks, dict(inv.attrs), NO_HOOKS,
-                                              self.options.allreduce_accumulation, path)
+
+
+def kernel_outputs(op: str, ranks, attrs, verdicts, options: CannOptions) -> list[dict[str, np.ndarray]]:
+    """Every rank's outputs once every rank's host verdict accepted and launched: the kernels' reading of x2 (a
+    strided x2 the host let through as contiguous, a 3-D NZ storage as its 4-D tiling), then the contract
+    simulator's numerics on the path the published kernels take (the host model's `kernel_path`). Shared by
+    SimCannBackend.invoke and the CPU twin's operators (conformance/twin/operators.py); whatever the numerics
+    raise is the kernel's failure, for the caller to report."""
+    ranks = [dict(t) for t in ranks]
+    for t, v in zip(ranks, verdicts):
+        if v.x2_read_contiguous:
+            t["x2"] = read_as_contiguous(t["x2"])
+        elif t["x2"] is not None and t["x2"].format == "FRACTAL_NZ" and np.ndim(t["x2"].data) == 3:
+            t["x2"] = nz_storage_as_4d(t["x2"])
+    record = operators.get(op)
+    path = record.code("kernel_path")(ranks, options.vector_cores)
+    return record.numerics(op, ranks, dict(attrs), NO_HOOKS, options.allreduce_accumulation, path)
 
 
 def _untouched(op: str, t) -> dict[str, np.ndarray]:

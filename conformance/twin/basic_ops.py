@@ -75,6 +75,33 @@ def _inplace_add(args):
     _store(args["selfRef"], a.astype(dtype) + _alpha(args) * b.astype(dtype))
 
 
+def _pad(args):
+    """torch's constant_pad_nd: pad pairs (before, after) from the last dimension backwards; negative ones crop."""
+    src, out, pad = _values(args["self"]), args["out"], args["pad"]
+    result = np.full(out.shape, args["value"].value if args.get("value") is not None else 0, dtype=np.float64)
+    dst_index, src_index = [slice(None)] * src.ndim, [slice(None)] * src.ndim
+    for k in range(len(pad) // 2):
+        dim = src.ndim - 1 - k
+        before, after = pad[2 * k], pad[2 * k + 1]
+        start = max(-before, 0)
+        length = src.shape[dim] - start - max(-after, 0)
+        src_index[dim] = slice(start, start + max(length, 0))
+        dst_index[dim] = slice(max(before, 0), max(before, 0) + max(length, 0))
+    result[tuple(dst_index)] = src[tuple(src_index)]
+    _store(out, result)
+
+
+def _trans_matmul_weight(args):
+    """ND -> FRACTAL_NZ in place. The C side has already re-described the tensor (format NZ, 4-D storage); the
+    ND matrix the caller uploaded is still in the buffer's first rows * cols elements."""
+    from ..quant import nd_to_nz
+    t = args["mmWeightRef"]
+    rows, cols = t.shape
+    nd = t.storage[: rows * cols].reshape(rows, cols).copy()
+    nz = nd_to_nz(nd).reshape(-1)
+    t.storage[: nz.size] = nz
+
+
 # fn -> (the tensor arguments that must not be NULL, the computation)
 OPERATORS = {
     "aclnnInplaceOne": (("selfRef",), _one),
@@ -87,6 +114,8 @@ OPERATORS = {
     "aclnnMul": (("self", "other", "out"), _binary(lambda a, b, args: a * b)),
     "aclnnDiv": (("self", "other", "out"), _binary(lambda a, b, args: a / b)),
     "aclnnInplaceAdd": (("selfRef", "other"), _inplace_add),
+    "aclnnConstantPadNd": (("self", "pad", "out"), _pad),
+    "aclnnTransMatmulWeight": (("mmWeightRef",), _trans_matmul_weight),
     "aclnnAdds": (("self", "other", "out"), _binary(lambda a, b, args: a + _alpha(args) * b)),
     "aclnnMuls": (("self", "other", "out"), _binary(lambda a, b, args: a * b)),
 }

@@ -175,7 +175,7 @@ class Bridge:
     def __init__(self, lib_path: str):
         self.lib = ctypes.CDLL(lib_path)
         self.lib.twin_comm_find.restype = c_void_p
-        self.lib.twin_comm_find.argtypes = [c_char_p]
+        self.lib.twin_comm_find.argtypes = [c_char_p, c_int32]
         self.lib.twin_comm_rank.argtypes = [c_void_p]
         self.lib.twin_comm_size.argtypes = [c_void_p]
         self.lib.twin_comm_allgather.argtypes = [c_void_p, c_char_p, c_uint64, POINTER(c_uint64), POINTER(c_void_p),
@@ -189,14 +189,15 @@ class Bridge:
     def operators(self):
         return importlib.import_module(os.environ.get(OPERATORS_ENV) or "conformance.twin.operators")
 
-    def comm(self, name: str) -> TwinComm:
-        handle = self.lib.twin_comm_find(name.encode())
+    def comm(self, name: str, device: int = -1) -> TwinComm:
+        """The communicator `name` of this process (of `device`, where ranks are threads of one process)."""
+        handle = self.lib.twin_comm_find(name.encode(), device)
         if not handle:
             raise KeyError(f"no HCCL communicator named {name!r} in this process")
         return TwinComm(self.lib, handle, name)
 
     def context(self, device: int) -> RankContext:
-        return RankContext(device=device, comm=self.comm, revision=self.revision)
+        return RankContext(device=device, comm=lambda name: self.comm(name, device), revision=self.revision)
 
     def _call(self, phase, executor_p, workspace_p, stream, kernel_status_p, message_p, message_size):
         address = ctypes.addressof(executor_p.contents)

@@ -2,8 +2,8 @@
 
 The MC2 operators' C wrappers are generated from the operator records (conformance.operators: abi.inputs are
 aclTensor*, abi.scalars typed as conformance/backends/aclnn/abi.py SCALAR_CTYPES says, abi.outputs aclTensor*),
-so a newly registered record needs no C edit. The build is cached under a hash of the sources, the generated
-header, the headers' contents and the compiler's identity.
+so a newly registered record needs no C edit. The build is cached under a hash of the sources, this module
+(the commands), the generated header, the headers' contents and the compiler's path.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ def header_files(include: Path) -> list[Path]:
 def source_hash(include: Path, cc: str) -> str:
     digest = hashlib.sha256()
     digest.update(SOURCE.read_bytes())
+    digest.update(Path(__file__).read_bytes())  # the compile and link commands
+    digest.update(Path(__file__).with_name("install_tree.py").read_bytes())  # the library names
     digest.update(ops_header().encode())
     digest.update(cc.encode())
     for path in header_files(include):
@@ -98,8 +100,9 @@ def compile_library(out_dir: Path, *, include: Path, cc: str) -> Path:
     target = out_dir / LIBRARY
     cmd = [cc, "-x", "c++", "-std=c++17", "-O2", "-fPIC", "-shared", "-fno-exceptions", "-fno-rtti",
            "-Wall", "-Wno-unused-function", "-Werror=return-type",
-           f"-I{include}", f"-I{include / 'third_party' / 'acl' / 'inc'}", f"-I{include / 'third_party' / 'hccl' / 'inc'}",
-           f"-I{out_dir}", "-o", str(target), str(SOURCE), "-ldl", "-lpthread", "-lrt", "-lm"]
+           f"-I{include}", f"-I{include / 'third_party' / 'acl' / 'inc'}",
+           f"-I{include / 'third_party' / 'hccl' / 'inc'}",
+           f"-I{out_dir}", "-o", str(target), str(SOURCE), "-ldl", "-lpthread", "-lrt", "-lm", "-lstdc++"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()[-1:]

@@ -353,6 +353,16 @@ aclError aclrtDestroyStream(aclrtStream stream) {
 
 aclError aclrtDestroyStreamForce(aclrtStream stream) { return aclrtDestroyStream(stream); }
 
+/* Launches run at once: nothing is ever pending to abort; a recorded failure is dropped with the stream's work. */
+aclError aclrtStreamAbort(aclrtStream stream) {
+    TwinStream *s = stream_of(stream);
+    pthread_mutex_lock(&streams_lock);
+    s->failure = 0;
+    s->message[0] = 0;
+    pthread_mutex_unlock(&streams_lock);
+    return ACL_SUCCESS;
+}
+
 /* A kernel failure: kept on the stream, reported by its next synchronise (the launch itself returned 0). */
 static void stream_fail(TwinStream *s, int status, const char *message) {
     pthread_mutex_lock(&streams_lock);
@@ -874,6 +884,7 @@ typedef struct TwinComm {
     char name[COMM_NAME_MAX_LENGTH];
     char shm_name[96];
     uint32_t rank, size;
+    int device; /* the device of the thread that made it: ranks may be threads of one process (the aclnn backend) */
     ShmHeader *header;
     unsigned char *slots;
     size_t map_bytes;
@@ -959,12 +970,21 @@ TWIN_EXPORT int twin_comm_allgather(void *comm, const void *payload, uint64_t le
 
 TWIN_EXPORT void twin_free(void *p) { free(p); }
 
-TWIN_EXPORT void *twin_comm_find(const char *name) {
+/* The communicator `name` of this process; where several ranks share the process (threads), the one made on
+ * `device` (the device of the operator's executor). */
+TWIN_EXPORT void *twin_comm_find(const char *name, int device) {
     pthread_mutex_lock(&comms_lock);
-    TwinComm *c = comms;
-    while (c && strcmp(c->name, name) != 0) c = c->next;
+    TwinComm *found = NULL;
+    for (TwinComm *c = comms; c; c = c->next) {
+        if (strcmp(c->name, name) != 0) continue;
+        if (c->device == device) {
+            found = c;
+            break;
+        }
+        if (!found) found = c;
+    }
     pthread_mutex_unlock(&comms_lock);
-    return c;
+    return found;
 }
 
 TWIN_EXPORT int twin_comm_rank(void *comm) { return comm ? (int)((TwinComm *)comm)->rank : -1; }
@@ -1001,6 +1021,7 @@ static HcclResult comm_init(uint32_t nRanks, const HcclRootInfo *rootInfo, uint3
     snprintf(c->name, sizeof c->name, "%s", name && *name ? name : c->shm_name + 1);
     c->rank = rank;
     c->size = nRanks;
+    c->device = current_device;
     c->map_bytes = 4096 + (size_t)nRanks * TWIN_SLOT_BYTES;
     pthread_mutex_init(&c->lock, NULL);
     int fd = shm_open(c->shm_name, O_CREAT | O_RDWR, 0600);
@@ -1357,6 +1378,14 @@ aclError aclrtMallocAlign32(void **devPtr, size_t size, aclrtMemMallocPolicy pol
     return aclrtMalloc(devPtr, size, policy);
 }
 
+/* Core limits of a stream (--busy-cores): accepted; the twin runs every launch at once whatever the limit. */
+aclError aclrtSetStreamResLimit(aclrtStream stream, aclrtDevResLimitType type, uint32_t value) {
+    (void)stream; (void)type; (void)value;
+    return ACL_SUCCESS;
+}
+aclError aclrtUseStreamResInCurrentThread(aclrtStream stream) { (void)stream; return ACL_SUCCESS; }
+aclError aclrtUnuseStreamResInCurrentThread(aclrtStream stream) { (void)stream; return ACL_SUCCESS; }
+
 /* ---- the benchmark chain's operators and the basic operators torch_npu runs for tensor creation and arithmetic --- */
 /* Prototypes as documented: aclnnInplaceOne hicann/ops-math@c4193324 experimental/math/ones_like/docs/
  * aclnnInplaceOne.md:18, aclnnInplaceZero experimental/conversion/zeros_like/README.md:67, aclnnInplaceFillScalar
@@ -1464,6 +1493,56 @@ TWIN_EXPORT aclnnStatus aclnnInplaceAddGetWorkspaceSize(const aclTensor *selfRef
     return exec_workspace(e, workspaceSize, executor);
 }
 EXECUTE(aclnnInplaceAdd)
+
+/* aclnnConstantPadNd: ops-math conversion/pad_v3/docs/aclnnConstantPadNd.md:86 (ProcessGroupHCCL pads collective
+ * buffers to 512 bytes with it: Ascend/pytorch@v2.12.0 torch_npu/csrc/distributed/ProcessGroupHCCL.cpp:5357) */
+TWIN_EXPORT aclnnStatus aclnnConstantPadNdGetWorkspaceSize(const aclTensor *self, const aclIntArray *pad,
+                                                          const aclScalar *value, aclTensor *out, WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnConstantPadNd");
+    ARG_T(e, "self", self);
+    ARG_IA(e, "pad", pad);
+    ARG_S(e, "value", value);
+    ARG_T(e, "out", out);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnConstantPadNd)
+
+/* The NZ weight path of the V3 document: aclnnCalculateMatmulWeightSizeV2 (ops-math
+ * conversion/trans_data/docs/aclnnCalculateMatmulWeightSizeV2.md:53): elements of the NZ storage, align(rows, 16) *
+ * align(cols, c0) with c0 = 32 bytes / element (conformance/quant.py weight_size_v2); aclnnTransMatmulWeight
+ * (conversion/trans_data/docs/aclnnTransMatmulWeight.md:35) rearranges the ND matrix into NZ in place. The twin
+ * re-describes the tensor as FRACTAL_NZ with its 4-D storage (c1, r1, 16, c0) already at GetWorkspaceSize, so that
+ * the recorded descriptor spans the whole buffer; the data moves at the launch (basic_ops). */
+static int64_t nz_c0(int dtype) { return dtype_bytes(dtype) == 1 ? 32 : 16; }
+
+TWIN_EXPORT aclnnStatus aclnnCalculateMatmulWeightSizeV2(const aclIntArray *tensorShape, aclDataType dataType,
+                                                        uint64_t *weightTensorSize) {
+    if (!tensorShape || !weightTensorSize) return 161001;
+    if (tensorShape->size < 2) {
+        set_error("aclnnCalculateMatmulWeightSizeV2: the shape needs at least 2 dimensions");
+        return 161002;
+    }
+    int64_t rows = tensorShape->values[tensorShape->size - 2], cols = tensorShape->values[tensorShape->size - 1];
+    int64_t c0 = nz_c0(dataType);
+    *weightTensorSize = (uint64_t)((rows + 15) / 16 * 16) * (uint64_t)((cols + c0 - 1) / c0 * c0);
+    return 0;
+}
+
+TWIN_EXPORT aclnnStatus aclnnTransMatmulWeightGetWorkspaceSize(aclTensor *mmWeightRef, WORKSPACE_OUT) {
+    if (mmWeightRef && mmWeightRef->ndim == 2 && mmWeightRef->format != ACL_FORMAT_FRACTAL_NZ) {
+        int64_t rows = mmWeightRef->view[0], cols = mmWeightRef->view[1], c0 = nz_c0(mmWeightRef->dtype);
+        mmWeightRef->format = ACL_FORMAT_FRACTAL_NZ;
+        mmWeightRef->storage_ndim = 4;
+        mmWeightRef->storage[0] = (cols + c0 - 1) / c0;
+        mmWeightRef->storage[1] = (rows + 15) / 16;
+        mmWeightRef->storage[2] = 16;
+        mmWeightRef->storage[3] = c0;
+    }
+    aclOpExecutor *e = exec_begin("aclnnTransMatmulWeight");
+    ARG_T(e, "mmWeightRef", mmWeightRef);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnTransMatmulWeight)
 
 TWIN_EXPORT aclnnStatus aclnnMatmulGetWorkspaceSize(const aclTensor *self, const aclTensor *mat2, aclTensor *out,
                                                    int8_t cubeMathType, WORKSPACE_OUT) {

@@ -48,6 +48,10 @@ def _fill(args):
     _store(args["selfRef"], np.full(args["selfRef"].shape, args["value"].value))
 
 
+def _fill_tensor(args):
+    _store(args["selfRef"], np.full(args["selfRef"].shape, _values(args["value"]).reshape(-1)[0]))
+
+
 def _copy(args):
     _store(args["selfRef"], _values(args["src"]))
 
@@ -107,6 +111,7 @@ OPERATORS = {
     "aclnnInplaceOne": (("selfRef",), _one),
     "aclnnInplaceZero": (("selfRef",), _zero),
     "aclnnInplaceFillScalar": (("selfRef", "value"), _fill),
+    "aclnnInplaceFillTensor": (("selfRef", "value"), _fill_tensor),
     "aclnnInplaceCopy": (("selfRef", "src"), _copy),
     "aclnnCast": (("self", "out"), _cast),
     "aclnnAdd": (("self", "other", "out"), _binary(lambda a, b, args: a + _alpha(args) * b)),

@@ -529,8 +529,17 @@ aclError aclopCompileAndExecute(const char *opType, int numInputs, const aclTens
                                 const aclTensorDesc *const outputDesc[], aclDataBuffer *const outputs[],
                                 const aclopAttr *attr, aclopEngineType engineType, aclopCompileType compileFlag,
                                 const char *opPath, aclrtStream stream) {
-    (void)numInputs; (void)inputDesc; (void)inputs; (void)numOutputs; (void)outputDesc; (void)outputs; (void)attr;
-    (void)engineType; (void)compileFlag; (void)opPath; (void)stream;
+    (void)attr; (void)engineType; (void)compileFlag; (void)opPath; (void)stream;
+    /* "Identity": torch_npu's npu_format_cast on CANN < 9.1.0 copies through it (Ascend/pytorch@9e73e708
+     * torch_npu/csrc/aten/common/FormatCastKernelNpu.cpp:247-264); with internal formats disabled (Atlas A2) both
+     * sides are base format, so the copy is the bytes. */
+    if (opType && strcmp(opType, "Identity") == 0 && numInputs == 1 && numOutputs == 1 && inputs && outputs &&
+        inputs[0] && outputs[0] && inputDesc && outputDesc && inputDesc[0] && outputDesc[0] &&
+        inputDesc[0]->dtype == outputDesc[0]->dtype) {
+        size_t n = inputs[0]->size < outputs[0]->size ? inputs[0]->size : outputs[0]->size;
+        if (n) memmove(outputs[0]->data, inputs[0]->data, n);
+        return ACL_SUCCESS;
+    }
     set_error("the CANN twin runs aclnn operators only; the aclop path (op %s) is not modelled", opType);
     return ACL_ERROR_OP_NOT_FOUND;
 }
@@ -1543,6 +1552,78 @@ TWIN_EXPORT aclnnStatus aclnnTransMatmulWeightGetWorkspaceSize(aclTensor *mmWeig
     return exec_workspace(e, workspaceSize, executor);
 }
 EXECUTE(aclnnTransMatmulWeight)
+
+/* aclnnInplaceFillTensor: ops-math conversion/fill/docs/aclnnInplaceFillTensor.md:35 (fill_ with a tensor value) */
+TWIN_EXPORT aclnnStatus aclnnInplaceFillTensorGetWorkspaceSize(aclTensor *selfRef, const aclTensor *value,
+                                                              WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnInplaceFillTensor");
+    ARG_T(e, "selfRef", selfRef);
+    ARG_T(e, "value", value);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnInplaceFillTensor)
+
+/* aclnnMm: hicann/ops-nn@e5c3fa93 matmul/mat_mul_v3/docs/aclnnMm.md:38 (torch.mm and 2-D @) */
+TWIN_EXPORT aclnnStatus aclnnMmGetWorkspaceSize(const aclTensor *self, const aclTensor *mat2, aclTensor *out,
+                                               int8_t cubeMathType, WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnMm");
+    ARG_T(e, "self", self);
+    ARG_T(e, "mat2", mat2);
+    ARG_T(e, "out", out);
+    ARG_I(e, "cubeMathType", cubeMathType);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnMm)
+
+/* aclnnQuantMatmulV5: ops-nn matmul/quant_batch_matmul_v4/docs/aclnnQuantMatmulV5.md:253 (npu_quant_matmul) */
+TWIN_EXPORT aclnnStatus aclnnQuantMatmulV5GetWorkspaceSize(const aclTensor *x1, const aclTensor *x2,
+                                                          const aclTensor *x1Scale, const aclTensor *x2Scale,
+                                                          const aclTensor *yScale, const aclTensor *x1Offset,
+                                                          const aclTensor *x2Offset, const aclTensor *yOffset,
+                                                          const aclTensor *bias, bool transposeX1, bool transposeX2,
+                                                          int64_t groupSize, aclTensor *out, WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnQuantMatmulV5");
+    ARG_T(e, "x1", x1);
+    ARG_T(e, "x2", x2);
+    ARG_T(e, "x1Scale", x1Scale);
+    ARG_T(e, "x2Scale", x2Scale);
+    ARG_T(e, "yScale", yScale);
+    ARG_T(e, "x1Offset", x1Offset);
+    ARG_T(e, "x2Offset", x2Offset);
+    ARG_T(e, "yOffset", yOffset);
+    ARG_T(e, "bias", bias);
+    ARG_B(e, "transposeX1", transposeX1);
+    ARG_B(e, "transposeX2", transposeX2);
+    ARG_I(e, "groupSize", groupSize);
+    ARG_T(e, "out", out);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnQuantMatmulV5)
+
+/* aclnnTransQuantParamV2(scale, offset, out) / V3(scale, offset, int64_t roundMode, out): npu_trans_quant_param
+ * (op-plugin@517f2e7d op_plugin/ops/opapi/TransQuantParamKernelNpuOpApi.cpp:39-44; V3 documented in hicann/ops-nn
+ * quant/trans_quant_param_v2/docs/aclnnTransQuantParamV3.md:65) */
+TWIN_EXPORT aclnnStatus aclnnTransQuantParamV2GetWorkspaceSize(const aclTensor *scale, const aclTensor *offset,
+                                                              const aclTensor *out, WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnTransQuantParamV2");
+    ARG_T(e, "scale", scale);
+    ARG_T(e, "offset", offset);
+    ARG_T(e, "out", out);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnTransQuantParamV2)
+
+TWIN_EXPORT aclnnStatus aclnnTransQuantParamV3GetWorkspaceSize(const aclTensor *scale, const aclTensor *offset,
+                                                              int64_t roundMode, const aclTensor *out,
+                                                              WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnTransQuantParamV3");
+    ARG_T(e, "scale", scale);
+    ARG_T(e, "offset", offset);
+    ARG_I(e, "roundMode", roundMode);
+    ARG_T(e, "out", out);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnTransQuantParamV3)
 
 TWIN_EXPORT aclnnStatus aclnnMatmulGetWorkspaceSize(const aclTensor *self, const aclTensor *mat2, aclTensor *out,
                                                    int8_t cubeMathType, WORKSPACE_OUT) {

@@ -178,6 +178,8 @@ def test_hccl_all_reduce_every_dtype_and_op_in_threads(twin):
                 data = [(rng.standard_normal(1000) * 10.0 ** rng.integers(-6, 4, 1000)).astype(np.float32)
                         .astype(numpy_dtype(dtype)) for _ in range(world)]
             cases.append((dtype, op, data))
+    # past one 4 MiB exchange chunk (cann_twin.c TWIN_SLOT_BYTES), with a part per rank that is not a whole split
+    cases.append(("float32", "sum", [rng.standard_normal((1 << 20) + 12345).astype(np.float32) for _ in range(world)]))
     results = [[None] * len(cases) for _ in range(world)]
     errors = []
 

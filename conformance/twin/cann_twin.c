@@ -33,7 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -906,27 +908,30 @@ static TwinComm *comms;
 
 static double hccl_timeout_ms(void) { return env_int("MC2_TWIN_HCCL_TIMEOUT_S", 300) * 1e3; }
 
+/* A barrier between the ranks of a communicator (processes or threads): arrivals counted in the segment; the last
+ * one bumps the generation and wakes the others, who sleep on it with a (process-shared) futex after a short spin:
+ * ranks usually outnumber cores here, and spinning would take the CPU from the rank everyone waits for. */
 static int comm_barrier(TwinComm *c) {
     ShmHeader *h = c->header;
     uint32_t gen = __atomic_load_n(&h->generation, __ATOMIC_ACQUIRE);
     if (__atomic_add_fetch(&h->count, 1, __ATOMIC_ACQ_REL) == c->size) {
         __atomic_store_n(&h->count, 0, __ATOMIC_RELAXED);
         __atomic_add_fetch(&h->generation, 1, __ATOMIC_RELEASE);
+        syscall(SYS_futex, &h->generation, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
         return 0;
     }
     double deadline = now_ms() + hccl_timeout_ms();
-    unsigned spins = 0;
-    while (__atomic_load_n(&h->generation, __ATOMIC_ACQUIRE) == gen) {
-        if (++spins > 1000) {
-            struct timespec ts = {0, 20000};
-            nanosleep(&ts, NULL);
-            if (now_ms() > deadline) {
-                set_error("HCCL (twin) communicator %s: rank %u waited past %.0f s for its peers", c->name, c->rank,
-                          hccl_timeout_ms() / 1e3);
-                return HCCL_E_TIMEOUT;
-            }
-        } else {
+    for (unsigned spins = 0; __atomic_load_n(&h->generation, __ATOMIC_ACQUIRE) == gen; spins++) {
+        if (spins < 64) {
             sched_yield();
+            continue;
+        }
+        struct timespec wait = {0, 50 * 1000 * 1000}; /* re-check the deadline every 50 ms */
+        syscall(SYS_futex, &h->generation, FUTEX_WAIT, gen, &wait, NULL, 0);
+        if (now_ms() > deadline) {
+            set_error("HCCL (twin) communicator %s: rank %u waited past %.0f s for its peers", c->name, c->rank,
+                      hccl_timeout_ms() / 1e3);
+            return HCCL_E_TIMEOUT;
         }
     }
     return 0;
@@ -1031,7 +1036,7 @@ static HcclResult comm_init(uint32_t nRanks, const HcclRootInfo *rootInfo, uint3
     c->rank = rank;
     c->size = nRanks;
     c->device = current_device;
-    c->map_bytes = 4096 + (size_t)nRanks * TWIN_SLOT_BYTES;
+    c->map_bytes = 4096 + ((size_t)nRanks + 1) * TWIN_SLOT_BYTES; /* slots + result */
     pthread_mutex_init(&c->lock, NULL);
     int fd = shm_open(c->shm_name, O_CREAT | O_RDWR, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)c->map_bytes) != 0) {
@@ -1253,6 +1258,37 @@ static HcclResult collective_failed(TwinComm *c, int rc, aclrtStream stream, con
     return (HcclResult)rc;
 }
 
+/* All-reduce through the segment in chunks: every rank stores its chunk in its slot; rank r reduces the r-th part of
+ * the chunk over all slots in rank order (the same order on every rank: bit-identical results) into the shared
+ * result area; every rank copies the whole reduced chunk out. Each rank reduces 1/size of the data. */
+static int comm_allreduce(TwinComm *c, const unsigned char *send, unsigned char *recv, uint64_t count,
+                          HcclDataType t, HcclReduceOp op) {
+    size_t elem = hccl_bytes(t), per_chunk = TWIN_SLOT_BYTES / elem;
+    unsigned char *result = c->slots + (size_t)c->size * TWIN_SLOT_BYTES;
+    int rc = 0;
+    for (uint64_t first = 0; first < count && !rc; first += per_chunk) {
+        uint64_t n = count - first < per_chunk ? count - first : per_chunk;
+        memcpy(c->slots + (size_t)c->rank * TWIN_SLOT_BYTES, send + first * elem, n * elem);
+        if ((rc = comm_barrier(c))) break;
+        uint64_t part = (n + c->size - 1) / c->size, lo = part * c->rank, hi = lo + part < n ? lo + part : n;
+        if (lo < hi) {
+            /* this rank's part of every slot, laid end to end, then reduced */
+            unsigned char *mine = (unsigned char *)malloc((size_t)c->size * (hi - lo) * elem);
+            for (uint32_t r = 0; r < c->size; r++)
+                memcpy(mine + (size_t)r * (hi - lo) * elem, c->slots + (size_t)r * TWIN_SLOT_BYTES + lo * elem,
+                       (hi - lo) * elem);
+            rc = reduce_buffers(mine, c->size, hi - lo, t, op, result + lo * elem);
+            free(mine);
+        }
+        int brc = comm_barrier(c);
+        if (!rc) rc = brc;
+        if (rc) break;
+        memcpy(recv + first * elem, result, n * elem);
+        rc = comm_barrier(c); /* nobody overwrites the slots or the result before everyone has read them */
+    }
+    return rc;
+}
+
 HcclResult HcclAllReduce(void *sendBuf, void *recvBuf, uint64_t count, HcclDataType dataType, HcclReduceOp op,
                          HcclComm comm, aclrtStream stream) {
     TwinComm *c = (TwinComm *)comm;
@@ -1261,12 +1297,10 @@ HcclResult HcclAllReduce(void *sendBuf, void *recvBuf, uint64_t count, HcclDataT
         set_error("HcclAllReduce (twin): data type %d / reduce op %d not supported", (int)dataType, (int)op);
         return HCCL_E_NOT_SUPPORT;
     }
-    unsigned char *all;
-    int rc = gather_all(c, sendBuf, count * hccl_bytes(dataType), &all);
-    if (rc) return collective_failed(c, rc, stream, "HcclAllReduce");
-    rc = reduce_buffers(all, c->size, count, dataType, op, recvBuf);
-    free(all);
-    return (HcclResult)rc;
+    pthread_mutex_lock(&c->lock);
+    int rc = comm_allreduce(c, (const unsigned char *)sendBuf, (unsigned char *)recvBuf, count, dataType, op);
+    pthread_mutex_unlock(&c->lock);
+    return rc ? collective_failed(c, rc, stream, "HcclAllReduce") : HCCL_SUCCESS;
 }
 
 HcclResult HcclReduce(void *sendBuf, void *recvBuf, uint64_t count, HcclDataType dataType, HcclReduceOp op,

@@ -8,6 +8,7 @@ Skips with the reason where the machine has no C compiler or no torch_npu wheel 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import socket
@@ -41,13 +42,15 @@ def twin():
 # --- the fake operators (a module the bridge is pointed at with MC2_TWIN_OPERATORS) -----------------------------
 
 FAKE_OPERATORS = '''
-import json, os
+import hashlib, json, os
 import numpy as np
 from conformance.twin.values import Answer, DeviceTensor
 
 def _describe(v):
     if isinstance(v, DeviceTensor):
-        return {"dtype": v.dtype, "shape": list(v.shape), "format": v.format}
+        size = int(np.prod(v.storage_shape)) if v.storage_shape else 0
+        return {"dtype": v.dtype, "shape": list(v.shape), "format": v.format,
+                "storage": hashlib.sha256(v.storage[:size].tobytes()).hexdigest()}
     return v if v is None or isinstance(v, (int, float, str, bool)) else repr(v)
 
 def _log(entry):
@@ -113,7 +116,9 @@ def test_every_cann_symbol_torch_npu_links_is_defined(twin):
 
 
 def test_tree_and_describe(twin):
-    assert twin.describe()["node"] == TARGET_TWIN and "hardware" not in TARGET_TWIN
+    facts = twin.describe()
+    assert facts["node"] == TARGET_TWIN and "hardware" not in TARGET_TWIN
+    assert facts["torch_npu"].startswith("2.13") and facts["sim_cann_revision"] == twin.revision
     assert twin.missing() == []
     assert set(install_tree.LIBRARY_NAMES) <= set(twin.libraries)
     for name in install_tree.LIBRARY_NAMES:  # each stub needs the twin itself
@@ -254,26 +259,39 @@ def test_kernel_failure_surfaces_at_the_next_synchronize_not_at_the_launch(twin,
 
 # --- the suite's aclnn ctypes backend on the twin ------------------------------------------------------------------
 
-def test_aclnn_backend_runs_v3_through_the_twin(twin, fake_operators):
+@pytest.mark.parametrize("case_id", [
+    "v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2",
+    "v3-tiny-bf16-x1_3d-x2nz-bias-deqn-x3-fp-bf16-w2",  # NZ weight: CalculateMatmulWeightSizeV2 + TransMatmulWeight
+    "marn-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2",
+    "marn_inplace-tiny-x1_3d-x2N-bias-eps1e-06-fp16-w2",
+])
+def test_aclnn_backend_runs_an_mc2_operator_through_the_twin(twin, fake_operators, case_id):
+    """The suite's ctypes backend loads the twin's split libraries and its ranks (threads) reach the operators
+    module with the record's argument names; outputs come back from device memory."""
     from conformance import casegen
     from conformance.casegen.inputs import materialise
     from helpers import run_aclnn_ranks
-    case = next(c for c in casegen.catalogue() if c.op == "QuantMatmulAllReduceV3" and c.world_size == 2
-                and not c.rejects and not c.shape_only and c.profile == "smoke")
+    case = casegen.by_id(case_id)
+    op = operators.get(case.op)
     inv = materialise(case, 0)
     out, _ = run_aclnn_ranks(inv, lib_dir=str(twin.lib_dir))
     for r in range(2):
         assert not isinstance(out[r], BaseException), out[r]
         result = out[r][0]
         assert result.status == 0, result.message
-        assert np.all(result.outputs["output"].astype(np.float32) == 7)
+        for name in op.abi.outputs:
+            assert np.all(np.asarray(result.outputs[name]).astype(np.float32) == 7), name
     log = read_log(fake_operators[1])
-    launches = [e for e in log if e["phase"] == "launch"]
+    launches = [e for e in log if e["phase"] == "launch" and e["fn"] == op.abi.execute_fn]
     assert sorted(e["device"] for e in launches) == [0, 1]
     assert all(e["peers"] == ["0/2", "1/2"] for e in launches)
-    work = [e for e in log if e["phase"] == "workspace"][0]
-    abi = operators.get("QuantMatmulAllReduceV3").abi
-    assert list(work["args"]) == [*abi.inputs, *abi.scalars, *abi.outputs]
+    works = {e["device"]: e for e in log if e["phase"] == "workspace" and e["fn"] == op.abi.execute_fn}
+    assert all(list(w["args"]) == [*op.abi.inputs, *op.abi.scalars, *op.abi.outputs] for w in works.values())
+    if "x2nz" in case_id:  # uploaded as ND, turned into NZ by aclnnTransMatmulWeight (basic_ops): the case's NZ bytes
+        for r in range(2):
+            x2 = works[r]["args"]["x2"]
+            assert x2["format"] == "FRACTAL_NZ"
+            assert x2["storage"] == hashlib.sha256(np.ascontiguousarray(inv.ranks[r]["x2"].data).tobytes()).hexdigest()
 
 
 # --- the real torch_npu in rank processes -------------------------------------------------------------------------
@@ -336,14 +354,29 @@ put("elapsed", start.elapsed_time(end))
 torch.npu.synchronize()
 put("after_loop", c.cpu()[0, 0].item())
 put("soc", torch.npu.get_device_name(0))
+# launch blocking (ASCEND_LAUNCH_BLOCKING=1 in this process): a kernel failure raises at its own call
 import os, sys
+import torch.distributed as dist
+os.environ.update(MASTER_ADDR="127.0.0.1", RANK="0", WORLD_SIZE="1")
+dist.init_process_group("hccl", rank=0, world_size=1)
+hcom = dist.distributed_c10d._get_default_group()._get_backend(torch.device("npu")).get_hccl_comm_name(0)
+x1, x2 = torch.ones(4, 32, dtype=torch.int8).npu(), torch.ones(32, 16, dtype=torch.int8).npu()
+dq, s1 = torch.ones(16, dtype=torch.float32).npu(), torch.ones(16, dtype=torch.float16).npu()
+os.environ["FAKE_KERNEL_STATUS"] = "507015"
+try:
+    torch_npu.npu_mm_all_reduce_base(x1, x2, hcom, dequant_scale=dq, comm_quant_scale_1=s1, comm_quant_scale_2=s1)
+    put("blocking", "returned")
+except RuntimeError as exc:
+    put("blocking", str(exc))
+os.environ["FAKE_KERNEL_STATUS"] = "0"
+put("after_failure", (torch.ones(2, device="npu") + 1).cpu().tolist())
 sys.stdout.flush()
 os._exit(0)  # skip the interpreter's finalisation of torch's module graph (seconds per process here)
 """
 
 
-def test_torch_npu_makes_and_moves_tensors_on_the_twin(twin, tmp_path):
-    out = results_of(run_torch_ranks(twin, SINGLE, 1, tmp_path)[0])
+def test_torch_npu_makes_and_moves_tensors_on_the_twin(twin, tmp_path, fake_operators):
+    out = results_of(run_torch_ranks(twin, SINGLE, 1, tmp_path, {"ASCEND_LAUNCH_BLOCKING": "1"})[0])
     assert out["count"] == 8 and out["current"] == 1
     assert out["sum"] == [[4.0, -3.0, 7.5]] * 2
     assert out["cast"] == [[1.5, -2.0, 3.25]]
@@ -351,6 +384,10 @@ def test_torch_npu_makes_and_moves_tensors_on_the_twin(twin, tmp_path):
     assert out["after_loop"] == 21.0
     assert out["elapsed"] > 0.0
     assert "Ascend910B" in out["soc"]
+    # with launch blocking the stream is synchronised after each launch: the status is in the message, the queue
+    # is not poisoned
+    assert "error code is 507015" in out["blocking"] and "fake kernel failure" in out["blocking"]
+    assert out["after_failure"] == [2.0, 2.0]
 
 
 RANKS = """

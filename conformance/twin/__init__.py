@@ -30,8 +30,10 @@ class Twin:
     build_seconds: float = 0.0  # 0 when the cached build was used
 
     def describe(self) -> dict[str, str]:
+        """Facts for a report header: what ran, never "hardware"."""
         return {"node": TARGET_TWIN, "target": TARGET_TWIN, "cann_home": str(self.home),
-                "cann_version": self.env.get("MC2_TWIN_CANN_VERSION", ""), "sim_cann_revision": self.revision}
+                "cann_version": self.env.get("MC2_TWIN_CANN_VERSION", ""), "sim_cann_revision": self.revision,
+                "torch_npu": _installed_version("torch-npu")}
 
     def missing(self) -> list[str]:
         """What `doctor` reports when a piece of the tree was removed (empty when whole)."""
@@ -43,6 +45,14 @@ class Twin:
         if not any((self.home / rel).is_file() for rel in install_tree.VERSION_FILES):
             gone.append(f"twin install tree lacks its version file ({self.home / install_tree.VERSION_FILES[0]})")
         return gone
+
+
+def _installed_version(distribution: str) -> str:
+    from importlib import metadata
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def default_cache_dir() -> Path:

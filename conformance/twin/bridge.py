@@ -3,9 +3,10 @@
 cann_twin.c records an operator's arguments in an executor and calls one callback (registered by `install`):
 phase 0 for GetWorkspaceSize, phase 1 for the execute. This module reads the executor with ctypes (the structs
 below mirror cann_twin.c's `TwinArg` / `aclOpExecutor` / `aclTensor` field for field), converts the arguments to
-values.* and hands them to basic_ops (tensor creation, copies, casts, arithmetic) or to the operators module
-(the MC2 operators and the benchmark chain: conformance.twin.operators, or the module $MC2_TWIN_OPERATORS names,
-a named option for tests that fake the operators in a subprocess). It knows nothing of pytest.
+values.* and hands them to the operators module (the MC2 operators and the benchmark chain, in the device model:
+conformance.twin.operators, or the module $MC2_TWIN_OPERATORS names, a named option for tests that fake the
+operators in a subprocess) where it handles the function, else to basic_ops (tensor creation, copies, casts,
+arithmetic). It knows nothing of pytest.
 
 A process that never imported this module (plain `import torch_npu`) gets it imported by the C library at the
 first operator (cann_twin.c bootstrap_python), which calls `install(path of libcann_twin.so)`.
@@ -229,10 +230,15 @@ class Bridge:
         return answer.status
 
     def dispatch(self, phase: int, fn: str, args: dict, ctx: RankContext) -> Answer:
-        if basic_ops.handles(fn):
-            module = basic_ops
-        else:
+        """The operators module (the device model) where it handles fn, else basic_ops, else "not modelled"."""
+        try:
             module = self.operators()
+        except ImportError:  # basic tensor work goes on; an operator that needs the module reports the failure
+            if not basic_ops.handles(fn):
+                raise
+            module = basic_ops
+        if not module.handles(fn):
+            module = basic_ops
             if not module.handles(fn):
                 return Answer(status=ACLNN_ERR_INNER, message=f"the CANN twin does not model {fn}")
         return module.workspace(fn, args, ctx) if phase == 0 else module.launch(fn, args, ctx)

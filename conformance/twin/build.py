@@ -25,7 +25,9 @@ LIBRARY = "libcann_twin.so"
 # written as C): how the generated wrapper declares and records it.
 SCALAR_C = {"epsilon": ("double", "ARG_D"), "group": ("const char *", "ARG_STR"),
             "reduceOp": ("const char *", "ARG_STR"), "commTurn": ("int64_t", "ARG_I"),
-            "streamMode": ("int64_t", "ARG_I"), "antiquantGroupSize": ("int64_t", "ARG_I")}
+            "streamMode": ("int64_t", "ARG_I"), "antiquantGroupSize": ("int64_t", "ARG_I"),
+            "commMode": ("const char *", "ARG_STR"), "groupSize": ("int64_t", "ARG_I"),
+            "commQuantMode": ("int64_t", "ARG_I")}
 
 # The other MC2 all-reduce operators torch_npu's npu_mm_all_reduce_base reaches (Ascend/op-plugin@517f2e7d
 # op_plugin/ops/opapi/MatmulAllReduceBaseKernelNpuOpApi.cpp:395-545) that have no operator record yet: their wrappers
@@ -33,6 +35,8 @@ SCALAR_C = {"epsilon": ("double", "ARG_D"), "group": ("const char *", "ARG_STR")
 # record exists). A record of the same name (issue 22) replaces the entry. (inputs, scalars, outputs) in C order,
 # names as documented in mirror-cann/ops-transformer@3a280bcc mc2/matmul_all_reduce/docs/<fn>.md (line of the
 # GetWorkspaceSize prototype).
+_FP8_INPUTS = ("x1", "x2", "biasOptional", "x3Optional", "x1ScaleOptional", "x2ScaleOptional",
+               "commQuantScale1Optional", "commQuantScale2Optional")
 UNRECORDED_MC2 = {
     "aclnnMatmulAllReduce": (("x1", "x2", "bias"), ("group", "reduceOp", "commTurn", "streamMode"),
                              ("output",)),  # aclnnMatmulAllReduce.md:32
@@ -47,6 +51,16 @@ UNRECORDED_MC2 = {
     "aclnnWeightQuantMatmulAllReduce": (("x1", "x2", "bias", "antiquantScale", "antiquantOffset", "x3"),
                                         ("group", "reduceOp", "commTurn", "streamMode", "antiquantGroupSize"),
                                         ("output",)),  # aclnnWeightQuantMatmulAllReduce.md:33
+    "aclnnMatmulAllReduceV3": (("x1", "x2", "bias", "x3"), ("group", "reduceOp", "commMode", "commTurn", "streamMode"),
+                               ("output",)),  # aclnnMatmulAllReduceV3.md:32
+    "aclnnQuantMatmulAllReduceV4": (_FP8_INPUTS, ("group", "reduceOp", "commTurn", "streamMode", "groupSize",
+                                                  "commQuantMode"), ("output",)),  # aclnnQuantMatmulAllReduceV4.md:140
+    "aclnnQuantMatmulAllReduceV5": (_FP8_INPUTS, ("group", "reduceOp", "commMode", "commTurn", "streamMode",
+                                                  "groupSize", "commQuantMode"),
+                                    ("output",)),  # aclnnQuantMatmulAllReduceV5.md:26
+    "aclnnWeightQuantMatmulAllReduceV2": (("x1", "x2", "bias", "antiquantScale", "antiquantOffset", "x3"),
+                                          ("group", "reduceOp", "commMode", "commTurn", "streamMode",
+                                           "antiquantGroupSize"), ("output",)),  # aclnnWeightQuantMatmulAllReduceV2.md:33
 }
 
 

@@ -1609,14 +1609,37 @@ TWIN_EXPORT aclnnStatus aclnnMmGetWorkspaceSize(const aclTensor *self, const acl
 }
 EXECUTE(aclnnMm)
 
-/* aclnnQuantMatmulV5: ops-nn matmul/quant_batch_matmul_v4/docs/aclnnQuantMatmulV5.md:253 (npu_quant_matmul) */
-TWIN_EXPORT aclnnStatus aclnnQuantMatmulV5GetWorkspaceSize(const aclTensor *x1, const aclTensor *x2,
-                                                          const aclTensor *x1Scale, const aclTensor *x2Scale,
-                                                          const aclTensor *yScale, const aclTensor *x1Offset,
-                                                          const aclTensor *x2Offset, const aclTensor *yOffset,
-                                                          const aclTensor *bias, bool transposeX1, bool transposeX2,
-                                                          int64_t groupSize, aclTensor *out, WORKSPACE_OUT) {
-    aclOpExecutor *e = exec_begin("aclnnQuantMatmulV5");
+/* aclnnMatmulWeightNz: ops-nn matmul/mat_mul_v3/docs/aclnnMatmulWeightNz.md:39 (torch.matmul on an NZ weight) */
+TWIN_EXPORT aclnnStatus aclnnMatmulWeightNzGetWorkspaceSize(const aclTensor *self, const aclTensor *mat2,
+                                                           aclTensor *out, int8_t cubeMathType, WORKSPACE_OUT) {
+    aclOpExecutor *e = exec_begin("aclnnMatmulWeightNz");
+    ARG_T(e, "self", self);
+    ARG_T(e, "mat2", mat2);
+    ARG_T(e, "out", out);
+    ARG_I(e, "cubeMathType", cubeMathType);
+    return exec_workspace(e, workspaceSize, executor);
+}
+EXECUTE(aclnnMatmulWeightNz)
+
+/* aclnnQuantMatmulV5: ops-nn matmul/quant_batch_matmul_v4/docs/aclnnQuantMatmulV5.md:253 (npu_quant_matmul);
+ * aclnnQuantMatmulWeightNz, the same parameters: matmul/quant_batch_matmul_v3/docs/aclnnQuantMatmulWeightNz.md:117 */
+#define QUANT_MATMUL_V5(fn)                                                                                       \
+    TWIN_EXPORT aclnnStatus fn##GetWorkspaceSize(                                                                 \
+        const aclTensor *x1, const aclTensor *x2, const aclTensor *x1Scale, const aclTensor *x2Scale,             \
+        const aclTensor *yScale, const aclTensor *x1Offset, const aclTensor *x2Offset, const aclTensor *yOffset,  \
+        const aclTensor *bias, bool transposeX1, bool transposeX2, int64_t groupSize, aclTensor *out,             \
+        WORKSPACE_OUT) {                                                                                          \
+        aclOpExecutor *e = exec_begin(#fn);                                                                       \
+        quant_matmul_v5_args(e, x1, x2, x1Scale, x2Scale, yScale, x1Offset, x2Offset, yOffset, bias, transposeX1, \
+                             transposeX2, groupSize, out);                                                        \
+        return exec_workspace(e, workspaceSize, executor);                                                        \
+    }                                                                                                             \
+    EXECUTE(fn)
+
+static void quant_matmul_v5_args(aclOpExecutor *e, const aclTensor *x1, const aclTensor *x2, const aclTensor *x1Scale,
+                                 const aclTensor *x2Scale, const aclTensor *yScale, const aclTensor *x1Offset,
+                                 const aclTensor *x2Offset, const aclTensor *yOffset, const aclTensor *bias,
+                                 bool transposeX1, bool transposeX2, int64_t groupSize, aclTensor *out) {
     ARG_T(e, "x1", x1);
     ARG_T(e, "x2", x2);
     ARG_T(e, "x1Scale", x1Scale);
@@ -1630,9 +1653,9 @@ TWIN_EXPORT aclnnStatus aclnnQuantMatmulV5GetWorkspaceSize(const aclTensor *x1, 
     ARG_B(e, "transposeX2", transposeX2);
     ARG_I(e, "groupSize", groupSize);
     ARG_T(e, "out", out);
-    return exec_workspace(e, workspaceSize, executor);
 }
-EXECUTE(aclnnQuantMatmulV5)
+QUANT_MATMUL_V5(aclnnQuantMatmulV5)
+QUANT_MATMUL_V5(aclnnQuantMatmulWeightNz)
 
 /* aclnnTransQuantParamV2(scale, offset, out) / V3(scale, offset, int64_t roundMode, out): npu_trans_quant_param
  * (op-plugin@517f2e7d op_plugin/ops/opapi/TransQuantParamKernelNpuOpApi.cpp:39-44; V3 documented in hicann/ops-nn

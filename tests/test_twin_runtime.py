@@ -140,6 +140,31 @@ def test_missing_names_a_removed_library(twin, tmp_path):
     assert "libhcomm.so" in problems[0] and "opp" in problems[1]
 
 
+def test_no_compiler_is_one_line(monkeypatch, tmp_path):
+    """prepare() without a compiler: TwinError naming what is missing, one line, nothing built."""
+    monkeypatch.setenv("CC", "no-such-cc-for-the-twin")
+    with pytest.raises(TwinError) as info:
+        prepare(cache_dir=tmp_path)
+    assert "no-such-cc-for-the-twin" in str(info.value) and "\n" not in str(info.value)
+    assert not any(tmp_path.iterdir())
+
+
+def test_no_torch_npu_wheel_is_one_line(monkeypatch, tmp_path):
+    import importlib.util
+
+    from conformance.twin import build
+    real = importlib.util.find_spec
+    monkeypatch.setattr(build.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch_npu" else real(name, *a))
+    with pytest.raises(TwinError, match="torch_npu is not installed"):
+        prepare(cache_dir=tmp_path)
+
+
+def test_an_unknown_revision_is_one_line(tmp_path):
+    with pytest.raises(TwinError, match="unknown sim-cann source revision"):
+        prepare(revision="no-such-revision", cache_dir=tmp_path)
+
+
 def _api(twin):
     lib = ctypes.CDLL(str(twin.libraries["libcann_twin.so"]))
     lib.aclGetRecentErrMsg.restype = c_char_p

@@ -60,7 +60,8 @@ UNRECORDED_MC2 = {
                                     ("output",)),  # aclnnQuantMatmulAllReduceV5.md:26
     "aclnnWeightQuantMatmulAllReduceV2": (("x1", "x2", "bias", "antiquantScale", "antiquantOffset", "x3"),
                                           ("group", "reduceOp", "commMode", "commTurn", "streamMode",
-                                           "antiquantGroupSize"), ("output",)),  # aclnnWeightQuantMatmulAllReduceV2.md:33
+                                           "antiquantGroupSize"),
+                                          ("output",)),  # aclnnWeightQuantMatmulAllReduceV2.md:33
 }
 
 
@@ -80,9 +81,10 @@ def torch_npu_include() -> Path:
 
 
 def compiler() -> str:
-    cc = os.environ.get("CC") or shutil.which("cc")
+    named = os.environ.get("CC") or "cc"
+    cc = shutil.which(named)
     if not cc:
-        raise BuildError("no C compiler: the twin needs `cc` (with C++ support, for the C++-only hccl.h)")
+        raise BuildError(f"no C compiler: {named!r} is not on PATH (the twin compiles cann_twin.c with `cc -x c++`)")
     return cc
 
 
@@ -149,6 +151,9 @@ def compile_library(out_dir: Path, *, include: Path, cc: str) -> Path:
            f"-I{out_dir}", "-o", str(target), str(SOURCE), "-ldl", "-lpthread", "-lrt", "-lm", "-lstdc++"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
+        if "cc1plus" in result.stderr:
+            raise BuildError(f"{cc} cannot compile C++ (no cc1plus): install g++; hccl.h, which the twin checks its "
+                             "prototypes against, is C++ only")
         errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()[-1:]
         raise BuildError(f"compiling {SOURCE.name} failed: {errors[0] if errors else 'exit ' + str(result.returncode)}")
     return target

@@ -275,6 +275,7 @@ def test_kernel_failure_surfaces_at_the_next_synchronize_not_at_the_launch(twin,
     assert lib.aclnnQuantMatmulAllReduceV3(None, ws, executor, stream) == 0
     assert lib.aclrtSynchronizeStream(stream) == AICORE_EXCEPTION
     assert lib.aclGetRecentErrMsg() == b"fake kernel failure"
+    assert lib.aclGetRecentErrMsg() is None  # a read clears it (13_exception_handling.md:56)
     assert lib.aclrtSynchronizeStream(stream) == 0
     names = read_log(fake_operators[1])[0]["args"]
     assert list(names) == [*operators.get("QuantMatmulAllReduceV3").abi.inputs, "group", "reduceOp", "commTurn",

@@ -52,14 +52,27 @@ extern "C" {
 
 /* ---- errors and logging ---------------------------------------------------------------------------------- */
 
-static __thread char last_error[1024];
+/* aclGetRecentErrMsg: thread-level by default, messages pile up newest first until read, and a read clears them
+ * (hicann/runtime@681ef761 docs/zh/api_ref/13_exception_handling.md:56-64; 02_initialization_and_deinitialization.md:409
+ * for the thread-level default). */
+static __thread char last_error[4096];
+static __thread char returned_error[4096];
+
+static void push_error(const char *message) {
+    char older[sizeof last_error];
+    snprintf(older, sizeof older, "%s", last_error);
+    if (older[0]) snprintf(last_error, sizeof last_error, "%s\n%s", message, older);
+    else snprintf(last_error, sizeof last_error, "%s", message);
+}
 
 static void set_error(const char *fmt, ...) {
+    char message[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    if (getenv("MC2_TWIN_TRACE")) fprintf(stderr, "[cann-twin] error: %s\n", last_error);
+    push_error(message);
+    if (getenv("MC2_TWIN_TRACE")) fprintf(stderr, "[cann-twin] error: %s\n", message);
 }
 
 static void trace(const char *fmt, ...) {
@@ -74,7 +87,9 @@ static void trace(const char *fmt, ...) {
 
 const char *aclGetRecentErrMsg() {
     if (!last_error[0]) return NULL;
-    return last_error;
+    memcpy(returned_error, last_error, sizeof returned_error);
+    last_error[0] = 0;
+    return returned_error;
 }
 
 void aclAppLog(aclLogLevel logLevel, const char *func, const char *file, uint32_t line, const char *fmt, ...) {
@@ -379,7 +394,7 @@ static aclError stream_take_failure(TwinStream *s) {
     pthread_mutex_lock(&streams_lock);
     int status = s->failure;
     if (status) {
-        snprintf(last_error, sizeof last_error, "%s", s->message);
+        push_error(s->message);
         s->failure = 0;
         s->message[0] = 0;
     }
@@ -1254,7 +1269,9 @@ static int gather_all(TwinComm *c, const void *send, size_t bytes, unsigned char
 
 static HcclResult collective_failed(TwinComm *c, int rc, aclrtStream stream, const char *what) {
     (void)c;
-    stream_fail(stream_of(stream), rc, last_error[0] ? last_error : what);
+    char message[512];
+    snprintf(message, sizeof message, "%s failed (status %d)", what, rc);
+    stream_fail(stream_of(stream), rc, message);
     return (HcclResult)rc;
 }
 

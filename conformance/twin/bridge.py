@@ -249,17 +249,19 @@ def _default_revision() -> str:
     return revisions.DEFAULT
 
 
-_installed: Bridge | None = None
+_installed: dict[str, Bridge] = {}  # library path -> its bridge (a process may load two builds of the twin)
+_install_lock = threading.Lock()
 
 
 def install(lib_path: str | None = None) -> Bridge:
     """Register this module's callback with the twin library at lib_path (default $MC2_TWIN_LIB); idempotent."""
-    global _installed
-    if _installed is None:
-        path = lib_path or os.environ.get("MC2_TWIN_LIB")
-        if not path:
-            raise RuntimeError("conformance.twin.bridge.install: no library path and MC2_TWIN_LIB is not set")
-        bridge = Bridge(path)
-        bridge.lib.twin_register_callback(bridge.callback)
-        _installed = bridge
-    return _installed
+    path = lib_path or os.environ.get("MC2_TWIN_LIB")
+    if not path:
+        raise RuntimeError("conformance.twin.bridge.install: no library path and MC2_TWIN_LIB is not set")
+    path = os.path.realpath(path)
+    with _install_lock:
+        if path not in _installed:
+            bridge = Bridge(path)
+            bridge.lib.twin_register_callback(bridge.callback)
+            _installed[path] = bridge
+        return _installed[path]

@@ -390,14 +390,20 @@ static void stream_fail(TwinStream *s, int status, const char *message) {
     pthread_mutex_unlock(&streams_lock);
 }
 
-static aclError stream_take_failure(TwinStream *s) {
-    pthread_mutex_lock(&streams_lock);
+/* The failure a synchronise reports (0 if none), cleared; its message goes to this thread's aclGetRecentErrMsg. */
+static aclError take_failure_locked(TwinStream *s) {
     int status = s->failure;
     if (status) {
         push_error(s->message);
         s->failure = 0;
         s->message[0] = 0;
     }
+    return status;
+}
+
+static aclError stream_take_failure(TwinStream *s) {
+    pthread_mutex_lock(&streams_lock);
+    int status = take_failure_locked(s);
     pthread_mutex_unlock(&streams_lock);
     return status;
 }
@@ -415,17 +421,17 @@ aclError aclrtStreamQuery(aclrtStream stream, aclrtStreamStatus *status) {
     return ACL_SUCCESS;
 }
 
+/* Every stream of the current device; the first failure found is the answer, all are cleared. */
 aclError aclrtSynchronizeDevice() {
     int device = current_device < 0 ? 0 : current_device;
-    int first = stream_take_failure(&default_streams[device]);
     pthread_mutex_lock(&streams_lock);
-    TwinStream *list = streams;
-    pthread_mutex_unlock(&streams_lock);
-    for (TwinStream *s = list; s; s = s->next) {
+    int first = take_failure_locked(&default_streams[device]);
+    for (TwinStream *s = streams; s; s = s->next) {
         if (s->device != device) continue;
-        int status = stream_take_failure(s);
+        int status = take_failure_locked(s);
         if (!first) first = status;
     }
+    pthread_mutex_unlock(&streams_lock);
     return first;
 }
 

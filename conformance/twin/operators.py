@@ -24,6 +24,7 @@ from ..protocol import ACLNN_ERR_INNER, ACLNN_ERR_PARAM_INVALID, PHASE_WORKSPACE
 from ..sim.cann.backend import CannOptions, kernel_outputs
 from . import chain_ops
 from .chain_ops import ACL_ERROR_RT_AICORE_EXCEPTION
+from .unrecorded import unrecorded_mc2
 from .values import Answer, DeviceTensor, RankContext
 
 
@@ -31,18 +32,6 @@ from .values import Answer, DeviceTensor, RankContext
 # it holds the HCCL window and the tiling's scratch); the twin's kernels read none of it. Modelling choice: a
 # non-zero size, so a caller's allocate-and-pass path runs as on a device, and small, because it is host memory.
 MC2_WORKSPACE_BYTES = 1 << 20
-
-# MC2 operators the client reaches that no record describes yet (issue 22 registers them): handled, with a
-# one-line ACLNN_ERR_INNER. torch_npu's npu_mm_all_reduce_base dispatches to each of these
-# (Ascend/op-plugin@517f2e7d op_plugin/ops/opapi/MatmulAllReduceBaseKernelNpuOpApi.cpp:356, :375, :401, :415,
-# :426, :438, :479, :493, :515, :531; :458 is V3, which its record serves; the nearest op-plugin revision readable
-# here, not necessarily the one the 2.13.0 wheel was built from). A name a record gains is served by the record
-# from then on (and leaves this list: tests/test_operators.py forbids a registered name in generic code).
-UNRECORDED_MC2 = ("aclnnMatmulAllReduce", "aclnnMatmulAllReduceV2", "aclnnMatmulAllReduceV3",
-                  "aclnnQuantMatmulAllReduce", "aclnnQuantMatmulAllReduceV2",
-                  "aclnnQuantMatmulAllReduceV4", "aclnnQuantMatmulAllReduceV5", "aclnnWeightQuantMatmulAllReduce",
-                  "aclnnWeightQuantMatmulAllReduceV2")
-
 
 @lru_cache(maxsize=None)
 def _records() -> dict[str, operators.Operator]:
@@ -57,7 +46,7 @@ def _options(revision: str) -> CannOptions:
 
 
 def handles(fn: str) -> bool:
-    return fn in _records() or fn in UNRECORDED_MC2 or chain_ops.handles(fn)
+    return fn in _records() or fn in unrecorded_mc2() or chain_ops.handles(fn)
 
 
 def workspace(fn: str, args: dict, ctx: RankContext) -> Answer:
@@ -79,7 +68,7 @@ def launch(fn: str, args: dict, ctx: RankContext) -> Answer:
 
 
 def _not_modelled(fn: str) -> Answer:
-    why = "no operator record" if fn in UNRECORDED_MC2 else "not an operator it knows"
+    why = "no operator record" if fn in unrecorded_mc2() else "not an operator it knows"
     return Answer(ACLNN_ERR_INNER, message=f"the twin does not model {fn} ({why})")
 
 

@@ -95,18 +95,8 @@ def _pad(args):
     _store(out, result)
 
 
-def _trans_matmul_weight(args):
-    """ND -> FRACTAL_NZ in place. The C side has already re-described the tensor (format NZ, 4-D storage); the
-    ND matrix the caller uploaded is still in the buffer's first rows * cols elements."""
-    from ..quant import nd_to_nz
-    t = args["mmWeightRef"]
-    rows, cols = t.shape
-    nd = t.storage[: rows * cols].reshape(rows, cols).copy()
-    nz = nd_to_nz(nd).reshape(-1)
-    t.storage[: nz.size] = nz
-
-
-# fn -> (the tensor arguments that must not be NULL, the computation)
+# fn -> (the tensor arguments that must not be NULL, the computation). The benchmark chain's operators (aclnnMatmul,
+# aclnnAdd, aclnnAdds, aclnnTransMatmulWeight, ...) are the operators module's (chain_ops.py), asked first.
 OPERATORS = {
     "aclnnInplaceOne": (("selfRef",), _one),
     "aclnnInplaceZero": (("selfRef",), _zero),
@@ -114,14 +104,11 @@ OPERATORS = {
     "aclnnInplaceFillTensor": (("selfRef", "value"), _fill_tensor),
     "aclnnInplaceCopy": (("selfRef", "src"), _copy),
     "aclnnCast": (("self", "out"), _cast),
-    "aclnnAdd": (("self", "other", "out"), _binary(lambda a, b, args: a + _alpha(args) * b)),
     "aclnnSub": (("self", "other", "out"), _binary(lambda a, b, args: a - _alpha(args) * b)),
     "aclnnMul": (("self", "other", "out"), _binary(lambda a, b, args: a * b)),
     "aclnnDiv": (("self", "other", "out"), _binary(lambda a, b, args: a / b)),
     "aclnnInplaceAdd": (("selfRef", "other"), _inplace_add),
     "aclnnConstantPadNd": (("self", "pad", "out"), _pad),
-    "aclnnTransMatmulWeight": (("mmWeightRef",), _trans_matmul_weight),
-    "aclnnAdds": (("self", "other", "out"), _binary(lambda a, b, args: a + _alpha(args) * b)),
     "aclnnMuls": (("self", "other", "out"), _binary(lambda a, b, args: a * b)),
 }
 

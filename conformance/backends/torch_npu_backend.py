@@ -574,7 +574,8 @@ class TorchNpuBackend:
         return {"backend": "torch_npu (npu_mm_all_reduce_base; MindSpeed npu_mm_all_reduce_add_rms_norm(_))",
                 "target": TARGET_HARDWARE,
                 **self.capabilities["versions"], "seam": self.seam,
-                "status codes": "parsed from the binding's exception message where present, else ACLNN_ERR_INNER",
+                "status codes": "read only after 'call aclnnXxx failed, error code is' in the exception (never "
+                                "another number: messages hold the pid), else ACLNN_ERR_INNER",
                 "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported",
                 "benchmark chain": "torch.matmul / npu_quant_matmul, + bias / x3, dist.all_reduce(SUM), "
                                    "npu_add_rms_norm; no low-bit communication",

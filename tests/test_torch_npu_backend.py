@@ -452,3 +452,51 @@ def test_nz_is_declared_unsupported_where_the_stack_cannot_produce_it(tmp_path, 
         assert backend.unsupported_reason(materialise(casegen.by_id(LOWBIT_W1), 0)) is None  # ND: no probe needed
     finally:
         backend.close()
+
+
+# --- judging by who answered (expectation.py, judge.py) ----------------------------------------------------------
+
+class AnsweringBackend:
+    """Answers every rank with one fixed (status, answered_by): what the judge makes of who answered."""
+    name = "answering"
+
+    def __init__(self, status: int, answered_by: str, phase: str = ""):
+        self.answer = (status, phase, answered_by)
+
+    def describe(self):
+        return {}
+
+    def unsupported_reason(self, inv):
+        return None
+
+    def invoke(self, inv):
+        status, phase, answered_by = self.answer
+        return [RankResult(status, {}, "stand-in answer", phase, answered_by) for _ in inv.ranks]
+
+
+K_MISMATCH = "v3-V3-SHAPE-004-k_mismatch-fp16-w2"  # the document promises 161002 from GetWorkspaceSize
+
+
+@pytest.mark.parametrize("answered_by", ["torch_npu", "mindspeed"])
+def test_a_rejection_before_aclnn_is_judged_as_a_rejection_and_says_who_answered(answered_by):
+    outcome = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(ACLNN_ERR_INNER, answered_by), Context(seed=0))
+    assert outcome.category == "pass", outcome.report()
+    assert outcome.observed == [(ACLNN_ERR_INNER, f"{answered_by} (before aclnn)")] * 2
+    assert f"rejected before aclnn by {answered_by}'s own check" in outcome.detail
+    assert all("judged as a rejection" in c.message for c in outcome.checks if c.name.endswith("status"))
+
+
+def test_the_promised_code_is_still_judged_where_aclnn_answered():
+    wrong = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(ACLNN_ERR_INNER, "aclnn", "workspace"),
+                     Context(seed=0))
+    assert wrong.category == "wrong_status" and wrong.observed == [(ACLNN_ERR_INNER, "workspace")] * 2
+    right = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(161002, "aclnn", "workspace"), Context(seed=0))
+    assert right.category == "pass" and not right.detail
+    unknown = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(ACLNN_ERR_INNER, ""), Context(seed=0))
+    assert unknown.category == "wrong_status"  # an unstructured error is not taken for a client's own check
+
+
+def test_a_rejection_before_aclnn_of_a_valid_case_still_fails():
+    outcome = run_case(casegen.by_id(LOWBIT_W1), AnsweringBackend(ACLNN_ERR_INNER, "torch_npu"), Context(seed=0))
+    assert outcome.category == "wrong_status"
+    assert "rejected before aclnn by torch_npu" in outcome.report()

@@ -57,7 +57,16 @@ def expected_tensor(arg) -> dict | None:
     values = x2_matrix(arg) if tiled else np.asarray(arg.data)
     return {"dtype": "int64" if arg.dtype == "uint64" else arg.dtype, "shape": list(arg.shape),
             "stride": [s for s, d in zip(arg.strides, arg.shape) if d != 1],
-            "format": "FRACTAL_NZ" if arg.format == "FRACTAL_NZ" else "ND", "fp": fingerprint_array(values)}
+            "format": "FRACTAL_NZ" if arg.format == "FRACTAL_NZ" else "ND", "acl_format": acl_format_of(arg),
+            "fp": fingerprint_array(values)}
+
+
+def acl_format_of(arg) -> str:
+    """The format op_plugin tags the tensor with for aclnn: its NPU format if internal, else by its rank (3-D NCL,
+    4-D NCHW, 5-D NCDHW, else ND; op-plugin@517f2e7d op_plugin/utils/op_api_common.cpp:901-930)."""
+    if arg.format == "FRACTAL_NZ":
+        return "FRACTAL_NZ"
+    return {3: "NCL", 4: "NCHW", 5: "NCDHW"}.get(len(arg.shape), "ND")
 
 
 def marshalling_errors(inv, rank: int, entries: list[dict], result) -> list[str]:

@@ -49,6 +49,10 @@ def _norm(desc, strides: bool):
     if not isinstance(desc, dict):
         return desc
     desc = dict(desc)
+    # the aclnn tag by rank (op-plugin@517f2e7d op_plugin/utils/op_api_common.cpp:917-930): the stand-in logs its
+    # own; an expectation from the case gets it here
+    desc.setdefault("acl_format", "FRACTAL_NZ" if desc.get("format") == "FRACTAL_NZ" else
+                    {3: "NCL", 4: "NCHW", 5: "NCDHW"}.get(len(desc["shape"]), "ND"))
     if strides:  # compared over the dimensions other than 1 (expected_tensor's are already)
         if len(desc["stride"]) == len(desc["shape"]):
             desc["stride"] = [s for s, d in zip(desc["stride"], desc["shape"]) if d != 1]

@@ -25,7 +25,8 @@ revisions readable to the wheel's git_version c798c653; /work/fp/issue21/researc
   (op_plugin/ops/opapi/MatmulAllReduceBaseKernelNpuOpApi.cpp:300-345): the FP19 rounding the stand-in applies to
   such words is CANN's kernel's. npu_quant_matmul packs a float32 scale itself (npu_trans_quant_param) when there
   is no pertoken scale and the output is neither bf16 nor int32 (int8 x1; op_plugin/ops/opapi/
-  QuantMatmulKernelNpuOpApi.cpp:261-262, :297-300), so that scale is applied as FP19 too. HF32 (torch.npu.matmul.allow_hf32) only sets the cube math type of aclnnMatmul/aclnnMm, default off
+  QuantMatmulKernelNpuOpApi.cpp:261-262, :297-300), so that scale is applied as FP19 too. HF32
+  (torch.npu.matmul.allow_hf32) only sets the cube math type of aclnnMatmul/aclnnMm, default off
   (framework/utils/CalcuOpUtil.cpp:407-452): no fp32 matmul of the chain is affected, and none is modelled.
 - Formats as aclnn sees them: op_plugin tags a base-format tensor by its rank (3-D ACL_FORMAT_NCL, 4-D NCHW, 5-D
   NCDHW, else ND) and an internal-format one by its NPU format (op_plugin/utils/op_api_common.cpp:901-930): each
@@ -319,15 +320,20 @@ class StandInSeam:
     def mm_all_reduce_base(self, x1, x2, hcom, *, reduce_op="sum", bias=None, antiquant_scale=None,
                            antiquant_offset=None, x3=None, dequant_scale=None, pertoken_scale=None,
                            comm_quant_scale_1=None, comm_quant_scale_2=None, comm_turn=0, antiquant_group_size=0):
-        aclnn = mm_all_reduce_base_dispatch(x1, x2, x3=x3, pertoken_scale=pertoken_scale,
-                                            comm_quant_scale_1=comm_quant_scale_1,
-                                            comm_quant_scale_2=comm_quant_scale_2)
+        try:
+            aclnn, refusal = mm_all_reduce_base_dispatch(x1, x2, x3=x3, pertoken_scale=pertoken_scale,
+                                                         comm_quant_scale_1=comm_quant_scale_1,
+                                                         comm_quant_scale_2=comm_quant_scale_2), None
+        except RuntimeError as exc:  # op_plugin's own check: the call is made, no aclnn operator is reached
+            aclnn, refusal = "none (op_plugin's own check refused the call)", exc
         ran = self._operator_called("npu_mm_all_reduce_base", aclnn=aclnn, x1=x1, x2=x2, hcom=hcom,
                                     reduce_op=reduce_op, bias=bias, antiquant_scale=antiquant_scale,
                                     antiquant_offset=antiquant_offset, x3=x3, dequant_scale=dequant_scale,
                                     pertoken_scale=pertoken_scale, comm_quant_scale_1=comm_quant_scale_1,
                                     comm_quant_scale_2=comm_quant_scale_2, comm_turn=comm_turn,
                                     antiquant_group_size=antiquant_group_size)
+        if refusal is not None:
+            raise refusal
         if not ran:  # dropped by a dead task queue: an output that was never written
             out_dtype = torch.bfloat16 if dequant_scale is not None and dequant_scale.dtype == torch.bfloat16 \
                 else torch.float16

@@ -137,8 +137,10 @@ def unsupported_reason(inv: Invocation, *, marn_available: bool, accept_v2_dispa
                 return (f"{name} in FRACTAL_NZ with storage shape {arg.storage_shape}: torch_npu.npu_format_cast "
                         f"makes the NZ storage itself (4-D, from a 2-D weight), so this storage cannot be passed")
             if binding.mindspeed and arg.format != "ND":
-                return (f"{name} in {arg.format}: MindSpeed casts every input to ND (npu_format_cast) before the "
-                        f"call, so the operator never sees this format")
+                # MindSpeed@028de58c mindspeed/ops/csrc/cann/inc/aclnn_common.h:211-250 tags every tensor by its rank
+                # alone (its ND copies, npu_mm_all_reduce_add_rms_norm.cpp:25-32, are not what it passes: :66-78)
+                return (f"{name} in {arg.format}: MindSpeed describes every tensor to aclnn by its rank alone (ND, "
+                        f"NCL, ...), so NZ-ordered storage would reach the operator described as ND")
         reason = binding.limits(inv, t, accept_v2_dispatch)
         if reason:
             return reason

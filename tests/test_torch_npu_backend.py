@@ -245,7 +245,7 @@ def test_inplace_variant_writes_the_residual_it_was_given(rank_program):
     ("marn_inplace-tiny-x1_3d-x2T-bias-eps0.5-fp16-w1", False, "MindSpeed"),
     ("marn-MARN-ATTR-003-streammode_0-fp16-w1", True, "streamMode"),
     ("v3-V3-SHAPE-003-x2_nz_3d_storage-fp16-w1", True, "storage shape"),
-    ("marn-MARN-FORMAT-001-x1_nz-fp16-w1", True, "casts every input to ND"),
+    ("marn-MARN-FORMAT-001-x1_nz-fp16-w1", True, "by its rank alone"),
     ("v3-tiny-bf16-x1_3d-x2nd-bias-deqn-x3-fp-bf16-w1", True, "aclnnQuantMatmulAllReduceV2"),
 ])
 def test_inexpressible_cases_are_declared_with_a_reason(tmp_path, case_id, marn, reason):

@@ -654,7 +654,13 @@ class TorchNpuBackend:
         reason = (chain_unsupported_reason(inv) or self._stack_reason(inv)) if chain else self.unsupported_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: not expressible through torch_npu{' (chain)' if chain else ''}: {reason}")
-        return self._engine_for_runs().timed(inv, chain=chain, warmup=warmup, iterations=iterations)
+        engine = self._engine_for_runs()
+        try:
+            return engine.timed(inv, chain=chain, warmup=warmup, iterations=iterations)
+        except RuntimeError:  # a rank's timed run failed: its process may be poisoned as an invocation's may (_run)
+            engine.close()
+            self.restarts += 1
+            raise
 
     def close(self) -> None:
         if self._engine is not None:

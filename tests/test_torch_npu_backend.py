@@ -509,3 +509,14 @@ def test_a_rejection_before_aclnn_of_a_valid_case_still_fails():
     outcome = run_case(casegen.by_id(LOWBIT_W1), AnsweringBackend(ACLNN_ERR_INNER, "torch_npu"), Context(seed=0))
     assert outcome.category == "wrong_status"
     assert "rejected before aclnn by torch_npu" in outcome.report()
+
+
+def test_a_failed_timed_run_restarts_the_workers(tmp_path):
+    message = aclnn_failure_message("aclnnQuantMatmulAllReduceV3", 561002, launch=True)
+    backend = stand_in_backend(tmp_path, raise_message=message)
+    try:
+        with pytest.raises(RuntimeError, match="timed run failed on rank 0: status 561002"):
+            backend.timed(materialise(casegen.by_id(LOWBIT_W1), 0), chain=False, warmup=0, iterations=2)
+        assert backend.restarts == 1 and backend._engine.group is None
+    finally:
+        backend.close()

@@ -4,6 +4,12 @@ A case says only whether it must be accepted or rejected and which constraints i
 must look like comes from the constraint record: the codes a document states (or, under
 `--status-check convention`, the aclnn convention's 161001/161002) and the phase it may surface in. Where a
 document states no code, any non-success status is conformant: the observed code is recorded, not judged.
+
+Who answered matters (RankResult.answered_by): the documents promise aclnn's statuses, so a code is judged only
+where aclnn answered. A client library (torch_npu's op_plugin, MindSpeed) that refuses the arguments with its own
+check raises before aclnn is reached, and no aclnn status exists: such a rank is judged "rejected before aclnn"
+(conformant where a rejection was expected, a failure where success was), and its observed phase names the
+library, so reports show who answered.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .casegen.model import Case
-from .protocol import status_name
+from .protocol import ANSWERED_BEFORE_ACLNN, ANSWERED_BY_ACLNN, status_name
 from .spec import BY_ID
 from .spec.model import PHASE_LAUNCH, PHASE_WORKSPACE, STATUS_CHECKS, UNSUPPORTED_INPUT_READINGS
 
@@ -39,6 +45,14 @@ class Expected:
             return False
         return not phase or phase in self.phases
 
+    def admits_answer(self, status: int, phase: str = "", answered_by: str = ANSWERED_BY_ACLNN) -> bool:
+        """`admits`, knowing who answered: a rejection by a client library's own check before aclnn carries no
+        aclnn status to judge; it is conformant wherever a rejection is (an invalid case, or a valid one under a
+        reading that may reject)."""
+        if status and answered_by in ANSWERED_BEFORE_ACLNN:
+            return not self.accept or self.may_reject
+        return self.admits(status, phase)
+
     def describe(self) -> str:
         if self.accept and self.may_reject:
             return "success with correct outputs, or any rejection (the documents read both ways)"
@@ -49,6 +63,14 @@ class Expected:
         where = " or ".join(PHASE_WORDS[p] for p in sorted(self.phases, reverse=True))
         also = ", or success with correct outputs (more than promised)" if self.may_compute else ""
         return f"{codes} from {where}{also}"
+
+
+def observed_phase(phase: str, answered_by: str, status: int) -> str:
+    """The phase recorded for one rank's answer (Outcome.observed): aclnn's phase, or, for a rejection by a client
+    library before aclnn, that library ("torch_npu (before aclnn)"), so reports and diffs show who answered."""
+    if status and answered_by in ANSWERED_BEFORE_ACLNN:
+        return f"{answered_by} (before aclnn)"
+    return phase
 
 
 def rejecting_constraint(case: Case) -> str:

@@ -20,10 +20,10 @@ from . import operators
 from .casegen.inputs import materialise
 from .casegen.model import Case
 from .context import DEFAULT_CONTEXT, Context
-from .expectation import PHASE_WORDS, Expected
+from .expectation import PHASE_WORDS, Expected, observed_phase
 from .expectation import expected as _expected
 from .golden import GENERATOR_VERSION, _bytes, inputs_sha256
-from .protocol import RankFailure, status_name
+from .protocol import ANSWERED_BEFORE_ACLNN, RankFailure, RankResult, status_name
 from .tolerance import compare
 
 HARDWARE_ONLY = "hardware_only"  # results.Category.HARDWARE_ONLY: the backend cannot hold the case
@@ -73,11 +73,17 @@ def _category(check: compare.Check) -> str:
     return check.category or "bad_output"
 
 
-def _status_check(r: int, status: int, phase: str, message: str, want: Expected) -> compare.Check:
-    where = f" from {PHASE_WORDS[phase]}" if phase in PHASE_WORDS else ""
-    ok = want.admits(status, phase)
-    msg = (f"rank {r}: status {status_name(status)}{where}, expected {want.describe()} [{want.basis}]"
-           + (f" [{message}]" if message else ""))
+def _status_check(r: int, res: RankResult, want: Expected) -> compare.Check:
+    status, phase, message = res.status, res.phase, res.message
+    ok = want.admits_answer(status, phase, res.answered_by)
+    if status and res.answered_by in ANSWERED_BEFORE_ACLNN:  # no aclnn status exists to judge
+        said = (f"rank {r}: rejected before aclnn by {res.answered_by}'s own check (reported as "
+                f"{status_name(status)}, not an aclnn status), expected {want.describe()} [{want.basis}]; "
+                f"judged as a rejection")
+    else:
+        where = f" from {PHASE_WORDS[phase]}" if phase in PHASE_WORDS else ""
+        said = f"rank {r}: status {status_name(status)}{where}, expected {want.describe()} [{want.basis}]"
+    msg = said + (f" [{message}]" if message else "")
     return compare.Check(f"rank {r} status", ok, msg, {}, category="wrong_status")
 
 
@@ -224,10 +230,13 @@ def _judge(case: Case, backend, inv, t0: float, want: Expected, box: list, *, de
     if len(results) != case.world_size:
         return Outcome(case.id, "backend_error",
                        detail=f"backend returned {len(results)} rank results for world size {case.world_size}")
-    checks = [_status_check(r, res.status, res.phase, res.message, want) for r, res in enumerate(results)]
-    observed = [(res.status, res.phase) for res in results]
+    checks = [_status_check(r, res, want) for r, res in enumerate(results)]
+    observed = [(res.status, observed_phase(res.phase, res.answered_by, res.status)) for res in results]
+    before = sorted({res.answered_by for res in results if res.status and res.answered_by in ANSWERED_BEFORE_ACLNN})
+    answered = (f"rejected before aclnn by {' and '.join(before)}'s own check: no aclnn status to judge"
+                if before else "")
     if any(not c.passed for c in checks):
-        return Outcome(case.id, "wrong_status", checks, seconds=time.perf_counter() - t0,
+        return Outcome(case.id, "wrong_status", checks, detail=answered, seconds=time.perf_counter() - t0,
                        expected=want.describe(), observed=observed)
     rejected_on_purpose = want.may_reject and all(res.status for res in results)
     # an unsupported input no document promises to reject, accepted by every rank: judged as a valid case would be
@@ -243,5 +252,5 @@ def _judge(case: Case, backend, inv, t0: float, want: Expected, box: list, *, de
                                      accumulation=accumulation, with_metrics=with_metrics, expected=expected))
     failed = [c for c in checks if not c.passed]
     category = _category(failed[0]) if failed else "pass"
-    return Outcome(case.id, category, checks, seconds=time.perf_counter() - t0, expected=want.describe(),
-                   observed=observed)
+    return Outcome(case.id, category, checks, detail=answered, seconds=time.perf_counter() - t0,
+                   expected=want.describe(), observed=observed)

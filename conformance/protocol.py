@@ -151,6 +151,15 @@ NOT_HARDWARE = (TARGET_SIMULATOR, TARGET_CPU_REFERENCE)
 PHASE_WORKSPACE = "workspace"  # the status came from GetWorkspaceSize
 PHASE_LAUNCH = "launch"  # GetWorkspaceSize returned 0; the launch call (tiling, kernel) returned the status
 
+# Which interface answered a call (RankResult.answered_by). A client library (torch_npu's op_plugin, MindSpeed)
+# checks some arguments itself and raises before aclnn is reached: such a rejection carries no aclnn status, so
+# the expectation layer judges a document-promised code only where aclnn answered.
+ANSWERED_BY_ACLNN = "aclnn"  # the aclnn operator's two-phase API (or a model of it: the simulators)
+ANSWERED_BY_TORCH_NPU = "torch_npu"  # torch_npu / op_plugin's own check, before aclnn
+ANSWERED_BY_MINDSPEED = "mindspeed"  # MindSpeed's own check, before aclnn
+ANSWERED_BY_UNKNOWN = ""  # the backend cannot tell (an unstructured error): judged as if aclnn answered
+ANSWERED_BEFORE_ACLNN = (ANSWERED_BY_TORCH_NPU, ANSWERED_BY_MINDSPEED)
+
 
 @dataclass
 class RankResult:
@@ -158,6 +167,9 @@ class RankResult:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     message: str = ""  # the backend's own explanation (validation message, log tail)
     phase: str = ""  # PHASE_WORKSPACE or PHASE_LAUNCH for a non-success status; "" when not known
+    # who answered (ANSWERED_BY_*): backends that call or model aclnn itself keep the default; the torch_npu
+    # backend names the client library whose own check raised before aclnn
+    answered_by: str = ANSWERED_BY_ACLNN
 
 
 @dataclass

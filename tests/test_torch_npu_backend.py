@@ -22,10 +22,12 @@ from conformance.backends import torch_npu_backend as tnb  # noqa: E402
 from conformance.casegen.inputs import materialise  # noqa: E402
 from conformance.engine import RankCall  # noqa: E402
 from conformance.judge import run_case  # noqa: E402
-from conformance.protocol import ACLNN_ERR_INNER  # noqa: E402
+from conformance.backends.torch_npu_errors import poisons_worker, read_exception  # noqa: E402
+from conformance.protocol import ACLNN_ERR_INNER, RankResult  # noqa: E402
 from conformance.reference.v3 import x2_matrix  # noqa: E402
 from helpers import light_cases  # noqa: E402
-from stand_ins.torch_npu_stand_in import StandInSeam, fingerprint_array, read_log  # noqa: E402
+from stand_ins.torch_npu_stand_in import (StandInSeam, aclnn_failure_message, check_message,  # noqa: E402
+                                          fingerprint_array, queue_error_message, read_log)
 from conformance.context import Context  # noqa: E402
 
 V3_OP, MARN_OP, INPLACE_OP = operators.V3.name, operators.MARN.name, operators.INPLACE.name
@@ -55,7 +57,16 @@ def expected_tensor(arg) -> dict | None:
     values = x2_matrix(arg) if tiled else np.asarray(arg.data)
     return {"dtype": "int64" if arg.dtype == "uint64" else arg.dtype, "shape": list(arg.shape),
             "stride": [s for s, d in zip(arg.strides, arg.shape) if d != 1],
-            "format": "FRACTAL_NZ" if arg.format == "FRACTAL_NZ" else "ND", "fp": fingerprint_array(values)}
+            "format": "FRACTAL_NZ" if arg.format == "FRACTAL_NZ" else "ND", "acl_format": acl_format_of(arg),
+            "fp": fingerprint_array(values)}
+
+
+def acl_format_of(arg) -> str:
+    """The format op_plugin tags the tensor with for aclnn: its NPU format if internal, else by its rank (3-D NCL,
+    4-D NCHW, 5-D NCDHW, else ND; op-plugin@517f2e7d op_plugin/utils/op_api_common.cpp:901-930)."""
+    if arg.format == "FRACTAL_NZ":
+        return "FRACTAL_NZ"
+    return {3: "NCL", 4: "NCHW", 5: "NCDHW"}.get(len(arg.shape), "ND")
 
 
 def marshalling_errors(inv, rank: int, entries: list[dict], result) -> list[str]:
@@ -234,7 +245,7 @@ def test_inplace_variant_writes_the_residual_it_was_given(rank_program):
     ("marn_inplace-tiny-x1_3d-x2T-bias-eps0.5-fp16-w1", False, "MindSpeed"),
     ("marn-MARN-ATTR-003-streammode_0-fp16-w1", True, "streamMode"),
     ("v3-V3-SHAPE-003-x2_nz_3d_storage-fp16-w1", True, "storage shape"),
-    ("marn-MARN-FORMAT-001-x1_nz-fp16-w1", True, "casts every input to ND"),
+    ("marn-MARN-FORMAT-001-x1_nz-fp16-w1", True, "by its rank alone"),
     ("v3-tiny-bf16-x1_3d-x2nd-bias-deqn-x3-fp-bf16-w1", True, "aclnnQuantMatmulAllReduceV2"),
 ])
 def test_inexpressible_cases_are_declared_with_a_reason(tmp_path, case_id, marn, reason):
@@ -256,25 +267,70 @@ def test_declarations_key_on_the_case_not_on_everything(tmp_path):
                 "v3-V3-NULL-001-null_dequantScale-fp16-w1"):  # dequant_scale is an optional keyword: None passes
         assert with_marn.unsupported_reason(materialise(casegen.by_id(cid), 0)) is None, cid
     assert with_marn.describe()["torch_npu"] == "stand-in" and "ACLNN_ERR_INNER" in with_marn.describe()["status codes"]
+    assert "ASCEND_LAUNCH_BLOCKING=1" in with_marn.describe()["launch"]
 
 
-# --- status codes from exceptions --------------------------------------------------------------------------
+# --- status codes from exceptions: only from where the real message carries them -------------------------
+# Messages in the real form (tests/stand_ins/torch_npu_stand_in.py builds them as the cited source formats them).
+# The process ids are chosen to look like statuses: the backend must never read one.
 
-@pytest.mark.parametrize("message,status", [
-    ("call aclnnQuantMatmulAllReduceV3 failed, detail:EZ1001: [PID: 7] param check failed, ret 161002", 161002),
-    ("call aclnnInplaceMatmulAllReduceAddRmsNorm failed, detail: errno 561003 kernel not found", 561003),
-    ("x3 with dtype BFloat16 doesn't match the output dtype Half ERR01001 OPS invalid parameter", ACLNN_ERR_INNER),
-    ("tensor of 1610020 elements", ACLNN_ERR_INNER),  # digits inside a longer number are not a status
+@pytest.mark.parametrize("message,want", [
+    (aclnn_failure_message("aclnnQuantMatmulAllReduceV3", 161002, launch=False, pid=561003),
+     (161002, "workspace", "aclnn")),
+    (aclnn_failure_message("aclnnQuantMatmulAllReduceV3", 561002, launch=True, pid=161001),
+     (561002, "launch", "aclnn")),
+    (check_message("x3 with dtype BFloat16 doesn't match the output dtype Half", pid=161002),
+     (ACLNN_ERR_INNER, "", "torch_npu")),
+    (check_message("comm_quant_scale_1 and comm_quant_scale_2 should both be null or not null", pid=561234, code=2),
+     (ACLNN_ERR_INNER, "", "torch_npu")),
+    ("tensor of 1610020 elements, ret 161002", (ACLNN_ERR_INNER, "", "")),  # a bare number is no status
+    (queue_error_message("aclnnQuantMatmulAllReduceV3", pid=161002), (ACLNN_ERR_INNER, "", "")),
 ])
-def test_an_exception_becomes_a_status(tmp_path, message, status):
+def test_an_exception_becomes_a_status(tmp_path, message, want):
     program = tnb.TorchNpuRankProgram(rank=0, world_size=1, device=None, seam=SEAM,
                                       seam_options={"log": str(tmp_path / "log"), "raise_message": message})
     program.hcom = "not connected: the stand-in raises before any collective"
     inv = materialise(casegen.by_id("v3-tiny-fp16_i64-x1_2d-x2nd-nobias-deq1-nox3-lowbit-fp16-w1"), 0)
     result = program.invoke(RankCall(inv.op, 0, 1, inv.ranks[0], inv.attrs, False, inv.case_id, OneRankChannel()))
-    assert (result.status, result.outputs) == (status, {})
-    assert message[:40] in result.message
-    assert ("ACLNN_ERR_INNER" in result.message) == (status == ACLNN_ERR_INNER)
+    assert (result.status, result.phase, result.answered_by, result.outputs) == (*want, {})
+    assert " ".join(message.split())[:40] in result.message
+    assert ("ACLNN_ERR_INNER" in result.message) == (want[0] == ACLNN_ERR_INNER and want[2] != "torch_npu")
+
+
+@pytest.mark.parametrize("exc,want", [
+    (RuntimeError("call aclnnMatmulAllReduceAddRmsNorm failed, detail:EZ1001: rank 161002 refused"),
+     (ACLNN_ERR_INNER, "aclnn")),  # MindSpeed's ACLNN_CMD gives no status: aclnn answered, the code is unknown
+    (RuntimeError("residual should be 3D, but got 2D"), (ACLNN_ERR_INNER, "mindspeed")),
+    (AssertionError("x1 must not be None"), (ACLNN_ERR_INNER, "mindspeed")),
+])
+def test_mindspeed_exceptions_say_who_answered(exc, want):
+    reading = read_exception(exc, library="mindspeed")
+    assert (reading.status, reading.answered_by) == want
+
+
+def test_a_status_is_never_read_from_a_process_id():
+    """Whatever pid the message carries, only the number after "error code is" is read."""
+    for pid in (161001, 161002, 361001, 561000, 561999):
+        assert read_exception(RuntimeError(check_message("x2 needs to be 2D, but got: 3D", pid=pid))).status == \
+            ACLNN_ERR_INNER
+        got = read_exception(RuntimeError(aclnn_failure_message("aclnnX", 161001, launch=False, pid=pid)))
+        assert (got.status, got.phase) == (161001, "workspace")
+
+
+def test_which_failures_restart_the_workers():
+    """A clean refusal before a kernel ran keeps the workers; a launch failure, a task-queue error or an error of
+    unknown origin restarts them."""
+    def result(exc, library="torch_npu"):
+        r = read_exception(exc, library=library)
+        return RankResult(r.status, {}, r.message, r.phase, r.answered_by)
+    keep = [aclnn_failure_message("aclnnQuantMatmulAllReduceV3", 161002, launch=False), check_message("x2 not 2D")]
+    restart = [aclnn_failure_message("aclnnQuantMatmulAllReduceV3", 561002, launch=True),
+               queue_error_message("aclnnQuantMatmulAllReduceV3"), "NPU function error: aclrtSynchronizeStream, "
+               "error code is 507015"]
+    assert [poisons_worker(result(RuntimeError(m))) for m in keep] == [False, False]
+    assert [poisons_worker(result(RuntimeError(m))) for m in restart] == [True, True, True]
+    assert not poisons_worker(RankResult(0))
+    assert not poisons_worker(result(RuntimeError("residual should be 3D"), "mindspeed"))
 
 
 @no_torch_npu
@@ -333,3 +389,134 @@ def test_without_torch_npu_the_default_seam_refuses_to_start_in_one_line():
     with pytest.raises(BackendError, match="torch_npu not installed") as info:
         tnb.TorchNpuBackend(deadline_s=30)
     assert "\n" not in str(info.value)
+
+
+# --- launch failures, the task queue, NZ: through the rank engine, one worker process --------------------------
+
+LOWBIT_W1 = "v3-tiny-fp16_i64-x1_2d-x2nd-nobias-deq1-nox3-lowbit-fp16-w1"
+NZ_W1 = "v3-tiny-bf16-x1_3d-x2nz-nobias-deq1-x3-fp-bf16-w1"
+
+
+def stand_in_backend(tmp_path, **options) -> tnb.TorchNpuBackend:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
+    return tnb.TorchNpuBackend(seam=SEAM, seam_options={"log": str(tmp_path / "calls.jsonl"), **options}, env=env,
+                               deadline_s=60, accept_v2_dispatch=True)
+
+
+def test_ranks_run_with_launch_blocking_so_a_launch_failure_belongs_to_its_call(tmp_path):
+    """The stand-in fails the first launch as the real stack does under ASCEND_LAUNCH_BLOCKING=1 (it reads the
+    rank's environment): the call itself raises with aclnn's status from its launch; the workers then restart."""
+    backend = stand_in_backend(tmp_path, launch_failure={"status": 561002, "marker": str(tmp_path / "failed")})
+    try:
+        assert backend.env["ASCEND_LAUNCH_BLOCKING"] == "1"
+        case = casegen.by_id(LOWBIT_W1)
+        [first] = backend.invoke(materialise(case, 0))
+        assert (first.status, first.phase, first.answered_by) == (561002, "launch", "aclnn"), first.message
+        assert backend.restarts == 1 and backend._engine.group is None
+        outcome = run_case(case, backend, Context(seed=0))
+        assert outcome.passed, outcome.report()
+        assert backend._engine.groups_started == 2
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("restart", [True, False])
+def test_a_poisoned_task_queue_restarts_the_workers(tmp_path, monkeypatch, restart):
+    """With the task queue (stand-in option task_queue=True, whatever the environment says) a failed launch is
+    reported once, by the next synchronize, without its status; every later operator of that process is dropped
+    silently. The restart is what makes the next case right: without it (sabotaged) the next case computes
+    nothing."""
+    if not restart:
+        monkeypatch.setattr(tnb, "poisons_worker", lambda result: False)
+    backend = stand_in_backend(tmp_path, task_queue=True,
+                               launch_failure={"status": 561002, "marker": str(tmp_path / "failed")})
+    try:
+        case = casegen.by_id(LOWBIT_W1)
+        [first] = backend.invoke(materialise(case, 0))
+        assert first.status == ACLNN_ERR_INNER and first.answered_by == "" and "Inner error" in first.message
+        outcome = run_case(case, backend, Context(seed=0))
+        assert outcome.passed == restart, outcome.report()
+        assert backend._engine.groups_started == (2 if restart else 1)
+        if not restart:
+            assert "dropped" in [e["fn"] for e in read_log(tmp_path / "calls.jsonl")]
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("nz", [True, False])
+def test_nz_is_declared_unsupported_where_the_stack_cannot_produce_it(tmp_path, nz):
+    """Probed once per worker group: npu_format_cast(t, 29), then get_npu_format."""
+    backend = stand_in_backend(tmp_path, nz=nz)
+    try:
+        inv = materialise(casegen.by_id(NZ_W1), 0)
+        assert tnb.unsupported_reason(inv, marn_available=True, accept_v2_dispatch=True) is None
+        for _ in range(2):
+            reason = backend.unsupported_reason(inv)
+            assert (reason is None) == nz, reason
+        if not nz:
+            assert "FRACTAL_NZ not producible" in reason and "left the tensor in format 2" in reason
+            assert run_case(casegen.by_id(NZ_W1), backend, Context(seed=0)).category == "unsupported"
+        probes = [e for e in read_log(tmp_path / "calls.jsonl") if e["fn"] == "get_npu_format"]
+        assert [p["returned"] for p in probes] == [29 if nz else 2]  # once per worker group
+        assert backend.unsupported_reason(materialise(casegen.by_id(LOWBIT_W1), 0)) is None  # ND: no probe needed
+    finally:
+        backend.close()
+
+
+# --- judging by who answered (expectation.py, judge.py) ----------------------------------------------------------
+
+class AnsweringBackend:
+    """Answers every rank with one fixed (status, answered_by): what the judge makes of who answered."""
+    name = "answering"
+
+    def __init__(self, status: int, answered_by: str, phase: str = ""):
+        self.answer = (status, phase, answered_by)
+
+    def describe(self):
+        return {}
+
+    def unsupported_reason(self, inv):
+        return None
+
+    def invoke(self, inv):
+        status, phase, answered_by = self.answer
+        return [RankResult(status, {}, "stand-in answer", phase, answered_by) for _ in inv.ranks]
+
+
+K_MISMATCH = "v3-V3-SHAPE-004-k_mismatch-fp16-w2"  # the document promises 161002 from GetWorkspaceSize
+
+
+@pytest.mark.parametrize("answered_by", ["torch_npu", "mindspeed"])
+def test_a_rejection_before_aclnn_is_judged_as_a_rejection_and_says_who_answered(answered_by):
+    outcome = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(ACLNN_ERR_INNER, answered_by), Context(seed=0))
+    assert outcome.category == "pass", outcome.report()
+    assert outcome.observed == [(ACLNN_ERR_INNER, f"{answered_by} (before aclnn)")] * 2
+    assert f"rejected before aclnn by {answered_by}'s own check" in outcome.detail
+    assert all("judged as a rejection" in c.message for c in outcome.checks if c.name.endswith("status"))
+
+
+def test_the_promised_code_is_still_judged_where_aclnn_answered():
+    wrong = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(ACLNN_ERR_INNER, "aclnn", "workspace"),
+                     Context(seed=0))
+    assert wrong.category == "wrong_status" and wrong.observed == [(ACLNN_ERR_INNER, "workspace")] * 2
+    right = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(161002, "aclnn", "workspace"), Context(seed=0))
+    assert right.category == "pass" and not right.detail
+    unknown = run_case(casegen.by_id(K_MISMATCH), AnsweringBackend(ACLNN_ERR_INNER, ""), Context(seed=0))
+    assert unknown.category == "wrong_status"  # an unstructured error is not taken for a client's own check
+
+
+def test_a_rejection_before_aclnn_of_a_valid_case_still_fails():
+    outcome = run_case(casegen.by_id(LOWBIT_W1), AnsweringBackend(ACLNN_ERR_INNER, "torch_npu"), Context(seed=0))
+    assert outcome.category == "wrong_status"
+    assert "rejected before aclnn by torch_npu" in outcome.report()
+
+
+def test_a_failed_timed_run_restarts_the_workers(tmp_path):
+    message = aclnn_failure_message("aclnnQuantMatmulAllReduceV3", 561002, launch=True)
+    backend = stand_in_backend(tmp_path, raise_message=message)
+    try:
+        with pytest.raises(RuntimeError, match="timed run failed on rank 0: status 561002"):
+            backend.timed(materialise(casegen.by_id(LOWBIT_W1), 0), chain=False, warmup=0, iterations=2)
+        assert backend.restarts == 1 and backend._engine.group is None
+    finally:
+        backend.close()

@@ -18,11 +18,21 @@ Each rank is a worker process of the rank engine (one process per rank, as upstr
 program sets the device, joins an `hccl` process group at a TCP address rank 0 picked, looks up the HCCL
 communicator name and passes it as `hcom`.
 
-Limitations, by construction of the bindings:
-- Status codes: torch_npu raises RuntimeError instead of returning a status. An aclnn code (161001, 161002,
-  361001, 561xxx) found in the message is reported; otherwise the rank gets ACLNN_ERR_INNER with the message,
-  which includes every check torch_npu or MindSpeed make themselves before aclnn is reached. Exact status
-  codes need the aclnn backend.
+How the rank processes run, and what a failure means:
+- Launch blocking: every rank runs with ASCEND_LAUNCH_BLOCKING=1 (RANK_ENV). torch_npu then disables its task
+  queue (Ascend/pytorch@9e73e708 torch_npu/csrc/core/npu/register/OptionsManager.cpp:570-573) and synchronises
+  the stream after each aclnn launch (torch_npu/csrc/framework/OpCommand.cpp:265-270), so a failure is raised by
+  the call that caused it, not by a later operator or synchronize.
+- Status codes: torch_npu raises instead of returning a status. The status is read only from the place the real
+  message carries it, "call <aclnn api> failed, error code is N", never from another number (the message also
+  holds the process id); torch_npu_errors.py says how, with citations. Without it the rank gets ACLNN_ERR_INNER.
+- Who answered (RankResult.answered_by): aclnn (its status is judged against the documents), or torch_npu /
+  MindSpeed, whose own checks raise before aclnn is reached (judged as "rejected before aclnn": expectation.py).
+- NZ: with internal formats disabled (Atlas A2), npu_format_cast(t, 29) leaves the tensor ND. Each worker group
+  probes once (format_cast of a small tensor, then torch_npu.get_npu_format) and NZ cases are declared
+  unsupported with the reason when the stack does not produce NZ.
+- Workers restart after a failure that may poison the process (a launch failure, a task-queue error, an error of
+  unknown origin: torch_npu_errors.poisons_worker): the group is closed, the next invocation opens a fresh one.
 - Cases the bindings cannot express are declared (see `unsupported_reason`), never run in a distorted form.
 
 All access to torch_npu, MindSpeed and torch.distributed goes through one seam object (`TorchNpuSeam`), named
@@ -36,7 +46,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -47,11 +56,18 @@ from typing import Callable
 import numpy as np
 
 from .. import operators
-from ..protocol import ACLNN_ERR_INNER, ACLNN_SUCCESS, TARGET_HARDWARE, Invocation, RankResult, TensorArg, Timing
+from ..protocol import (ACLNN_ERR_INNER, ACLNN_SUCCESS, ANSWERED_BY_MINDSPEED, ANSWERED_BY_TORCH_NPU, TARGET_HARDWARE,
+                        Invocation, RankResult, TensorArg, Timing)
 from . import BackendError, binding_of, import_attr
 from .busy import BusyWork, work_for
+from .torch_npu_errors import poisons_worker, read_exception
 
 ACL_FORMAT_FRACTAL_NZ = 29
+# The rank processes' environment additions. ASCEND_LAUNCH_BLOCKING=1: no task queue, each launch synchronised, so a
+# failure belongs to its call (module docstring). TORCH_NPU_COMPACT_ERROR_OUTPUT=0: messages keep the function, the
+# "error code is N" and the error tag that torch_npu_errors.py reads (its docstring).
+RANK_ENV = {"ASCEND_LAUNCH_BLOCKING": "1", "TORCH_NPU_COMPACT_ERROR_OUTPUT": "0"}
+PROBE = "probe"  # the rank program's mode that reports what the stack can do (NZ), once per worker group
 DEFAULT_SEAM = f"{__name__}:TorchNpuSeam"
 PROGRAM = f"{__name__}:TorchNpuRankProgram"
 KIND = "torch-npu"  # the key of this backend's bindings in the operator records
@@ -121,8 +137,10 @@ def unsupported_reason(inv: Invocation, *, marn_available: bool, accept_v2_dispa
                 return (f"{name} in FRACTAL_NZ with storage shape {arg.storage_shape}: torch_npu.npu_format_cast "
                         f"makes the NZ storage itself (4-D, from a 2-D weight), so this storage cannot be passed")
             if binding.mindspeed and arg.format != "ND":
-                return (f"{name} in {arg.format}: MindSpeed casts every input to ND (npu_format_cast) before the "
-                        f"call, so the operator never sees this format")
+                # MindSpeed@028de58c mindspeed/ops/csrc/cann/inc/aclnn_common.h:211-250 tags every tensor by its rank
+                # alone (its ND copies, npu_mm_all_reduce_add_rms_norm.cpp:25-32, are not what it passes: :66-78)
+                return (f"{name} in {arg.format}: MindSpeed describes every tensor to aclnn by its rank alone (ND, "
+                        f"NCL, ...), so NZ-ordered storage would reach the operator described as ND")
         reason = binding.limits(inv, t, accept_v2_dispatch)
         if reason:
             return reason
@@ -148,16 +166,14 @@ def chain_unsupported_reason(inv: Invocation) -> str | None:
     return unsupported_reason(inv, marn_available=True, accept_v2_dispatch=True)
 
 
-_ACLNN_CODE = re.compile(r"(?<!\d)(161001|161002|361001|561\d{3})(?!\d)")
+def failed(exc: BaseException, *, library: str = ANSWERED_BY_TORCH_NPU, prefix: str = "") -> RankResult:
+    """A binding's exception as the rank's result: status, phase and who answered as torch_npu_errors reads them."""
+    reading = read_exception(exc, library=library)
+    return RankResult(reading.status, {}, prefix + reading.message, reading.phase, reading.answered_by)
 
 
-def status_from_exception(exc: BaseException) -> tuple[int, str]:
-    """A binding's exception as (status, message): an aclnn code in the message where present, else INNER."""
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())[:600]
-    found = _ACLNN_CODE.search(text)
-    if found:
-        return int(found.group(1)), f"torch_npu raised, status parsed from the message: {text}"
-    return ACLNN_ERR_INNER, f"torch_npu raised without an aclnn status (reported as ACLNN_ERR_INNER): {text}"
+def uses_nz(inv: Invocation) -> bool:
+    return any(a is not None and a.format == "FRACTAL_NZ" for t in inv.ranks for a in t.values())
 
 
 def _version(dist: str) -> str:
@@ -248,6 +264,10 @@ class TorchNpuSeam:
 
     def format_cast(self, t, acl_format: int):
         return self.torch_npu.npu_format_cast(t, acl_format)
+
+    def npu_format(self, t) -> int:
+        """The tensor's storage format as torch_npu records it (ACL_FORMAT_*: 2 ND, 29 FRACTAL_NZ)."""
+        return int(self.torch_npu.get_npu_format(t))
 
     def init_process_group(self, *, init_method: str, rank: int, world_size: int) -> None:
         self.dist.init_process_group("hccl", init_method=init_method, rank=rank, world_size=world_size)
@@ -424,15 +444,15 @@ class TorchNpuRankProgram:
             return self._chain_rest(call.op, t, self._chain_local(call.op, t, specs), call.attrs, specs)
         try:
             partial = self._chain_local(call.op, t, specs)
-            status, message = 0, ""
+            own = RankResult(ACLNN_SUCCESS)
         except (RuntimeError, ValueError, TypeError) as exc:
-            status, message = status_from_exception(exc)
-        peers = [(r, s) for r, s in enumerate(call.group.allgather(status)) if s and r != call.rank]
-        if status or peers:
+            own = failed(exc)
+        peers = [(r, s) for r, s in enumerate(call.group.allgather(own.status)) if s and r != call.rank]
+        if own.status or peers:
             if peers:
-                message = (f"{message}; " if message else "the chain's local operators succeeded; ") + \
+                own.message = (f"{own.message}; " if own.message else "the chain's local operators succeeded; ") + \
                     "not all-reduced: " + ", ".join(f"rank {r} failed with {s}" for r, s in peers)
-            return RankResult(status, {}, message)
+            return own
         return self._chain_rest(call.op, t, partial, call.attrs, specs)
 
     # --- device timing ---
@@ -458,12 +478,35 @@ class TorchNpuRankProgram:
             self.seam.synchronize()
             seconds = [float(start.elapsed_time(end)) / 1000.0 for start, end in pairs]
         except (RuntimeError, ValueError, TypeError) as exc:
-            status, message = status_from_exception(exc)
-            return RankResult(status, {}, f"timed run {i} ({'chain' if chain else 'fused'}): {message}")
+            return failed(exc, library=self._library(call.op, chain),
+                          prefix=f"timed run {i} ({'chain' if chain else 'fused'}): ")
         return RankResult(ACLNN_SUCCESS, {"seconds": np.asarray(seconds, dtype=np.float64)})
+
+    @staticmethod
+    def _library(op: str, chain: bool) -> str:
+        """The client library a call goes through: MindSpeed for its fused bindings, torch_npu otherwise."""
+        return ANSWERED_BY_MINDSPEED if not chain and binding_of(op, KIND).mindspeed else ANSWERED_BY_TORCH_NPU
+
+    def probe(self) -> RankResult:
+        """What this rank's stack can do, once per worker group: whether npu_format_cast(t, 29) yields FRACTAL_NZ
+        (with internal formats disabled it warns and leaves ND). Outputs "nz" [0|1]; the message says why not."""
+        import torch
+        try:
+            cast = self.seam.format_cast(self.seam.to_device(torch.zeros((16, 16), dtype=torch.float16)),
+                                         ACL_FORMAT_FRACTAL_NZ)
+            got = self.seam.npu_format(cast)
+        except (RuntimeError, ValueError, TypeError, AttributeError) as exc:
+            return RankResult(ACLNN_SUCCESS, {"nz": np.zeros(1, dtype=np.int64)},
+                              f"npu_format_cast(t, 29) raised: {type(exc).__name__}: {exc}"[:300])
+        nz = got == ACL_FORMAT_FRACTAL_NZ
+        why = "" if nz else (f"npu_format_cast(t, {ACL_FORMAT_FRACTAL_NZ}) left the tensor in format {got} (internal "
+                             f"formats disabled, as torch_npu sets them on Atlas A2)")
+        return RankResult(ACLNN_SUCCESS, {"nz": np.asarray([int(nz)], dtype=np.int64)}, why)
 
     def invoke(self, call) -> RankResult:
         from .torch_cpu import to_numpy
+        if getattr(call, "mode", "fused") == PROBE:
+            return self.probe()
         if call.shape_only:
             raise ValueError(f"{call.case_id}: shape-only cases are declared unsupported by the torch_npu backend")
         mode = getattr(call, "mode", "fused")
@@ -485,8 +528,7 @@ class TorchNpuRankProgram:
                 produced = self._call(call.op, t, call.attrs)
             self.seam.synchronize()
         except (RuntimeError, ValueError, TypeError) as exc:  # what TORCH_CHECK and argument parsing raise
-            status, message = status_from_exception(exc)
-            return RankResult(status, {}, message)
+            return failed(exc, library=self._library(call.op, mode == "chain"))
         finally:
             if busy:
                 self.seam.wait_stream(self.busy_stream)
@@ -524,25 +566,61 @@ class TorchNpuBackend:
         if accept_v2_dispatch is None:
             accept_v2_dispatch = os.environ.get("MC2_TORCH_NPU_V3_VIA_V2", "") == "1"
         self.accept_v2_dispatch = accept_v2_dispatch
-        self.deadline_s, self.env = deadline_s, env
+        self.deadline_s, self.env = deadline_s, dict(os.environ if env is None else env, **RANK_ENV)
         self.busy_work = busy_work or work_for(busy_cores)
         self._engine = None
+        self._probed: tuple[int, str | None] | None = None  # (the engine's group count when probed, NZ reason)
+        self.restarts = 0  # worker groups closed after a failure that may have poisoned them
 
     def describe(self) -> dict[str, str]:
         return {"backend": "torch_npu (npu_mm_all_reduce_base; MindSpeed npu_mm_all_reduce_add_rms_norm(_))",
                 "target": TARGET_HARDWARE,
                 **self.capabilities["versions"], "seam": self.seam,
-                "status codes": "parsed from the binding's exception message where present, else ACLNN_ERR_INNER",
+                "status codes": "read only after 'call aclnnXxx failed, error code is' in the exception (never "
+                                "another number: messages hold the pid), else ACLNN_ERR_INNER",
                 "V3 without comm scales": "run via V2/V1" if self.accept_v2_dispatch else "declared unsupported",
                 "benchmark chain": "torch.matmul / npu_quant_matmul, + bias / x3, dist.all_reduce(SUM), "
                                    "npu_add_rms_norm; no low-bit communication",
                 "timing": "torch.npu.Event(enable_timing=True) pairs, synchronize, elapsed_time",
+                "launch": "ASCEND_LAUNCH_BLOCKING=1 in every rank: no task queue, each launch synchronised, so a "
+                          "failure belongs to its call",
+                "who answered": "aclnn (status from 'call aclnnXxx failed, error code is N'), or torch_npu / "
+                                "MindSpeed's own check before aclnn (judged as rejected before aclnn)",
+                "NZ": "probed once per worker group (npu_format_cast(t, 29), get_npu_format); declared "
+                      "unsupported where the stack leaves ND",
+                "workers": "restarted after a launch failure, a task-queue error or an error of unknown origin",
                 **({"busy cores": f"{self.busy_work.cores} cube cores held per fused call by {self.busy_work.launches} "
                                   f"x torch.matmul on a second stream"} if self.busy_work else {})}
 
     def unsupported_reason(self, inv: Invocation) -> str | None:
         return unsupported_reason(inv, marn_available=self.capabilities["marn"],
-                                  accept_v2_dispatch=self.accept_v2_dispatch)
+                                  accept_v2_dispatch=self.accept_v2_dispatch) or self._stack_reason(inv)
+
+    def _stack_reason(self, inv: Invocation) -> str | None:
+        """What the ranks' stack cannot do for this invocation, as their probe found (only NZ so far); asked only
+        of cases that need it, once per worker group."""
+        if not uses_nz(inv):
+            return None
+        engine = self._engine_for_runs()
+        engine.open_group(inv.world_size, tuple(inv.devices))
+        if self._probed is None or self._probed[0] != engine.groups_started:
+            probe = Invocation(inv.op, inv.world_size, tuple({} for _ in range(inv.world_size)), {},
+                               case_id="(probe: what the stack can do)", devices=tuple(inv.devices))
+            results = engine.run(probe, mode=PROBE)
+            why = [f"rank {r}: {res.message}" for r, res in enumerate(results) if not int(res.outputs["nz"][0])]
+            self._probed = (engine.groups_started, f"FRACTAL_NZ not producible on this stack: {why[0]}"
+                            if why else None)
+        return self._probed[1]
+
+    def _run(self, inv: Invocation, **kwargs) -> list[RankResult]:
+        """The rank engine's run; then, if a rank's failure may have poisoned its process (a launch failure, a
+        task-queue error, an error of unknown origin), the group is closed so the next invocation starts fresh."""
+        engine = self._engine_for_runs()
+        results = engine.run(inv, **kwargs)
+        if any(poisons_worker(res) for res in results):
+            engine.close()
+            self.restarts += 1
+        return results
 
     def _engine_for_runs(self):
         if self._engine is None:
@@ -557,27 +635,32 @@ class TorchNpuBackend:
         reason = self.unsupported_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: not expressible through torch_npu: {reason}")
-        return self._engine_for_runs().run(inv)
+        return self._run(inv)
 
-    @staticmethod
-    def chain_unsupported_reason(inv: Invocation) -> str | None:
-        return chain_unsupported_reason(inv)
+    def chain_unsupported_reason(self, inv: Invocation) -> str | None:
+        return chain_unsupported_reason(inv) or self._stack_reason(inv)
 
     def invoke_chain(self, inv: Invocation) -> list[RankResult]:
         """The benchmark chain as torch / torch_npu's separate operators on the device (TorchNpuRankProgram._chain),
         outputs under the fused operator's names."""
-        reason = chain_unsupported_reason(inv)
+        reason = chain_unsupported_reason(inv) or self._stack_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: no torch_npu chain: {reason}")
-        return self._engine_for_runs().run(inv, mode="chain")
+        return self._run(inv, mode="chain")
 
     def timed(self, inv: Invocation, *, chain: bool, warmup: int, iterations: int) -> Timing:
         """Device-event latencies (torch.npu.Event elapsed_time) of `iterations` runs of the fused call or the chain
         after `warmup`; per iteration the slowest rank's (the collective completes when its last rank does)."""
-        reason = chain_unsupported_reason(inv) if chain else self.unsupported_reason(inv)
+        reason = (chain_unsupported_reason(inv) or self._stack_reason(inv)) if chain else self.unsupported_reason(inv)
         if reason:
             raise ValueError(f"{inv.case_id}: not expressible through torch_npu{' (chain)' if chain else ''}: {reason}")
-        return self._engine_for_runs().timed(inv, chain=chain, warmup=warmup, iterations=iterations)
+        engine = self._engine_for_runs()
+        try:
+            return engine.timed(inv, chain=chain, warmup=warmup, iterations=iterations)
+        except RuntimeError:  # a rank's timed run failed: its process may be poisoned as an invocation's may (_run)
+            engine.close()
+            self.restarts += 1
+            raise
 
     def close(self) -> None:
         if self._engine is not None:

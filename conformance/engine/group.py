@@ -193,9 +193,9 @@ class WorkerGroup:
                         conn.send(("gathered", payloads))
                     gather = {}
             elif msg[0] == "result":
-                _, status, outputs, message, phase = msg
+                _, status, outputs, message, phase, answered_by = msg
                 outs = {k: unpack(v, self.arena, copy=True) for k, v in outputs.items()}
-                results[r] = RankResult(status, outs, message, phase)
+                results[r] = RankResult(status, outs, message, phase, answered_by)
             elif msg[0] == "raised":
                 # the other ranks may be blocked in a collective with it: the group cannot be trusted
                 self.close(force=True)

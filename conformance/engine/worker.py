@@ -67,7 +67,7 @@ def _invoke(conn: Connection, program, arena: Arena, msg: dict):
     if not isinstance(result, RankResult):
         raise TypeError(f"{type(program).__name__}.invoke returned {type(result).__name__}, not RankResult")
     outputs = {k: pack(v, arena, alloc) for k, v in result.outputs.items()}
-    conn.send(("result", result.status, outputs, result.message, result.phase))
+    conn.send(("result", result.status, outputs, result.message, result.phase, result.answered_by))
 
 
 def serve(conn: Connection) -> None:

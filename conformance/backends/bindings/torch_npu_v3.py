@@ -1,8 +1,12 @@
 """QuantMatmulAllReduceV3 through torch_npu: the torch-npu backend's binding (torch_npu_backend.py, `Binding`).
 
-Fused: `torch_npu.npu_mm_all_reduce_base(x1, x2, hcom, ...)`, which calls aclnnQuantMatmulAllReduceV3 when both
-comm scales are given (device-facts 7); without them torch_npu calls aclnnQuantMatmulAllReduceV2 (pertoken) or
-aclnnQuantMatmulAllReduce instead, so such cases are declared unsupported unless `accept_v2_dispatch`.
+Fused: `torch_npu.npu_mm_all_reduce_base(x1, x2, hcom, ...)`, which calls aclnnQuantMatmulAllReduceV3 only for
+int8 inputs with both comm scales; with one of them op_plugin's own check refuses the call, without them it calls
+aclnnQuantMatmulAllReduceV2 (pertoken scale) or aclnnQuantMatmulAllReduce, and fp16/bf16 inputs go to
+aclnnMatmulAllReduce (V2 with x3) (Ascend/op-plugin@517f2e7d op_plugin/ops/opapi/
+MatmulAllReduceBaseKernelNpuOpApi.cpp:146-150, :413-503). Cases without comm scales are therefore declared
+unsupported unless `accept_v2_dispatch`. 3-D x1, x3 and output reach aclnn tagged ACL_FORMAT_NCL, not ND
+(op_plugin/utils/op_api_common.cpp:917-930).
 Chain: torch_npu.npu_quant_matmul(x1, x2, dequantScale, offset=None, pertoken_scale, bias, output_dtype)
 [+ x3] -> torch.distributed.all_reduce(SUM) -> output (the reduced partial is the output).
 """

@@ -27,6 +27,9 @@ SUITE_FIXTURES = ("mc2", "judge_case")
 def add_options(parser):
     g = parser.getgroup("mc2-conformance", "MC2 operator conformance (the suite's cases/ only)")
     for o in SUITE_OPTIONS:  # defined once with the command line's (options.py); unset: None, the table's default
+        if o.switch:
+            g.addoption(o.pytest_flag, action="store_true", default=False, help=o.help)
+            continue
         g.addoption(o.pytest_flag, default=[] if o.repeat else None, action="append" if o.repeat else "store",
                     help=o.help)
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")

@@ -19,15 +19,25 @@ def _suite_args(a) -> list[str]:
     return context_of(a).args(pytest=True, always=True)
 
 
-def _check_backend(a) -> None:
+def _check_backend(a) -> dict[str, str]:
     """Load (and close) the backend once before pytest starts: a missing library or package is one line and
-    exit status 2 (BackendError), not a run that fails every test."""
-    from ..backends import load_backend
+    exit status 2 (BackendError), not a run that fails every test. With --twin the twin is built here (progress
+    line), so pytest and its workers find it cached. The run's environment facts (backend_setup.environment)."""
+    from .. import backend_setup
     c = context_of(a)
-    backend = load_backend(c.backend, faults=c.faults, sim_options=c.sim_options, busy_cores=c.busy_cores)
-    close = getattr(backend, "close", None)
-    if callable(close):
-        close()
+    twin = backend_setup.prepare_twin(c)
+    backend = backend_setup.load(c, twin=twin)
+    try:
+        return backend_setup.environment(backend, twin)
+    finally:
+        backend_setup.close(backend)
+
+
+def _target_words(environment: dict) -> str:
+    """' on the CANN twin (CPU), not hardware' for a run whose backend does not run on hardware ('' otherwise)."""
+    from ..protocol import TARGET_HARDWARE
+    target = environment.get("target")
+    return f" on the {target}, not hardware" if target and target != TARGET_HARDWARE else ""
 
 
 def _workers_hint(workers: int) -> str | None:
@@ -105,7 +115,7 @@ def cmd_run(a) -> int:
     allure_dir = out / "allure-results"
     if allure_dir.exists():  # never --clean-alluredir under xdist (it races): empty it here, before the run
         shutil.rmtree(allure_dir)
-    _check_backend(a)
+    on = _target_words(_check_backend(a))
     args = [str(cases), *_suite_args(a), "--mc2-results", str(results),
             "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE", *extra]
     if a.workers and a.workers > 1:
@@ -114,7 +124,7 @@ def cmd_run(a) -> int:
         if hint:
             print(hint, flush=True)
     c = context_of(a)
-    print(f"mc2-conformance: {c.profile} run on backend {c.backend}, results in {out}", flush=True)
+    print(f"mc2-conformance: {c.profile} run on backend {c.backend}{on}, results in {out}", flush=True)
     proc = run_pytest(args + list(a.pytest_args or []))
     if proc.returncode == 4:  # pytest's usage error: its one line (ERROR: ...) is already on stderr
         return 2
@@ -128,7 +138,7 @@ def cmd_run(a) -> int:
                       allure_built=allure_built(allure_line, out))
     print(allure_line)
     c = s.counts
-    print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
+    print(f"mc2-conformance: verdict {s['verdict']}{on} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped"
           f"{', %d not run here (hardware only)' % c['not run here'] if c.get('not run here') else ''})\n"
           f"  report: {out / 'summary.html'}\n"

@@ -13,6 +13,7 @@ from typing import Callable
 
 from .backends import BackendError, load_backend
 
+TWIN_REVISION_FACT = "twin revision"  # the environment fact of a twin run naming the revision it modelled
 BUILDING = "building the CANN twin (reused from its cache when its sources have not changed) ..."
 # environment variables that are search paths: the twin's entries go first, the runner's stay after them (a
 # node with a real CANN sourced keeps its LD_LIBRARY_PATH, but the twin's libraries are found first)
@@ -29,7 +30,7 @@ def prepare_twin(context, *, progress: Callable[[str], None] | None = print):
         progress(f"mc2-conformance: {BUILDING}")
     try:
         return twin.prepare(revision=context.twin_revision)
-    except twin.TwinError as exc:
+    except (twin.TwinError, OSError) as exc:  # OSError: its cache or install tree could not be written
         raise BackendError(f"--twin: the CANN twin is not available: {exc}") from None
 
 
@@ -72,13 +73,15 @@ def twin_target() -> str:
 
 def environment(backend, twin=None) -> dict[str, str]:
     """The environment facts of a run's reports: the backend's describe(), and on the twin the twin's own facts
-    (a fact the backend also states keeps the backend's value; the twin's is added as 'twin <name>') with the
-    target set to the twin's, so no report of a twin run reads as hardware."""
+    (a fact the backend also states with another value keeps the backend's; the twin's is added as
+    'twin <name>') with the target set to the twin's, so no report of a twin run reads as hardware."""
     facts = dict(backend.describe())
     if twin is None:
         return facts
     for name, value in twin.describe().items():
-        facts[f"twin {name}" if name in facts else name] = str(value)
+        if name != "target" and facts.get(name) != str(value):
+            facts[f"twin {name}" if name in facts else name] = str(value)
+    facts[TWIN_REVISION_FACT] = twin.revision  # what the twin modelled; `run --replay` reruns on the same
     facts["target"] = twin_target()
     return facts
 

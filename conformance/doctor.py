@@ -101,8 +101,8 @@ def check_twin(node: Node) -> Check:
     missing = list(twin.missing())
     if missing:
         return Check("twin", PROBLEM, f"the CANN twin at {where} lacks {', '.join(missing)}", tuple(missing),
-                     fix="rebuild the twin: remove its folder and run `mc2-conformance doctor --twin` or "
-                         "`mc2-conformance run --twin` again (a twin is rebuilt when its cache is gone)")
+                     fix=f"rebuild the twin: delete {twin.home.parent} and run `mc2-conformance doctor --twin` "
+                         f"again (the twin is built anew when its cache is gone)")
     details = tuple(f"{name}  {path}" for name, path in twin.libraries.items())
     from .backend_setup import twin_target
     return Check("twin", OK, f"{twin_target()} at {where}: {len(twin.libraries)} libraries, not hardware", details,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -134,6 +133,22 @@ def test_a_twin_that_cannot_be_built_is_one_line(monkeypatch, capsys, tmp_path):
         assert lines == [f"mc2-conformance {argv[0]}: error: --twin: the CANN twin is not available: no C compiler: "
                          f"`cc` is not on PATH"], captured
         assert "building the CANN twin" in captured.out  # the progress line came first
+
+
+def test_a_twin_run_replays_on_the_twin_at_its_revision(tmp_path, capsys, monkeypatch):
+    from conformance.cli import build_parser
+    from conformance.commands.run import _replay_settings
+    monkeypatch.delenv("MC2_BACKEND", raising=False)
+    run = {"backend": "aclnn", "profile": "smoke", "seed": 3,
+           "environment": {"target": TWIN, "twin revision": "8.5.0"}}
+    (tmp_path / "results.jsonl").write_text(json.dumps({"run": run}) + "\n")
+    a = build_parser().parse_args(["run", "--backend", "aclnn", "--replay", str(tmp_path)])
+    _replay_settings(a, tmp_path)
+    assert (a.twin, a.twin_revision) == (True, "8.5.0")
+    assert "on the CANN twin at revision 8.5.0" in capsys.readouterr().out
+    a = build_parser().parse_args(["run", "--backend", "torch-npu", "--replay", str(tmp_path)])
+    _replay_settings(a, tmp_path)  # another backend than the recorded one: no twin forced on it
+    assert not a.twin
 
 
 # --- the environment the ranks get --------------------------------------------------------------------------------
@@ -299,18 +314,26 @@ def test_run_twin_end_to_end_on_the_fake_twin(twin_home, no_cann, monkeypatch, t
 # --- the real twin ----------------------------------------------------------------------------------------------
 
 def test_doctor_on_the_real_twin_names_a_removed_library(tmp_path):
+    """The real twin (built once, cached): whole, then with libhccl.so removed from a copy of its install tree
+    (never from the shared cache), doctor names it twice, as the twin's piece and as the backend's library."""
+    import dataclasses
     from conformance import twin
     if not hasattr(twin, "prepare") or not hasattr(twin, "TwinError"):
         pytest.skip("conformance.twin has no prepare() yet (the twin is not in this tree)")
     try:
-        t = twin.prepare(cache_dir=tmp_path / "cache")  # a private build: removing a piece spoils no shared cache
+        t = twin.prepare()
     except twin.TwinError as exc:
         pytest.skip(f"the CANN twin cannot be built here: {exc}")
-    assert t.missing() == [] and t.describe()
-    checks = doctor.run_checks("aclnn", twin=t, pick=shape_only_pick)
-    assert [c.name for c in checks if c.status == doctor.PROBLEM] == [], [c for c in checks if not c.ok]
-    name, path = next((n, p) for n, p in t.libraries.items() if n == "libhccl.so")
-    Path(path).unlink()
-    (bad, *_rest) = [c for c in doctor.run_checks("aclnn", twin=t, pick=shape_only_pick) if c.status == doctor.PROBLEM]
-    assert bad.name == "twin" and name in bad.summary
-    assert sys.platform.startswith("linux")
+    node = doctor.Node("aclnn", twin=t)
+    assert t.missing() == [] and doctor.check_twin(node).ok
+    home = tmp_path / "home"
+    shutil.copytree(t.home, home, symlinks=True)
+    copy = dataclasses.replace(t, home=home, lib_dir=home / "lib64",
+                               libraries={n: home / "lib64" / p.name for n, p in t.libraries.items()},
+                               env={**t.env, "ASCEND_HOME_PATH": str(home)})
+    (home / "lib64" / "libhccl.so").unlink()
+    checks = doctor.run_checks("aclnn", twin=copy, env={})
+    assert [c.name for c in checks] == ["twin", "cann", "libraries"]  # nothing more can run
+    twin_check, _, libraries = checks
+    assert twin_check.status == libraries.status == doctor.PROBLEM
+    assert "libhccl.so" in twin_check.summary and str(home / "lib64" / "libhccl.so") in libraries.summary

@@ -69,12 +69,17 @@ def _replay_settings(a, out: Path) -> list[str]:
         a.doc_revision = run["doc_revision"]
     if not getattr(a, "hccl_deterministic", None) and run.get("hccl_deterministic") not in (None, "unset"):
         a.hccl_deterministic = run["hccl_deterministic"]
+    from ..backend_setup import TWIN_REVISION_FACT
+    twin_revision = (run.get("environment") or {}).get(TWIN_REVISION_FACT)
+    if twin_revision and not a.twin and context_of(a).backend == run.get("backend"):  # on the twin, as recorded
+        a.twin, a.twin_revision = True, a.twin_revision or twin_revision
     ids = diff.case_ids(src)
     path = out / "replay-case-ids.txt"
     path.write_text("".join(f"{i}\n" for i in ids))
     c = context_of(a)
+    twin = f", on the CANN twin at revision {c.twin_revision}" if c.twin else ""
     print(f"mc2-conformance: replaying {len(ids)} cases of {src} (profile {c.profile}, world sizes "
-          f"{','.join(map(str, c.world_sizes))}, seed {c.seed})", flush=True)
+          f"{','.join(map(str, c.world_sizes))}, seed {c.seed}{twin})", flush=True)
     return ["--mc2-case-ids", str(path)]
 
 

@@ -29,9 +29,14 @@ def prepare_twin(context, *, progress: Callable[[str], None] | None = print):
     if progress is not None:
         progress(f"mc2-conformance: {BUILDING}")
     try:
-        return twin.prepare(revision=context.twin_revision)
+        prepared = twin.prepare(revision=context.twin_revision)
     except (twin.TwinError, OSError) as exc:  # OSError: its cache or install tree could not be written
         raise BackendError(f"--twin: the CANN twin is not available: {exc}") from None
+    if progress is not None:
+        built = getattr(prepared, "build_seconds", 0.0)  # the twin's own report of a fresh build (0: cached)
+        progress(f"mc2-conformance: CANN twin (revision {prepared.revision}) at {prepared.home}"
+                 + (f", built in {built:.1f} s" if built else ", cached build"))
+    return prepared
 
 
 def runner_env(twin, base: dict | None = None) -> dict[str, str]:

@@ -20,10 +20,12 @@ import fake_cann
 import fake_twin
 from helpers import fake_cann_home
 from conformance import doctor
+from conformance.backend_setup import BUILDING
 from conformance.backends.aclnn import libs
 from conformance.cli import main
 from conformance.context import Context, from_pytest
 from conformance.options import TWIN_BACKENDS, OptionError
+from conformance.sim.cann.revisions import DEFAULT as NEWEST_MODELLED
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
@@ -203,8 +205,10 @@ def test_doctor_passes_on_a_whole_twin(twin_home, no_cann, monkeypatch, capsys):
     assert main(["doctor", "--backend", "aclnn", "--twin"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[1] == f"doctor: backend aclnn on the {TWIN}, not hardware, ASCEND_HOME_PATH={twin_home}"
-    assert lines[2].startswith("ok    twin") and f"{TWIN} at {twin_home}" in lines[2]
+    assert lines[:2] == [f"mc2-conformance: {BUILDING}",
+                         f"mc2-conformance: CANN twin (revision {NEWEST_MODELLED}) at {twin_home}, cached build"]
+    assert lines[2] == f"doctor: backend aclnn on the {TWIN}, not hardware, ASCEND_HOME_PATH={twin_home}"
+    assert lines[3].startswith("ok    twin") and f"{TWIN} at {twin_home}" in lines[3]
     assert "on the CANN twin (CPU): not a hardware sign-off" in out and lines[-1] == f"all good on the {TWIN}, " \
                                                                                        "not hardware"
     assert fake_cann.read_log(no_cann)  # the checks ran on the twin's libraries, with its environment

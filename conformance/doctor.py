@@ -100,7 +100,7 @@ def check_twin(node: Node) -> Check:
     where = f"{twin.home} (revision {twin.revision})"
     missing = list(twin.missing())
     if missing:
-        return Check("twin", PROBLEM, f"the CANN twin at {where} lacks {', '.join(missing)}", tuple(missing),
+        return Check("twin", PROBLEM, f"the CANN twin at {where} is not whole: {'; '.join(missing)}", tuple(missing),
                      fix=f"rebuild the twin: delete {twin.home.parent} and run `mc2-conformance doctor --twin` "
                          f"again (the twin is built anew when its cache is gone)")
     details = tuple(f"{name}  {path}" for name, path in twin.libraries.items())

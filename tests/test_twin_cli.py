@@ -341,3 +341,25 @@ def test_doctor_on_the_real_twin_names_a_removed_library(tmp_path):
     twin_check, _, libraries = checks
     assert twin_check.status == libraries.status == doctor.PROBLEM
     assert "libhccl.so" in twin_check.summary and str(home / "lib64" / "libhccl.so") in libraries.summary
+
+
+def test_doctor_twin_names_a_library_gone_from_the_twins_build(tmp_path, monkeypatch, capsys):
+    """The command on the real twin, built privately (MC2_TWIN_CACHE): preparing the twin lays its install tree out
+    again from its build, so a library gone from the build is what `doctor --twin` meets: one line naming it."""
+    from conformance import twin
+    if not hasattr(twin, "prepare") or not hasattr(twin, "TwinError"):
+        pytest.skip("conformance.twin has no prepare() yet (the twin is not in this tree)")
+    monkeypatch.setenv("MC2_TWIN_CACHE", str(tmp_path / "cache"))
+    try:
+        t = twin.prepare()
+    except twin.TwinError as exc:
+        pytest.skip(f"the CANN twin cannot be built here: {exc}")
+    built = [p for p in (tmp_path / "cache").rglob("libhccl.so") if t.home not in p.parents]
+    assert built, "the private build holds libhccl.so outside the install tree"
+    for path in built:
+        path.unlink()
+    shutil.rmtree(t.home)
+    assert main(["doctor", "--backend", "aclnn", "--twin"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mc2-conformance doctor: error: --twin: the CANN twin is not "
+                                               "available") and "libhccl.so" in err[0], err

@@ -370,7 +370,8 @@ def check_case(node: Node, op: str, world_size: int,
     case, reason = (pick or tiny_case)(op, world_size, node.backend)
     if case is None:
         return Check(name, SKIPPED, f"no tiny case this backend can run: {reason}")
-    repro = f"mc2-conformance repro {case.id} --backend {node.backend_name}{' --twin' if node.twin else ''}"
+    on_twin = f" --twin --twin-revision {node.twin.revision}" if node.twin is not None else ""
+    repro = f"mc2-conformance repro {case.id} --backend {node.backend_name}{on_twin}"
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):  # a wrong answer may be NaN: judged, not warned
             warnings.simplefilter("ignore", RuntimeWarning)

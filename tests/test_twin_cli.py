@@ -214,6 +214,22 @@ def test_doctor_passes_on_a_whole_twin(twin_home, no_cann, monkeypatch, capsys):
     assert fake_cann.read_log(no_cann)  # the checks ran on the twin's libraries, with its environment
 
 
+def test_a_wrong_answer_on_the_twin_has_a_repro_line_on_the_twin(twin_home, no_cann):
+    """The fake computes no values: one real tiny case gives a wrong answer, and its repro reruns it on the twin."""
+    def pick(op, world_size, backend):
+        real = op == "MatmulAllReduceAddRmsNorm" and world_size == 1
+        return (doctor.tiny_case if real else shape_only_pick)(op, world_size, backend)
+
+    t = fake_twin.FakeTwin(twin_home, "8.5.0", no_cann)
+    checks = doctor.run_checks("aclnn", twin=t, pick=pick, env={})
+    (bad,) = [c for c in checks if c.status == doctor.PROBLEM]
+    signoff = checks[-1]
+    assert bad.name == "case MatmulAllReduceAddRmsNorm w=1" and "wrong answer" in bad.fix
+    assert bad.fix.endswith("--backend aclnn --twin --twin-revision 8.5.0` prints every check"), bad.fix
+    assert signoff.name == "signoff" and signoff.summary.endswith("; on the CANN twin (CPU): not a hardware sign-off")
+    assert "MatmulAllReduceAddRmsNorm" not in signoff.data["operators"]  # it answered wrong: not signed off
+
+
 def test_a_twin_without_a_driver_version_is_no_problem(twin_home, tmp_path):
     facts = {"devices": 8, "cann": "", "driver": "", "torch_npu": "2.13.0"}  # what torch_npu reports on a twin
     node = doctor.Node("torch-npu", env={"ASCEND_HOME_PATH": str(twin_home)})

@@ -219,7 +219,8 @@ SUITE_OPTIONS = (
                           "'CANN twin (CPU)', never hardware", switch=True),
     SuiteOption("--twin-revision", "with --twin: the published source revision the twin models (c29bc10, a "
                                    "release-branch head such as 8.5.0, or master; `mc2-conformance source-drift` lists "
-                                   "them); default: the newest modelled", convert=_twin_revision),
+                                   "them; its known deviations are waived by --waivers waivers/cann-source-"
+                                   "<revision>.toml); default: the newest modelled", convert=_twin_revision),
 )
 BY_DEST = {o.dest: o for o in SUITE_OPTIONS}
 BY_FLAG = {o.flag: o for o in SUITE_OPTIONS}

@@ -214,8 +214,9 @@ def test_doctor_passes_on_a_whole_twin(twin_home, no_cann, monkeypatch, capsys):
     assert fake_cann.read_log(no_cann)  # the checks ran on the twin's libraries, with its environment
 
 
-def test_a_wrong_answer_on_the_twin_has_a_repro_line_on_the_twin(twin_home, no_cann):
+def test_a_wrong_answer_on_the_twin_has_a_repro_line_on_the_twin(twin_home, no_cann, monkeypatch):
     """The fake computes no values: one real tiny case gives a wrong answer, and its repro reruns it on the twin."""
+    fake_twin.install(monkeypatch, home=twin_home, log=no_cann)
     def pick(op, world_size, backend):
         real = op == "MatmulAllReduceAddRmsNorm" and world_size == 1
         return (doctor.tiny_case if real else shape_only_pick)(op, world_size, backend)

@@ -18,6 +18,10 @@
 
 `run` translates its options to the pytest plugin's (--backend -> --mc2-backend, --seed -> --mc2-seed, ...);
 `mc2-conformance COMMAND --help` lists a command's options.
+
+--twin (run, repro, fuzz, doctor) runs the hardware backends (aclnn, torch-npu) on the CANN twin (CPU): fake CANN
+libraries on this machine with the operators executed by sim-cann's device model (conformance/twin); reports say
+"CANN twin (CPU)", never hardware.
 """
 
 from __future__ import annotations

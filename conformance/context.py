@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .options import BY_DEST, SUITE_OPTIONS, OptionError, SuiteOption, pytest_flag
+from .options import BY_DEST, SUITE_OPTIONS, TWIN_BACKENDS, OptionError, SuiteOption, pytest_flag
 
 
 def _default(dest: str) -> Any:
@@ -47,6 +47,8 @@ class Context:
     sim_bf16_rms_source: str = _default("sim_bf16_rms_source")
     sim_x3_rounding: str = _default("sim_x3_rounding")
     sim_cann_revision: str | None = _default("sim_cann_revision")
+    twin: bool = _default("twin")  # the hardware backend runs on the CANN twin (CPU), not on a device
+    twin_revision: str | None = _default("twin_revision")  # the source revision the twin models (None: newest)
     with_metrics: bool = True
     keep_outputs: bool = False
     # the constraint records to judge by, where a caller holds its own (a test's edited catalogue); None: the
@@ -56,6 +58,20 @@ class Context:
     def __post_init__(self):
         for o in SUITE_OPTIONS:  # keyword construction is validated like the front ends' text
             o.check(getattr(self, o.dest))
+        self._check_twin()
+
+    def _check_twin(self) -> None:
+        """The twin stands in for a CANN node: only the backends that load CANN run on it, and its revision is its
+        own option (sim-cann's would be silently ignored by a hardware backend)."""
+        if self.twin_revision is not None and not self.twin:
+            raise OptionError("--twin-revision applies only with --twin (the revision the CANN twin models)")
+        if not self.twin:
+            return
+        if self.backend not in TWIN_BACKENDS:
+            raise OptionError(f"--twin serves the hardware backends ({', '.join(TWIN_BACKENDS)}); backend "
+                              f"{self.backend!r} does not load CANN: drop --twin or choose one of them")
+        if self.sim_cann_revision is not None:
+            raise OptionError("--twin takes its modelled revision from --twin-revision, not --sim-cann-revision")
 
     # --- derived facts ---------------------------------------------------------------------------------------
     @property
@@ -87,13 +103,16 @@ class Context:
 
     @property
     def deviation_setting(self) -> tuple[str, str]:
-        """(source revision name, --unsupported-inputs reading) the run's known deviations are taken at: sim-cann's
-        revision option resolved to its name (the newest modelled when unset: the source of the CANN under test)."""
+        """(source revision name, --unsupported-inputs reading) the run's known deviations are taken at: the
+        revision sim-cann or the CANN twin models, resolved to its name (the newest modelled when unset: the source
+        of the CANN under test)."""
         from .sim.cann.revisions import UnknownRevision, get
+        flag, name = ("--twin-revision", self.twin_revision) if self.twin else \
+            ("--sim-cann-revision", self.sim_cann_revision)
         try:
-            revision = get(self.sim_cann_revision).name
+            revision = get(name).name
         except UnknownRevision as exc:
-            raise OptionError(f"--sim-cann-revision: {exc}") from None
+            raise OptionError(f"{flag}: {exc}") from None
         return revision, self.unsupported_inputs
 
     def replace(self, **changes) -> "Context":
@@ -111,6 +130,8 @@ class Context:
             if not include(o) or (value == o.parsed_default and not (always and o.repro == "always")):
                 continue
             flag = pytest_flag(o.flag) if pytest else o.flag
+            if o.switch:
+                out.append(flag)
             for text in o.texts(value):
                 out += [flag, text]
         return out

@@ -2,6 +2,10 @@
 returning a `Check` record (conformance/commands/doctor.py renders them). No pytest here.
 
 Checks, in order (a check that needs an earlier one's result is skipped when that one failed):
+  twin           with --twin only: every piece of the CANN twin's install tree is there (Twin.missing(): its
+                 libraries, libcann_twin.so, the install-info files); the checks below then run on the twin, whose
+                 environment the node's is (backend_setup.runner_env), and name each missing piece again as the
+                 backend finds it
   cann           $ASCEND_HOME_PATH is set (aclnn: or $MC2_ACLNN_LIB_DIR); without it `run_checks` stops at once
   libraries      aclnn: the library layout and each library's path (backends/aclnn/libs.py: the split
                  libopapi_{math,nn,transformer}.so + libhcomm.so, or the old libopapi.so + libhccl.so, never both);
@@ -74,6 +78,35 @@ class Node:
     device_count: int | None = None
     communicators: dict[int, bool] = field(default_factory=dict)
     cases: dict[tuple[str, int], bool] = field(default_factory=dict)
+    twin: object = None  # the CANN twin (conformance.twin.Twin) the checks run on, or None: this node's CANN
+
+
+def twin_env(backend_name: str, twin, base: dict | None = None) -> dict:
+    """The node's environment on the twin: the runner's plus the twin's (backend_setup.runner_env); for aclnn also
+    the twin's library folder as MC2_ACLNN_LIB_DIR, where the library checks below look."""
+    from .backend_setup import runner_env
+    from .backends.aclnn.libs import LIB_DIR_ENV
+    env = runner_env(twin, base)
+    if backend_name == "aclnn":
+        env[LIB_DIR_ENV] = str(twin.lib_dir)
+    return env
+
+
+def check_twin(node: Node) -> Check:
+    """The twin's install tree is whole (Twin.missing()); a missing piece is named, and the later checks run on,
+    so the backend's own check names it too."""
+    twin = node.twin
+    facts = twin.describe()
+    where = f"{twin.home} (revision {twin.revision})"
+    missing = list(twin.missing())
+    if missing:
+        return Check("twin", PROBLEM, f"the CANN twin at {where} is not whole: {'; '.join(missing)}", tuple(missing),
+                     fix=f"rebuild the twin: delete {twin.home.parent} and run `mc2-conformance doctor --twin` "
+                         f"again (the twin is built anew when its cache is gone)")
+    details = tuple(f"{name}  {path}" for name, path in twin.libraries.items())
+    from .backend_setup import twin_target
+    return Check("twin", OK, f"{twin_target()} at {where}: {len(twin.libraries)} libraries, not hardware", details,
+                 data={"facts": facts})
 
 
 # --- the checks -------------------------------------------------------------------------------------------
@@ -192,6 +225,8 @@ def check_versions(node: Node, facts: dict | None = None, driver_file: Path = DR
         details.append(f"driver {driver}  ({how})")
     elif node.api is None and facts is None:  # the symbols or the device query failed: that is the problem
         details.append("driver not known")
+    elif node.twin is not None:  # the twin has no NPU, so no driver: nothing to install
+        details.append("no driver  (the CANN twin runs on the CPU)")
     else:
         problems.append(("driver version not found", f"install the NPU driver ({driver_file} is missing)"))
     if facts and facts.get("torch_npu"):
@@ -335,7 +370,8 @@ def check_case(node: Node, op: str, world_size: int,
     case, reason = (pick or tiny_case)(op, world_size, node.backend)
     if case is None:
         return Check(name, SKIPPED, f"no tiny case this backend can run: {reason}")
-    repro = f"mc2-conformance repro {case.id} --backend {node.backend_name}"
+    on_twin = f" --twin --twin-revision {node.twin.revision}" if node.twin is not None else ""
+    repro = f"mc2-conformance repro {case.id} --backend {node.backend_name}{on_twin}"
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):  # a wrong answer may be NaN: judged, not warned
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -361,6 +397,9 @@ def check_signoff(node: Node) -> Check:
            if any(k[0] == op.name for k in node.cases) and all(v for k, v in node.cases.items() if k[0] == op.name)]
     summary = (f"world sizes {', '.join(map(str, sizes)) or 'none'}; "
                f"operators {', '.join(ops) or 'none'}")
+    if node.twin is not None:  # the twin stands in for a node: what passes here is no hardware sign-off
+        from .backend_setup import twin_target
+        summary += f"; on the {twin_target()}: not a hardware sign-off"
     unchecked = [w for w in sizes if w not in checked]
     plural = len(unchecked) > 1
     details = (f"world size{'s' if plural else ''} {', '.join(map(str, unchecked))} follow{'' if plural else 's'} "
@@ -374,21 +413,26 @@ def check_signoff(node: Node) -> Check:
 
 # --- all of them --------------------------------------------------------------------------------------------
 
-def default_backend(deadline_s: float = 120.0) -> Callable[[str], object]:
+def default_backend(deadline_s: float = 120.0, twin=None) -> Callable[[str], object]:
+    """The backend of a name, on `twin` where given (its environment and libraries, backend_setup)."""
     def make(name: str):
+        from .backend_setup import hardware_options
         from .backends import load_backend
-        return load_backend(name, deadline_s=deadline_s)
+        return load_backend(name, deadline_s=deadline_s,
+                            hardware_options=hardware_options(name, twin) if twin is not None else None)
     return make
 
 
 def run_checks(backend_name: str, devices: list[int] | None = None, *, make_backend: Callable | None = None,
                pick=None, env: dict | None = None, driver_file: Path = DRIVER_VERSION_FILE,
-               on_check: Callable[[Check], None] = lambda c: None) -> list[Check]:
+               on_check: Callable[[Check], None] = lambda c: None, twin=None) -> list[Check]:
     """Every check in order (`on_check` sees each as it is done); stops after `cann` when there is no CANN, and
     after `libraries` / `symbols` / `devices` when later checks have nothing to run on. `pick` chooses each
-    operator's case (default `tiny_case`). Closes the backend it made."""
-    node = Node(backend_name, devices, dict(os.environ if env is None else env))
-    make_backend = make_backend or default_backend()
+    operator's case (default `tiny_case`). `twin`: check the CANN twin (conformance.twin.Twin) and run every
+    check on it (its environment added to `env`). Closes the backend it made."""
+    base = dict(os.environ if env is None else env)
+    node = Node(backend_name, devices, twin_env(backend_name, twin, base) if twin is not None else base, twin=twin)
+    make_backend = make_backend or default_backend(twin=twin)
     checks: list[Check] = []
 
     def add(check: Check) -> Check:
@@ -396,6 +440,8 @@ def run_checks(backend_name: str, devices: list[int] | None = None, *, make_back
         on_check(check)
         return check
 
+    if twin is not None:
+        add(check_twin(node))  # a missing piece is named here, and again by the check that trips on it
     if not add(check_cann(node)).ok:
         return checks
     try:

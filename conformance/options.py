@@ -53,6 +53,20 @@ def _busy_cores(text: str) -> int:
     return cores
 
 
+def _twin_revision(text: str) -> str:
+    """The twin's modelled source revision, by name or commit prefix, as its name (sim-cann's revisions: the twin
+    executes the operators in sim-cann's device model of that revision)."""
+    from .sim.cann.revisions import UnknownRevision, get  # lazily: the option table never imports the simulator
+    try:
+        return get(str(text).strip()).name
+    except UnknownRevision as exc:
+        raise OptionError(f"--twin-revision {text!r}: {exc}") from None
+
+
+# the backends the CANN twin serves: the two that load CANN (one definition with conformance.backends.HARDWARE,
+# tests/test_twin_cli.py checks; the option table may not import the backends)
+TWIN_BACKENDS = ("aclnn", "torch-npu")
+
 _EXPECTED = {_integer: "an integer", _world_sizes: "integers like 1,2,4,8",
              _busy_cores: f"a number of AI cores from 0 (off) to {MAX_BUSY_CORES}"}
 
@@ -78,6 +92,7 @@ class SuiteOption:
     sim_field: str = ""  # the SimOptions field of a simulator path option
     env: str = ""  # the environment variable read where the option is not given
     repro: str = "changed"  # in a repro line: "always", "changed" (only when not the default) or "never"
+    switch: bool = False  # an on/off flag without a value (off by default; a repro line writes the flag alone)
 
     @property
     def pytest_flag(self) -> str:
@@ -89,6 +104,8 @@ class SuiteOption:
 
     @property
     def parsed_default(self) -> Any:
+        if self.switch:
+            return False
         if self.repeat:
             return ()
         return None if self.default is None else self.parse(self.default)
@@ -97,11 +114,15 @@ class SuiteOption:
         """The value of `raw` (text, or a list of texts for a repeatable option); OptionError if invalid."""
         if self.repeat:
             return tuple(str(v) for v in (raw if isinstance(raw, (list, tuple)) else [raw]))
+        if self.switch:
+            return bool(raw)
         if self.convert is None or not isinstance(raw, str):
             value = raw
         else:
             try:
                 value = self.convert(raw)
+            except OptionError:  # the converter's own line (it names what is allowed)
+                raise
             except ValueError:
                 raise OptionError(f"{self.flag} {raw!r}: expected {_EXPECTED.get(self.convert, 'a value')}") from None
         self.check(value, raw)
@@ -121,7 +142,9 @@ class SuiteOption:
                                   f"{', '.join(str(v) for v in self.allowed)}")
 
     def texts(self, value: Any) -> list[str]:
-        """`value` written back as the option's argument texts."""
+        """`value` written back as the option's argument texts (none for a switch: the flag alone)."""
+        if self.switch:
+            return []
         if self.repeat:
             return [str(v) for v in value]
         if isinstance(value, tuple):
@@ -190,6 +213,14 @@ SUITE_OPTIONS = (
                 "simulator path: V3 adds x3 after storing the product in the output dtype (after_store, the kernels) "
                 "or before the one store (fused) (V3-AMB-007)", X3_ROUNDINGS[0], X3_ROUNDINGS,
                 sim_field="x3_rounding"),
+    SuiteOption("--twin", f"run the hardware backends ({', '.join(TWIN_BACKENDS)}) on the CANN twin (CPU): fake CANN "
+                          "libraries, install tree, runtime and HCCL on this machine, the operators executed by "
+                          "sim-cann's device model (conformance/twin); built on first use and cached. Reports say "
+                          "'CANN twin (CPU)', never hardware", switch=True),
+    SuiteOption("--twin-revision", "with --twin: the published source revision the twin models (c29bc10, a "
+                                   "release-branch head such as 8.5.0, or master; `mc2-conformance source-drift` lists "
+                                   "them; its known deviations are waived by --waivers waivers/cann-source-"
+                                   "<revision>.toml); default: the newest modelled", convert=_twin_revision),
 )
 BY_DEST = {o.dest: o for o in SUITE_OPTIONS}
 BY_FLAG = {o.flag: o for o in SUITE_OPTIONS}

@@ -35,12 +35,17 @@ class BackendError(Exception):
 
 
 def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadline_s: float | None = None,
-                 busy_cores: int = 0):
+                 busy_cores: int = 0, hardware_options: dict | None = None):
     """A built-in name or `package.module:attr`, where attr is a backend object or a zero-argument factory.
     `deadline_s` is the per-invocation deadline of backends that run their ranks in worker processes;
-    `busy_cores` (--busy-cores) the AI cores a hardware backend's ranks keep busy during each call."""
+    `busy_cores` (--busy-cores) the AI cores a hardware backend's ranks keep busy during each call;
+    `hardware_options` more keyword arguments of a hardware backend's constructor (the CANN twin's environment and
+    library folder: conformance/backend_setup.py)."""
     if deadline_s is not None and deadline_s <= 0:
         raise BackendError(f"--rank-deadline {deadline_s}: expected a positive number of seconds")
+    if hardware_options and spec not in HARDWARE:
+        raise BackendError(f"backend {spec!r} is not a hardware backend ({', '.join(HARDWARE)}): it takes no "
+                           f"{', '.join(sorted(hardware_options))}")
     if busy_cores:
         from .busy import BusyCoresError, check_cores
         try:
@@ -86,6 +91,7 @@ def load_backend(spec: str, *, faults=(), sim_options: dict | None = None, deadl
     kwargs = {"deadline_s": deadline_s} if name in _TAKES_DEADLINE and deadline_s else {}
     if busy_cores:
         kwargs["busy_cores"] = busy_cores
+    kwargs.update(hardware_options or {})
     return _construct(spec, **kwargs)
 
 

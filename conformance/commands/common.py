@@ -96,6 +96,9 @@ def add_suite_option(p, o, default: str | None = None, why: str = "") -> None:
     """One suite option on a subparser, as text: the judging context (context_of) reads and checks it, so the
     command line and the plugin accept and refuse the same values. Unset, it keeps the table's default, or this
     command's `default` (its help says so, and why)."""
+    if o.switch:
+        p.add_argument(o.flag, action="store_true", help=o.help)
+        return
     # no argparse choices: the table reads and checks the text (case-insensitive where it says so), so both spellings
     # accept and refuse the same values with the same one line
     kw = {"metavar": "{" + ",".join(o.choices) + "}" if o.choices else None, "default": default,

@@ -13,8 +13,9 @@ def cmd_diff(a) -> int:
     status = diff.gate(d, fail_on)
     if a.out:
         paths = diff.write(d, a.out, fail_on)
-        print(f"mc2-conformance diff: {diff.headline(d, fail_on)}\n  page: {paths['html']}\n  markdown: "
-              f"{paths['md']}\n  json: {paths['json']}")
+        warning = diff.not_hardware_warning(d)
+        print(f"mc2-conformance diff: {diff.headline(d, fail_on)}{f' ({warning})' if warning else ''}\n"
+              f"  page: {paths['html']}\n  markdown: {paths['md']}\n  json: {paths['json']}")
     else:
         from ..reporting.page import render_markdown
         print(render_markdown(diff.build_page(d, fail_on)), end="")

@@ -4,7 +4,7 @@ status 0 when all is well, 1 on any problem (also on a node without CANN, after 
 
 from __future__ import annotations
 
-from .common import CliError
+from .common import CliError, add_suite_options, context_of
 
 MARK = {"ok": "ok  ", "problem": "FAIL", "skipped": "skip"}
 
@@ -25,25 +25,29 @@ def cmd_doctor(a) -> int:
             devices = parse_devices(a.devices)
         except LeaseError as exc:
             raise CliError(f"--devices: {exc}") from None
-    first = doctor.check_cann(doctor.Node(a.backend))
+    from .. import backend_setup
+    twin = backend_setup.prepare_twin(context_of(a))  # --twin: built if needed; one line (exit 2) if it cannot be
+    env = doctor.twin_env(a.backend, twin) if twin is not None else None
+    first = doctor.check_cann(doctor.Node(a.backend, **({"env": env} if env else {})))
     if not first.ok:  # a node without CANN: one line
         print(f"doctor: {first.summary}; fix: {first.fix}")
         return 1
-    print(f"doctor: backend {a.backend}, {first.summary}" + (f", devices {a.devices}" if devices else ""))
+    on = f" on the {backend_setup.twin_target()}, not hardware" if twin is not None else ""
+    print(f"doctor: backend {a.backend}{on}, {first.summary}" + (f", devices {a.devices}" if devices else ""))
 
     def show(check) -> None:
         if check.name != "cann":
             print("\n".join(render_check(check, verbose=a.verbose)), flush=True)
 
-    checks = doctor.run_checks(a.backend, devices, make_backend=doctor.default_backend(a.rank_deadline),
-                               on_check=show)
+    checks = doctor.run_checks(a.backend, devices, make_backend=doctor.default_backend(a.rank_deadline, twin),
+                               on_check=show, twin=twin)
     problems = [c for c in checks if c.status == doctor.PROBLEM]
     if problems:
         print(f"\n{len(problems)} problem{'s' if len(problems) > 1 else ''}, what to fix:")
         for c in problems:
             print(f"  {c.name}: {c.fix}")
         return 1
-    print("\nall good")
+    print(f"\nall good{on}")
     return 0
 
 
@@ -58,4 +62,5 @@ def register(sub) -> None:
                    help="seconds one tiny case may take on all ranks (default 120; communicator set-up has its own "
                         "300 s)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every check's details (paths, symbols)")
+    add_suite_options(p, only=("--twin", "--twin-revision"))
     p.set_defaults(func=cmd_doctor)

@@ -14,8 +14,9 @@ def cmd_fuzz(a) -> int:
     from ..casegen import serial
     from ..fuzz import runner
     from ..judge import run_case
+    from .. import backend_setup
     context = context_of(a, with_metrics=False)
-    backend = load_backend(context.backend, faults=context.faults, sim_options=context.sim_options)
+    backend = backend_setup.load(context, twin=backend_setup.prepare_twin(context))
     from ..fuzz import differential
     out = Path(a.out)
     if a.against and a.baseline:
@@ -64,7 +65,8 @@ def cmd_fuzz(a) -> int:
         print("fuzz: no difference found" if reference else "fuzz: no failure found")
         return 0
     path = runner.save_failure(result, out / "failure.json")
-    args = f"--backend {context.backend}" + "".join(f" --fault {f}" for f in context.faults)
+    args = " ".join(context.args(pytest=False, always=True,
+                                 include=lambda o: o.flag in ("--backend", "--fault", "--twin", "--twin-revision")))
     if a.against:
         args += f" --against {a.against}" + "".join(f" --against-fault {f}" for f in a.against_fault or [])
     elif a.baseline:

@@ -7,7 +7,7 @@ from .common import CliError, add_suite_options, context_of
 
 def cmd_repro(a) -> int:
     from .. import casegen
-    from ..backends import load_backend
+    from .. import backend_setup
     from ..judge import run_case
     try:
         case = casegen.by_id(a.case_id)
@@ -15,8 +15,11 @@ def cmd_repro(a) -> int:
         raise CliError(str(exc.args[0])) from None
     context = context_of(a)
     context.constraints  # noqa: B018  (an unknown --doc-revision: one line, before the backend loads)
-    backend = load_backend(context.backend, faults=context.faults, sim_options=context.sim_options)
-    outcome = run_case(case, backend, context)
+    backend = backend_setup.load(context, twin=backend_setup.prepare_twin(context))
+    try:
+        outcome = run_case(case, backend, context)
+    finally:
+        backend_setup.close(backend)
     print(f"{case.id}: {outcome.category} ({outcome.seconds:.2f} s)")
     print(f"  expected: {outcome.expected}")
     if outcome.observed:

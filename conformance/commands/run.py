@@ -19,15 +19,25 @@ def _suite_args(a) -> list[str]:
     return context_of(a).args(pytest=True, always=True)
 
 
-def _check_backend(a) -> None:
+def _check_backend(a) -> dict[str, str]:
     """Load (and close) the backend once before pytest starts: a missing library or package is one line and
-    exit status 2 (BackendError), not a run that fails every test."""
-    from ..backends import load_backend
+    exit status 2 (BackendError), not a run that fails every test. With --twin the twin is built here (progress
+    line), so pytest and its workers find it cached. The run's environment facts (backend_setup.environment)."""
+    from .. import backend_setup
     c = context_of(a)
-    backend = load_backend(c.backend, faults=c.faults, sim_options=c.sim_options, busy_cores=c.busy_cores)
-    close = getattr(backend, "close", None)
-    if callable(close):
-        close()
+    twin = backend_setup.prepare_twin(c)
+    backend = backend_setup.load(c, twin=twin)
+    try:
+        return backend_setup.environment(backend, twin)
+    finally:
+        backend_setup.close(backend)
+
+
+def _target_words(environment: dict) -> str:
+    """' on the CANN twin (CPU), not hardware' for a run whose backend does not run on hardware ('' otherwise)."""
+    from ..protocol import TARGET_HARDWARE
+    target = environment.get("target")
+    return f" on the {target}, not hardware" if target and target != TARGET_HARDWARE else ""
 
 
 def _workers_hint(workers: int) -> str | None:
@@ -59,12 +69,17 @@ def _replay_settings(a, out: Path) -> list[str]:
         a.doc_revision = run["doc_revision"]
     if not getattr(a, "hccl_deterministic", None) and run.get("hccl_deterministic") not in (None, "unset"):
         a.hccl_deterministic = run["hccl_deterministic"]
+    from ..backend_setup import TWIN_REVISION_FACT
+    twin_revision = (run.get("environment") or {}).get(TWIN_REVISION_FACT)
+    if twin_revision and not a.twin and context_of(a).backend == run.get("backend"):  # on the twin, as recorded
+        a.twin, a.twin_revision = True, a.twin_revision or twin_revision
     ids = diff.case_ids(src)
     path = out / "replay-case-ids.txt"
     path.write_text("".join(f"{i}\n" for i in ids))
     c = context_of(a)
+    twin = f", on the CANN twin at revision {c.twin_revision}" if c.twin else ""
     print(f"mc2-conformance: replaying {len(ids)} cases of {src} (profile {c.profile}, world sizes "
-          f"{','.join(map(str, c.world_sizes))}, seed {c.seed})", flush=True)
+          f"{','.join(map(str, c.world_sizes))}, seed {c.seed}{twin})", flush=True)
     return ["--mc2-case-ids", str(path)]
 
 
@@ -105,7 +120,7 @@ def cmd_run(a) -> int:
     allure_dir = out / "allure-results"
     if allure_dir.exists():  # never --clean-alluredir under xdist (it races): empty it here, before the run
         shutil.rmtree(allure_dir)
-    _check_backend(a)
+    on = _target_words(_check_backend(a))
     args = [str(cases), *_suite_args(a), "--mc2-results", str(results),
             "--junitxml", str(out / "junit.xml"), "--alluredir", str(allure_dir), "-q", "-rfE", *extra]
     if a.workers and a.workers > 1:
@@ -114,7 +129,7 @@ def cmd_run(a) -> int:
         if hint:
             print(hint, flush=True)
     c = context_of(a)
-    print(f"mc2-conformance: {c.profile} run on backend {c.backend}, results in {out}", flush=True)
+    print(f"mc2-conformance: {c.profile} run on backend {c.backend}{on}, results in {out}", flush=True)
     proc = run_pytest(args + list(a.pytest_args or []))
     if proc.returncode == 4:  # pytest's usage error: its one line (ERROR: ...) is already on stderr
         return 2
@@ -128,7 +143,7 @@ def cmd_run(a) -> int:
                       allure_built=allure_built(allure_line, out))
     print(allure_line)
     c = s.counts
-    print(f"mc2-conformance: verdict {s['verdict']} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
+    print(f"mc2-conformance: verdict {s['verdict']}{on} ({c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
           f"{c.get('waived', 0)} waived, {c.get('skipped', 0)} skipped"
           f"{', %d not run here (hardware only)' % c['not run here'] if c.get('not run here') else ''})\n"
           f"  report: {out / 'summary.html'}\n"

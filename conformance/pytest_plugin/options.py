@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from .. import casegen
-from ..backends import BackendError, load_backend
+from .. import backend_setup, casegen
+from ..backends import BackendError
 from ..context import Context, from_pytest
 from ..hw.leasing import DeviceLeaser, LeaseError, parse_devices
 from ..memory import keep_freed_memory
@@ -27,6 +27,9 @@ SUITE_FIXTURES = ("mc2", "judge_case")
 def add_options(parser):
     g = parser.getgroup("mc2-conformance", "MC2 operator conformance (the suite's cases/ only)")
     for o in SUITE_OPTIONS:  # defined once with the command line's (options.py); unset: None, the table's default
+        if o.switch:
+            g.addoption(o.pytest_flag, action="store_true", default=False, help=o.help)
+            continue
         g.addoption(o.pytest_flag, default=[] if o.repeat else None, action="append" if o.repeat else "store",
                     help=o.help)
     g.addoption("--mc2-results", default=None, help="append one JSON line per test result to this file")
@@ -100,12 +103,16 @@ class Settings:
         except ValueError:
             raise pytest.UsageError(f"--mc2-rank-deadline {self.rank_deadline!r}: expected seconds, e.g. 120") from None
         try:  # fail at start-up, in one line, rather than in every test
-            self.backend = load_backend(self.backend_spec, faults=self.faults, sim_options=self.sim_options,
-                                        deadline_s=deadline, busy_cores=c.busy_cores)
+            # --mc2-twin: the hardware backend on the CANN twin (CPU); the build is cached, so xdist workers and a
+            # controller that prepared it first reuse it
+            self.twin = backend_setup.prepare_twin(c, progress=None)
+            self.backend = backend_setup.load(c, twin=self.twin, deadline_s=deadline)
             casegen.catalogue()  # also reads cases/regressions.json
         except (BackendError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        self.cann_version = c.cann_version or self.backend.describe().get("cann_version")
+        # the run's environment facts (reports, Allure): the backend's, and on the twin the twin's, target included
+        self.environment = backend_setup.environment(self.backend, self.twin)
+        self.cann_version = c.cann_version or self.environment.get("cann_version")
         self.keep_outputs = opt("--mc2-keep-outputs")
         self.case_ids = None
         if opt("--mc2-case-ids"):
@@ -219,5 +226,6 @@ def pytest_report_header(config):
     if s is None:
         return None
     faults = f" faults={','.join(s.faults)}" if s.faults else ""
-    return (f"mc2-conformance: backend={s.backend_spec} profile={s.profile} world_sizes="
+    target = f" target={s.environment['target']}" if s.environment.get("target") else ""
+    return (f"mc2-conformance: backend={s.backend_spec}{target} profile={s.profile} world_sizes="
             f"{','.join(map(str, s.world_sizes))} seed={s.seed}{faults}")

@@ -75,7 +75,7 @@ def run_entry(s: Settings) -> RunEntry:
                                  if "determinism" in op.relations},
                     doc_notices=notices(revision_ids_for(s.doc_revision or "")),
                     cann_version=s.cann_version, node=node,
-                    environment=s.backend.describe(), started=time.time(), catalogue=catalogue_facts(s))
+                    environment=s.environment, started=time.time(), catalogue=catalogue_facts(s))
 
 
 def pytest_configure(config):
@@ -87,7 +87,7 @@ def pytest_configure(config):
         from .. import __version__
         from ..reporting.summary import git_revision
         allure_results.write_run_files(alluredir, {
-            **s.backend.describe(), "suite_version": __version__, "git_revision": git_revision(),
+            **s.environment, "suite_version": __version__, "git_revision": git_revision(),
             "profile": s.profile, "world_sizes": ",".join(map(str, s.world_sizes)),
             "seed": s.seed, "faults": ",".join(s.faults) or "none", "cann_version": s.cann_version or "unknown"})
     path = config.getoption("--mc2-results")

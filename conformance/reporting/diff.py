@@ -29,6 +29,7 @@ import json
 import math
 from pathlib import Path
 
+from ..protocol import TARGET_HARDWARE
 from ..results import PathCoverage, path_changes, read_log
 from .page import Bullets, Para, Row, Section, Table, Text, render_html, render_markdown
 
@@ -303,6 +304,7 @@ def _run_facts(folder, run: dict, tests: dict) -> dict:
         outcomes[t.get("outcome", "?")] = outcomes.get(t.get("outcome", "?"), 0) + 1
     return {"folder": str(folder), "backend": run.get("backend"),
             "backend description": (run.get("environment") or {}).get("backend"),
+            "target": (run.get("environment") or {}).get("target"),  # hardware, simulator, CANN twin (CPU), ...
             "cann_version": run.get("cann_version"), "profile": run.get("profile"),
             "world_sizes": run.get("world_sizes"), "seed": run.get("seed"), "faults": run.get("faults"),
             "tests": len(tests), "outcomes": outcomes}
@@ -347,6 +349,16 @@ MEANING = {
 }
 
 
+def not_hardware_warning(d: dict) -> str:
+    """A warning when either run was not on hardware (its recorded target: a simulator, the CANN twin), so a diff
+    of such runs never reads as a hardware comparison; "" when both were (or neither recorded a target)."""
+    targets = {side: d[side].get("target") for side in ("old", "new")}
+    off = {side: t for side, t in targets.items() if t and t != TARGET_HARDWARE}
+    if not off:
+        return ""
+    return "not a hardware comparison: " + ", ".join(f"the {side} run is on the {t}" for side, t in off.items())
+
+
 def headline(d: dict, fail_on=DEFAULT_GATE) -> str:
     c = d["counts"]
     changed = ", ".join(f"{n} {k}" for k, n in c.items() if n) or "no change"
@@ -357,16 +369,18 @@ def headline(d: dict, fail_on=DEFAULT_GATE) -> str:
 def build_page(d: dict, fail_on=DEFAULT_GATE) -> list[Section]:
     p = d["parameters"]
     g = gate(d, fail_on)
+    warning = not_hardware_warning(d)
     sections = [Section("diff", ["MC2 conformance diff: ", Text("CHANGED" if g else "NO GATED CHANGE", strong=True,
                                                                    cls="FAIL" if g else "PASS")], [
         Para([f"{d['old']['folder']} \u2192 {d['new']['folder']}: {d['compared']} tests compared. ",
               headline(d, fail_on)]),
+        *([Para([Text(warning, strong=True)], cls="simulator")] if warning else []),
         Table(["category", "changes", "gate", "meaning"],
               [Row([k, str(d["counts"][k]), "yes" if k in fail_on else "no", MEANING[k]],
                    cls=("fail" if d["counts"][k] and k in fail_on else "waived" if d["counts"][k] else ""))
                for k in CATEGORIES], id="diff-counts")], level=1)]
-    facts = ("backend", "backend description", "cann_version", "profile", "world_sizes", "seed", "faults", "tests",
-             "outcomes")
+    facts = ("backend", "backend description", "target", "cann_version", "profile", "world_sizes", "seed", "faults",
+             "tests", "outcomes")
     sections.append(Section("runs", ["Runs compared"], [Table(
         ["", "old", "new"], [[k, _fmt(d["old"].get(k)), _fmt(d["new"].get(k))] for k in ("folder",) + facts],
         id="runs")]))

@@ -18,7 +18,8 @@ from typing import Union
 from .. import operators
 from ..results import NO_REASON, Summary, selfcheck_line
 
-SIMULATOR_LABEL = "simulator run: not a hardware sign-off"
+NOT_HARDWARE_SUFFIX = " run: not a hardware sign-off"
+SIMULATOR_LABEL = f"simulator{NOT_HARDWARE_SUFFIX}"
 MATRIX_WORLD_SIZES = (1, 2, 4, 8)
 MATRIX_DTYPES = tuple(dict.fromkeys(d for op in operators.all_operators() for d in op.dtypes))  # the records' dtypes
 # a matrix cell: (symbol on the page, symbol in Markdown, meaning); "na" and "notrun" are the two blanks
@@ -181,8 +182,9 @@ def _determinism_line(s: Summary) -> str:
 def _verdict_section(s: Summary, allure: bool) -> Section:
     verdict = s.verdict
     blocks = []
-    if s.signed_off.get("simulator"):
-        blocks.append(Para([Text(SIMULATOR_LABEL, strong=True)], cls="simulator"))
+    label = not_hardware(s)
+    if label:
+        blocks.append(Para([Text(label, strong=True)], cls="simulator"))
     label = {"NO VERDICT": "Why there is no verdict", "FAIL": "Why FAIL"}.get(verdict, "Evidence")
     blocks.append(Para([Text(label + ":", strong=True)]))
     blocks.append(Bullets([[r] for r in s.verdict_reasons or []]))
@@ -190,15 +192,31 @@ def _verdict_section(s: Summary, allure: bool) -> Section:
     if allure:
         line += [" \u00b7 ", Text("Allure report", href="allure-report/index.html")]
     blocks.append(Para(line))
-    return Section("verdict", ["MC2 conformance sign-off: ", Text(verdict, strong=True, cls=verdict.split()[0])],
-                   blocks, level=1)
+    return Section("verdict", [_title(s), Text(verdict, strong=True, cls=verdict.split()[0])], blocks, level=1)
+
+
+def not_hardware(s: Summary) -> str:
+    """The warning of a run not on hardware ("" on hardware): the summary's label, else (a summary from before it
+    was recorded) the simulator's."""
+    facts = s.signed_off
+    return (facts.get("not hardware") or SIMULATOR_LABEL) if facts.get("simulator") else ""
+
+
+def _title(s: Summary) -> str:
+    """The page's title: a sign-off on hardware and the simulators (whose label is well known); a run on another
+    target that is not hardware (the CANN twin, whose backends carry hardware names) says the target in the
+    title too."""
+    label = not_hardware(s)
+    if label and label != SIMULATOR_LABEL:
+        return f"MC2 conformance on the {label.removesuffix(NOT_HARDWARE_SUFFIX)} (not a hardware sign-off): "
+    return "MC2 conformance sign-off: "
 
 
 def _signed_off_section(s: Summary) -> Section:
     facts = s.signed_off
-    rows = [Row([k, str(v)]) for k, v in facts.items() if k != "simulator"]
+    rows = [Row([k, str(v)]) for k, v in facts.items() if k not in ("simulator", "not hardware")]
     if facts.get("simulator"):
-        rows.append(Row(["hardware", Cell([Text(SIMULATOR_LABEL, strong=True)], cls="simtext")]))
+        rows.append(Row(["hardware", Cell([Text(not_hardware(s), strong=True)], cls="simtext")]))
     return Section("signed-off", ["What was signed off"], [Table(["what", "value"], rows, id="signed-off")])
 
 

@@ -23,11 +23,11 @@ from collections import defaultdict
 from pathlib import Path
 
 from .. import __version__
-from ..protocol import NOT_HARDWARE
+from ..protocol import NOT_HARDWARE, TARGET_HARDWARE, TARGET_SIMULATOR
 from ..results import (CatalogueFacts, Category, ConstraintFact, PathCoverage, RunEntry, Summary, TestEntry,
                        output_of, read_log, selfcheck_line)
-from .page import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, SIMULATOR_LABEL, build_page, render_html,
-                   render_markdown)
+from .page import (CELL_STATES, MATRIX_DTYPES, MATRIX_WORLD_SIZES, NOT_HARDWARE_SUFFIX, SIMULATOR_LABEL, build_page,
+                   render_html, render_markdown)
 
 __all__ = ["read_results", "read_many", "summarise", "write_summary", "git_revision", "output_of", "selfcheck_line",
            "CELL_STATES", "MATRIX_DTYPES", "MATRIX_WORLD_SIZES", "SIMULATOR_LABEL"]
@@ -239,13 +239,34 @@ def _verdict(counts: dict, tests: list, ev: dict) -> tuple[str, list[str]]:
         if counts.get("waived") else ("PASS", [ok])
 
 
-def is_simulator(node: RunEntry) -> bool:
-    """Whether the run's backend is not the hardware under sign-off, as the backend itself declared it
-    (describe()["target"], protocol.TARGET_*); a log from before that declaration falls back to the backend's name."""
+def target_of(node: RunEntry) -> str:
+    """What the run ran on, as its environment declared it (describe()["target"]: protocol.TARGET_*, or the CANN
+    twin's "CANN twin (CPU)"); a log from before that declaration: by the backend's name."""
     target = (node.environment or {}).get("target")
     if target is not None:
-        return target in NOT_HARDWARE
-    return bool(node.backend) and str(node.backend).startswith(LEGACY_SIMULATOR_NAMES)
+        return str(target)
+    legacy = bool(node.backend) and str(node.backend).startswith(LEGACY_SIMULATOR_NAMES)
+    return TARGET_SIMULATOR if legacy else TARGET_HARDWARE
+
+
+def is_simulator(node: RunEntry) -> bool:
+    """Whether the run's backend is not the hardware under sign-off, as the backend itself declared it: every
+    target but TARGET_HARDWARE (the simulators, the CPU reference, the CANN twin, a target this suite does not
+    know yet) is no hardware sign-off."""
+    return target_of(node) != TARGET_HARDWARE
+
+
+def not_hardware_label(nodes: list[RunEntry]) -> str:
+    """The page's warning for runs that are not on hardware ("" when all are): the simulators' and the CPU
+    reference's SIMULATOR_LABEL, or the label naming any other target (the CANN twin), so a twin run never reads
+    as a simulator's, nor as hardware."""
+    targets = list(dict.fromkeys(target_of(n) for n in nodes if is_simulator(n)))
+    if not targets:
+        return ""
+    if all(t in NOT_HARDWARE for t in targets):
+        return SIMULATOR_LABEL
+    named = [t for t in targets if t not in NOT_HARDWARE] + (["simulator"] if set(targets) & set(NOT_HARDWARE) else [])
+    return f"{' / '.join(named)}{NOT_HARDWARE_SUFFIX}"
 
 
 def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
@@ -275,7 +296,9 @@ def signed_off(nodes: list[RunEntry], tests: list[TestEntry]) -> dict:
     facts = {
         "backend": per_node(lambda n: n.backend),
         "backend description": per_node(lambda n: (n.environment or {}).get("backend")),
-        "simulator": any(is_simulator(n) for n in nodes),
+        "simulator": any(is_simulator(n) for n in nodes),  # no hardware sign-off (kept under its old name)
+        "not hardware": not_hardware_label(nodes),  # the page's warning ("" on hardware)
+        "target": per_node(target_of),
         "profile": per_node(lambda n: n.profile),
         "world sizes": per_node(lambda n: join(n.world_sizes)),
         "operators": ", ".join(sorted({t.info.op for t in tests} - {None})) or "-",

@@ -54,7 +54,8 @@ class AclnnBackend:
 
     def __init__(self, *, lib_dir: str | None = None, sync_timeout_ms: int | None = None,
                  deadline_s: float = 120.0, persistent: bool = True, busy_cores: int = 0,
-                 busy_work: BusyWork | None = None):
+                 busy_work: BusyWork | None = None, env: dict | None = None):
+        self.env = env  # the rank processes' whole environment (default: this process's), e.g. the CANN twin's
         self.lib_dir = lib_dir or os.environ.get(libs.LIB_DIR_ENV) or None
         self.layout = libs.find_layout(self.lib_dir)  # BackendError (one line) if any library is missing
         self.paths = self.layout.paths
@@ -64,7 +65,8 @@ class AclnnBackend:
         options = {"lib_dir": self.lib_dir, "sync_timeout_ms": self.sync_timeout_ms}
         if self.busy_work is not None:
             options["busy"] = asdict(self.busy_work)
-        self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent, options=options)
+        self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent, options=options,
+                                 env=env)
         self._symbols: dict[str, str] | None = None
 
     def describe(self) -> dict[str, str]:
@@ -79,7 +81,8 @@ class AclnnBackend:
         info.update({f"lib {name}": f"{path} (present, not loaded: {libs.SPLIT_RULE})"
                      for name, path in self.layout.skipped.items()})
         info.update(self._symbol_origins())
-        home = Path(os.environ["ASCEND_HOME_PATH"]) if os.environ.get("ASCEND_HOME_PATH") else \
+        environ = os.environ if self.env is None else self.env
+        home = Path(environ["ASCEND_HOME_PATH"]) if environ.get("ASCEND_HOME_PATH") else \
             self.paths["libascendcl.so"].parent.parent
         found = cann_version(home)
         if found:

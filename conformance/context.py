@@ -32,6 +32,7 @@ class Context:
     backend: str = _default("backend")
     profile: str = _default("profile")
     world_sizes: tuple[int, ...] = _default("world_sizes")
+    operators: tuple[str, ...] = _default("operators")  # empty: every registered operator
     seed: int = _default("seed")
     fault: tuple[str, ...] = _default("fault")
     accumulation_bound: str = _default("accumulation_bound")

@@ -63,6 +63,18 @@ def _twin_revision(text: str) -> str:
         raise OptionError(f"--twin-revision {text!r}: {exc}") from None
 
 
+def _operators(text: str) -> tuple[str, ...]:
+    """Registered operator names (comma-separated); empty: every operator."""
+    from . import operators  # the registry only: it imports no layer
+    names = tuple(dict.fromkeys(n.strip() for n in str(text).split(",") if n.strip()))
+    for name in names:
+        try:
+            operators.get(name)
+        except operators.UnknownOperator as exc:
+            raise OptionError(f"--operators: {exc}") from None
+    return names
+
+
 # the backends the CANN twin serves: the two that load CANN (one definition with conformance.backends.HARDWARE,
 # tests/test_twin_cli.py checks; the option table may not import the backends)
 TWIN_BACKENDS = ("aclnn", "torch-npu")
@@ -162,6 +174,10 @@ SUITE_OPTIONS = (
                 selects=True, repro="always"),
     SuiteOption("--world-sizes", "comma-separated world sizes to run (subset of 1,2,4,8; default all)", "1,2,4,8",
                 selects=True, convert=_world_sizes, allowed=VALID_WORLD_SIZES, repro="never"),
+    SuiteOption("--operators", "comma-separated operators to run (their record names, e.g. QuantMatmulAllReduceV3; "
+                               "`mc2-conformance constraints` lists them; default all): a sign-off of the operators a "
+                               "stack reaches, e.g. torch_npu without MindSpeed", "", selects=True,
+                convert=_operators, repro="always"),
     SuiteOption("--fault", "simulator fault to inject (repeatable); `mc2-conformance faults` lists them",
                 repeat=True),
     SuiteOption("--accumulation-bound", "fp32 dot-product error model of the tolerance (default probabilistic)",

@@ -244,7 +244,9 @@ def test_suite_options_are_defined_once_for_pytest_and_the_command_line():
     for o in SUITE_OPTIONS:
         assert group.options[o.pytest_flag]["help"] == o.help == run_help[o.flag], o.flag
     argv = ["run"]
-    not_default = {"--seed": "5", "--world-sizes": "2,4", "--busy-cores": "2"}  # a valid non-default value
+    from conformance import operators
+    not_default = {"--seed": "5", "--world-sizes": "2,4", "--busy-cores": "2",  # a valid non-default value
+                   "--operators": operators.names()[0]}
     # the twin's options take a hardware backend and no sim-cann revision: tests/test_twin_cli.py passes them on
     valued = [o for o in SUITE_OPTIONS if o.flag not in ("--twin", "--twin-revision")]
     for o in valued:

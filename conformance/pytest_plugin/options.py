@@ -69,6 +69,7 @@ class Settings:
             raise pytest.UsageError(str(exc)) from None
         c = self.context
         self.backend_spec, self.profile, self.world_sizes, self.seed = c.backend, c.profile, c.world_sizes, c.seed
+        self.operators = c.operators  # --operators: empty for every operator
         self.faults, self.accumulation, self.sim_options = c.faults, c.accumulation, c.sim_options
         self.status_check, self.doc_revision, self.precision_standard = (c.status_check, c.doc_revision,
                                                                          c.precision_standard)

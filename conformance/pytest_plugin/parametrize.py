@@ -55,12 +55,16 @@ def pytest_generate_tests(metafunc):
         return
     s = settings(metafunc.config)
     cases = casegen.select(profile=s.profile, world_sizes=s.world_sizes, **marker.kwargs)
+    if s.operators:  # --operators: only the named operators' cases
+        cases = [c for c in cases if c.op in s.operators]
     metafunc.parametrize("case", [pytest.param(c, id=c.id, marks=pytest.mark.covers(*c.covers)) for c in cases])
 
 
 def _case_of(item):
-    """The test's `case` parameter (a Case), or None."""
-    return getattr(getattr(item, "callspec", None), "params", {}).get("case")
+    """The test's `case` parameter (a Case), or None (also for the placeholder pytest gives an empty case list,
+    e.g. an operator or world size that --operators / --world-sizes leaves without cases)."""
+    case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+    return case if hasattr(case, "world_size") else None
 
 
 def _case_id_of(item) -> str | None:

@@ -1751,8 +1751,263 @@ TWIN_EXPORT aclnnStatus aclnnQuantMatmulV4GetWorkspaceSize(const aclTensor *x1, 
 }
 EXECUTE(aclnnQuantMatmulV4)
 
+/* ---- torchair's imports from libascendcl / libacl_tdt_channel / libc_sec ------------------------------------
+ * torchair's compiled modules in the torch_npu wheel (torch_npu/dynamo/torchair/core/_torchair.so,
+ * _abi_compat_ge_apis.so, _npu_graph_executor.so, _npu_utils.so) are linked BIND_NOW, and MindSpeed's op builders
+ * import torchair (Ascend/MindSpeed@028de58c mindspeed/op_builder/npu_mm_all_reduce_add_rms_norm_builder.py:8-26),
+ * so every symbol they import must exist before MindSpeed's MARN imports (`nm -D --undefined-only` on those four
+ * files, less what torch, torch_npu, libstdc++/libc and the rest of this library define: the 14 acl* below, the
+ * three bounds-checked string functions, and the ge:: graph engine at the end of this file). torchair calls them in
+ * graph mode (torch.compile), which the twin does not model: each answers "not supported". */
+#include "acl/acl_dump.h"
+#include "acl/acl_tdt.h"
+
+static aclError tdt_unmodelled(const char *fn) {
+    set_error("the CANN twin does not model %s (torchair's data-transfer channel / op dump)", fn);
+    return ACL_ERROR_FEATURE_UNSUPPORTED;
+}
+
+TWIN_EXPORT aclError aclopStartDumpArgs(uint32_t dumpType, const char *path) {
+    (void)dumpType; (void)path;
+    return tdt_unmodelled("aclopStartDumpArgs");
+}
+TWIN_EXPORT aclError aclopStopDumpArgs(uint32_t dumpType) { (void)dumpType; return tdt_unmodelled("aclopStopDumpArgs"); }
+TWIN_EXPORT acltdtChannelHandle *acltdtCreateChannelWithCapacity(uint32_t deviceId, const char *name,
+                                                                 size_t capacity) {
+    (void)deviceId; (void)name; (void)capacity;
+    tdt_unmodelled("acltdtCreateChannelWithCapacity");
+    return NULL;
+}
+TWIN_EXPORT aclError acltdtDestroyChannel(acltdtChannelHandle *handle) {
+    (void)handle;
+    return tdt_unmodelled("acltdtDestroyChannel");
+}
+TWIN_EXPORT acltdtDataset *acltdtCreateDataset() { tdt_unmodelled("acltdtCreateDataset"); return NULL; }
+TWIN_EXPORT aclError acltdtDestroyDataset(acltdtDataset *dataset) {
+    (void)dataset;
+    return tdt_unmodelled("acltdtDestroyDataset");
+}
+TWIN_EXPORT acltdtDataItem *acltdtGetDataItem(const acltdtDataset *dataset, size_t index) {
+    (void)dataset; (void)index;
+    tdt_unmodelled("acltdtGetDataItem");
+    return NULL;
+}
+TWIN_EXPORT size_t acltdtGetDatasetSize(const acltdtDataset *dataset) { (void)dataset; return 0; }
+TWIN_EXPORT aclDataType acltdtGetDataTypeFromItem(const acltdtDataItem *dataItem) {
+    (void)dataItem;
+    return ACL_DT_UNDEFINED;
+}
+TWIN_EXPORT void *acltdtGetDataAddrFromItem(const acltdtDataItem *dataItem) { (void)dataItem; return NULL; }
+TWIN_EXPORT size_t acltdtGetDataSizeFromItem(const acltdtDataItem *dataItem) { (void)dataItem; return 0; }
+TWIN_EXPORT size_t acltdtGetDimNumFromItem(const acltdtDataItem *dataItem) { (void)dataItem; return 0; }
+TWIN_EXPORT aclError acltdtGetDimsFromItem(const acltdtDataItem *dataItem, int64_t *dims, size_t dimNum) {
+    (void)dataItem; (void)dims; (void)dimNum;
+    return tdt_unmodelled("acltdtGetDimsFromItem");
+}
+TWIN_EXPORT aclError acltdtReceiveTensor(const acltdtChannelHandle *handle, acltdtDataset *dataset, int32_t timeout) {
+    (void)handle; (void)dataset; (void)timeout;
+    return tdt_unmodelled("acltdtReceiveTensor");
+}
+
+/* The bounds-checked string functions CANN's libc_sec exports (no shipped header declares them). snprintf_s as
+ * hicann/runtime@681ef761 tests/ut/msprof/stub/common-utils-stub.h:17 declares it; vsnprintf_s is its va_list form
+ * and strcpy_s the C11 Annex K signature (K.3.7.1.3). Semantics as bounds-checked functions define them: on
+ * truncation or a bad argument the destination becomes "" and the result is -1 / an error number. */
+TWIN_EXPORT int vsnprintf_s(char *strDest, size_t destMax, size_t count, const char *format, va_list argList) {
+    if (!strDest || destMax == 0 || !format) return -1;
+    size_t limit = count < destMax - 1 ? count + 1 : destMax;
+    int n = vsnprintf(strDest, limit, format, argList);
+    if (n < 0 || (size_t)n >= limit) {
+        if (count < destMax - 1 && n >= 0) return -1;  /* truncated to count: a short string, as asked */
+        strDest[0] = '\0';
+        return -1;
+    }
+    return n;
+}
+TWIN_EXPORT int snprintf_s(char *strDest, size_t destMax, size_t count, const char *format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    int n = vsnprintf_s(strDest, destMax, count, format, ap);
+    va_end(ap);
+    return n;
+}
+TWIN_EXPORT int strcpy_s(char *strDest, size_t destMax, const char *strSrc) {
+    if (!strDest || destMax == 0) return EINVAL;
+    if (!strSrc) { strDest[0] = '\0'; return EINVAL; }
+    size_t n = strlen(strSrc);
+    if (n >= destMax) { strDest[0] = '\0'; return ERANGE; }
+    memcpy(strDest, strSrc, n + 1);
+    return 0;
+}
+
 /* ---- aclnn operators ------------------------------------------------------------------------------------------ */
 
 #include "cann_twin_ops.h"
 
 } /* extern "C" */
+
+/* ---- ge:: the graph engine torchair links (libge_runner / libgraph) ------------------------------------------
+ * The classes' own headers ship in the wheel (third_party/acl/inc/graph/*.h), so those members are defined against
+ * them. ge_api.h in the wheel is older than the torchair beside it (no CompiledGraphSummary, GEGetWarningMsgV2,
+ * Session::CompileGraph / *MemoryBase / RegisterExternalAllocator): Session and the ge_api functions are declared
+ * here, from the mangled names torchair imports (`nm -DC --undefined-only _torchair.so _abi_compat_ge_apis.so`).
+ * A return type is not part of a C++ function's name, and none of these ever returns: graph mode is not modelled,
+ * so each call ends the process with one line naming the twin. AscendString alone is a plain value (implemented). */
+#include "graph/ascend_string.h"
+#include "graph/graph.h"
+#include "graph/gnode.h"
+#include "graph/operator.h"
+#include "graph/operator_factory.h"
+#include "graph/tensor.h"
+#include "graph/types.h"
+
+[[noreturn]] static void ge_unmodelled(const char *fn) {
+    fprintf(stderr, "[cann-twin] %s: the CANN twin does not model the graph engine (torchair graph mode)\n", fn);
+    abort();
+}
+#define GE_STUB(fn) { ge_unmodelled(fn); }
+
+namespace ge {
+using TwinStatus = uint32_t;  /* ge::Status is a uint32_t code */
+using Options = std::map<AscendString, AscendString>;
+class Allocator;
+
+class CompiledGraphSummary {
+public:
+    bool IsStatic() const;
+    TwinStatus GetConstMemorySize(size_t &size) const;
+    TwinStatus GetFeatureMemorySize(size_t &size) const;
+    TwinStatus GetFixedFeatureMemorySize(size_t &size) const;
+    TwinStatus GetFeatureMemoryBaseRefreshable(bool &refreshable) const;
+    TwinStatus GetOutputShapes(std::vector<Shape> &shapes) const;
+    TwinStatus GetOutputDtypes(std::vector<DataType> &dtypes) const;
+};
+
+class Session {
+public:
+    explicit Session(const Options &options);
+    ~Session();
+    TwinStatus AddGraph(uint32_t graph_id, const Graph &graph, const Options &options);
+    TwinStatus RemoveGraph(uint32_t graph_id);
+    TwinStatus CompileGraph(uint32_t graph_id);
+    std::shared_ptr<CompiledGraphSummary> GetCompiledGraphSummary(uint32_t graph_id);
+    TwinStatus RunGraph(uint32_t graph_id, const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs);
+    TwinStatus RunGraphWithStreamAsync(uint32_t graph_id, void *stream, const std::vector<Tensor> &inputs,
+                                       std::vector<Tensor> &outputs);
+    TwinStatus SetGraphConstMemoryBase(uint32_t graph_id, const void *memory, size_t size);
+    TwinStatus SetGraphFixedFeatureMemoryBase(uint32_t graph_id, const void *memory, size_t size);
+    TwinStatus UpdateGraphFeatureMemoryBase(uint32_t graph_id, const void *memory, size_t size);
+    TwinStatus UpdateGraphRefreshableFeatureMemoryBase(uint32_t graph_id, const void *memory, size_t size);
+    TwinStatus RegisterExternalAllocator(const void *stream, std::shared_ptr<Allocator> allocator) const;
+};
+
+TWIN_EXPORT TwinStatus GEInitialize(const Options &options);
+TWIN_EXPORT TwinStatus GEFinalize();
+/* The real one returns a std::string of the pre-C++11 library ABI torchair is built with: its imported name has no
+ * [abi:cxx11] tag, which a std::string return in this (C++11 ABI) build would add. It never returns here. */
+TWIN_EXPORT void GEGetErrorMsg();
+TWIN_EXPORT AscendString GEGetWarningMsgV2();
+
+/* AscendString: a shared string, as its header's one member says */
+TWIN_EXPORT AscendString::AscendString(const char_t *const name)
+    : name_(std::make_shared<std::string>(name ? name : "")) {}
+TWIN_EXPORT const char_t *AscendString::GetString() const { return name_ ? name_->c_str() : ""; }
+TWIN_EXPORT bool AscendString::operator<(const AscendString &d) const {
+    return std::string(GetString()) < std::string(d.GetString());
+}
+TWIN_EXPORT bool AscendString::operator==(const AscendString &d) const {
+    return std::string(GetString()) == std::string(d.GetString());
+}
+
+TWIN_EXPORT TwinStatus GEInitialize(const Options &) GE_STUB("ge::GEInitialize")
+TWIN_EXPORT TwinStatus GEFinalize() GE_STUB("ge::GEFinalize")
+TWIN_EXPORT void GEGetErrorMsg() GE_STUB("ge::GEGetErrorMsg")
+TWIN_EXPORT AscendString GEGetWarningMsgV2() GE_STUB("ge::GEGetWarningMsgV2")
+TWIN_EXPORT const char_t *GetFormatName(Format) GE_STUB("ge::GetFormatName")
+
+TWIN_EXPORT bool CompiledGraphSummary::IsStatic() const GE_STUB("ge::CompiledGraphSummary::IsStatic")
+TWIN_EXPORT TwinStatus CompiledGraphSummary::GetConstMemorySize(size_t &) const
+    GE_STUB("ge::CompiledGraphSummary::GetConstMemorySize")
+TWIN_EXPORT TwinStatus CompiledGraphSummary::GetFeatureMemorySize(size_t &) const
+    GE_STUB("ge::CompiledGraphSummary::GetFeatureMemorySize")
+TWIN_EXPORT TwinStatus CompiledGraphSummary::GetFixedFeatureMemorySize(size_t &) const
+    GE_STUB("ge::CompiledGraphSummary::GetFixedFeatureMemorySize")
+TWIN_EXPORT TwinStatus CompiledGraphSummary::GetFeatureMemoryBaseRefreshable(bool &) const
+    GE_STUB("ge::CompiledGraphSummary::GetFeatureMemoryBaseRefreshable")
+TWIN_EXPORT TwinStatus CompiledGraphSummary::GetOutputShapes(std::vector<Shape> &) const
+    GE_STUB("ge::CompiledGraphSummary::GetOutputShapes")
+TWIN_EXPORT TwinStatus CompiledGraphSummary::GetOutputDtypes(std::vector<DataType> &) const
+    GE_STUB("ge::CompiledGraphSummary::GetOutputDtypes")
+
+TWIN_EXPORT Session::Session(const Options &) GE_STUB("ge::Session::Session")
+TWIN_EXPORT Session::~Session() GE_STUB("ge::Session::~Session")
+TWIN_EXPORT TwinStatus Session::AddGraph(uint32_t, const Graph &, const Options &) GE_STUB("ge::Session::AddGraph")
+TWIN_EXPORT TwinStatus Session::RemoveGraph(uint32_t) GE_STUB("ge::Session::RemoveGraph")
+TWIN_EXPORT TwinStatus Session::CompileGraph(uint32_t) GE_STUB("ge::Session::CompileGraph")
+TWIN_EXPORT std::shared_ptr<CompiledGraphSummary> Session::GetCompiledGraphSummary(uint32_t)
+    GE_STUB("ge::Session::GetCompiledGraphSummary")
+TWIN_EXPORT TwinStatus Session::RunGraph(uint32_t, const std::vector<Tensor> &, std::vector<Tensor> &)
+    GE_STUB("ge::Session::RunGraph")
+TWIN_EXPORT TwinStatus Session::RunGraphWithStreamAsync(uint32_t, void *, const std::vector<Tensor> &,
+                                                        std::vector<Tensor> &) GE_STUB("ge::Session::RunGraphWithStreamAsync")
+TWIN_EXPORT TwinStatus Session::SetGraphConstMemoryBase(uint32_t, const void *, size_t)
+    GE_STUB("ge::Session::SetGraphConstMemoryBase")
+TWIN_EXPORT TwinStatus Session::SetGraphFixedFeatureMemoryBase(uint32_t, const void *, size_t)
+    GE_STUB("ge::Session::SetGraphFixedFeatureMemoryBase")
+TWIN_EXPORT TwinStatus Session::UpdateGraphFeatureMemoryBase(uint32_t, const void *, size_t)
+    GE_STUB("ge::Session::UpdateGraphFeatureMemoryBase")
+TWIN_EXPORT TwinStatus Session::UpdateGraphRefreshableFeatureMemoryBase(uint32_t, const void *, size_t)
+    GE_STUB("ge::Session::UpdateGraphRefreshableFeatureMemoryBase")
+TWIN_EXPORT TwinStatus Session::RegisterExternalAllocator(const void *, std::shared_ptr<Allocator>) const
+    GE_STUB("ge::Session::RegisterExternalAllocator")
+
+TWIN_EXPORT Graph::Graph(const char_t *) GE_STUB("ge::Graph::Graph")
+TWIN_EXPORT graphStatus Graph::CopyFrom(const Graph &) GE_STUB("ge::Graph::CopyFrom")
+TWIN_EXPORT std::vector<GNode> Graph::GetAllNodes() const GE_STUB("ge::Graph::GetAllNodes")
+TWIN_EXPORT graphStatus Graph::LoadFromSerializedModelArray(const void *, size_t)
+    GE_STUB("ge::Graph::LoadFromSerializedModelArray")
+TWIN_EXPORT graphStatus Graph::SaveToFile(const char_t *) const GE_STUB("ge::Graph::SaveToFile")
+TWIN_EXPORT graphStatus GNode::GetType(AscendString &) const GE_STUB("ge::GNode::GetType")
+TWIN_EXPORT graphStatus Operator::GetAllIrAttrNamesAndTypes(std::map<AscendString, AscendString> &) const
+    GE_STUB("ge::Operator::GetAllIrAttrNamesAndTypes")
+TWIN_EXPORT graphStatus Operator::UpdateInputDesc(const char_t *, const TensorDesc &)
+    GE_STUB("ge::Operator::UpdateInputDesc")
+TWIN_EXPORT Operator OperatorFactory::CreateOperator(const char_t *const, const char_t *const)
+    GE_STUB("ge::OperatorFactory::CreateOperator")
+TWIN_EXPORT bool OperatorFactory::IsExistOp(const char_t *const) GE_STUB("ge::OperatorFactory::IsExistOp")
+
+TWIN_EXPORT Shape::Shape(const std::vector<int64_t> &) GE_STUB("ge::Shape::Shape")
+TWIN_EXPORT std::vector<int64_t> Shape::GetDims() const GE_STUB("ge::Shape::GetDims")
+TWIN_EXPORT TensorDesc::TensorDesc() GE_STUB("ge::TensorDesc::TensorDesc")
+TWIN_EXPORT Shape TensorDesc::GetShape() const GE_STUB("ge::TensorDesc::GetShape")
+TWIN_EXPORT Format TensorDesc::GetFormat() const GE_STUB("ge::TensorDesc::GetFormat")
+TWIN_EXPORT void TensorDesc::SetFormat(Format) GE_STUB("ge::TensorDesc::SetFormat")
+TWIN_EXPORT void TensorDesc::SetOriginShape(const Shape &) GE_STUB("ge::TensorDesc::SetOriginShape")
+TWIN_EXPORT void TensorDesc::SetOriginFormat(Format) GE_STUB("ge::TensorDesc::SetOriginFormat")
+TWIN_EXPORT DataType TensorDesc::GetDataType() const GE_STUB("ge::TensorDesc::GetDataType")
+TWIN_EXPORT void TensorDesc::SetDataType(DataType) GE_STUB("ge::TensorDesc::SetDataType")
+TWIN_EXPORT void TensorDesc::SetPlacement(Placement) GE_STUB("ge::TensorDesc::SetPlacement")
+TWIN_EXPORT Placement TensorDesc::GetPlacement() const GE_STUB("ge::TensorDesc::GetPlacement")
+
+TWIN_EXPORT Tensor::Tensor() GE_STUB("ge::Tensor::Tensor")
+TWIN_EXPORT TensorDesc Tensor::GetTensorDesc() const GE_STUB("ge::Tensor::GetTensorDesc")
+TWIN_EXPORT graphStatus Tensor::SetTensorDesc(const TensorDesc &) GE_STUB("ge::Tensor::SetTensorDesc")
+TWIN_EXPORT const uint8_t *Tensor::GetData() const GE_STUB("ge::Tensor::GetData")
+TWIN_EXPORT uint8_t *Tensor::GetData() GE_STUB("ge::Tensor::GetData")
+TWIN_EXPORT std::unique_ptr<uint8_t[], Tensor::DeleteFunc> Tensor::ResetData() GE_STUB("ge::Tensor::ResetData")
+TWIN_EXPORT graphStatus Tensor::ResetData(uint8_t *, size_t, const Tensor::DeleteFunc &) GE_STUB("ge::Tensor::ResetData")
+TWIN_EXPORT graphStatus Tensor::SetData(uint8_t *, size_t, const Tensor::DeleteFunc &) GE_STUB("ge::Tensor::SetData")
+TWIN_EXPORT graphStatus Tensor::SetOriginShapeDimNum(const size_t) GE_STUB("ge::Tensor::SetOriginShapeDimNum")
+TWIN_EXPORT size_t Tensor::GetOriginShapeDimNum() const GE_STUB("ge::Tensor::GetOriginShapeDimNum")
+TWIN_EXPORT graphStatus Tensor::SetOriginShapeDim(const size_t, const int64_t) GE_STUB("ge::Tensor::SetOriginShapeDim")
+TWIN_EXPORT graphStatus Tensor::SetShapeDimNum(const size_t) GE_STUB("ge::Tensor::SetShapeDimNum")
+TWIN_EXPORT size_t Tensor::GetShapeDimNum() const GE_STUB("ge::Tensor::GetShapeDimNum")
+TWIN_EXPORT graphStatus Tensor::SetShapeDim(const size_t, const int64_t) GE_STUB("ge::Tensor::SetShapeDim")
+TWIN_EXPORT int64_t Tensor::GetShapeDim(const size_t) const GE_STUB("ge::Tensor::GetShapeDim")
+TWIN_EXPORT graphStatus Tensor::SetFormat(const Format &) GE_STUB("ge::Tensor::SetFormat")
+TWIN_EXPORT Format Tensor::GetFormat() const GE_STUB("ge::Tensor::GetFormat")
+TWIN_EXPORT graphStatus Tensor::SetDataType(const DataType &) GE_STUB("ge::Tensor::SetDataType")
+TWIN_EXPORT DataType Tensor::GetDataType() const GE_STUB("ge::Tensor::GetDataType")
+TWIN_EXPORT graphStatus Tensor::SetPlacement(const Placement &) GE_STUB("ge::Tensor::SetPlacement")
+TWIN_EXPORT Placement Tensor::GetPlacement() const GE_STUB("ge::Tensor::GetPlacement")
+}  /* namespace ge */

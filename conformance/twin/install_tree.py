@@ -20,10 +20,13 @@ from pathlib import Path
 
 # Libraries torch_npu needs at load time (DT_NEEDED of libtorch_npu.so, _C.so, libtensorpipe.so), opens by name
 # (libascendcl / libhccl / libopapi through its function loaders), and the aclnn backend loads (both layouts:
-# conformance/backends/aclnn/libs.py). Each is an empty library that depends on libcann_twin.so.
+# conformance/backends/aclnn/libs.py), plus the two more that the wheel's torchair modules need
+# (torch_npu/dynamo/torchair/core/*.so, DT_NEEDED; MindSpeed's op builders import torchair). Each is an empty library
+# that depends on libcann_twin.so.
 LIBRARY_NAMES = ("libascendcl.so", "libhccl.so", "libhcomm.so", "libnnopbase.so", "libopapi.so",
                  "libopapi_math.so", "libopapi_nn.so", "libopapi_transformer.so", "libacl_op_compiler.so",
-                 "libge_runner.so", "libgraph.so", "libacl_tdt_channel.so", "libruntime.so")
+                 "libge_runner.so", "libgraph.so", "libacl_tdt_channel.so", "libruntime.so",
+                 "libfmk_parser.so", "libascend_protobuf.so")
 
 # The CANN version the tree reports; the twin models the operators at a source revision (Twin.revision), and this
 # is the release family those revisions belong to (a named option: MC2_TWIN_CANN_VERSION overrides it).

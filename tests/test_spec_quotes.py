@@ -12,29 +12,13 @@ and the frozen hashes are checked always, so an edited quote fails until it is v
 """
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
-from functools import lru_cache
 
 import pytest
 
-from conformance import operators
-from helpers import shared_doc
+from helpers import shared_doc, spec_modules, vendor_doc
 
-MIRRORS = os.environ.get("MC2_VENDOR_MIRRORS", "/work/.mirror")  # <dir>/<owner>+<name>/repo: bare git mirrors
-
-
-def _spec_modules():
-    paths = dict.fromkeys(op.constraints.path.partition(":")[0] for op in operators.all_operators()
-                          if op.constraints is not None)
-    for path in paths:
-        __import__(path)
-    return tuple(sys.modules[p] for p in paths)
-
-
-MODULES = _spec_modules()
+MODULES = spec_modules()
 RECORDS = [(mod, c) for mod in MODULES for c in mod.CONSTRAINTS]
 VENDOR_QUOTED = [mod for mod in MODULES if hasattr(mod, "SOURCE")]
 
@@ -43,21 +27,9 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-@lru_cache(maxsize=None)
-def _vendor_document(repo: str, commit: str, path: str) -> str:
-    git_dir = os.path.join(MIRRORS, repo.replace("/", "+"), "repo")
-    if not os.path.isdir(git_dir):
-        pytest.skip(f"needs the bare mirror of {repo} at {git_dir} (MC2_VENDOR_MIRRORS); not found")
-    shown = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True,
-                           text=True)
-    if shown.returncode:
-        pytest.skip(f"{repo}@{commit[:7]} {path} is not in the mirror at {git_dir}")
-    return shown.stdout
-
-
 def _document(mod) -> str:
     if hasattr(mod, "SOURCE"):
-        return _norm(_vendor_document(*mod.SOURCE))
+        return _norm(vendor_doc(*mod.SOURCE))
     return _norm(shared_doc(mod.DOC))
 
 
@@ -96,6 +68,6 @@ def test_a_missing_document_skips_with_one_line_naming_it():
 
 def test_a_missing_mirror_skips_with_one_line_naming_it():
     with pytest.raises(pytest.skip.Exception) as skipped:
-        _vendor_document("nobody/no-such-repo", "0" * 40, "doc.md")
+        vendor_doc("nobody/no-such-repo", "0" * 40, "doc.md")
     reason = str(skipped.value)
     assert "\n" not in reason and "nobody/no-such-repo" in reason and "not found" in reason

@@ -1,8 +1,8 @@
 """QuantMatmulAllReduce's own simulator faults: the record's `faults`.
 
 This operator's host checks and arithmetic are V3's, run without pertokenScale and comm scales
-(validate/qmar.py, operators/qmar.py), so its faults hook V3's sites: a fault named here perturbs the shared code
-and breaks this operator's constraints (V3's cases may catch it too; that is the same bug in both operators).
+(validate/qmar.py, sim/qmar_numerics.py), which see V3's hook sites through this operator's own: a fault named
+here hooks those, so it perturbs this operator's calls only and V3's cases cannot be the ones that catch it.
 The shared faults' Shares add only this operator's constraints: their hooks at those sites are V3's Shares already
 (one hook per site and fault). Not here: the rounding faults of the named rounding steps, which are V3's steps
 ("round:v3.*"), and the faults of V3's pertoken and low-bit stages, which this operator never reaches.
@@ -10,11 +10,11 @@ The shared faults' Shares add only this operator's constraints: their hooks at t
 
 from __future__ import annotations
 
-from ..validate.v3 import V3_DIM_BOUND_EXCEEDED, V3_NULL_OPTIONAL_REJECTED, V3_NZ_X2_REJECTED
+from ..validate.qmar import QMAR_DIM_BOUND_EXCEEDED, QMAR_NULL_OPTIONAL_REJECTED, QMAR_NZ_X2_REJECTED
 from . import v3_faults
 from .faults import Fault, Share
-from .v3_numerics import (V3_ACCUMULATOR_BIAS, V3_ALLREDUCED, V3_DEQUANT_SCALE, V3_DEQUANTISED, V3_LOCAL_VALUE,
-                          V3_LOCAL_X3, V3_RANK_OUTPUT, V3_X2_MATRIX)
+from .qmar_numerics import (QMAR_ACCUMULATOR_BIAS, QMAR_ALLREDUCED, QMAR_DEQUANT_SCALE, QMAR_DEQUANTISED,
+                            QMAR_LOCAL_VALUE, QMAR_LOCAL_X3, QMAR_RANK_OUTPUT, QMAR_X2_MATRIX)
 
 
 def faults() -> list:
@@ -25,30 +25,30 @@ def faults() -> list:
         Share("x2-transpose-ignored", ("QMAR-LAYOUT-002", "QMAR-NUM-001")),
         Fault("qmar-dim-max-exclusive", ("QMAR-BOUND-002", "QMAR-BOUND-003"),
               "The 65535 limits checked with >= (k = 65535 and an x2 last dim of 65535 rejected).",
-              hooks={V3_DIM_BOUND_EXCEEDED: lambda over, v, limit, **_: over or v == limit}),
+              hooks={QMAR_DIM_BOUND_EXCEEDED: lambda over, v, limit, **_: over or v == limit}),
         Fault("qmar-reject-nz", ("QMAR-FORMAT-001",), "A FRACTAL_NZ x2 is rejected.",
-              hooks={V3_NZ_X2_REJECTED: lambda rejected, x2, **_: rejected or x2.format == "FRACTAL_NZ"}),
+              hooks={QMAR_NZ_X2_REJECTED: lambda rejected, x2, **_: rejected or x2.format == "FRACTAL_NZ"}),
         Fault("qmar-reject-null-optional", ("QMAR-NULL-002",), "A null bias or x3 is rejected.",
-              hooks={V3_NULL_OPTIONAL_REJECTED: lambda rejected, bias, x3, **_: rejected or bias is None
+              hooks={QMAR_NULL_OPTIONAL_REJECTED: lambda rejected, bias, x3, **_: rejected or bias is None
                      or x3 is None}),
         Share("lsb-drift", ("QMAR-NUM-005",)),
         Fault("qmar-bias-after-dequant", ("QMAR-NUM-001",),
               "The int32 bias is added after dequantisation, not in the accumulator.",
-              hooks={V3_ACCUMULATOR_BIAS: lambda bias, **_: None, V3_LOCAL_VALUE: v3_faults._bias_after_dequant}),
+              hooks={QMAR_ACCUMULATOR_BIAS: lambda bias, **_: None, QMAR_LOCAL_VALUE: v3_faults._bias_after_dequant}),
         Fault("qmar-fp19-skipped", ("QMAR-NUM-002",),
               "An INT64/UINT64 dequantScale applies all 32 bits of its word instead of the FP19 part.",
-              hooks={V3_DEQUANT_SCALE: v3_faults._fp19_skipped}),
+              hooks={QMAR_DEQUANT_SCALE: v3_faults._fp19_skipped}),
         Fault("qmar-per-channel-per-row", ("QMAR-NUM-001",),
               "A per-channel dequantScale (n) is indexed by row instead of column.",
-              hooks={V3_DEQUANTISED: v3_faults._per_channel_per_row}),
+              hooks={QMAR_DEQUANTISED: v3_faults._per_channel_per_row}),
         Fault("qmar-nz-read-as-nd", ("QMAR-FORMAT-001",),
               "A FRACTAL_NZ x2's buffer is read as a padded row-major ND matrix.",
-              hooks={V3_X2_MATRIX: v3_faults._nz_read_as_nd}),
+              hooks={QMAR_X2_MATRIX: v3_faults._nz_read_as_nd}),
         Fault("qmar-x3-after-allreduce", ("QMAR-NUM-001",),
               "x3 is added once after the all-reduce instead of by every rank (the formula adds it inside).",
-              hooks={V3_LOCAL_X3: lambda x3, **_: None, V3_ALLREDUCED: v3_faults._x3_after_allreduce}),
+              hooks={QMAR_LOCAL_X3: lambda x3, **_: None, QMAR_ALLREDUCED: v3_faults._x3_after_allreduce}),
         Fault("qmar-ranks-disagree", ("QMAR-NUM-006",),
               "The last rank's output differs by one ulp in one element.",
-              hooks={V3_RANK_OUTPUT: v3_faults._ranks_disagree}),
+              hooks={QMAR_RANK_OUTPUT: v3_faults._ranks_disagree}),
         Share("rank-order-dependent", ("QMAR-NUM-001",)),
     ]

@@ -246,3 +246,28 @@ def limit_cases() -> list[Case]:
                              profile="smoke", shape_only=True))
     return out
 
+
+
+# ---- candidates for the path design (casegen/path_design.py) ---------------------------------------------------
+# The tiling (matmul blocks, UB passes, the communication cut) is V3's on the same shapes, and V3's own candidates
+# reach it; what this operator decides itself are the kernel variant, the scale mode, bias, x3 and the x2 layout
+# (the record's path_own_branches), which small shapes reach.
+PATH_ROWS = (1, 16, 128, 257)
+PATH_COLS = (16, 61, 256)
+
+
+def path_candidates() -> list[Case]:
+    """Valid cases over a small grid: every pairing-table row, ND and NZ x2 (transposed in turn), bias and x3 in
+    turn, per-tensor, (n) and (1, n) scales in turn, world sizes 1 and 2."""
+    cases = []
+    grid = itertools.product(ROWS, ("nd", "nz"), PATH_ROWS, PATH_COLS, (1, 2))
+    for i, (row, layout, m, n, ws) in enumerate(grid):
+        x2_layout = layout + ("T" if i % 2 else "")
+        bias, x3, scale_shape = i % 3 != 1, i % 4 != 3, ("n", "1", "1n")[i % 3]
+        shape = Shape("path", 1, m, 16, n)
+        t = tensors(row, shape, x2_layout=x2_layout, bias=bias, scale_shape=scale_shape, x3=x3)
+        name = "path-" + _name(shape, row, True, x2_layout, bias, scale_shape, x3).replace("path-", f"m{m}n{n}-", 1)
+        cases.append(_case(name, row.out, ws, t, attrs(16), kind="valid", profile="signoff",
+                           params=(("mkn", (m, 16, n)),),
+                           covers=_covers(x2_layout=x2_layout, bias=bias, x3=x3, deq=row.deq)))
+    return cases

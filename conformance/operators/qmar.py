@@ -42,6 +42,12 @@ QMAR = Operator(
     rank_run=Ref("conformance.sim.qmar_numerics:rank_run"),
     host_model=Ref("conformance.sim.cann.qmar_host:check"),
     kernel_path=Ref("conformance.sim.cann.qmar_host:kernel_path"),
+    # the path model is V3's (the same kernels and tiling; branches shared by id, so coverage is their union); what
+    # this operator's own cases must reach are the decisions on what it passes the kernel (casegen/qmar.py)
+    path_branches=Ref("conformance.sim.cann.v3_paths:BRANCHES"),
+    path_decide=Ref("conformance.sim.cann.v3_paths:decide"),
+    path_candidates=Ref("conformance.casegen.qmar:path_candidates"),
+    path_own_branches=("V3-KERNEL-VARIANT", "V3-DEQUANT-SCALE-MODE", "V3-BIAS", "V3-X3", "V3-X2-"),
     mutation_base=Ref("conformance.casegen.qmar:mutation_base"),
     limit_cases=Ref("conformance.casegen.qmar:limit_cases"),
     chain=Ref("conformance.sim.chain:v3_chain"), faults=Ref("conformance.sim.qmar_faults:faults"),

@@ -9,7 +9,8 @@ Layouts (conformance/backends/aclnn/libs.py says which the backend loads, with t
 Every name is a symlink to one libfake_cann.so that exports every function, so the backend finds everything
 exactly as it would in a CANN install. A registered operator whose entry points fake_cann.c does not write by hand
 gets them generated from its record's ABI (`registered_operators_source`). `omit` builds the object without the
-named functions (each renamed away with -D<name>=fake_cann_omitted_<name>), for the tests of a missing symbol. <home>/version.cfg holds the version.
+named functions (each renamed away with -D<name>=fake_cann_omitted_<name>), for the tests of a missing symbol.
+<home>/version.cfg holds the version.
 `read_log(path)` parses the JSON-lines call log the library writes to $FAKE_CANN_LOG.
 """
 

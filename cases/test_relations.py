@@ -27,7 +27,7 @@ V3_IDS = ["v3-tiny-fp16_i64-x1_3d-x2nd-bias-deq1n-nox3-fp-fp16-w2", "v3-tiny-bf1
 def _of_records(relation: str) -> list[str]:
     """The case ids of the operators whose record lists `relation` and names its own relation cases."""
     return [f"{op.short}-{i}" for op in operators.all_operators() if relation in op.relations
-            for i in op.relation_cases]
+            for i in op.small_cases]
 
 
 def _catalogued(ids):

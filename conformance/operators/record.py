@@ -79,9 +79,10 @@ class Operator:
     twin: str | None = None  # the declared twin: the inplace variant of an out-of-place operator, and back
     writes_inplace: bool = False  # the twin that writes its summed output into an input buffer
     relations: frozenset[str] = frozenset()  # metamorphic relations that apply (conformance.relations)
-    # the small valid cases (ids after the prefix) those relations run on in cases/test_relations.py (the older
-    # operators' ids are listed there)
-    relation_cases: tuple[str, ...] = ()
+    # small valid cases (ids after the prefix) the per-operator tests run on: its relations (cases/test_relations.py)
+    # and the aclnn marshalling against the fake CANN (tests/test_aclnn_marshalling.py); the older operators' are
+    # listed in those files
+    small_cases: tuple[str, ...] = ()
     # the golden selection beyond the smoke profile's computing cases: the world-size-8 cases whose id, after the
     # prefix, starts with one of these (odd shapes, one per layout family)
     golden_wide: tuple[str, ...] = ()

@@ -33,7 +33,7 @@ QMAR = Operator(
               ("aclnn", Ref("conformance.backends.bindings.aclnn_v3:CHAIN"))),
     relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "history_independence", "row_prefix",
                          "chain_matches"}),
-    relation_cases=("tiny-fp16_i64-x1_3d-x2nd-bias-deq1n-x3-fp16-w2", "tiny-bf16-x1_2d-x2nd-bias-deq1n-x3-bf16-w2"),
+    small_cases=("tiny-fp16_i64-x1_3d-x2nd-bias-deq1n-x3-fp16-w2", "tiny-bf16-x1_2d-x2nd-bias-deq1n-x3-bf16-w2"),
     constraints=Ref("conformance.spec.qmar:CONSTRAINTS"), ambiguities=Ref("conformance.spec.qmar:AMBIGUITIES"),
     deviations=Ref("conformance.spec.qmar_deviations:DEVIATIONS"),
     cases=Ref("conformance.casegen.qmar:all_cases"), fuzz=Ref("conformance.fuzz.qmar:valid"),

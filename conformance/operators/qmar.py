@@ -3,9 +3,9 @@
 Contract: aclnnQuantMatmulAllReduce.md in mirror-cann/ops-transformer@c29bc10 (conformance/spec/qmar.py quotes
 it). The quantised all-reduce torch_npu's npu_mm_all_reduce_base reaches with int8 inputs, no pertoken scale and
 no comm scales (bindings/torch_npu_qmar.py cites the dispatch). It is V3 without pertokenScale and without the
-low-bit communication, so the arithmetic, reference, bound, checker, benchmark chain and the torch-cpu and aclnn
-bindings are V3's modules, which read the arguments by name and ask the record for the output's name; what is
-this operator's own is listed in `modules`.
+low-bit communication, so the arithmetic, reference, bound, checker and benchmark chain are V3's modules (its
+torch-cpu and aclnn bindings re-export V3's), which read the arguments by name and ask the record for the
+output's name; what is this operator's own is listed in `modules`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ QMAR = Operator(
     modules=("conformance/operators/qmar.py", "conformance/spec/qmar.py", "conformance/spec/qmar_deviations.py",
              "conformance/casegen/qmar.py", "conformance/validate/qmar.py", "conformance/sim/qmar_numerics.py",
              "conformance/sim/qmar_faults.py", "conformance/sim/cann/qmar_host.py", "conformance/fuzz/qmar.py",
-             "conformance/backends/bindings/torch_npu_qmar.py"),
-    bindings=(("torch-cpu", Ref("conformance.backends.bindings.torch_cpu_v3:run")),
+             "conformance/backends/bindings/torch_npu_qmar.py", "conformance/backends/bindings/torch_cpu_qmar.py",
+             "conformance/backends/bindings/aclnn_qmar.py"),
+    bindings=(("torch-cpu", Ref("conformance.backends.bindings.torch_cpu_qmar:run")),
               ("torch-npu", Ref("conformance.backends.bindings.torch_npu_qmar:BINDING")),
-              ("aclnn", Ref("conformance.backends.bindings.aclnn_v3:CHAIN"))),
+              ("aclnn", Ref("conformance.backends.bindings.aclnn_qmar:CHAIN"))),
     relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "history_independence", "row_prefix",
                          "chain_matches"}),
     small_cases=("tiny-fp16_i64-x1_3d-x2nd-bias-deq1n-x3-fp16-w2", "tiny-bf16-x1_2d-x2nd-bias-deq1n-x3-bf16-w2"),

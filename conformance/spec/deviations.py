@@ -207,7 +207,19 @@ DEVIATIONS += (
         ("v3-V3-LAYOUT-001-*",), revisions=_CONTIGUITY, reading="reject"),
 )
 
+
+
+def _of_records() -> tuple[Deviation, ...]:
+    """The deviations registered operators keep in their own modules (their record's `deviations`)."""
+    from .. import operators
+    refs = dict.fromkeys(op.deviations.path for op in operators.all_operators() if op.deviations is not None)
+    return tuple(d for path in refs for d in operators.Ref(path).load())
+
+
+DEVIATIONS += _of_records()
 BY_ID = {d.id: d for d in DEVIATIONS}
+if len(BY_ID) != len(DEVIATIONS):
+    raise RuntimeError("two deviation records share an id")
 
 
 def _glob(pattern: str) -> re.Pattern:

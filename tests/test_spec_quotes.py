@@ -3,16 +3,27 @@
 An original may join excerpts from different places of the document with " … " (the spec modules' ELIDED);
 each excerpt must appear in the document. Where no sentence of the document states a record, its original is
 empty and its notes begin with "paraphrase only:", saying what the record is implied by.
+
+The document is the operator's copy in shared/docs, or, for a spec module that names `QUOTED_FROM` (repository,
+revision, path: a contract quoted from the vendor's repository), that file read from its bare mirror under
+MC2_VENDOR_MIRRORS (default /work/.mirror, `<owner>+<name>/repo`); the test skips with one line where it is absent.
 """
 
+import importlib
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from conformance import operators
 from conformance.spec import marn, v3
 from helpers import shared_doc
 
-MODULES = (marn, v3)
+# every registered operator's spec module (its record's constraints), once
+MODULES = tuple(dict.fromkeys(importlib.import_module(op.constraints.path.partition(":")[0])
+                              for op in operators.all_operators() if op.constraints is not None))
 RECORDS = [(mod, c) for mod in MODULES for c in mod.CONSTRAINTS]
 
 
@@ -20,8 +31,19 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def mirrored_doc(repo: str, revision: str, path: str) -> str:
+    """`path` at `revision` of `repo` from its bare mirror; the calling test skips (one line) where it is absent."""
+    git_dir = Path(os.environ.get("MC2_VENDOR_MIRRORS", "/work/.mirror")) / repo.replace("/", "+") / "repo"
+    shown = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{revision}:{path}"], capture_output=True,
+                           text=True) if git_dir.is_dir() else None
+    if shown is None or shown.returncode:
+        pytest.skip(f"needs {repo}@{revision[:7]} {path} (a bare mirror at {git_dir}); not found")
+    return shown.stdout
+
+
 def _document(mod) -> str:
-    return _norm(shared_doc(mod.DOC))
+    quoted_from = getattr(mod, "QUOTED_FROM", None)
+    return _norm(mirrored_doc(*quoted_from) if quoted_from else shared_doc(mod.DOC))
 
 
 @pytest.mark.parametrize("mod,c", RECORDS, ids=[c.id for _, c in RECORDS])

@@ -6,6 +6,7 @@ one line in `REGISTERED` below. Nothing outside an operator's own modules compar
 
 from __future__ import annotations
 
+from .mar import MAR
 from .marn import INPLACE, MARN
 from .record import Abi, Operator, Ref
 from .v3 import V3
@@ -14,6 +15,7 @@ REGISTERED: tuple[Operator, ...] = (
     MARN,
     INPLACE,
     V3,
+    MAR,
 )
 
 __all__ = ["Abi", "Operator", "Ref", "UnknownOperator", "REGISTERED", "all_operators", "get", "names", "twin_of"]

@@ -9,6 +9,7 @@ representable and the output is known bit for bit; bound cases validate INT32_MA
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from .. import dtypes, operators
 from ..spec.mar import OP
@@ -88,6 +89,20 @@ def exact_cases() -> list[Case]:
     return cases
 
 
+def probe_cases() -> list[Case]:
+    """Long-k accumulation probe: same-sign inputs over k = 4096 make every partial sum grow, so accumulating in
+    fp16/bf16 errs by hundreds of roundings of the running sum, far past the bound of fp32 accumulation."""
+    cases = []
+    long_k = Shape("long_k", 1, 8, 4096, 64, "")
+    for dtype, ws in itertools.product(DTYPES, (1, 8)):
+        t = base_tensors(dtype, long_k)
+        t["x1"] = replace(t["x1"], values="pos_unit")
+        t["x2"] = replace(t["x2"], values="pos_rhs")
+        cases.append(_case("long_k_same_sign-k4096", dtype, ws, t, base_attrs(k=long_k.k), kind="valid",
+                           profile="signoff", covers=_numeric_covers(x2_transposed=False, with_bias=True)))
+    return cases
+
+
 def _mutations(dt: str):
     """(name, constraint id, mutate(tensors, attrs)) on a `dt` base case: one violation each."""
     T = TINY
@@ -164,7 +179,7 @@ def bound_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return valid_cases() + exact_cases() + invalid_cases() + bound_cases()
+    return valid_cases() + exact_cases() + probe_cases() + invalid_cases() + bound_cases()
 
 
 # ---- for the fuzzer and the limits command ---------------------------------------------------------------------

@@ -78,7 +78,7 @@ _BY_ID = {r.id: r for r in RULES}
 
 def _fail(n: int, message: str) -> HostVerdict:
     r = _BY_ID[f"CANN-MAR-H{n:02d}"]
-    return HostVerdict(status=r.status, phase=r.phase, rule=r.id, message=f"{r.id}: {message}")
+    return HostVerdict(status=r.status, phase=r.phase, rule=r.id, message=f"{r.id}: {message}", launched=False)
 
 
 def _low32(value: int) -> int:

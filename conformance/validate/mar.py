@@ -26,6 +26,8 @@ def _rules(op: str, t: dict, attrs: dict, world_size: int, hooks: Hooks):
     """Yield (constraint id, status, message or None) lazily; each rule only looks at present tensors."""
     for name in ("x1", "x2", "output"):
         yield "MAR-NULL-001", CATALOGUE, (f"{name} is null" if t.get(name) is None else None)
+    if any(t.get(name) is None for name in ("x1", "x2", "output")):
+        return  # an unchecked null (a fault) goes on to the kernel, which fails on it
     if hooks.at(MAR_NULL_BIAS_REJECTED, False, bias=t.get("bias")):
         yield "MAR-NULL-002", CATALOGUE, "bias is null"
     present = {k: t[k] for k in TENSORS if t.get(k) is not None}

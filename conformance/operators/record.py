@@ -86,6 +86,9 @@ class Operator:
     # --- pointers to the operator's own code -------------------------------------------------------------------
     constraints: Ref | None = None  # tuple[Constraint, ...] (spec); shared by a twin: None on the twin
     ambiguities: Ref | None = None  # tuple[Ambiguity, ...]
+    # tuple[spec.deviations.Deviation, ...]: where the published source contradicts its document (the operators
+    # written before this field keep theirs in spec/deviations.py's own table)
+    deviations: Ref | None = None
     cases: Ref | None = None  # () -> list[Case]: its case families (a twin's come with its base's: None)
     fuzz: Ref | None = None  # () -> hypothesis strategy of valid cases (a twin's: None, drawn with its base)
     mutation_base: Ref | None = None  # (op, dtype) -> the valid case an invalid one was mutated from (fuzzing)

@@ -207,6 +207,15 @@ DEVIATIONS += (
         ("v3-V3-LAYOUT-001-*",), revisions=_CONTIGUITY, reading="reject"),
 )
 
+
+
+def _from_records() -> tuple[Deviation, ...]:
+    """The deviations the registered operators' records point to (`deviations`), in registry order."""
+    from .. import operators
+    return tuple(d for op in operators.all_operators() if op.deviations is not None for d in op.deviations.load())
+
+
+DEVIATIONS += _from_records()
 BY_ID = {d.id: d for d in DEVIATIONS}
 
 

@@ -25,7 +25,8 @@ MAR = Operator(
     # no step of this operator has a legal alternative but the all-reduce's accumulation (MAR-AMB-003): its option
     path_option="allreduce_accumulation",
     path_own_branches=("MAR-",),  # the shared tiling's sides are reached by the family's cases (sim/cann/mar_paths.py)
-    modules=("conformance/operators/mar.py", "conformance/spec/mar.py", "conformance/casegen/mar.py",
+    modules=("conformance/operators/mar.py", "conformance/spec/mar.py", "conformance/spec/mar_deviations.py",
+             "conformance/casegen/mar.py",
              "conformance/validate/mar.py", "conformance/sim/mar_numerics.py", "conformance/sim/mar_faults.py",
              "conformance/sim/mar_chain.py", "conformance/sim/cann/mar_host.py", "conformance/sim/cann/mar_paths.py",
              "conformance/reference/mar.py", "conformance/tolerance/mar_bounds.py",
@@ -37,6 +38,7 @@ MAR = Operator(
     relations=frozenset({"cross_rank_identity", "determinism", "rank_permutation", "history_independence", "row_prefix",
                          "chain_matches"}),
     constraints=Ref("conformance.spec.mar:CONSTRAINTS"), ambiguities=Ref("conformance.spec.mar:AMBIGUITIES"),
+    deviations=Ref("conformance.spec.mar_deviations:DEVIATIONS"),
     cases=Ref("conformance.casegen.mar:all_cases"), fuzz=Ref("conformance.fuzz.mar:valid"),
     validate=Ref("conformance.validate.mar:validate"),
     numerics=Ref("conformance.sim.mar_numerics:run"),

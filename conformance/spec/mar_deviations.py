@@ -13,7 +13,7 @@ _UTIL = "mc2/matmul_all_reduce/op_host/op_api/matmul_all_reduce_util.cpp"
 DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(
         "DEV-MAR-001", (OP,), ("MAR-BOUND-001", "MAR-BOUND-002", "MAR-BOUND-003", "MAR-BOUND-004"),
-        "b*s、m、k、n的值均不得超过2147483647(INT32_MAX)。 … x1、x2、bias或output的shape不符合约束要求。",
+        "b*s、m、k、n的值均不得超过2147483647(INT32_MAX)。\nx1、x2、bias或output的shape不符合约束要求。",
         f"{DOC} / 约束说明 (line 249) and 返回值 (line 202)",
         f"{_OT} {_UTIL}:146-185 (the op_api's shape check has no bound); {_OT} {_T910}:141-151 (tiling)",
         "m (or b*s), k or n above INT32_MAX passes the op_api's checks and is rejected by tiling inside "

@@ -48,7 +48,9 @@ def _case(name, dtype, world_size, tensors, attrs, *, rejects=False, covers, kin
 
 
 def _numeric_covers(*, x2_transposed: bool, with_bias: bool) -> list[str]:
-    covers = ["MAR-NUM-001", "MAR-NUM-002"]
+    # MAR-SHAPE-005 too: a valid case passes the output shape the rule demands, so a rule that demands another
+    # (fault mar-output-n-from-k) rejects it
+    covers = ["MAR-NUM-001", "MAR-NUM-002", "MAR-SHAPE-005"]
     if x2_transposed:
         covers.append("MAR-LAYOUT-002")
     if not with_bias:

@@ -6,6 +6,7 @@ one line in `REGISTERED` below. Nothing outside an operator's own modules compar
 
 from __future__ import annotations
 
+from .mar import MAR
 from .marn import INPLACE, MARN
 from .qmar import QMAR
 from .record import Abi, Operator, Ref
@@ -16,6 +17,7 @@ REGISTERED: tuple[Operator, ...] = (
     INPLACE,
     V3,
     QMAR,
+    MAR,
 )
 
 __all__ = ["Abi", "Operator", "Ref", "UnknownOperator", "REGISTERED", "all_operators", "get", "names", "twin_of"]

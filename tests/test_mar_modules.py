@@ -22,7 +22,7 @@ from conformance.sim.mar_numerics import run as sim_run
 from conformance.spec import mar as spec
 from conformance.tolerance import mar_bounds
 from conformance.tolerance.mar_check import check
-from test_spec_quotes import mirrored_doc
+from helpers import vendor_doc
 
 OP = spec.OP
 D = TensorArg.descriptor
@@ -40,7 +40,7 @@ def test_every_quoted_excerpt_names_its_line_and_every_line_has_a_frozen_sha():
 
 
 def test_each_quoted_line_is_as_frozen_at_the_cited_revision():
-    lines = mirrored_doc(*spec.SOURCE).splitlines()
+    lines = vendor_doc(*spec.SOURCE).splitlines()
     for excerpt, line in spec.QUOTES.items():
         text = lines[line - 1].strip()
         assert excerpt in text, f"line {line}: {excerpt!r} not in {text!r}"

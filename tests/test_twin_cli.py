@@ -414,3 +414,24 @@ def test_doctor_twin_names_a_library_removed_from_the_install_tree(tmp_path, mon
     (line,) = [ln for ln in out.splitlines() if ln.startswith("FAIL  twin")]
     assert str(removed) in line and "rewrote 1" in line, out
     assert removed.is_file()  # prepare() put it back: the later checks ran on a whole tree
+
+
+def test_doctor_tiny_case_never_materialises_a_large_case(monkeypatch):
+    """doctor --twin --backend torch-npu hung at world size 2: without MindSpeed no MARN case is runnable, and
+    tiny_case materialised every candidate, up to billions of elements, to ask the backend about each."""
+    from conformance.casegen import inputs
+    asked = []
+    real = inputs.materialise
+
+    def materialise(case, seed):
+        asked.append(case.cost)
+        assert case.cost <= doctor.TINY_CASE_MAX_COST, f"{case.id}: {case.cost} elements materialised"
+        return real(case, seed)
+
+    class RunsNothing:
+        def unsupported_reason(self, inv):
+            return "this backend runs nothing"
+
+    monkeypatch.setattr(inputs, "materialise", materialise)
+    case, why = doctor.tiny_case("MatmulAllReduceAddRmsNorm", 2, RunsNothing())
+    assert case is None and why == "this backend runs nothing" and asked

@@ -86,4 +86,13 @@ DEVIATIONS = (
         "A transposed or strided x1 is made contiguous by the runtime and the call succeeds with the documented "
         "result. A deviation of the literal reading only (--unsupported-inputs reject).",
         ("qmar-QMAR-LAYOUT-001-*",), revisions=_CONTIGUITY, reading="reject"),
+    Deviation(
+        "DEV-QMAR-008", _OPS, ("QMAR-FORMAT-003",),
+        _NZ,
+        f"{DOC} / 约束说明 (x2)",
+        "hicann/opbase@aa3cd74 src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:19-20, :284-306 (NCL, "
+        "NCHW, ... are stored as ND before the kernel lookup; as DEV-V3-010)",
+        "An x2 tagged with an ND-like base format (NCHW, NCL, ...) is looked up as ND and accepted; the document "
+        "lists ND and FRACTAL_NZ only.",
+        ("qmar-QMAR-FORMAT-003-x2_nchw-*",)),
 )

@@ -48,6 +48,11 @@ from .casegen.model import PROFILES
 
 OK, PROBLEM, SKIPPED = "ok", "problem", "skipped"
 COMMUNICATOR_WORLD_SIZES = (1, 2)
+# The largest case (elements over all ranks, Case.cost) doctor's tiny-case check considers. Each candidate is
+# materialised to ask the backend whether it can run it; where it can run none (torch-npu without MindSpeed: no
+# MARN at all), the catalogue's world-size-2 cases reach billions of elements, minutes and many GB each, which
+# looked like a hang. The suite's tiny cases are a few thousand elements; this leaves ample room.
+TINY_CASE_MAX_COST = 1 << 22
 SUITE_WORLD_SIZES = (1, 2, 4, 8)
 DRIVER_VERSION_FILE = Path("/usr/local/Ascend/driver/version.info")
 BACKENDS = ("aclnn", "torch-npu")
@@ -79,6 +84,7 @@ class Node:
     communicators: dict[int, bool] = field(default_factory=dict)
     cases: dict[tuple[str, int], bool] = field(default_factory=dict)
     twin: object = None  # the CANN twin (conformance.twin.Twin) the checks run on, or None: this node's CANN
+    found_missing: tuple = ()  # what the same twin's tree lacked before prepare() rewrote it (twin.locate)
 
 
 def twin_env(backend_name: str, twin, base: dict | None = None) -> dict:
@@ -99,6 +105,13 @@ def check_twin(node: Node) -> Check:
     facts = twin.describe()
     where = f"{twin.home} (revision {twin.revision})"
     missing = list(twin.missing())
+    repaired = [m for m in node.found_missing if m not in missing]
+    if repaired:  # prepare() has rewritten them since: the cache is being damaged by something else
+        return Check("twin", PROBLEM, f"the CANN twin at {where} was not whole: {'; '.join(repaired + missing)} "
+                                      f"(doctor's prepare rewrote {len(repaired)} of them)",
+                     tuple(repaired + missing),
+                     fix=f"find what deletes files under {twin.home} (the twin's cache); delete {twin.home.parent} "
+                         f"and run `mc2-conformance doctor --twin` again to rebuild it")
     if missing:
         return Check("twin", PROBLEM, f"the CANN twin at {where} is not whole: {'; '.join(missing)}", tuple(missing),
                      fix=f"rebuild the twin: delete {twin.home.parent} and run `mc2-conformance doctor --twin` "
@@ -338,13 +351,16 @@ def check_communicator(node: Node, world_size: int) -> Check:
 
 def tiny_case(op: str, world_size: int, backend) -> tuple[object | None, str]:
     """(the smallest valid case of `op` at `world_size` the backend can run, "") or (None, why not): valid,
-    executed (not shape-only), not a rejection, in the smallest profile that has one, fewest elements first."""
+    executed (not shape-only), not a rejection, at most TINY_CASE_MAX_COST elements, in the smallest profile that
+    has one, fewest elements first."""
     from .casegen.inputs import materialise
     candidates = [c for c in casegen.catalogue()
                   if c.op == op and c.world_size == world_size and c.kind == "valid" and not c.shape_only
-                  and not c.rejects and c.origin == "catalogue" and not _has_empty_tensor(c)]
+                  and not c.rejects and c.origin == "catalogue" and not _has_empty_tensor(c)
+                  and c.cost <= TINY_CASE_MAX_COST]
     candidates.sort(key=lambda c: (PROFILES.index(c.profile), c.cost, c.id))
-    reason = f"the catalogue has no valid case of {op} at world size {world_size}"
+    reason = (f"the catalogue has no valid case of {op} at world size {world_size} of at most "
+              f"{TINY_CASE_MAX_COST} elements")
     for case in candidates:
         reason = backend.unsupported_reason(materialise(case, 0))
         if not reason:
@@ -425,13 +441,15 @@ def default_backend(deadline_s: float = 120.0, twin=None) -> Callable[[str], obj
 
 def run_checks(backend_name: str, devices: list[int] | None = None, *, make_backend: Callable | None = None,
                pick=None, env: dict | None = None, driver_file: Path = DRIVER_VERSION_FILE,
-               on_check: Callable[[Check], None] = lambda c: None, twin=None) -> list[Check]:
+               on_check: Callable[[Check], None] = lambda c: None, twin=None, found_missing=()) -> list[Check]:
     """Every check in order (`on_check` sees each as it is done); stops after `cann` when there is no CANN, and
     after `libraries` / `symbols` / `devices` when later checks have nothing to run on. `pick` chooses each
     operator's case (default `tiny_case`). `twin`: check the CANN twin (conformance.twin.Twin) and run every
-    check on it (its environment added to `env`). Closes the backend it made."""
+    check on it (its environment added to `env`); `found_missing`: what its tree lacked before prepare()
+    (twin.locate), so that a piece prepare() had to rewrite is named. Closes the backend it made."""
     base = dict(os.environ if env is None else env)
-    node = Node(backend_name, devices, twin_env(backend_name, twin, base) if twin is not None else base, twin=twin)
+    node = Node(backend_name, devices, twin_env(backend_name, twin, base) if twin is not None else base, twin=twin,
+                found_missing=tuple(found_missing))
     make_backend = make_backend or default_backend(twin=twin)
     checks: list[Check] = []
 

@@ -380,3 +380,58 @@ def test_doctor_twin_names_a_library_gone_from_the_twins_build(tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mc2-conformance doctor: error: --twin: the CANN twin is not "
                                                "available") and "libhccl.so" in err[0], err
+
+
+def test_doctor_twin_names_a_library_removed_from_the_install_tree(tmp_path, monkeypatch, capsys):
+    """The real twin, built privately (MC2_TWIN_CACHE): twin.locate() sees the tree as it is, writing nothing, so
+    `doctor --twin` names a library removed from the install tree although its prepare() puts the library back;
+    prepare() rewrites only what differs (other ranks may be reading the tree while an xdist worker prepares)."""
+    from conformance import twin
+    if not hasattr(twin, "locate"):
+        pytest.skip("conformance.twin has no locate() (the twin is not in this tree)")
+    monkeypatch.setenv("MC2_TWIN_CACHE", str(tmp_path / "cache"))
+    assert twin.locate() is None  # never built: nothing located, nothing written
+    assert not (tmp_path / "cache").exists()
+    try:
+        t = twin.prepare()
+    except twin.TwinError as exc:
+        pytest.skip(f"the CANN twin cannot be built here: {exc}")
+    found = twin.locate()
+    assert found.home == t.home and found.libraries == t.libraries and found.env == t.env and found.missing() == []
+    files = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in t.home.rglob("*") if p.is_file()}
+    assert twin.prepare().home == t.home
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in files} == files  # nothing rewritten
+    removed = t.home / "lib64" / "libhccl.so"
+    removed.unlink()
+    assert any("libhccl.so" in m for m in twin.locate().missing()) and not removed.exists()
+    monkeypatch.setattr(doctor, "COMMUNICATOR_WORLD_SIZES", ())  # the tree is the point: no rank groups
+    for var in ("ASCEND_HOME_PATH", libs.LIB_DIR_ENV, "MC2_BACKEND"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["doctor", "--backend", "aclnn", "--twin"]) == 1
+    out = capsys.readouterr().out
+    fixes = out.split("what to fix:")[1]
+    assert fixes.lstrip().startswith("twin: ") and str(t.home) in fixes, out
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("FAIL  twin")]
+    assert str(removed) in line and "rewrote 1" in line, out
+    assert removed.is_file()  # prepare() put it back: the later checks ran on a whole tree
+
+
+def test_doctor_tiny_case_never_materialises_a_large_case(monkeypatch):
+    """doctor --twin --backend torch-npu hung at world size 2: without MindSpeed no MARN case is runnable, and
+    tiny_case materialised every candidate, up to billions of elements, to ask the backend about each."""
+    from conformance.casegen import inputs
+    asked = []
+    real = inputs.materialise
+
+    def materialise(case, seed):
+        asked.append(case.cost)
+        assert case.cost <= doctor.TINY_CASE_MAX_COST, f"{case.id}: {case.cost} elements materialised"
+        return real(case, seed)
+
+    class RunsNothing:
+        def unsupported_reason(self, inv):
+            return "this backend runs nothing"
+
+    monkeypatch.setattr(inputs, "materialise", materialise)
+    case, why = doctor.tiny_case("MatmulAllReduceAddRmsNorm", 2, RunsNothing())
+    assert case is None and why == "this backend runs nothing" and asked

@@ -639,3 +639,25 @@ def test_the_c_wrappers_record_the_chain_prototypes_parameters():
         assert recorded == names, fn
         checked += 1
     assert checked >= 4
+
+
+def test_trans_matmul_weight_tiles_the_stored_matrix_of_a_transposed_view():
+    """x2 with transposeX2 as the aclnn backend converts it: a (k, n) view with strides (1, k) over the stored
+    (n, k) matrix, in a buffer of aclnnCalculateMatmulWeightSizeV2((n, k)) elements. The NZ tiling is of the
+    stored matrix, the storage dims the catalogue's NZ x2 carries (program._is_standard_nz), whether or not the
+    C side re-described the tensor before the launch."""
+    rng = np.random.default_rng(12)
+    k, n = 40, 61
+    stored = rng.integers(-128, 128, (n, k), dtype=np.int8)
+    storage_shape = quant.nz_storage_shape(n, k)
+    assert storage_shape != quant.nz_storage_shape(k, n)  # else the test could not tell the two apart
+    buf = np.zeros(int(np.prod(storage_shape)), np.int8)
+    buf[:stored.size] = stored.reshape(-1)
+    plain = DeviceTensor("int8", (k, n), (1, k), 0, "ND", (n, k), buf.copy())
+    assert chain_ops.converted_weight(plain) == ("FRACTAL_NZ", storage_shape)
+    described = DeviceTensor("int8", (k, n), (1, k), 0, "FRACTAL_NZ", storage_shape, buf.copy())
+    for t in (plain, described):
+        assert call("aclnnTransMatmulWeight", mmWeightRef=t) == Answer()
+        assert np.array_equal(t.storage.reshape(storage_shape), quant.nd_to_nz(stored))
+    arg = twin.tensor_arg(described, with_data=True)  # what the V3 operator is handed: the catalogue's NZ x2
+    assert np.array_equal(quant.nz_to_nd(np.asarray(arg.data), n, k), stored)

@@ -26,7 +26,10 @@ def cmd_doctor(a) -> int:
         except LeaseError as exc:
             raise CliError(f"--devices: {exc}") from None
     from .. import backend_setup
-    twin = backend_setup.prepare_twin(context_of(a))  # --twin: built if needed; one line (exit 2) if it cannot be
+    context = context_of(a)
+    found = _twin_as_found(context)  # before prepare_twin rewrites whatever the tree lacks
+    found_missing = tuple(found.missing()) if found is not None else ()
+    twin = backend_setup.prepare_twin(context)  # --twin: built if needed; one line (exit 2) if it cannot be
     env = doctor.twin_env(a.backend, twin) if twin is not None else None
     first = doctor.check_cann(doctor.Node(a.backend, **({"env": env} if env else {})))
     if not first.ok:  # a node without CANN: one line
@@ -40,7 +43,8 @@ def cmd_doctor(a) -> int:
             print("\n".join(render_check(check, verbose=a.verbose)), flush=True)
 
     checks = doctor.run_checks(a.backend, devices, make_backend=doctor.default_backend(a.rank_deadline, twin),
-                               on_check=show, twin=twin)
+                               on_check=show, twin=twin,
+                               found_missing=found_missing if found is not None and found.home == twin.home else ())
     problems = [c for c in checks if c.status == doctor.PROBLEM]
     if problems:
         print(f"\n{len(problems)} problem{'s' if len(problems) > 1 else ''}, what to fix:")
@@ -49,6 +53,18 @@ def cmd_doctor(a) -> int:
         return 1
     print(f"\nall good{on}")
     return 0
+
+
+def _twin_as_found(context):
+    """The --twin install tree as it is before prepare() (conformance.twin.locate), None without --twin, when never
+    built, or when it cannot be located (prepare_twin then says why in one line)."""
+    if not context.twin:
+        return None
+    from .. import twin
+    try:
+        return twin.locate(revision=context.twin_revision)
+    except (twin.TwinError, OSError):
+        return None
 
 
 def register(sub) -> None:

@@ -63,11 +63,10 @@ def default_cache_dir() -> Path:
     return base / "mc2-conformance" / "twin"
 
 
-def prepare(*, revision: str | None = None, cache_dir: Path | None = None) -> Twin:
-    """Build (or reuse) the twin and lay out its install tree; TwinError (one line) when it cannot."""
-    import time
-
-    from . import build, install_tree
+def _where(revision: str | None, cache_dir: Path | None):
+    """(revision name, build dir, home, torch_npu's include dir, compiler) of a revision's twin in a cache;
+    nothing is written."""
+    from . import build
     from ..sim.cann import revisions
 
     try:
@@ -80,22 +79,47 @@ def prepare(*, revision: str | None = None, cache_dir: Path | None = None) -> Tw
     except build.BuildError as exc:
         raise TwinError(str(exc)) from None
     root = Path(cache_dir) if cache_dir else default_cache_dir()
-    build_dir = root / key / "build"
+    return rev, root / key / "build", root / key / f"home-{rev}", include, cc
+
+
+def _twin(home: Path, rev: str, libraries: dict[str, Path], built: float = 0.0) -> Twin:
+    from . import install_tree
+    env = install_tree.environment(home, version=install_tree.cann_version_of(rev), revision=rev)
+    return Twin(home=home, lib_dir=home / "lib64", libraries=libraries, env=env, revision=rev, build_seconds=built)
+
+
+def locate(*, revision: str | None = None, cache_dir: Path | None = None) -> Twin | None:
+    """The twin prepare() laid out for this revision and cache, as it is now (doctor sees a damaged tree before
+    prepare() repairs it); None when it was never built. Writes nothing; TwinError (one line) as prepare()."""
+    from . import build, install_tree
+    rev, build_dir, home, _, _ = _where(revision, cache_dir)
+    if not (build_dir / ".complete").is_file() or not home.is_dir():
+        return None
+    names = install_tree.library_names(build.LIBRARY)
+    return _twin(home, rev, {name: home / "lib64" / name for name in names})
+
+
+def prepare(*, revision: str | None = None, cache_dir: Path | None = None) -> Twin:
+    """Build (or reuse) the twin and lay out its install tree (a file is rewritten only where it differs);
+    TwinError (one line) when it cannot."""
+    import time
+
+    from . import build, install_tree
+
+    rev, build_dir, home, include, cc = _where(revision, cache_dir)
     started, built = time.perf_counter(), 0.0
     twin_lib = build_dir / build.LIBRARY
-    ready = build_dir / ".complete"
-    if not ready.is_file():
+    if not (build_dir / ".complete").is_file():
         try:
             _build_locked(build, install_tree, build_dir, include=include, cc=cc)
         except build.BuildError as exc:
             raise TwinError(str(exc)) from None
         built = time.perf_counter() - started
     version = install_tree.cann_version_of(rev)
-    home = root / key / f"home-{rev}"
     libraries = install_tree.write(home, build_dir=build_dir, twin_library=twin_lib, version=version)
-    env = install_tree.environment(home, version=version, revision=rev)
-    install_tree.write_set_env(home, env)
-    return Twin(home=home, lib_dir=home / "lib64", libraries=libraries, env=env, revision=rev, build_seconds=built)
+    twin = _twin(home, rev, libraries, built)
+    install_tree.write_set_env(home, twin.env)
+    return twin
 
 
 def _build_locked(build, install_tree, build_dir: Path, *, include: Path, cc: str) -> None:

@@ -1596,7 +1596,10 @@ TWIN_EXPORT aclnnStatus aclnnCalculateMatmulWeightSizeV2(const aclIntArray *tens
 
 TWIN_EXPORT aclnnStatus aclnnTransMatmulWeightGetWorkspaceSize(aclTensor *mmWeightRef, WORKSPACE_OUT) {
     if (mmWeightRef && mmWeightRef->ndim == 2 && mmWeightRef->format != ACL_FORMAT_FRACTAL_NZ) {
-        int64_t rows = mmWeightRef->view[0], cols = mmWeightRef->view[1], c0 = nz_c0(mmWeightRef->dtype);
+        /* the tiling is of the stored matrix: a transposed view's transpose (chain_ops.stored_dims) */
+        int64_t v0 = mmWeightRef->view[0], v1 = mmWeightRef->view[1], c0 = nz_c0(mmWeightRef->dtype);
+        int transposed = v0 > 1 && v1 > 1 && mmWeightRef->strides[0] == 1 && mmWeightRef->strides[1] == v0;
+        int64_t rows = transposed ? v1 : v0, cols = transposed ? v0 : v1;
         mmWeightRef->format = ACL_FORMAT_FRACTAL_NZ;
         mmWeightRef->storage_ndim = 4;
         mmWeightRef->storage[0] = (cols + c0 - 1) / c0;

@@ -325,19 +325,30 @@ def _trans_quant(fn: str, args: dict) -> dict[str, np.ndarray]:
 
 # --- the NZ weight ------------------------------------------------------------------------------------------
 
+def stored_dims(t: DeviceTensor) -> tuple[int, int]:
+    """The (rows, cols) matrix a 2-D weight's storage holds row-major: the view itself, or for a transposed view
+    (strides (1, rows of the view), as a caller passes x2 with transposeX2) the view's transpose. The weight
+    may be non-contiguous (hicann/ops-math@c4193324 conversion/trans_data/docs/aclnnTransMatmulWeight.md:82);
+    the tiling is of the stored matrix, as the catalogue's NZ x2 and aclnnCalculateMatmulWeightSizeV2 of the
+    stored dims have it. A view with a dimension of 1 lies the same either way: not transposed."""
+    rows, cols = t.shape
+    transposed = rows > 1 and cols > 1 and tuple(t.strides) == (1, rows)
+    return (cols, rows) if transposed else (rows, cols)
+
+
 def converted_weight(t: DeviceTensor) -> tuple[str, tuple[int, ...]]:
     """The format and storage dims aclnnTransMatmulWeight gives its tensor: the weight is refreshed in place
     into the matmul's preferred private format (hicann/ops-math@c4193324
     conversion/trans_data/docs/aclnnTransMatmulWeight.md:78), on Atlas A2 the FRACTAL_NZ tiling of the 2-D
-    (rows, cols) weight. The C side updates the aclTensor's descriptor with these after the launch."""
-    rows, cols = t.shape
+    stored (rows, cols) matrix. The C side updates the aclTensor's descriptor with these (cann_twin.c)."""
+    rows, cols = stored_dims(t)
     return "FRACTAL_NZ", quant.nz_storage_shape(rows, cols, t.storage.dtype.itemsize)
 
 
 def _converted_already(t: DeviceTensor) -> bool:
     """The C side may re-describe the tensor (format NZ, the tiling's storage dims) before the launch runs."""
-    return t.format == "FRACTAL_NZ" and len(t.shape) == 2 and tuple(t.storage_shape) == quant.nz_storage_shape(
-        t.shape[0], t.shape[1], t.storage.dtype.itemsize)
+    return (t.format == "FRACTAL_NZ" and len(t.shape) == 2
+            and tuple(t.storage_shape) == converted_weight(t)[1])
 
 
 def _trans_weight_check(fn: str, args: dict) -> None:
@@ -346,18 +357,21 @@ def _trans_weight_check(fn: str, args: dict) -> None:
     _dtype_in(fn, "mmWeightRef", t, ("float16", "bfloat16", "int8"))
     if len(t.shape) != 2 or (t.format != "ND" and not _converted_already(t)):
         raise _invalid(fn, f"mmWeightRef is {len(t.shape)}-D {t.format}: the twin converts a 2-D ND weight only")
-    need = int(np.prod(quant.nz_storage_shape(t.shape[0], t.shape[1], t.storage.dtype.itemsize), dtype=np.int64))
+    need = int(np.prod(converted_weight(t)[1], dtype=np.int64))
     if t.storage.size - t.offset < need:
         raise _invalid(fn, f"mmWeightRef's buffer holds {t.storage.size - t.offset} elements, the NZ weight "
                            f"{need} (size it with aclnnCalculateMatmulWeightSizeV2)")
 
 
 def _trans_weight(fn: str, args: dict) -> dict[str, np.ndarray]:
-    """The ND weight's values (its view; once re-described, the row-major matrix at the storage's start) written
-    back over the same storage as their NZ tiling."""
+    """The stored matrix (the view, or a transposed view's transpose; once re-described, the row-major matrix at
+    the storage's start) written back over the same storage as its NZ tiling."""
     t = args["mmWeightRef"]
-    rows, cols = t.shape
-    nd = t.storage[t.offset:t.offset + rows * cols].reshape(rows, cols) if _converted_already(t) else t.view()
+    rows, cols = stored_dims(t)
+    if _converted_already(t):
+        nd = t.storage[t.offset:t.offset + rows * cols].reshape(rows, cols)
+    else:
+        nd = t.view() if (rows, cols) == tuple(t.shape) else t.view().T
     tiles = quant.nd_to_nz(np.array(nd))
     t.storage[t.offset:t.offset + tiles.size] = tiles.reshape(-1)  # the storage itself, not the view
     return {}

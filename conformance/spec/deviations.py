@@ -205,6 +205,17 @@ DEVIATIONS += (
         "promises the rejection, so by default (--unsupported-inputs reject-or-compute) it is a device doing more "
         "than promised and passes.",
         ("v3-V3-LAYOUT-001-*",), revisions=_CONTIGUITY, reading="reject"),
+    Deviation(
+        "DEV-V3-010", _V3_OPS, ("V3-FORMAT-003",),
+        v3._X2_FORMAT,
+        f"{_V3_DOC} / 参数说明 (x2)",
+        "hicann/opbase@aa3cd74 src/nnopbase/individual_op/executor/indv_executor_tensor.cpp:19-20, :284-306 (NCL, "
+        "NCHW, NCDHW, NHWC and DHWCN are stored as ND before the kernel lookup); "
+        f"{_OT} {_V3_API}:149,165-166 (x2's format is read only to detect FRACTAL_NZ)",
+        "An x2 tagged with an ND-like base format (NCHW, NCL, ...) is looked up as ND and accepted; the document "
+        "lists ND and FRACTAL_NZ only. Found when the real torch_npu on the CANN twin tagged a 3-D x1 NCL: the "
+        "model's kernel lookup now treats these formats as the runtime does.",
+        ("v3-V3-FORMAT-003-x2_nchw-*",)),
 )
 
 BY_ID = {d.id: d for d in DEVIATIONS}

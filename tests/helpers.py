@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import socket
 import subprocess
+import sys
+import textwrap
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -169,3 +173,42 @@ def run_aclnn_ranks(inv, devices=None, *, calls: int = 1, mode="fused", warmup=0
     for t in threads:
         t.join(timeout=60)
     return out, channel
+
+
+# --- rank processes on the CANN twin (the real torch_npu) ------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_torch_ranks(twin, script: str, world: int, tmp_path: Path, extra_env: dict | None = None,
+                    timeout: float = 120) -> list[str]:
+    """Run `script` as `world` rank processes on the twin; their stdout (assertion failures show every rank's
+    output tail)."""
+    path = tmp_path / "rank_script.py"
+    path.write_text(textwrap.dedent(script))
+    env = {**os.environ, **twin.env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+           "WORLD_SIZE": str(world), "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
+           **(extra_env or {})}
+    procs = [subprocess.Popen([sys.executable, str(path)], env={**env, "RANK": str(r)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True) for r in range(world)]
+    outputs = []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=timeout)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, 9)
+                p.wait()
+    failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode != 0]
+    assert not failed, "\n".join(f"rank {r} exit {rc}:\n{outputs[r][-3000:]}" for r, rc in failed)
+    return outputs
+
+
+def results_of(output: str) -> dict:
+    """A rank's `RESULT {"name": value}` lines, as one dict."""
+    return {k: v for line in output.splitlines() if line.startswith("RESULT ")
+            for k, v in [json.loads(line[7:])]}

@@ -10,17 +10,15 @@ first of them may compile the op (about 100 s on 2 cores; TORCH_EXTENSIONS_DIR k
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conformance.twin import TwinError, install_tree, prepare
+from helpers import results_of, run_torch_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DOC = 'docs/cann-twin.md, "MindSpeed on the twin: how to build it"'
@@ -75,12 +73,6 @@ def test_every_cann_symbol_torchair_links_is_defined(twin):
     assert sorted(cann_names - set(install_tree.LIBRARY_NAMES)) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 RANK = """
 import json, os, torch, torch_npu
 import torch.distributed as dist
@@ -120,26 +112,10 @@ os._exit(0)  # skip torch's interpreter finalisation (seconds); nothing is left 
 def run_ranks(twin, mindspeed_path: str, tmp_path: Path, world: int, timeout: float = 400) -> list[dict]:
     """Each rank's RESULT lines. ASCEND_LAUNCH_BLOCKING=1: with torch_npu's task queue on, MindSpeed's call (which
     holds the GIL) waits for the queue's thread, which needs the GIL to reach the twin's Python operators."""
-    script = tmp_path / "marn_rank.py"
-    script.write_text(textwrap.dedent(RANK))
-    env = {**os.environ, **twin.env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
-           "WORLD_SIZE": str(world), "ASCEND_LAUNCH_BLOCKING": "1", "TORCH_DEVICE_BACKEND_AUTOLOAD": "0",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), mindspeed_path, *sys.path[1:]])}
-    procs = [subprocess.Popen([sys.executable, str(script)], env={**env, "RANK": str(r)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True) for r in range(world)]
-    outputs = []
-    try:
-        for p in procs:
-            outputs.append(p.communicate(timeout=timeout)[0])
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, 9)
-                p.wait()
-    failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode != 0]
-    assert not failed, "\n".join(f"rank {r} exit {rc}:\n{outputs[r][-3000:]}" for r, rc in failed)
-    return [{k: v for line in out.splitlines() if line.startswith("RESULT ") for k, v in [json.loads(line[7:])]}
-            for out in outputs]
+    outputs = run_torch_ranks(twin, RANK, world, tmp_path, timeout=timeout, extra_env={
+        "ASCEND_LAUNCH_BLOCKING": "1", "TORCH_DEVICE_BACKEND_AUTOLOAD": "0",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), mindspeed_path, *sys.path[1:]])})
+    return [results_of(out) for out in outputs]
 
 
 def test_marn_through_mindspeed_at_world_2(twin, mindspeed_path, tmp_path):

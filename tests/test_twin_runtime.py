@@ -10,11 +10,8 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
-import os
-import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import types
 from ctypes import POINTER, c_char_p, c_int, c_uint32, c_uint64, c_void_p
@@ -25,9 +22,9 @@ import pytest
 
 from conformance import operators
 from conformance.twin import TARGET_TWIN, TwinError, bridge, install_tree, prepare
+from helpers import results_of, run_torch_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 AICORE_EXCEPTION = 507015  # ACL_ERROR_RT_AICORE_EXCEPTION: torch_npu's acl/error_codes/rt_error_codes.h:106
 
 
@@ -327,40 +324,6 @@ def test_aclnn_backend_runs_an_mc2_operator_through_the_twin(twin, fake_operator
 
 # --- the real torch_npu in rank processes -------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_torch_ranks(twin, script: str, world: int, tmp_path: Path, extra_env: dict | None = None,
-                    timeout: float = 120) -> list[str]:
-    """Run `script` as `world` rank processes on the twin; their stdout (assertion failures show every rank's
-    output tail)."""
-    path = tmp_path / "rank_script.py"
-    path.write_text(textwrap.dedent(script))
-    env = {**os.environ, **twin.env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
-           "WORLD_SIZE": str(world), "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
-           **(extra_env or {})}
-    procs = [subprocess.Popen([PYTHON, str(path)], env={**env, "RANK": str(r)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True) for r in range(world)]
-    outputs = []
-    try:
-        for p in procs:
-            outputs.append(p.communicate(timeout=timeout)[0])
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, 9)
-                p.wait()
-    failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode != 0]
-    assert not failed, "\n".join(f"rank {r} exit {rc}:\n{outputs[r][-3000:]}" for r, rc in failed)
-    return outputs
-
-
-def results_of(output: str) -> dict:
-    return {k: v for line in output.splitlines() if line.startswith("RESULT ")
-            for k, v in [json.loads(line[7:])]}
 
 
 SINGLE = """

@@ -105,9 +105,10 @@ def probe_cases() -> list[Case]:
     return cases
 
 
-def _mutations(dt: str):
-    """(name, constraint id, mutate(tensors, attrs)) on a `dt` base case: one violation each."""
+def _mutations(dt: str, x1_3d: bool = True):
+    """(name, constraint id, mutate(tensors, attrs)) on a `dt` base case with a 3-D or 2-D x1: one violation each."""
     T = TINY
+    rows = (T.b, T.s) if x1_3d else (T.m,)  # output's leading dims
     other = "bfloat16" if dt == "float16" else "float16"
     set_t, set_a = set_tensor, set_attr
     m = [
@@ -118,13 +119,13 @@ def _mutations(dt: str):
         ("k_mismatch", "MAR-SHAPE-003", set_t("x2", shape=(T.k + 1, T.n))),
         ("bias_len", "MAR-SHAPE-004", set_t("bias", shape=(T.n + 1,))),
         ("bias_2d", "MAR-SHAPE-004", set_t("bias", shape=(1, T.n))),
-        ("output_n", "MAR-SHAPE-005", set_t("output", shape=(T.b, T.s, T.n + 1))),
-        ("output_rows", "MAR-SHAPE-005", set_t("output", shape=(T.b, T.s + 1, T.n))),
-        ("output_2d", "MAR-SHAPE-005", set_t("output", shape=(T.m, T.n))),
+        ("output_n", "MAR-SHAPE-005", set_t("output", shape=(*rows, T.n + 1))),
+        ("output_rows", "MAR-SHAPE-005", set_t("output", shape=(*rows[:-1], rows[-1] + 1, T.n))),
+        ("output_rank", "MAR-SHAPE-005", set_t("output", shape=(T.m, T.n) if x1_3d else (T.b, T.s, T.n))),
         ("all_fp32", "MAR-DTYPE-001", set_all_dtypes("float32")),
         ("all_int8", "MAR-DTYPE-001", set_all_dtypes("int8")),
         ("x1_strided", "MAR-LAYOUT-001", set_t("x1", layout=STRIDED)),
-        ("x1_transposed", "MAR-LAYOUT-001", set_t("x1", layout=TRANSPOSED, shape=(T.b, T.s, T.k))),
+        ("x1_transposed", "MAR-LAYOUT-001", set_t("x1", layout=TRANSPOSED, shape=(*rows, T.k))),
         ("x2_strided", "MAR-LAYOUT-003", set_t("x2", layout=STRIDED)),
         ("x1_nz", "MAR-FORMAT-001", set_t("x1", format="FRACTAL_NZ")),
         ("x2_nz", "MAR-FORMAT-001", set_t("x2", format="FRACTAL_NZ")),
@@ -145,24 +146,27 @@ SMOKE_INVALID = {"x1_1d", "k_mismatch", "null_x1", "all_fp32", "reduce_max", "ou
 
 
 def invalid_cases() -> list[Case]:
-    """Every rejection at both dtypes (the published binaries are keyed by dtype) and world sizes 1 and 8."""
+    """Every rejection at both dtypes (the published binaries are keyed by dtype) and world sizes 2 and 8: a 3-D x1
+    at the first and a 2-D one at the second, so that each rule is broken alone at both x1 ranks."""
     cases = []
     for dtype in DTYPES:
-        for name, cid, mutate in _mutations(dtype):
-            for ws in (2, 8):
-                t, a = base_tensors(dtype, TINY), base_attrs(k=TINY.k)
+        for ws, x1_3d in ((2, True), (8, False)):
+            suffix = "" if x1_3d else "-x1_2d"
+            for name, cid, mutate in _mutations(dtype, x1_3d):
+                t, a = base_tensors(dtype, TINY, x1_3d=x1_3d), base_attrs(k=TINY.k)
                 mutate(t, a)
                 smoke = name in SMOKE_INVALID and ws == 2 and dtype == "float16"
-                cases.append(_case(f"{cid}-{name}", dtype, ws, t, a, rejects=True, covers=[cid], kind="invalid",
-                                   profile="smoke" if smoke else "signoff"))
-        for ws in (3, 6):
-            cases.append(_case(f"MAR-WORLD-001-world{ws}", dtype, ws, base_tensors(dtype, TINY), base_attrs(k=TINY.k),
-                               rejects=True, covers=["MAR-WORLD-001"], kind="invalid", profile="signoff"))
+                cases.append(_case(f"{cid}-{name}{suffix}", dtype, ws, t, a, rejects=True, covers=[cid],
+                                   kind="invalid", profile="smoke" if smoke else "signoff"))
+        for ws, x1_3d in ((3, True), (6, False)):
+            cases.append(_case(f"MAR-WORLD-001-world{ws}", dtype, ws, base_tensors(dtype, TINY, x1_3d=x1_3d),
+                               base_attrs(k=TINY.k), rejects=True, covers=["MAR-WORLD-001"], kind="invalid",
+                               profile="signoff"))
     return cases
 
 
 _BOUND_ROWS = (("MAR-BOUND-001", "s", True), ("MAR-BOUND-002", "s", False), ("MAR-BOUND-003", "k", True),
-               ("MAR-BOUND-004", "n", True))
+               ("MAR-BOUND-003", "k", False), ("MAR-BOUND-004", "n", True), ("MAR-BOUND-004", "n", False))
 
 
 def _bound_case(cid: str, dim: str, x1_3d: bool, value: int, ws: int, name: str, profile: str) -> Case:
@@ -175,7 +179,8 @@ def _bound_case(cid: str, dim: str, x1_3d: bool, value: int, ws: int, name: str,
 
 def bound_cases() -> list[Case]:
     """INT32_MAX and INT32_MAX + 1 of every bound, validated from descriptors alone (no data is allocated)."""
-    return [_bound_case(cid, dim, x1_3d, value, ws, f"{cid}-{'over' if value > INT32_MAX else 'at'}_max",
+    return [_bound_case(cid, dim, x1_3d, value, ws,
+                        f"{cid}-{'over' if value > INT32_MAX else 'at'}_max{'' if x1_3d else '-x1_2d'}",
                         "smoke" if ws == 1 and cid == "MAR-BOUND-002" else "signoff")
             for cid, dim, x1_3d in _BOUND_ROWS for value in (INT32_MAX, INT32_MAX + 1) for ws in (1, 8)]
 

@@ -121,9 +121,12 @@ def _x3(**changes):
 DESCRIPTORS_ONLY = ("k65536", "n65536_x2N")  # mutations whose cases are shape-only: the over-large dims
 
 
-def _mutations(row: Row):
-    """(name, constraint, mutate) from the base row `row` (tiny, every optional tensor present)."""
+def _mutations(row: Row, x1_3d: bool = True):
+    """(name, constraint, mutate) from the base row `row` (tiny, every optional tensor present) with a 3-D or 2-D x1."""
     T = TINY
+    rows = (T.b, T.s) if x1_3d else (T.m,)  # the leading dims of x1, x3 and output
+    none = (0, T.s) if x1_3d else (0,)  # the same with m = 0
+    lead2 = (1, 2) if x1_3d else (2,)  # two rows: the k = 65536 case stays small
     other_float = "float16" if row.out == "bfloat16" else "bfloat16"
     s = set_tensor
     return [
@@ -143,11 +146,10 @@ def _mutations(row: Row):
         ("k_mismatch", "QMAR-SHAPE-004", s("x2", shape=(T.k + 1, T.n))),
         ("bias_2d", "QMAR-SHAPE-005", s("bias", shape=(1, T.n))),
         ("bias_len", "QMAR-SHAPE-005", s("bias", shape=(T.n + 1,))),
-        ("x3_shape", "QMAR-SHAPE-006", _x3(shape=(T.b, T.s, T.n + 1))),
+        ("x3_shape", "QMAR-SHAPE-006", _x3(shape=(*rows, T.n + 1))),
         ("deq_len", "QMAR-SHAPE-007", s("dequantScale", shape=(T.n + 1,))),
         ("deq_3d", "QMAR-SHAPE-007", s("dequantScale", shape=(1, 1, T.n))),
-        ("output_shape", "QMAR-SHAPE-009", all_of(s("output", shape=(T.b, T.s, T.n + 1)),
-                                                  _x3(shape=(T.b, T.s, T.n + 1)))),
+        ("output_shape", "QMAR-SHAPE-009", all_of(s("output", shape=(*rows, T.n + 1)), _x3(shape=(*rows, T.n + 1)))),
         ("x1_transposed", "QMAR-LAYOUT-001", s("x1", layout=TRANSPOSED)),
         ("x1_strided", "QMAR-LAYOUT-001", s("x1", layout=STRIDED)),
         ("x2_strided", "QMAR-LAYOUT-003", s("x2", layout=STRIDED)),
@@ -157,14 +159,14 @@ def _mutations(row: Row):
         ("x3_nz", "QMAR-FORMAT-004", _x3(format="FRACTAL_NZ")),
         ("deq_nz", "QMAR-FORMAT-004", s("dequantScale", format="FRACTAL_NZ")),
         ("output_nz", "QMAR-FORMAT-004", s("output", format="FRACTAL_NZ")),
-        ("empty_m", "QMAR-EMPTY-001", all_of(s("x1", shape=(0, T.s, T.k)), _x3(shape=(0, T.s, T.n)),
-                                             s("output", shape=(0, T.s, T.n)))),
-        ("empty_k", "QMAR-EMPTY-001", all_of(s("x1", shape=(T.b, T.s, 0)), s("x2", shape=(0, T.n)))),
-        ("k65536", "QMAR-BOUND-002", all_of(s("x1", shape=(1, 2, 65536)), s("x2", shape=(65536, T.n)),
-                                            _x3(shape=(1, 2, T.n)), s("output", shape=(1, 2, T.n)))),
+        ("empty_m", "QMAR-EMPTY-001", all_of(s("x1", shape=(*none, T.k)), _x3(shape=(*none, T.n)),
+                                             s("output", shape=(*none, T.n)))),
+        ("empty_k", "QMAR-EMPTY-001", all_of(s("x1", shape=(*rows, 0)), s("x2", shape=(0, T.n)))),
+        ("k65536", "QMAR-BOUND-002", all_of(s("x1", shape=(*lead2, 65536)), s("x2", shape=(65536, T.n)),
+                                            _x3(shape=(*lead2, T.n)), s("output", shape=(*lead2, T.n)))),
         ("n65536_x2N", "QMAR-BOUND-003", all_of(*[s(nm, shape=sh) for nm, sh in (
-            ("x2", (T.k, 65536)), ("bias", (65536,)), ("output", (T.b, T.s, 65536)), ("dequantScale", (65536,)),
-            ("x3", (T.b, T.s, 65536)))])),
+            ("x2", (T.k, 65536)), ("bias", (65536,)), ("output", (*rows, 65536)), ("dequantScale", (65536,)),
+            ("x3", (*rows, 65536)))])),
         ("reduce_max", "QMAR-ATTR-001", set_attr("reduceOp", "max")),
         ("commturn_1", "QMAR-ATTR-002", set_attr("commTurn", 1)),
         ("streammode_0", "QMAR-ATTR-003", set_attr("streamMode", 0)),
@@ -192,32 +194,40 @@ SMOKE = {"null_x1", "null_dequantScale", "k_mismatch", "empty_k", "output_fp32"}
 
 def invalid_cases() -> list[Case]:
     cases = []
-    for base_row in BASE_ROWS:
-        for name, cid, mutate in _mutations(base_row):
-            for ws in _BASE_WORLDS[base_row.name]:
-                t, a = tensors(base_row, TINY), attrs(TINY.k)
+    for base_row in BASE_ROWS:  # on the first of its two world sizes with a 3-D x1, on the second with a 2-D one
+        for ws, x1_3d in zip(_BASE_WORLDS[base_row.name], (True, False)):
+            for name, cid, mutate in _mutations(base_row, x1_3d):
+                t, a = tensors(base_row, TINY, x1_3d=x1_3d), attrs(TINY.k)
                 mutate(t, a)
                 smoke = name in SMOKE and ws == 2
-                cases.append(_case(f"{cid}-{name}", base_row.out, ws, t, a, rejects=True, covers=[cid],
-                                   kind="invalid", profile="smoke" if smoke else "signoff",
+                cases.append(_case(f"{cid}-{name}{_rank_suffix(x1_3d)}", base_row.out, ws, t, a, rejects=True,
+                                   covers=[cid], kind="invalid", profile="smoke" if smoke else "signoff",
                                    shape_only=name in DESCRIPTORS_ONLY))
     for name, row, cid, mutate in _pairing_mutations():
-        for ws in (1, 8):
-            t, a = tensors(row, TINY), attrs(TINY.k)
+        for ws, x1_3d in ((1, True), (8, False)):
+            t, a = tensors(row, TINY, x1_3d=x1_3d), attrs(TINY.k)
             mutate(t, a)
-            cases.append(_case(f"{cid}-{name}", row.out, ws, t, a, rejects=True, covers=[cid], kind="invalid",
-                               profile="signoff"))
-    for base_row, ws in itertools.product(BASE_ROWS, (3, 6)):
-        cases.append(_case("QMAR-WORLD-001-world", base_row.out, ws, tensors(base_row, TINY), attrs(TINY.k),
-                           rejects=True, covers=["QMAR-WORLD-001"], kind="invalid", profile="signoff"))
-    for base_row, ws in itertools.product(BASE_ROWS, (1, 8)):  # INT32_MAX on m: descriptors only
+            cases.append(_case(f"{cid}-{name}{_rank_suffix(x1_3d)}", row.out, ws, t, a, rejects=True, covers=[cid],
+                               kind="invalid", profile="signoff"))
+    for base_row, (ws, x1_3d) in itertools.product(BASE_ROWS, ((3, True), (6, False))):
+        cases.append(_case(f"QMAR-WORLD-001-world{_rank_suffix(x1_3d)}", base_row.out, ws,
+                           tensors(base_row, TINY, x1_3d=x1_3d), attrs(TINY.k), rejects=True,
+                           covers=["QMAR-WORLD-001"], kind="invalid", profile="signoff"))
+    for base_row, ws in itertools.product(BASE_ROWS, (1, 8)):  # INT32_MAX on m (2-D) and b*s (3-D): descriptors only
         for name, m_, rejects in (("m_at_max", INT32_MAX, False), ("m_over_max", 2**31, True)):
             t = tensors(base_row, Shape("bound", 1, m_, 16, 32), x1_3d=False)
             smoke = ws == 1 and rejects and base_row is BASE_ROWS[0]
             cases.append(_case(f"QMAR-BOUND-001-{name}", base_row.out, ws, t, attrs(16), rejects=rejects,
                                covers=["QMAR-BOUND-001"], kind="invalid" if rejects else "valid",
                                profile="smoke" if smoke else "signoff", shape_only=True))
+        t = tensors(base_row, Shape("bound", 2, 2**30, 16, 32))  # b*s = 2**31 with a 3-D x1
+        cases.append(_case("QMAR-BOUND-001-bs_over_max", base_row.out, ws, t, attrs(16), rejects=True,
+                           covers=["QMAR-BOUND-001"], kind="invalid", profile="signoff", shape_only=True))
     return cases
+
+
+def _rank_suffix(x1_3d: bool) -> str:
+    return "" if x1_3d else "-x1_2d"
 
 
 def all_cases() -> list[Case]:

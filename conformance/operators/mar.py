@@ -52,6 +52,7 @@ MAR = Operator(
     chain=Ref("conformance.sim.mar_chain:chain"), faults=Ref("conformance.sim.mar_faults:faults"),
     check=Ref("conformance.tolerance.mar_check:check"),
     golden_arrays=Ref("conformance.reference.mar:golden_arrays"),
+    golden_drift=Ref("conformance.reference.mar:golden_drift"),
     precision_outputs=Ref("conformance.reference.mar:precision_outputs"),
     rank_bounds=Ref("conformance.tolerance.mar_bounds:rank_bounds"),
 )

@@ -54,6 +54,7 @@ QMAR = Operator(
     chain=Ref("conformance.sim.chain:v3_chain"), faults=Ref("conformance.sim.qmar_faults:faults"),
     check=Ref("conformance.tolerance.v3_check:check"),
     golden_arrays=Ref("conformance.reference.v3:golden_arrays"),
+    golden_drift=Ref("conformance.reference.v3:golden_drift"),
     precision_outputs=Ref("conformance.reference.v3:precision_outputs"),
     rank_bounds=Ref("conformance.tolerance.v3_bounds:rank_bounds"),
 )

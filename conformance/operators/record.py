@@ -120,6 +120,9 @@ class Operator:
     faults: Ref | None = None
     check: Ref | None = None  # (inv, results, **kw) -> checks: reference, derived bound and comparison
     golden_arrays: Ref | None = None  # (inv) -> the reference arrays frozen in golden/
+    # (inv, live, frozen) -> the names of the arrays whose live reference moved from the frozen one by more than two
+    # evaluations of the reference on different machines may differ (tests/test_golden_integrity.py)
+    golden_drift: Ref | None = None
     precision_outputs: Ref | None = None  # (inv, expected) -> ({name: [array per rank]}, ranks compared)
     rank_bounds: Ref | None = None  # (inv, accumulation) -> {(rank, output): bound array} (relations)
     # backend kind ("torch-cpu", "torch-npu", "aclnn") -> that backend's binding of this operator, an object of

@@ -76,7 +76,7 @@ _FORMULA = "output = allreduce(x1 @ x2 + bias)"
 
 
 def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=True, section="约束说明", notes="",
-       representation=False):
+       representation=False, x1_ranks=(2, 3)):
     # the return-code table belongs to the first-phase call ("第一段接口完成入参校验", line 175): a documented code
     # is promised from GetWorkspaceSize; where no code is documented a rejection may come from either call
     coded = documented and bool(status)
@@ -85,7 +85,7 @@ def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=Tr
                       code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
                       source=f"{DOC} / {section}", notes=notes,
                       phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
-                      representation=representation)
+                      representation=representation, x1_ranks=x1_ranks)
 
 
 def _para(why: str) -> str:
@@ -94,7 +94,7 @@ def _para(why: str) -> str:
 
 CONSTRAINTS = (
     _c("MAR-SHAPE-001", "reject", _X1 + ELIDED + _SHAPE_CODE, "x1 must be 2-D (m, k) or 3-D (b, s, k).", ["x1"],
-       INVALID),
+       INVALID, x1_ranks=()),
     _c("MAR-SHAPE-002", "reject", _X2 + ELIDED + _SHAPE_CODE, "x2 must be 2-D (k, n).", ["x2"], INVALID),
     _c("MAR-SHAPE-003", "reject", _X2 + ELIDED + _SHAPE_CODE, "The k axis of x1 (last) and x2 (first) must be equal.",
        ["x1", "x2"], INVALID),
@@ -108,9 +108,11 @@ CONSTRAINTS = (
     _c("MAR-DTYPE-002", "reject", _SAME + ELIDED + _DT_CODE, "x1, x2, bias and output must share one dtype.",
        ["x1", "x2", "bias", "output"], INVALID),
     _c("MAR-BOUND-001", "reject", _BOUND + ELIDED + _SHAPE_CODE,
-       "b*s of a 3-D x1 must not exceed INT32_MAX (INT32_MAX itself is accepted).", ["x1"], INVALID),
+       "b*s of a 3-D x1 must not exceed INT32_MAX (INT32_MAX itself is accepted).", ["x1"], INVALID,
+       x1_ranks=(3,)),
     _c("MAR-BOUND-002", "reject", _BOUND + ELIDED + _SHAPE_CODE,
-       "m of a 2-D x1 must not exceed INT32_MAX (INT32_MAX itself is accepted).", ["x1"], INVALID),
+       "m of a 2-D x1 must not exceed INT32_MAX (INT32_MAX itself is accepted).", ["x1"], INVALID,
+       x1_ranks=(2,)),
     _c("MAR-BOUND-003", "reject", _BOUND + ELIDED + _SHAPE_CODE, "k must not exceed INT32_MAX.", ["x1", "x2"],
        INVALID),
     _c("MAR-BOUND-004", "reject", _BOUND + ELIDED + _SHAPE_CODE, "n must not exceed INT32_MAX.", ["x2"], INVALID),

@@ -32,14 +32,14 @@ PARAPHRASE_ONLY = "paraphrase only:"
 
 
 def _c(id, kind, original, paraphrase, constrains, status=None, *, lines, documented=True, notes="",
-       representation=False):
+       representation=False, x1_ranks=(2, 3)):
     coded = documented and bool(status)
     return Constraint(id=id, ops=(OP,), kind=kind, original=original, paraphrase=paraphrase,
                       constrains=tuple(constrains), expected_status=status,
                       code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
                       source=f"{DOC}:{lines}", notes=notes,
                       phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
-                      representation=representation)
+                      representation=representation, x1_ranks=x1_ranks)
 
 
 def _para(why: str) -> str:
@@ -61,7 +61,7 @@ _FORMULA = "output= allReduce(dequantScale*(x1_{int8}@x2_{int8} + bias_{int32}) 
 
 CONSTRAINTS = (
     _c("QMAR-SHAPE-001", "reject", _SHAPES + ELIDED + _SHAPE_CODE, "x1 must be 2-D (m, k) or 3-D (b, s, k).",
-       ["x1"], INVALID, lines="L276,L230"),
+       ["x1"], INVALID, lines="L276,L230", x1_ranks=()),
     _c("QMAR-SHAPE-002", "reject", _SHAPES + ELIDED + _NZ, "An ND x2 must be 2-D (k, n).", ["x2"], INVALID,
        lines="L276,L197"),
     _c("QMAR-SHAPE-003", "reject", _NZ, "A FRACTAL_NZ x2 is a (k, n) view whose storage is the 4-D NZ tiling.",

@@ -212,3 +212,15 @@ def results_of(output: str) -> dict:
     """A rank's `RESULT {"name": value}` lines, as one dict."""
     return {k: v for line in output.splitlines() if line.startswith("RESULT ")
             for k, v in [json.loads(line[7:])]}
+
+
+def shape_only_pick(op: str, world_size: int, backend):
+    """doctor's tiny case stand-in: a valid descriptors-only bound case of `op` at `world_size` (an operator whose
+    bound cases skip that world size lends one of another, resized: descriptors do not depend on it)."""
+    from dataclasses import replace
+
+    from conformance import casegen
+    cases = [c for c in casegen.catalogue() if c.op == op and c.shape_only and c.kind == "valid" and not c.rejects
+             and "BOUND" in c.id]
+    case = next((c for c in cases if c.world_size == world_size), cases[0])
+    return replace(case, world_size=world_size), ""

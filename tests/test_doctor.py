@@ -11,13 +11,12 @@ shape-only cases, which the fake accepts (status 0) without computing anything.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import fake_cann
-from helpers import fake_cann_home
+from helpers import fake_cann_home, shape_only_pick
 from conformance import casegen, doctor, operators
 from conformance.backends.aclnn import libs
 from conformance.cli import main
@@ -25,15 +24,6 @@ from conformance.cli import main
 TESTS = Path(__file__).resolve().parent
 OPS = [op.name for op in operators.all_operators()]
 SEAM = "stand_ins.torch_npu_stand_in:StandInSeam"
-
-
-def shape_only_pick(op: str, world_size: int, backend):
-    """A valid descriptors-only bound case of `op` at `world_size` (an operator whose bound cases skip that world
-    size lends one of another, resized: descriptors do not depend on it)."""
-    cases = [c for c in casegen.catalogue() if c.op == op and c.shape_only and c.kind == "valid" and not c.rejects
-             and "BOUND" in c.id]
-    case = next((c for c in cases if c.world_size == world_size), cases[0])
-    return replace(case, world_size=world_size), ""
 
 
 @pytest.fixture(scope="module", params=["single", "split"])

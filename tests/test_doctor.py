@@ -17,7 +17,7 @@ import pytest
 
 import fake_cann
 from helpers import fake_cann_home, shape_only_pick
-from conformance import casegen, doctor, operators
+from conformance import doctor, operators
 from conformance.backends.aclnn import libs
 from conformance.cli import main
 

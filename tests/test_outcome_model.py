@@ -167,7 +167,8 @@ def test_representation_rules_are_the_contiguity_rules_no_document_promises():
     ids = {c.id for c in spec.CONSTRAINTS if c.may_compute_instead}
     # exactly the rejected layouts (contiguity) of every operator, x1's among them; none of them with a promised code
     assert ids == {c.id for c in spec.CONSTRAINTS if "-LAYOUT-" in c.id and c.kind == "reject"}
-    assert {op for i in ids if spec.BY_ID[i].constrains == ("x1",) for op in spec.BY_ID[i].ops} == set(operators.names())
+    x1_rules = [spec.BY_ID[i] for i in ids if spec.BY_ID[i].constrains == ("x1",)]
+    assert {op for c in x1_rules for op in c.ops} == set(operators.names())
     assert all(not spec.BY_ID[i].rejection_promised for i in ids)
 
 

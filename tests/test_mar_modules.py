@@ -100,6 +100,57 @@ def test_a_transposed_x2_is_taken_as_such_and_a_strided_one_read_as_contiguous()
     assert mar_host.check(OP, _tensors(x2=strided), ATTRS, 2).x2_read_contiguous is True
 
 
+# ---- per source revision (mar_host.CHANGES; locations in conformance/data/sim_cann_locations/mar.json) -----------
+
+def test_the_changes_are_this_modules_own_and_every_rule_is_located_at_every_revision():
+    from conformance.sim.cann import revisions
+    ids = {c.id for c in mar_host.CHANGES}
+    assert ids == {mar_host.MAR_X2_CONTIGUITY_CHECKED, mar_host.MAR_INPUTS_MADE_CONTIGUOUS}
+    assert ids <= {c.id for c in revisions.CHANGES} and all(c.operator == "mar" for c in mar_host.CHANGES)
+    assert set(mar_host.NEW_RULES) <= set(revisions.NEW_RULES)
+    for name in revisions.names():
+        for rule in mar_host.RULES:
+            if rule.id in mar_host.NEW_RULE_OF:
+                assert bool(revisions.new_rule_location(mar_host.NEW_RULE_OF[rule.id], name)) == revisions.has(
+                    name, mar_host.MAR_X2_CONTIGUITY_CHECKED), (rule.id, name)
+                continue
+            status, where = revisions.location(rule.id, name)
+            assert status in ("baseline", "unchanged", "removed") and where, (rule.id, name)
+            assert (status == "removed") == (rule.id == "CANN-MAR-H15" and revisions.has(
+                name, mar_host.MAR_INPUTS_MADE_CONTIGUOUS)), (rule.id, name)
+
+
+@pytest.mark.parametrize("revision,accepted", [("c29bc10", True), ("9.0.0-beta.2", True), ("9.0.0", False),
+                                               ("9.1.0-beta.1", False), ("master", False)])
+def test_a_strided_x2_is_read_as_contiguous_then_rejected_on_the_host(revision, accepted):
+    strided = D("float16", (16, 32), strides=(64, 2))
+    verdict = mar_host.check(OP, _tensors(x2=strided), ATTRS, 2, revision)
+    if accepted:
+        assert verdict.status == 0 and verdict.x2_read_contiguous, verdict
+    else:  # after the shape checks, before the kernel lookup and tiling
+        _rule(verdict, "CANN-MAR-H16")
+        _rule(mar_host.check(OP, _tensors(x2=strided), ATTRS, 3, revision), "CANN-MAR-H16")  # not H10
+        _rule(mar_host.check(OP, _tensors(x2=strided, bias=False, out=D("float16", (1, 5, 32))), ATTRS, 2, revision),
+              "CANN-MAR-H07")
+    transposed = D("float16", (16, 32), strides=TensorArg.transposed_strides((16, 32)))
+    assert mar_host.check(OP, _tensors(x2=transposed), ATTRS, 2, revision).status == 0
+    empty = _tensors(x2=D("float16", (16, 0), strides=(2, 2)), n=0)  # an empty call is not checked
+    assert mar_host.check(OP, empty, ATTRS, 2, revision).status == 0
+
+
+@pytest.mark.parametrize("revision,launch_fails", [("c29bc10", True), ("9.0.0-beta.2", True), ("9.0.0", False),
+                                                   ("9.1.0-beta.1", False), ("master", False)])
+def test_a_non_contiguous_x1_or_bias_fails_the_launch_then_is_made_contiguous(revision, launch_fails):
+    x1 = D("float16", (1, 4, 16), strides=TensorArg.transposed_strides((1, 4, 16)))
+    bias = D("float16", (32,), strides=(2,))
+    for t in (_tensors(x1=(1, 4, 16)) | {"x1": x1}, _tensors() | {"bias": bias}):
+        verdict = mar_host.check(OP, t, ATTRS, 2, revision)
+        if launch_fails:
+            _rule(verdict, "CANN-MAR-H15", LAUNCH)
+        else:
+            assert verdict.status == 0 and verdict.launched and not verdict.x2_read_contiguous, verdict
+
+
 # ---- the path model's own decision -------------------------------------------------------------------------------
 
 def test_the_x2_layout_decision_and_no_decision_for_a_shape_the_host_rejects():

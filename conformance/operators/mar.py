@@ -29,6 +29,7 @@ MAR = Operator(
              "conformance/casegen/mar.py",
              "conformance/validate/mar.py", "conformance/sim/mar_numerics.py", "conformance/sim/mar_faults.py",
              "conformance/sim/mar_chain.py", "conformance/sim/cann/mar_host.py", "conformance/sim/cann/mar_paths.py",
+             "conformance/data/sim_cann_locations/mar.json",  # its host rules per source revision
              "conformance/reference/mar.py", "conformance/tolerance/mar_bounds.py",
              "conformance/tolerance/mar_check.py", "conformance/fuzz/mar.py",
              "conformance/backends/bindings/torch_cpu_mar.py", "conformance/backends/bindings/torch_npu_mar.py",

@@ -12,6 +12,7 @@ record id), so a release team can accept a deviation on purpose instead of being
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from . import marn, v3
@@ -233,6 +234,7 @@ if len(BY_ID) != len(DEVIATIONS):
     raise RuntimeError("two deviation records share an id")
 
 
+@lru_cache(maxsize=None)
 def _glob(pattern: str) -> re.Pattern:
     return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
 
@@ -240,6 +242,7 @@ def _glob(pattern: str) -> re.Pattern:
 NEWEST = "master"  # sim-cann's default revision (conformance/sim/cann/revisions.DEFAULT; tested equal)
 
 
+@lru_cache(maxsize=None)
 def active(revision: str = NEWEST, reading: str = READINGS[0]) -> tuple[Deviation, ...]:
     """The deviations that hold at source `revision` under the --unsupported-inputs `reading`."""
     return tuple(d for d in DEVIATIONS if d.holds(revision, reading))

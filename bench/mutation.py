@@ -78,15 +78,33 @@ STATE = ROOT / "bench" / "mutation_state.json"
 RESULTS = ROOT / "bench" / "mutation_results.json"
 EQUIVALENTS = ROOT / "bench" / "mutation-equivalents.md"
 
-MODULES = {  # name -> (module, kind); the order is the priority order of a time-boxed run
-    "validate_marn": ("conformance.validate.marn", "contract"),
-    "validate_v3": ("conformance.validate.v3", "contract"),
-    "marn_numerics": ("conformance.sim.marn_numerics", "contract"),
-    "v3_numerics": ("conformance.sim.v3_numerics", "contract"),
-    "marn_host": ("conformance.sim.cann.marn_host", "host"),
-    "v3_host": ("conformance.sim.cann.v3_host", "host"),
-}
-HOST_TESTS = {"marn_host": "tests/test_sim_cann_marn_host.py", "v3_host": "tests/test_sim_cann_v3_host.py"}
+def _modules() -> dict[str, tuple[str, str]]:
+    """name -> (module, kind) for every registered operator's validator and numerics ("contract") and sim-cann
+    host model ("host"), read from the operator records: validators first, then numerics, then host models (the
+    priority order of a time-boxed run). A module several records share (twins) is listed once."""
+    from conformance import operators
+    groups: tuple[dict, dict, dict] = ({}, {}, {})
+    for op in operators.all_operators():
+        for group, ref, kind in ((0, op.validate, "contract"), (1, op.numerics, "contract"),
+                                 (2, op.host_model, "host")):
+            if ref is None:
+                continue
+            module = ref.path.partition(":")[0]
+            package, _, last = module.rpartition(".")
+            name = f"validate_{last}" if package.endswith(".validate") else last
+            groups[group].setdefault(name, (module, kind))
+    return {**groups[0], **groups[1], **groups[2]}
+
+
+MODULES = _modules()
+
+
+def _host_tests(name: str) -> list[str]:
+    """The test files of host module `name`: those that import it from conformance.sim.cann."""
+    pattern = re.compile(rf"from conformance\.sim\.cann(\.{name}\b| import [^\n]*\b{name}\b)")
+    return sorted(str(p) for p in (ROOT / "tests").glob("test_*.py") if pattern.search(p.read_text()))
+
+
 MUTANT_TIMEOUT_S = 120
 
 _CMP = {ast.Lt: (ast.LtE, ast.GtE), ast.LtE: (ast.Lt, ast.Gt), ast.Gt: (ast.GtE, ast.LtE),
@@ -409,8 +427,12 @@ class HostTest:
         from conformance.casegen.inputs import materialise
         self.name = name
         self.host = importlib.import_module(MODULES[name][0])
-        op_prefix = "v3-" if name == "v3_host" else "marn"
-        self.items = [(c.id, materialise(c, 0)) for c in light_signoff() if c.id.startswith(op_prefix)]
+        from conformance import operators
+        module = MODULES[name][0]
+        ops = {op.name for op in operators.all_operators() if op.host_model and op.host_model.path.startswith(
+            module + ":")}
+        self.items = [(c.id, materialise(c, 0)) for c in light_signoff() if c.op in ops]
+        self.tests = _host_tests(name)
         self.baseline = self.signature()
 
     def signature(self) -> dict:
@@ -438,10 +460,12 @@ class HostTest:
         if changed:
             first = changed[0]
             return f"{len(changed)} verdicts changed, e.g. {first}: {self.baseline[first]} -> {sig[first]}"
+        if not self.tests:  # a host module no test file imports (a twin's wrapper): its verdicts are its test
+            return None
         import pytest
         rc = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header", "-o",
-                          "addopts=", str(ROOT / HOST_TESTS[self.name])], plugins=[_Quiet()])
-        return None if rc == 0 else f"{HOST_TESTS[self.name]} fails (pytest rc {rc})"
+                          "addopts=", *self.tests], plugins=[_Quiet()])
+        return None if rc == 0 else f"{', '.join(self.tests)} fail (pytest rc {rc})"
 
 
 class _Quiet:

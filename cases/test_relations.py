@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from conformance import casegen, relations
+from conformance import casegen, operators, relations
 from conformance.casegen.model import selects_world_size
 from conformance.pytest_plugin import label_case, leased_backend
 
@@ -22,6 +22,12 @@ MARN_IDS = [f"marn-tiny-x1_3d-x2N-bias-eps1e-06-{dt}-w{w}" for dt in ("fp16", "b
 INPLACE_IDS = [f"marn_inplace-tiny-x1_3d-x2N-bias-eps1e-06-{dt}-w{w}" for dt in ("fp16",) for w in (2, 4)]
 V3_IDS = ["v3-tiny-fp16_i64-x1_3d-x2nd-bias-deq1n-nox3-fp-fp16-w2", "v3-tiny-bf16-x1_3d-x2nd-bias-deq1n-x3-fp-bf16-w2",
           "v3-tiny-fp16_i64-x1_2d-x2nz-nobias-deq1-nox3-lowbit-fp16-w2"]
+
+
+def _of_records(relation: str) -> list[str]:
+    """The case ids of the operators whose record lists `relation` and names its own relation cases."""
+    return [f"{op.short}-{i}" for op in operators.all_operators() if relation in op.relations
+            for i in op.small_cases]
 
 
 def _catalogued(ids):
@@ -76,21 +82,23 @@ def test_inplace_matches_out_of_place(case_id, mc2, request):
     _judge(request, mc2, relations.inplace_matches(leased_backend(mc2, case), case, mc2.seed))
 
 
-@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS))
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS + _of_records("row_prefix")))
 def test_row_prefix(case_id, mc2, request):
     """(8) The first rows of a case computed alone equal the same rows of the whole case, within twice the bound."""
     case = _case(mc2, case_id, request)
     _judge(request, mc2, relations.row_prefix(leased_backend(mc2, case), case, mc2.seed, accumulation=mc2.accumulation))
 
 
-@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS[:1]))
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:2] + INPLACE_IDS[:1] + V3_IDS[:1]
+                                              + _of_records("history_independence")[:1]))
 def test_history_independence(case_id, mc2, request):
     """(7) A valid case right after a rejected call of the same shapes gives its outputs alone, bit for bit."""
     case = _case(mc2, case_id, request)
     _judge(request, mc2, relations.history_independence(leased_backend(mc2, case), case, mc2.seed))
 
 
-@pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
+@pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS
+                                              + _of_records("cross_rank_identity") if not i.endswith("-w1")]))
 def test_ranks_agree(case_id, mc2, request):
     """(2) MARN with rank 0's residual and gamma on every rank, and V3 always: every rank's outputs identical."""
     case = _case(mc2, case_id, request)
@@ -98,7 +106,7 @@ def test_ranks_agree(case_id, mc2, request):
 
 
 @pytest.mark.covers("MARN-DET-001", "V3-DET-001")  # records of later revisions only (--mc2-doc-revision)
-@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:4] + V3_IDS[:1]))
+@pytest.mark.parametrize("case_id", _catalogued(MARN_IDS[:4] + V3_IDS[:1] + _of_records("determinism")[:1]))
 def test_repeat_runs(case_id, mc2, request):
     """(3) Repeat runs on identical inputs: bit-identical? A check where the selected documents promise it under a
     setting the run used (or with --mc2-require-determinism); recorded otherwise."""
@@ -111,7 +119,8 @@ def test_repeat_runs(case_id, mc2, request):
                       f"(recorded, not a failure: {why})", stacklevel=2)
 
 
-@pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS if not i.endswith("-w1")]))
+@pytest.mark.parametrize("case_id", _catalogued([i for i in MARN_IDS + INPLACE_IDS + V3_IDS
+                                              + _of_records("rank_permutation") if not i.endswith("-w1")]))
 def test_rank_order(case_id, mc2, request):
     """(4) Permuting which rank holds which shard changes no output beyond twice the suite's bound."""
     case = _case(mc2, case_id, request)
@@ -119,7 +128,7 @@ def test_rank_order(case_id, mc2, request):
                                                     accumulation=mc2.accumulation))
 
 
-@pytest.mark.parametrize("case_id", _catalogued(V3_IDS[:2]))
+@pytest.mark.parametrize("case_id", _catalogued(V3_IDS[:2] + _of_records("chain_matches")))
 def test_fused_matches_chain(case_id, mc2, request):
     """(5) V3 without comm scales equals the backend's chain of separate operators within twice the bound."""
     case = _case(mc2, case_id, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -45,6 +46,39 @@ def shared_docs(*names: str) -> dict[str, str]:
 def shared_doc(name: str) -> str:
     """One vendor document's text (see shared_docs: the test skips where it is absent)."""
     return shared_docs(name)[name]
+
+
+VENDOR_MIRRORS = os.environ.get("MC2_VENDOR_MIRRORS", "/work/.mirror")  # <dir>/<owner>+<name>/repo: bare mirrors
+
+
+@lru_cache(maxsize=None)
+def vendor_doc(repo: str, commit: str, path: str) -> str:
+    """A file of a vendor repository at `commit`, read from its local bare mirror; where the mirror or the file is
+    absent the calling test SKIPS, with one line naming it."""
+    git_dir = os.path.join(VENDOR_MIRRORS, repo.replace("/", "+"), "repo")
+    if not os.path.isdir(git_dir):
+        pytest.skip(f"needs the bare mirror of {repo} at {git_dir} (MC2_VENDOR_MIRRORS); not found")
+    shown = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True,
+                           text=True)
+    if shown.returncode:
+        pytest.skip(f"{repo}@{commit[:7]} {path} is not in the mirror at {git_dir}")
+    return shown.stdout
+
+
+def spec_modules() -> tuple:
+    """The registered operators' spec modules (each record's `constraints` points into one), in registry order."""
+    from conformance import operators
+    paths = dict.fromkeys(op.constraints.path.partition(":")[0] for op in operators.all_operators()
+                          if op.constraints is not None)
+    return tuple(importlib.import_module(p) for p in paths)
+
+
+def contract_doc(name: str) -> str:
+    """The text of contract document `name`: a spec module's vendor SOURCE where one names it, else shared/docs."""
+    for mod in spec_modules():
+        if getattr(mod, "SOURCE", None) and mod.DOC == name:
+            return vendor_doc(*mod.SOURCE)
+    return shared_doc(name)
 
 
 HEAVY_SECONDS = 0.3  # a case the host-time estimate puts above this is for the conformance run itself
@@ -178,3 +212,15 @@ def results_of(output: str) -> dict:
     """A rank's `RESULT {"name": value}` lines, as one dict."""
     return {k: v for line in output.splitlines() if line.startswith("RESULT ")
             for k, v in [json.loads(line[7:])]}
+
+
+def shape_only_pick(op: str, world_size: int, backend):
+    """doctor's tiny case stand-in: a valid descriptors-only bound case of `op` at `world_size` (an operator whose
+    bound cases skip that world size lends one of another, resized: descriptors do not depend on it)."""
+    from dataclasses import replace
+
+    from conformance import casegen
+    cases = [c for c in casegen.catalogue() if c.op == op and c.shape_only and c.kind == "valid" and not c.rejects
+             and "BOUND" in c.id]
+    case = next((c for c in cases if c.world_size == world_size), cases[0])
+    return replace(case, world_size=world_size), ""

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fake_cann
-from conformance import casegen, dtypes, quant
+from conformance import casegen, dtypes, operators, quant
 from conformance.backends import BackendError, load_backend
 from conformance.backends.aclnn import abi, libs, program
 from conformance.backends.aclnn.backend import AclnnBackend
@@ -32,13 +32,10 @@ from helpers import ThreadChannel, fake_cann_home, run_aclnn_ranks
 ACL_DTYPE = {"float32": 0, "float16": 1, "int8": 2, "int32": 3, "int64": 9, "uint64": 10, "bfloat16": 27}
 ND, FRACTAL_NZ = 2, 29
 H2D, D2H = 1, 2
-GWS = {"MatmulAllReduceAddRmsNorm": "aclnnMatmulAllReduceAddRmsNormGetWorkspaceSize",
-       "InplaceMatmulAllReduceAddRmsNorm": "aclnnInplaceMatmulAllReduceAddRmsNormGetWorkspaceSize",
-       "QuantMatmulAllReduceV3": "aclnnQuantMatmulAllReduceV3GetWorkspaceSize"}
+GWS = {op.name: op.abi.workspace_fn for op in operators.all_operators()}
 EXECUTE = {op: fn.replace("GetWorkspaceSize", "") for op, fn in GWS.items()}
-RESULTS = {"MatmulAllReduceAddRmsNorm": {"y": 0x11, "normOut": 0x22},
-           "InplaceMatmulAllReduceAddRmsNorm": {"residual": 0x11, "normOut": 0x22},
-           "QuantMatmulAllReduceV3": {"output": 0x11}}
+# the fake fills an operator's first output with 0x11 and its second with 0x22 (bytes of x1 XOR the tag)
+RESULTS = {op.name: dict(zip(op.abi.results, (0x11, 0x22))) for op in operators.all_operators()}
 
 # one case per operator, layout and dtype family the backend must marshal
 CASES = [
@@ -58,7 +55,7 @@ CASES = [
     "marn-tiny-eps1e-12-fp16-w1",
     "v3-V3-NULL-001-null_x2-fp16-w2",
     "marn-tiny-x1_3d-x2T-bias-eps0.5-bf16-w2",
-]
+] + [f"{op.short}-{i}" for op in operators.all_operators() for i in op.small_cases]  # a record's own small cases
 
 
 # --- fixtures: the fake CANN and an in-process rank runner ----------------------------------------------

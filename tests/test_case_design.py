@@ -18,9 +18,7 @@ from conformance.context import Context
 
 SIGNOFF = casegen.select(profile="signoff", world_sizes=(1, 2, 4, 8))
 REJECTS = [c.id for c in CONSTRAINTS if c.kind == "reject"]
-# x1 ranks at which a rejection rule can fire on an otherwise valid input (default: both legal ranks)
-RANKS = {"MARN-SHAPE-001": (), "V3-SHAPE-001": (),  # the x1 rank rule itself: x1 is neither 2-D nor 3-D
-         "MARN-BOUND-001": (3,), "MARN-BOUND-002": (2,)}  # the document bounds b*s (3-D) and m (2-D) apart
+X1_RANKS = {c.id: c.x1_ranks for c in CONSTRAINTS}  # the record's ranks at which a rule can fire alone
 
 
 def _fires_alone(case, cid) -> bool:
@@ -40,7 +38,7 @@ def _x1_rank(case):
 @pytest.mark.parametrize("cid", REJECTS)
 def test_every_rejection_rule_fires_alone_at_each_x1_rank(cid):
     cases = [c for c in SIGNOFF if c.rejects and c.covers[:1] == (cid,)]
-    for rank in RANKS.get(cid, (2, 3)):
+    for rank in X1_RANKS[cid]:
         assert any(_fires_alone(c, cid) for c in cases if _x1_rank(c) == rank), (
             f"{cid}: no signoff invalid case with a {rank}-D x1 in which it is the only rule that fires")
 

@@ -15,7 +15,7 @@ INVALID = [c for c in casegen.catalogue() if c.kind == "invalid"]
 
 def test_ids_unique_and_name_operator_dtype_world_size():
     for c in casegen.catalogue():
-        assert c.id.startswith(("marn-", "marn_inplace-", "v3-")), c.id
+        assert c.id.startswith(tuple(op.short + "-" for op in operators.all_operators())), c.id
         assert c.id.endswith(f"-w{c.world_size}"), c.id
         assert any(s in c.id for s in ("fp16", "bf16")), c.id
 
@@ -91,10 +91,15 @@ def test_large_tensors_are_drawn_in_blocks_with_the_values_of_one_whole_draw(val
     assert got_rng.random() == want_rng.random()
 
 
+def _v3_reference(op: str) -> bool:
+    """Whether operator `op` is judged by V3's quantised reference (V3 and the operators whose record reuses it)."""
+    return operators.get(op).golden_arrays.path == "conformance.reference.v3:golden_arrays"
+
+
 def test_exact_cases_are_really_exact():
     """Every partial sum of the verifiable cases must be an integer representable in bf16 (< 256)."""
     for c in casegen.catalogue():
-        if c.kind != "exact" or c.op == "QuantMatmulAllReduceV3":
+        if c.kind != "exact" or _v3_reference(c.op):  # V3's reference: checked below
             continue
         inv = materialise(c, 3)
         total = 0
@@ -117,7 +122,7 @@ def test_v3_exact_cases_stay_on_the_half_integer_grid_inside_int8_and_bf16():
     from conformance.reference.v3 import reference
     for c in casegen.catalogue():
         # (the rounding probes leave the grid on purpose: tests/test_rounding_probes.py)
-        if (c.kind == "exact" and c.op == "QuantMatmulAllReduceV3" and "f32_scale" not in c.id
+        if (c.kind == "exact" and _v3_reference(c.op) and "f32_scale" not in c.id
                 and not dict(c.params).get("rounding_step")):
             ref = reference(materialise(c, 3))
             assert np.all(ref.out * 2 == np.rint(ref.out * 2)), c.id
@@ -173,7 +178,7 @@ def test_exact_cases_expect_unambiguous_roundings():
         if c.op == "QuantMatmulAllReduceV3":
             ref = v3_reference(inv)
             refs = [(ref.out, ref.out_dtype)]
-        else:
+        elif operators.get(c.op).golden_arrays.path.startswith(marn_ref.__name__ + ":"):
             red = marn_ref.reduced_matmul(inv)
             refs = []
             names = dict(c.params).get("exact_outputs", ("y",))
@@ -181,6 +186,8 @@ def test_exact_cases_expect_unambiguous_roundings():
                 y, norm, _ = marn_ref.rank_outputs(red, marn_ref.as_matrix(r["residual"]),
                                                    marn_ref.as_matrix(r["gamma"]).reshape(-1), inv.attrs["epsilon"])
                 refs += [(y, c.dtype)] + ([(norm, c.dtype)] if "normOut" in names else [])
+        else:  # any other operator: every reference array its record freezes in golden/
+            refs = [(values, c.dtype) for values in operators.get(c.op).golden_arrays(inv).values()]
         tie_probe = bool(dict(c.params).get("tie"))
         rooms = [_tie_distance_ulps(values, dtype) for values, dtype in refs]
         if tie_probe:  # a declared tie probe sits exactly on its ties, never near one

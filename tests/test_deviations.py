@@ -19,7 +19,7 @@ from conformance.sim.cann.backend import CannOptions, SimCannBackend
 from conformance.spec import BY_ID as CONSTRAINTS
 from conformance.spec import deviations as deviation_records
 from conformance.spec.deviations import DEVIATIONS, deviations_of
-from helpers import light_cases, shared_doc
+from helpers import contract_doc, light_cases
 
 CASES = [c for c in light_cases("signoff")]
 BY_CASE = {c.id: c for c in casegen.catalogue()}
@@ -60,7 +60,7 @@ def test_every_revision_is_tested_through_its_group():
 @pytest.mark.parametrize("dev", DEVIATIONS, ids=lambda d: d.id)
 def test_record_is_well_formed(dev):
     doc = dev.document_ref.split(" / ")[0]
-    text = _norm(shared_doc(doc))
+    text = _norm(contract_doc(doc))
     for sentence in dev.document_quote.split("\n"):
         assert _norm(sentence) in text, f"{dev.id}: not verbatim in {doc}: {sentence}"
     assert all(cid in CONSTRAINTS for cid in dev.constraints)

@@ -16,20 +16,14 @@ from pathlib import Path
 import pytest
 
 import fake_cann
-from helpers import fake_cann_home
-from conformance import casegen, doctor, operators
+from helpers import fake_cann_home, shape_only_pick
+from conformance import doctor, operators
 from conformance.backends.aclnn import libs
 from conformance.cli import main
 
 TESTS = Path(__file__).resolve().parent
 OPS = [op.name for op in operators.all_operators()]
 SEAM = "stand_ins.torch_npu_stand_in:StandInSeam"
-
-
-def shape_only_pick(op: str, world_size: int, backend):
-    case = next(c for c in casegen.catalogue() if c.op == op and c.world_size == world_size and c.shape_only
-                and c.kind == "valid" and not c.rejects and "BOUND" in c.id)
-    return case, ""
 
 
 @pytest.fixture(scope="module", params=["single", "split"])

@@ -102,6 +102,7 @@ def _sites_asked() -> dict[str, list[str]]:
     """site -> where code asks for it: every `<x>.at(NAME, ...)` whose NAME is a site constant in its module's
     namespace (a generic site imported from conformance.hooks, or one the module declares or imports)."""
     asked: dict[str, list[str]] = {}
+    aliases: list[tuple[str, dict]] = []
     for path, tree in _hook_modules().items():
         if path in FAULT_MODULES:
             continue
@@ -111,6 +112,14 @@ def _sites_asked() -> dict[str, list[str]]:
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "at"
                     and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in constants):
                 asked.setdefault(constants[node.args[0].id], []).append(f"{path.name}:{node.lineno}")
+        # an alias table {site: site}: a module that sees another operator's sites through its own (an OwnSites
+        # wrapper) asks each alias wherever the aliased site is asked
+        aliases += [(f"{path.name}:{name}", value) for name, value in namespace.items() if isinstance(value, dict)
+                    and value and all(isinstance(k, str) and k in SITES and v in SITES for k, v in value.items())]
+    for where, table in aliases:
+        for aliased, own in table.items():
+            if aliased in asked:
+                asked.setdefault(own, []).append(where)
     return asked
 
 

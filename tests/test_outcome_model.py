@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from conformance import casegen, spec
+from conformance import casegen, operators, spec
 from conformance.expectation import expected
 from conformance.judge import run_case
 from conformance.protocol import PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
@@ -165,8 +165,10 @@ def _layout_cases():
 
 def test_representation_rules_are_the_contiguity_rules_no_document_promises():
     ids = {c.id for c in spec.CONSTRAINTS if c.may_compute_instead}
-    assert ids == {"MARN-LAYOUT-001", "MARN-LAYOUT-003", "MARN-LAYOUT-004", "MARN-LAYOUT-005", "V3-LAYOUT-001",
-                   "V3-LAYOUT-003"}
+    # exactly the rejected layouts (contiguity) of every operator, x1's among them; none of them with a promised code
+    assert ids == {c.id for c in spec.CONSTRAINTS if "-LAYOUT-" in c.id and c.kind == "reject"}
+    x1_rules = [spec.BY_ID[i] for i in ids if spec.BY_ID[i].constrains == ("x1",)]
+    assert {op for c in x1_rules for op in c.ops} == set(operators.names())
     assert all(not spec.BY_ID[i].rejection_promised for i in ids)
 
 

@@ -18,7 +18,7 @@ import pytest
 
 import fake_cann
 import fake_twin
-from helpers import fake_cann_home
+from helpers import fake_cann_home, shape_only_pick
 from conformance import doctor
 from conformance.backend_setup import BUILDING
 from conformance.backends.aclnn import libs
@@ -61,13 +61,6 @@ def no_cann(monkeypatch, tmp_path):
                 "ASCEND_RT_VISIBLE_DEVICES", "MC2_BACKEND"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path / "calls.jsonl"
-
-
-def shape_only_pick(op: str, world_size: int, backend):
-    from conformance import casegen
-    case = next(c for c in casegen.catalogue() if c.op == op and c.world_size == world_size and c.shape_only
-                and c.kind == "valid" and not c.rejects and "BOUND" in c.id)
-    return case, ""
 
 
 # --- options ----------------------------------------------------------------------------------------------------

@@ -60,6 +60,6 @@ def test_torch_npu_smoke_has_no_failure_on_the_twin(twin, tmp_path):
                  if (b := dict(op.bindings).get("torch-npu")) is not None and not b.load().mindspeed]
     assert reachable
     s = run_on_twin(twin, tmp_path, "torch-npu", "--operators", ",".join(reachable))
-    assert s["counts"].get("failed", 0) == 0 and s["counts"]["passed"] > 10, (s["counts"], s["console"][-3000:])
+    assert s["counts"].get("failed", 0) == 0 and s["counts"]["passed"] > 20, (s["counts"], s["console"][-3000:])
     assert s["verdict"] != "FAIL", s["verdict_reasons"]
     assert "CANN twin (CPU), not hardware" in s["console"]

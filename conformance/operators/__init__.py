@@ -6,7 +6,9 @@ one line in `REGISTERED` below. Nothing outside an operator's own modules compar
 
 from __future__ import annotations
 
+from .mar import MAR
 from .marn import INPLACE, MARN
+from .qmar import QMAR
 from .record import Abi, Operator, Ref
 from .v3 import V3
 
@@ -14,6 +16,8 @@ REGISTERED: tuple[Operator, ...] = (
     MARN,
     INPLACE,
     V3,
+    QMAR,
+    MAR,
 )
 
 __all__ = ["Abi", "Operator", "Ref", "UnknownOperator", "REGISTERED", "all_operators", "get", "names", "twin_of"]

@@ -48,6 +48,7 @@ _SHARED = dict(
     chain=Ref("conformance.sim.chain:marn_chain"),
     check=Ref("conformance.tolerance.marn_check:check"),
     golden_arrays=Ref("conformance.reference.marn:golden_arrays"),
+    golden_drift=Ref("conformance.reference.marn:golden_drift"),
     precision_outputs=Ref("conformance.reference.marn:precision_outputs"),
     rank_bounds=Ref("conformance.tolerance.marn_bounds:rank_bounds"),
 )

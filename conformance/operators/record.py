@@ -79,6 +79,10 @@ class Operator:
     twin: str | None = None  # the declared twin: the inplace variant of an out-of-place operator, and back
     writes_inplace: bool = False  # the twin that writes its summed output into an input buffer
     relations: frozenset[str] = frozenset()  # metamorphic relations that apply (conformance.relations)
+    # small valid cases (ids after the prefix) the per-operator tests run on: its relations (cases/test_relations.py)
+    # and the aclnn marshalling against the fake CANN (tests/test_aclnn_marshalling.py); the older operators' are
+    # listed in those files
+    small_cases: tuple[str, ...] = ()
     # the golden selection beyond the smoke profile's computing cases: the world-size-8 cases whose id, after the
     # prefix, starts with one of these (odd shapes, one per layout family)
     golden_wide: tuple[str, ...] = ()
@@ -86,6 +90,9 @@ class Operator:
     # --- pointers to the operator's own code -------------------------------------------------------------------
     constraints: Ref | None = None  # tuple[Constraint, ...] (spec); shared by a twin: None on the twin
     ambiguities: Ref | None = None  # tuple[Ambiguity, ...]
+    # tuple[spec.deviations.Deviation, ...] of an operator whose deviations live in its own module (the older
+    # operators' are listed in spec/deviations.py itself); spec.deviations.DEVIATIONS appends them in registry order
+    deviations: Ref | None = None
     cases: Ref | None = None  # () -> list[Case]: its case families (a twin's come with its base's: None)
     fuzz: Ref | None = None  # () -> hypothesis strategy of valid cases (a twin's: None, drawn with its base)
     mutation_base: Ref | None = None  # (op, dtype) -> the valid case an invalid one was mutated from (fuzzing)
@@ -113,6 +120,9 @@ class Operator:
     faults: Ref | None = None
     check: Ref | None = None  # (inv, results, **kw) -> checks: reference, derived bound and comparison
     golden_arrays: Ref | None = None  # (inv) -> the reference arrays frozen in golden/
+    # (inv, live, frozen) -> the names of the arrays whose live reference moved from the frozen one by more than two
+    # evaluations of the reference on different machines may differ (tests/test_golden_integrity.py)
+    golden_drift: Ref | None = None
     precision_outputs: Ref | None = None  # (inv, expected) -> ({name: [array per rank]}, ranks compared)
     rank_bounds: Ref | None = None  # (inv, accumulation) -> {(rank, output): bound array} (relations)
     # backend kind ("torch-cpu", "torch-npu", "aclnn") -> that backend's binding of this operator, an object of

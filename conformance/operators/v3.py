@@ -49,6 +49,7 @@ V3 = Operator(
     perf_case=Ref("conformance.casegen.v3_perf:perf_case"),
     check=Ref("conformance.tolerance.v3_check:check"),
     golden_arrays=Ref("conformance.reference.v3:golden_arrays"),
+    golden_drift=Ref("conformance.reference.v3:golden_drift"),
     precision_outputs=Ref("conformance.reference.v3:precision_outputs"),
     rank_bounds=Ref("conformance.tolerance.v3_bounds:rank_bounds"),
 )

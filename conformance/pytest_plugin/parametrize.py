@@ -73,9 +73,25 @@ def _case_id_of(item) -> str | None:
     return getattr(_case_of(item), "id", None) or getattr(getattr(item, "callspec", None), "id", None)
 
 
+def _operators_of(item, op_of: dict) -> set:
+    """The operators whose cases a test runs: its Case parameters (alone or in tuples) and its case id."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    values = [v for p in params.values() for v in (p if isinstance(p, tuple) else (p,))]
+    found = {v.op for v in values if hasattr(v, "world_size") and hasattr(v, "op")}
+    by_id = op_of.get(_case_id_of(item))
+    return found | ({by_id} if by_id else set())
+
+
 def pytest_collection_modifyitems(session, config, items):
     if active(config) is None and not any(is_suite_item(item) for item in items):
         return
+    ops = settings(config).operators
+    if ops:  # --operators also drops the cases other tests parametrize themselves (golden cases, relations)
+        op_of = {c.id: c.op for c in casegen.catalogue()}
+        dropped = [item for item in items if not _operators_of(item, op_of) <= set(ops)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
     ids = settings(config).case_ids
     if ids is not None:  # --mc2-case-ids: only these cases (a replay); tests without a case (fuzz) go too
         dropped = [item for item in items if _case_id_of(item) not in ids]

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import operators
+from ..dtypes import U32
 from ..protocol import Invocation, TensorArg
+from ..tolerance.accumulation import dot_bound
 
 
 def as_matrix(t: TensorArg) -> np.ndarray:
@@ -140,6 +142,21 @@ def golden_arrays(inv: Invocation) -> dict[str, np.ndarray]:
                                   as_matrix(tensors["gamma"]).reshape(-1), float(inv.attrs["epsilon"]))
         out[f"y.{r}"], out[f"normOut.{r}"] = y, norm
     return out
+
+
+def golden_drift(inv: Invocation, live: dict, frozen: dict) -> list[str]:
+    """The arrays whose live values left the frozen ones by more than two float32 evaluations of the same formula
+    may differ (BLAS order differs between machines): 2 dot_bound(k) |x1||x2| + a few u32 of the summed terms on y,
+    a relative 1e-5 on normOut."""
+    red = reduced_matmul(inv)
+    tol_y = 2 * dot_bound(red.k) * red.abs_products + 16 * U32 * (red.abs_partials + 1)
+    moved = []
+    for r in range(inv.world_size):
+        if not np.all(np.abs(live[f"y.{r}"] - frozen[f"y.{r}"]) <= tol_y):
+            moved.append(f"y.{r}")
+        if not np.allclose(live[f"normOut.{r}"], frozen[f"normOut.{r}"], rtol=1e-5, atol=1e-6):
+            moved.append(f"normOut.{r}")
+    return moved
 
 
 def precision_ranks(inv: Invocation) -> list[int]:

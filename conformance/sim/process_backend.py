@@ -4,6 +4,7 @@ here exactly as the hardware backends use it on an Atlas A2 node."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from ..engine import RankEngine
@@ -26,9 +27,7 @@ class SimProcessBackend:
         self.deadline_s = deadline_s
         self.engine = RankEngine(program=PROGRAM, deadline_s=deadline_s, persistent=persistent,
                                  options={"faults": tuple(faults),
-                                          "allreduce_accumulation": self._inline.options.allreduce_accumulation,
-                                          "bf16_rms_source": self._inline.options.bf16_rms_source,
-                                          "x3_rounding": self._inline.options.x3_rounding,
+                                          "sim_options": dataclasses.asdict(self._inline.options),
                                           "device_log": os.environ.get("MC2_SIM_DEVICE_LOG")})
 
     def describe(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ two invocations ever shared a leased device.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -21,6 +22,7 @@ import time
 
 from .. import operators
 from ..protocol import ACLNN_ERR_INNER, PHASE_LAUNCH, PHASE_WORKSPACE, RankResult
+from .backend import SimOptions
 from .faults import parse_faults
 
 ENGINE_FAULTS = ("rank-hangs", "rank-dies")
@@ -42,14 +44,13 @@ def split_engine_faults(faults) -> tuple[tuple[str, ...], dict[str, int]]:
 
 class SimRankProgram:
     def __init__(self, *, rank: int, world_size: int, device: int | None, faults=(),
-                 allreduce_accumulation: str = "float32", bf16_rms_source: str = "fp32_sum",
-                 x3_rounding: str = "after_store", device_log: str | None = None):
+                 sim_options: dict | None = None, device_log: str | None = None):
         numerical, self.engine_faults = split_engine_faults(faults)
         self.faults = parse_faults(numerical)
         self.rank, self.world_size, self.device = rank, world_size, device
-        self.accumulation = allreduce_accumulation
-        # the numeric-path options by SimOptions field name: a record's `path_option` picks its operator's
-        self.paths = {"bf16_rms_source": bf16_rms_source, "x3_rounding": x3_rounding}
+        # the simulator's options by SimOptions field name: a record's `path_option` picks its operator's path
+        self.options = dataclasses.asdict(SimOptions(**(sim_options or {})))
+        self.accumulation = self.options["allreduce_accumulation"]
         self.device_log = device_log
         self.token = b""
 
@@ -102,7 +103,7 @@ class SimRankProgram:
 
     def _compute(self, call, ranks) -> dict:
         """This rank's outputs: the operator's numerics module's `rank_run`, on its numeric path."""
-        path = self.paths[operators.get(call.op).path_option]
+        path = self.options[operators.get(call.op).path_option]
         rank_run = operators.get(call.op).code("rank_run")
         return rank_run(call.op, ranks, call.rank, call.world_size, dict(call.attrs), call.group.allgather,
                         self.faults, self.accumulation, path)

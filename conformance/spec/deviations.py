@@ -12,6 +12,7 @@ record id), so a release team can accept a deviation on purpose instead of being
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from . import marn, v3
@@ -218,9 +219,22 @@ DEVIATIONS += (
         ("v3-V3-FORMAT-003-x2_nchw-*",)),
 )
 
+
+
+def _of_records() -> tuple[Deviation, ...]:
+    """The deviations registered operators keep in their own modules (their record's `deviations`)."""
+    from .. import operators
+    refs = dict.fromkeys(op.deviations.path for op in operators.all_operators() if op.deviations is not None)
+    return tuple(d for path in refs for d in operators.Ref(path).load())
+
+
+DEVIATIONS += _of_records()
 BY_ID = {d.id: d for d in DEVIATIONS}
+if len(BY_ID) != len(DEVIATIONS):
+    raise RuntimeError("two deviation records share an id")
 
 
+@lru_cache(maxsize=None)
 def _glob(pattern: str) -> re.Pattern:
     return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
 
@@ -228,6 +242,7 @@ def _glob(pattern: str) -> re.Pattern:
 NEWEST = "master"  # sim-cann's default revision (conformance/sim/cann/revisions.DEFAULT; tested equal)
 
 
+@lru_cache(maxsize=None)
 def active(revision: str = NEWEST, reading: str = READINGS[0]) -> tuple[Deviation, ...]:
     """The deviations that hold at source `revision` under the --unsupported-inputs `reading`."""
     return tuple(d for d in DEVIATIONS if d.holds(revision, reading))

@@ -20,10 +20,11 @@ INVALID = ACLNN_ERR_PARAM_INVALID
 
 
 def _c(id, kind, original, paraphrase, constrains, status=None, section="约束与限制", ops=BOTH, notes="",
-       representation=False):
+       representation=False, x1_ranks=(2, 3)):
     return Constraint(id=id, ops=ops, kind=kind, original=original, paraphrase=paraphrase,
                       constrains=tuple(constrains), expected_status=status, code_source=CODE_FROM_CONVENTION,
-                      source=f"{DOC} / {section}", notes=notes, representation=representation)
+                      source=f"{DOC} / {section}", notes=notes, representation=representation,
+                      x1_ranks=x1_ranks)
 
 
 _X1_DIMS = "输入x1可为二维或者三维,其维度为(b, s, k)或者(m, k)。"
@@ -44,7 +45,8 @@ ELIDED = " … "
 PARAPHRASE_ONLY = "paraphrase only:"
 
 CONSTRAINTS = (
-    _c("MARN-SHAPE-001", "reject", _X1_DIMS, "x1 must be 2-D (m, k) or 3-D (b, s, k).", ["x1"], INVALID),
+    _c("MARN-SHAPE-001", "reject", _X1_DIMS, "x1 must be 2-D (m, k) or 3-D (b, s, k).", ["x1"], INVALID,
+       x1_ranks=()),
     _c("MARN-SHAPE-002", "reject", _X2_DIMS, "x2 must be 2-D (k, n).", ["x2"], INVALID),
     _c("MARN-SHAPE-003", "reject", _X2_DIMS, "The k axis of x1 (last) and x2 (first) must be equal.",
        ["x1", "x2"], INVALID),
@@ -66,9 +68,9 @@ CONSTRAINTS = (
        "x1, x2, bias, residual, gamma, y and normOut must all have the same dtype.",
        ["x1", "x2", "bias", "residual", "gamma", "y", "normOut"], INVALID),
     _c("MARN-BOUND-001", "reject", _BOUND, "b*s must not exceed INT32_MAX (b*s == INT32_MAX is accepted).",
-       ["x1", "residual"], INVALID),
+       ["x1", "residual"], INVALID, x1_ranks=(3,)),
     _c("MARN-BOUND-002", "reject", _BOUND, "m must not exceed INT32_MAX (m == INT32_MAX is accepted).",
-       ["x1"], INVALID),
+       ["x1"], INVALID, x1_ranks=(2,)),
     _c("MARN-BOUND-003", "reject", _BOUND, "k must not exceed INT32_MAX (k == INT32_MAX is accepted).",
        ["x1", "x2"], INVALID),
     _c("MARN-BOUND-004", "reject", _BOUND, "n must not exceed INT32_MAX (n == INT32_MAX is accepted).",

@@ -69,6 +69,10 @@ class Constraint:
     # the setting under which the promise holds, as the document names it: "NAME=value" for an environment
     # variable (setting_holds can tell), other text for a setting the suite cannot see (a runtime call)
     setting: str = ""
+    # the x1 ranks at which the rule can be broken alone on an otherwise valid input: both legal ranks, none for the
+    # x1-rank rule itself, one for a bound the document states per rank (b*s of a 3-D x1, m of a 2-D one). The case
+    # catalogue must break the rule alone at each (tests/test_case_design.py)
+    x1_ranks: tuple[int, ...] = (2, 3)
 
     @property
     def rejection_promised(self) -> bool:

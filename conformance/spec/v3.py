@@ -28,7 +28,7 @@ _STREAM_CODE = "2. streamMode不在合法范围内。"
 
 
 def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=True, section="约束与限制", notes="",
-       representation=False):
+       representation=False, x1_ranks=(2, 3)):
     # the return-code table belongs to the first-phase call ("第一段接口完成入参校验"): a documented code is
     # promised from GetWorkspaceSize; where no code is documented a rejection may come from either call
     coded = documented and bool(status)
@@ -37,7 +37,7 @@ def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=Tr
                       code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
                       source=f"{DOC} / {section}", notes=notes,
                       phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
-                      representation=representation)
+                      representation=representation, x1_ranks=x1_ranks)
 
 
 _X1 = "输入x1可为2维或者3维,且不为空Tensor,其shape为(b, s, k)或者(m, k)。"
@@ -59,7 +59,7 @@ def _para(why: str) -> str:
     return f"{PARAPHRASE_ONLY} {why}"
 
 CONSTRAINTS = (
-    _c("V3-SHAPE-001", "reject", _X1, "x1 must be 2-D (m, k) or 3-D (b, s, k).", ["x1"], INVALID),
+    _c("V3-SHAPE-001", "reject", _X1, "x1 must be 2-D (m, k) or 3-D (b, s, k).", ["x1"], INVALID, x1_ranks=()),
     _c("V3-SHAPE-002", "reject", _X2 + ELIDED + "当x2的数据格式为ND时,当前版本仅支持二维输入。",
        "An ND x2 must be 2-D (k, n).", ["x2"], INVALID),
     _c("V3-SHAPE-003", "reject", "当x2的数据格式为FRACTAL_NZ时,当前版本仅支持四维输入,配合aclnnCalculateMatmulWeightSizeV2和"

@@ -335,11 +335,12 @@ class StandInSeam:
         if refusal is not None:
             raise refusal
         if not ran:  # dropped by a dead task queue: an output that was never written
-            out_dtype = torch.bfloat16 if dequant_scale is not None and dequant_scale.dtype == torch.bfloat16 \
-                else torch.float16
+            out_dtype = x1.dtype if x1.dtype != torch.int8 else torch.bfloat16 \
+                if dequant_scale is not None and dequant_scale.dtype == torch.bfloat16 else torch.float16
             return torch.zeros((*x1.shape[:-1], x2.shape[-1]), dtype=out_dtype)
         try:
-            out = self._v3(x1, x2, bias, x3, dequant_scale, pertoken_scale)
+            out = self._mar(x1, x2, bias) if aclnn == "aclnnMatmulAllReduce" else \
+                self._v3(x1, x2, bias, x3, dequant_scale, pertoken_scale)
         except Exception as exc:  # inputs the formula cannot take (an invalid case): raise as torch_npu would
             raise RuntimeError(f"stand-in npu_mm_all_reduce_base failed: {type(exc).__name__}: {exc}") from None
         self._record("returned", output=out)
@@ -363,6 +364,13 @@ class StandInSeam:
         if pertoken_scale is not None:
             value = value * pertoken_scale.double().reshape(-1, 1)
         return value
+
+    def _mar(self, x1, x2, bias):
+        """aclnnMatmulAllReduce: x1 @ x2 + bias in float64, summed over the group in fp32, stored in x1's dtype."""
+        value = x1.reshape(-1, x1.shape[-1]).double() @ x2.double()
+        if bias is not None:
+            value = value + bias.double()
+        return self._all_reduce(value.float()).to(x1.dtype).reshape(*x1.shape[:-1], x2.shape[-1])
 
     def _v3(self, x1, x2, bias, x3, dequant_scale, pertoken_scale):
         value = self._dequantised(x1, x2, bias, dequant_scale, pertoken_scale)

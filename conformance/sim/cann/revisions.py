@@ -12,6 +12,12 @@ What a revision is made of, as data:
   the revision decides which one runs; nothing is silently replaced.
 - the host checks a revision added that no input of this API reaches (`NEW_RULES`), listed with the reason.
 
+Per operator: an operator's own reading may live in its own files, so adding one touches only its modules. Its
+locations in conformance/data/sim_cann_locations/<short>.json (the same {"rules": ..., "new_rules": ...} structure,
+merged with the shared file), and its behaviour changes and new rules as `CHANGES` / `NEW_RULES` in its host model's
+module (the record's `host_model`), merged into this module's `CHANGES` / `NEW_RULES` (discovered through
+operators.all_operators(), as drift._host_rules does).
+
 The runtime the host path runs in is hicann/opbase@aa3cd74 for every revision (its master head at the time of
 reading; the newer revisions were built against it or older), and the generator mirror-cann/asc-devkit@78d7801.
 """
@@ -24,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent.parent / "data" / "sim_cann_locations.json"
+OPERATOR_DATA = DATA.with_suffix("")  # conformance/data/sim_cann_locations/<short>.json: one operator's reading
 BASE_REPO = "hicann/ops-transformer"
 MIRROR_REPO = "mirror-cann/ops-transformer"
 
@@ -63,9 +70,26 @@ class BehaviourChange:
     new_rule: str = ""  # the NEW_RULES id of a check it adds, if any
 
 
+def _operators():
+    from ... import operators  # late: the records load the host modules, which import this module
+    return operators.all_operators()
+
+
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8"))
+    """The shared file merged with every registered operator's own file (a rule located twice is an error)."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    for short in dict.fromkeys(op.short for op in _operators()):
+        path = OPERATOR_DATA / f"{short}.json"
+        if not path.exists():
+            continue
+        own = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("rules", "new_rules"):
+            twice = set(own.get(key, {})) & set(data[key])
+            if twice:
+                raise RuntimeError(f"{path.name}: {key} {sorted(twice)} are located in another file as well")
+            data[key].update(own.get(key, {}))
+    return data
 
 
 def _cann_version(name: str) -> str:
@@ -106,7 +130,7 @@ V3_COMM_SCALE1_OWN_SHAPE = "v3-comm-scale1-own-shape"
 V3_X2_FIRST_DIM_BOUNDED = "v3-x2-first-dim-bounded"
 V3_PER_TENSOR_SCALE_EXACT = "v3-per-tensor-scale-exact"
 
-CHANGES: tuple[BehaviourChange, ...] = (
+_SHARED_CHANGES: tuple[BehaviourChange, ...] = (
     BehaviourChange(V3_X2_CONTIGUITY_CHECKED, "v3", (),
                     "GetWorkspaceSize rejects (161002) an x2 that is neither contiguous nor the last-two-axes "
                     "transpose, for non-empty inputs, after the shape checks (also for a 4-D NZ x2); before, a "
@@ -128,10 +152,9 @@ CHANGES: tuple[BehaviourChange, ...] = (
                     "passed (reachable only with a 4-D NZ x2, whose host shape checks are skipped)",
                     ("9.1.0-beta.2", "9.1.0", "master")),
 )
-BY_ID = {c.id: c for c in CHANGES}
 
 # Checks a revision added that no input of this API reaches, or whose verdict an earlier rule already gives.
-NEW_RULES: dict[str, str] = {
+_SHARED_NEW_RULES: dict[str, str] = {
     "NEW-MARN-YDTYPE": "tiling: the matmul output's dtype must be float16/bfloat16; unreachable (the kernel lookup, "
                        "CANN-MARN-H09, rejects other dtypes first)",
     "NEW-V3-YDTYPE": "tiling: the output dtype must be float16/bfloat16; unreachable (CANN-V3-H04 rejects first)",
@@ -145,10 +168,37 @@ NEW_RULES: dict[str, str] = {
 }
 
 
+def _host_modules():
+    """Every registered operator's host-model module, once (twins and V1 share theirs)."""
+    import importlib
+    paths = dict.fromkeys(op.host_model.path.partition(":")[0] for op in _operators() if op.host_model)
+    return [importlib.import_module(p) for p in paths]
+
+
+@lru_cache(maxsize=1)
+def _merged() -> tuple[tuple[BehaviourChange, ...], dict[str, BehaviourChange], dict[str, str]]:
+    changes, new_rules = list(_SHARED_CHANGES), dict(_SHARED_NEW_RULES)
+    for module in _host_modules():
+        changes += getattr(module, "CHANGES", ())
+        new_rules.update(getattr(module, "NEW_RULES", {}))
+    by_id = {c.id: c for c in changes}
+    if len(by_id) != len(changes):
+        raise RuntimeError("two behaviour changes share an id")
+    return tuple(changes), by_id, new_rules
+
+
+def __getattr__(name: str):
+    """CHANGES (every behaviour change: the shared ones above, then each host module's own), BY_ID (them by id) and
+    NEW_RULES (likewise), merged on first use: the host modules import this module."""
+    if name in ("CHANGES", "BY_ID", "NEW_RULES"):
+        return _merged()[("CHANGES", "BY_ID", "NEW_RULES").index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def has(revision: str | SourceRevision | None, change: str) -> bool:
     """Whether `revision` carries behaviour change `change` (a CHANGES id)."""
     name = revision.name if isinstance(revision, SourceRevision) else get(revision).name
-    return name in BY_ID[change].revisions
+    return name in _merged()[1][change].revisions
 
 
 def location(rule: str, revision: str | SourceRevision | None) -> tuple[str, str]:

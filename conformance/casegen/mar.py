@@ -132,6 +132,7 @@ def _mutations(dt: str, x1_3d: bool = True):
         ("reduce_max", "MAR-ATTR-001", set_a("reduceOp", "max")),
         ("reduce_sum_suffix", "MAR-ATTR-001", set_a("reduceOp", "sumx")),
         ("commturn_1", "MAR-ATTR-002", set_a("commTurn", 1)),
+        ("commturn_2pow32", "MAR-ATTR-002", set_a("commTurn", 2**32)),  # not 0, but 0 in its low 32 bits
         ("streammode_0", "MAR-ATTR-003", set_a("streamMode", 0)),
         ("null_x1", "MAR-NULL-001", null("x1")),
         ("null_x2", "MAR-NULL-001", null("x2")),

@@ -169,6 +169,7 @@ def _mutations(row: Row, x1_3d: bool = True):
             ("x3", (*rows, 65536)))])),
         ("reduce_max", "QMAR-ATTR-001", set_attr("reduceOp", "max")),
         ("commturn_1", "QMAR-ATTR-002", set_attr("commTurn", 1)),
+        ("commturn_2pow32", "QMAR-ATTR-002", set_attr("commTurn", 2**32)),  # not 0, but 0 in its low 32 bits
         ("streammode_0", "QMAR-ATTR-003", set_attr("streamMode", 0)),
     ]
 

@@ -48,4 +48,13 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "does not promise the rejection, so by default (--unsupported-inputs reject-or-compute) it is a device doing "
         "more than promised and passes.",
         ("mar-MAR-LAYOUT-001-*",), revisions=_CONTIGUITY, reading="reject"),
+    Deviation(
+        "DEV-MAR-004", (OP,), ("MAR-ATTR-002",),
+        "当前版本仅支持输入0。",
+        f"{DOC} / 参数说明 (commTurn)",
+        f"{_OT} mc2/common/src/context_transfer.cpp:34, checked at "
+        "mc2/matmul_all_reduce/op_host/op_tiling/matmul_all_reduce_tiling.cpp:660 (CANN-MAR-H11, the same at every "
+        "modelled revision)",
+        "commTurn is read as a 32-bit int: 2**32 (low 32 bits 0) is accepted.",
+        ("mar-MAR-ATTR-002-commturn_2pow32-*",)),
 )

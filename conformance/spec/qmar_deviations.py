@@ -95,4 +95,11 @@ DEVIATIONS = (
         "An x2 tagged with an ND-like base format (NCHW, NCL, ...) is looked up as ND and accepted; the document "
         "lists ND and FRACTAL_NZ only.",
         ("qmar-QMAR-FORMAT-003-x2_nchw-*",)),
+    Deviation(
+        "DEV-QMAR-009", _OPS, ("QMAR-ATTR-002",),
+        "当前版本仅支持输入0。",
+        f"{DOC} / 参数说明 (commTurn)",
+        f"{_OT} mc2/common/src/context_transfer.cpp:34, checked at {_MAR_TILING}:660 (as DEV-V3-007)",
+        "commTurn is read as a 32-bit int: 2**32 (low 32 bits 0) is accepted.",
+        ("qmar-QMAR-ATTR-002-commturn_2pow32-*",)),
 )

@@ -14,7 +14,7 @@ commTurn, the format, contiguity and the world size are not in that table: the a
 from __future__ import annotations
 
 from ..protocol import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_SUCCESS
-from .model import CODE_FROM_CONVENTION, CODE_FROM_DOCUMENT, PHASE_EITHER, PHASE_WORKSPACE, Ambiguity, Constraint
+from .model import Ambiguity, table_coded
 
 OP = "MatmulAllReduce"
 DOC = "aclnnMatmulAllReduce.md"
@@ -77,15 +77,9 @@ _FORMULA = "output = allreduce(x1 @ x2 + bias)"
 
 def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=True, section="约束说明", notes="",
        representation=False, x1_ranks=(2, 3)):
-    # the return-code table belongs to the first-phase call ("第一段接口完成入参校验", line 175): a documented code
-    # is promised from GetWorkspaceSize; where no code is documented a rejection may come from either call
-    coded = documented and bool(status)
-    return Constraint(id=id, ops=(OP,), kind=kind, original=original, paraphrase=paraphrase,
-                      constrains=tuple(constrains), expected_status=status,
-                      code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
-                      source=f"{DOC} / {section}", notes=notes,
-                      phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
-                      representation=representation, x1_ranks=x1_ranks)
+    return table_coded(id=id, op=OP, kind=kind, original=original, paraphrase=paraphrase, constrains=constrains,
+                       status=status, documented=documented, source=f"{DOC} / {section}", notes=notes,
+                       representation=representation, x1_ranks=x1_ranks)
 
 
 def _para(why: str) -> str:

@@ -123,6 +123,20 @@ class Constraint:
         return frozenset({PHASE_WORKSPACE, PHASE_LAUNCH}) if self.phase == PHASE_EITHER else frozenset({self.phase})
 
 
+def table_coded(*, id: str, op: str, kind: str, original: str, paraphrase: str, constrains, status: int | None,
+                documented: bool, source: str, notes: str = "", representation: bool = False,
+                x1_ranks: tuple[int, ...] = (2, 3)) -> Constraint:
+    """A record of a document whose return-code table belongs to the first-phase call ("第一段接口完成入参校验"):
+    a code the table states (`documented` and a `status`) is promised from GetWorkspaceSize; where the table
+    states none, the aclnn convention gives the code and a rejection may come from either call."""
+    coded = documented and bool(status)
+    return Constraint(id=id, ops=(op,), kind=kind, original=original, paraphrase=paraphrase,
+                      constrains=tuple(constrains), expected_status=status,
+                      code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION, source=source, notes=notes,
+                      phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
+                      representation=representation, x1_ranks=x1_ranks)
+
+
 @dataclass(frozen=True)
 class Ambiguity:
     """Where the documents are silent or contradict each other: the suite's choice, stated."""

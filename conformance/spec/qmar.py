@@ -17,7 +17,7 @@ the table: convention (QMAR-AMB-004).
 from __future__ import annotations
 
 from ..protocol import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_SUCCESS
-from .model import CODE_FROM_CONVENTION, CODE_FROM_DOCUMENT, PHASE_EITHER, PHASE_WORKSPACE, Ambiguity, Constraint
+from .model import Ambiguity, table_coded
 
 OP = "QuantMatmulAllReduce"
 DOC = "aclnnQuantMatmulAllReduce.md"
@@ -33,13 +33,9 @@ PARAPHRASE_ONLY = "paraphrase only:"
 
 def _c(id, kind, original, paraphrase, constrains, status=None, *, lines, documented=True, notes="",
        representation=False, x1_ranks=(2, 3)):
-    coded = documented and bool(status)
-    return Constraint(id=id, ops=(OP,), kind=kind, original=original, paraphrase=paraphrase,
-                      constrains=tuple(constrains), expected_status=status,
-                      code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
-                      source=f"{DOC}:{lines}", notes=notes,
-                      phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
-                      representation=representation, x1_ranks=x1_ranks)
+    return table_coded(id=id, op=OP, kind=kind, original=original, paraphrase=paraphrase, constrains=constrains,
+                       status=status, documented=documented, source=f"{DOC}:{lines}", notes=notes,
+                       representation=representation, x1_ranks=x1_ranks)
 
 
 def _para(why: str) -> str:

@@ -13,7 +13,7 @@ tests/test_spec_quotes.py checks both.
 from __future__ import annotations
 
 from ..protocol import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_SUCCESS
-from .model import CODE_FROM_CONVENTION, CODE_FROM_DOCUMENT, PHASE_EITHER, PHASE_WORKSPACE, Ambiguity, Constraint
+from .model import Ambiguity, table_coded
 
 OP = "QuantMatmulAllReduceV3"
 DOC = "aclnnQuantMatmulAllReduceV3.md"
@@ -29,15 +29,9 @@ _STREAM_CODE = "2. streamMode不在合法范围内。"
 
 def _c(id, kind, original, paraphrase, constrains, status=None, *, documented=True, section="约束与限制", notes="",
        representation=False, x1_ranks=(2, 3)):
-    # the return-code table belongs to the first-phase call ("第一段接口完成入参校验"): a documented code is
-    # promised from GetWorkspaceSize; where no code is documented a rejection may come from either call
-    coded = documented and bool(status)
-    return Constraint(id=id, ops=(OP,), kind=kind, original=original, paraphrase=paraphrase,
-                      constrains=tuple(constrains), expected_status=status,
-                      code_source=CODE_FROM_DOCUMENT if coded else CODE_FROM_CONVENTION,
-                      source=f"{DOC} / {section}", notes=notes,
-                      phase=PHASE_WORKSPACE if coded and kind == "reject" else PHASE_EITHER,
-                      representation=representation, x1_ranks=x1_ranks)
+    return table_coded(id=id, op=OP, kind=kind, original=original, paraphrase=paraphrase, constrains=constrains,
+                       status=status, documented=documented, source=f"{DOC} / {section}", notes=notes,
+                       representation=representation, x1_ranks=x1_ranks)
 
 
 _X1 = "输入x1可为2维或者3维,且不为空Tensor,其shape为(b, s, k)或者(m, k)。"

@@ -185,3 +185,29 @@ def exact(name: str, actual: np.ndarray, expected: np.ndarray) -> Check:
                               f"{_fmt_index(worst, a.shape)}: got {float(a.flat[worst])!r}, exact "
                               f"{float(expected.flat[worst])!r}", {"elements": int(a.size), "failed": n_bad},
                  category="exact_mismatch")
+
+
+def identical_on_every_rank(results, spec, name: str = "output"):
+    """Checks that every rank returned `name` with `spec`'s shape and dtype and that all ranks hold the same bits
+    (an all-reduce hands each rank the same result). A generator of Checks (`yield from` it): it returns every
+    rank's array, or None after the first rank whose output is missing or misshapen."""
+    outs = []
+    for r, res in enumerate(results):
+        out = res.outputs.get(name)
+        label = f"rank {r} {name}"
+        if out is None:
+            yield Check(label, False, f"{label}: missing from the backend's outputs")
+            return None
+        out = np.asarray(out)
+        if tuple(out.shape) != tuple(spec.shape) or str(out.dtype) != spec.dtype:
+            yield Check(label, False, f"{label}: {out.dtype}{tuple(out.shape)}, expected "
+                                      f"{spec.dtype}{tuple(spec.shape)}")
+            return None
+        outs.append(out)
+    differing = [r for r in range(1, len(outs))
+                 if not np.array_equal(outs[r].view(np.uint16), outs[0].view(np.uint16))]
+    yield Check("cross-rank identity", not differing,
+                f"cross-rank identity: ranks {differing} differ from rank 0 (an all-reduce gives every rank "
+                f"the same result)" if differing else "every rank holds the same output",
+                category="cross_rank_mismatch")
+    return outs

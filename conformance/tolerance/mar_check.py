@@ -17,25 +17,9 @@ def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = 
           with_metrics: bool = True, expected: dict | None = None):
     spec = inv.ranks[0]["output"]
     dtype = spec.dtype
-    outs = []
-    for r, res in enumerate(results):
-        out = res.outputs.get("output")
-        label = f"rank {r} output"
-        if out is None:
-            yield compare.Check(label, False, f"{label}: missing from the backend's outputs")
-            return
-        out = np.asarray(out)
-        if tuple(out.shape) != tuple(spec.shape) or str(out.dtype) != dtype:
-            yield compare.Check(label, False, f"{label}: {out.dtype}{tuple(out.shape)}, expected "
-                                              f"{dtype}{tuple(spec.shape)}")
-            return
-        outs.append(out)
-    differing = [r for r in range(1, len(outs))
-                 if not np.array_equal(outs[r].view(np.uint16), outs[0].view(np.uint16))]
-    yield compare.Check("cross-rank identity", not differing,
-                        f"cross-rank identity: ranks {differing} differ from rank 0 (an all-reduce gives every rank "
-                        f"the same result)" if differing else "every rank holds the same output",
-                        category="cross_rank_mismatch")
+    outs = yield from compare.identical_on_every_rank(results, spec)
+    if outs is None:
+        return
     red = reference(inv)
     if red.mm_out.size == 0:
         return

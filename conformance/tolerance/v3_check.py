@@ -16,25 +16,9 @@ from .accumulation import DEFAULT_ACCUMULATION
 def check(inv, results, *, exact: bool, exact_outputs=None, accumulation: str = DEFAULT_ACCUMULATION,
           with_metrics: bool = True, expected: dict | None = None):
     spec = inv.ranks[0]["output"]
-    outs = []
-    for r, res in enumerate(results):
-        out = res.outputs.get("output")
-        label = f"rank {r} output"
-        if out is None:
-            yield compare.Check(label, False, f"{label}: missing from the backend's outputs")
-            return
-        out = np.asarray(out)
-        if tuple(out.shape) != tuple(spec.shape) or str(out.dtype) != spec.dtype:
-            yield compare.Check(label, False, f"{label}: {out.dtype}{tuple(out.shape)}, expected "
-                                              f"{spec.dtype}{tuple(spec.shape)}")
-            return
-        outs.append(out)
-    differing = [r for r in range(1, len(outs))
-                 if not np.array_equal(outs[r].view(np.uint16), outs[0].view(np.uint16))]
-    yield compare.Check("cross-rank identity", not differing,
-                        f"cross-rank identity: ranks {differing} differ from rank 0 (an all-reduce gives every rank "
-                        f"the same result)" if differing else "every rank holds the same output",
-                        category="cross_rank_mismatch")
+    outs = yield from compare.identical_on_every_rank(results, spec)
+    if outs is None:
+        return
     ref = reference(inv)
     ref32 = ref.out.astype(np.float32) if expected is None else expected["output"]
     actual = rows(outs[0])

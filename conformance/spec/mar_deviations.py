@@ -5,7 +5,7 @@ revisions names them, as V3's do."""
 
 from __future__ import annotations
 
-from .deviations import Deviation
+from .deviations import _BEFORE_CONTIGUITY, _CONTIGUITY, Deviation
 from .mar import DOC, OP
 
 _OT = "hicann/ops-transformer@c29bc10"
@@ -14,8 +14,6 @@ _UTIL = "mc2/matmul_all_reduce/op_host/op_api/matmul_all_reduce_util.cpp"
 _M = "mirror-cann/ops-transformer"
 # sim-cann's revision names (sim/cann/mar_host.py CHANGES): up to 9.0.0-beta.2 this API's host path behaves as at
 # c29bc10; from 9.0.0 and 9.1.0-beta.1 on the host rejects a strided x2 and the runtime makes x1 and bias contiguous.
-_BEFORE_CONTIGUITY = ("c29bc10", "8.5.0-beta.1", "8.5.0", "9.0.0-beta.1", "9.0.0-beta.2")
-_CONTIGUITY = ("9.0.0", "9.1.0-beta.1", "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
 
 DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(

@@ -9,8 +9,8 @@ is marshalled from the record's ABI (x1, x2, bias, group, reduceOp, commTurn, st
 from __future__ import annotations
 
 from ... import operators
-from ..aclnn import abi
-from ..aclnn.program import Chain, ChainBuffers, Plan, Resources, matrix_arg, rows
+from ..aclnn.program import Chain, ChainBuffers, Resources, matrix_arg, rows
+from .aclnn_marn import local  # aclnnMatmul [+ aclnnAdd(bias)]: MARN's chain up to its all-reduce
 
 
 def buffers(program, res: Resources, call, b: ChainBuffers, put, scratch) -> None:
@@ -26,17 +26,6 @@ def buffers(program, res: Resources, call, b: ChainBuffers, put, scratch) -> Non
     scratch("reduced", out.dtype, (m, n))
     b.count, b.dtype = m * n, out.dtype
     b.results = {operators.get(call.op).summed_output: ("reduced", out)}
-
-
-def local(program, res: Resources, call, b: ChainBuffers, plan: Plan) -> str:
-    """aclnnMatmul(x1, x2) -> mm [aclnnAdd(mm, bias, 1) -> mm_bias]; the all-reduced buffer is the output."""
-    h = b.handles
-    program._gws(plan, "aclnnMatmul", h["x1"], h["x2"], h["mm"], abi.CUBE_MATH_KEEP_DTYPE)
-    partial = "mm"
-    if h.get("bias") is not None:
-        program._gws(plan, "aclnnAdd", h["mm"], h["bias"], res.scalar_float(1.0), h["mm_bias"])
-        partial = "mm_bias"
-    return partial
 
 
 CHAIN = Chain(buffers, local)

@@ -46,8 +46,8 @@ from __future__ import annotations
 
 from ...spec.model import INT32_MAX
 from . import revisions
-from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, vendor_transposed
-from .revisions import BehaviourChange
+from .model import LAUNCH, WORKSPACE, HostRule, HostVerdict, kernel_format, vendor_transposed
+from .revisions import CONTIGUITY_REVISIONS, BehaviourChange
 
 NULLPTR, INVALID, INNER, TILING = 161001, 161002, 561000, 561002
 
@@ -59,7 +59,6 @@ _OPBASE = "hicann/opbase@313b014 src/nnopbase/individual_op/executor/indv_execut
 
 FLOATS = ("float16", "bfloat16")
 VALID_RANK_SIZES = (1, 2, 4, 8)
-_ND_LIKE = frozenset({"ND", "NCL", "NCDHW", "DHWCN", "NHWC", "NCHW"})  # stored as ND before the lookup (marn_host)
 
 
 def _rule(n, phase, status, source, summary):
@@ -99,7 +98,6 @@ NEW_RULE_OF = {"CANN-MAR-H16": "NEW-MAR-X2-CONTIGUOUS"}  # the reading's id of a
 
 # Both read at every modelled revision (mar.json): present at 9.0.0 (d28d8f9) and 9.1.0-beta.1 (eb4e540) and after,
 # absent at 9.0.0-beta.2 (49e3788) and before.
-_CONTIGUITY_REVISIONS = ("9.0.0", "9.1.0-beta.1", "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
 MAR_X2_CONTIGUITY_CHECKED = "mar-x2-contiguity-checked"
 MAR_INPUTS_MADE_CONTIGUOUS = "mar-inputs-made-contiguous"
 
@@ -107,11 +105,11 @@ CHANGES: tuple[BehaviourChange, ...] = (
     BehaviourChange(MAR_X2_CONTIGUITY_CHECKED, "mar", (),
                     "GetWorkspaceSize rejects (161002) an x2 that is neither contiguous nor the last-two-axes "
                     "transpose, for non-empty inputs, after the shape checks; before, a strided x2 was accepted and "
-                    "read as if contiguous (DEV-MAR-002)", _CONTIGUITY_REVISIONS, new_rule="NEW-MAR-X2-CONTIGUOUS"),
+                    "read as if contiguous (DEV-MAR-002)", CONTIGUITY_REVISIONS, new_rule="NEW-MAR-X2-CONTIGUOUS"),
     BehaviourChange(MAR_INPUTS_MADE_CONTIGUOUS, "mar", ("CANN-MAR-H15",),
                     "x1 and bias are declared auto-contiguous for Ascend910B: the runtime copies a non-contiguous one "
                     "and the call succeeds with the documented result; before, the launch failed (561000)",
-                    _CONTIGUITY_REVISIONS),
+                    CONTIGUITY_REVISIONS),
 )
 
 # Checks a revision added on this API's path that no input of it decides (locations: mar.json "new_rules").
@@ -178,7 +176,7 @@ def check(op: str, tensors: dict, attrs: dict, world_size: int, revision: str = 
     if revisions.has(revision, MAR_X2_CONTIGUITY_CHECKED) and _x2_layout_rejected(x1, x2):
         return _fail(16, f"x2 strides {tuple(x2.strides)}: neither contiguous nor the last-two-axes transpose")
     for name, v in (("x1", x1), ("x2", x2), ("output", out)):
-        if v.format not in _ND_LIKE:
+        if kernel_format(v) != "ND":  # ND-like base formats are stored as ND before the lookup
             return _fail(9, f"{name} format {v.format}")
     if world_size not in VALID_RANK_SIZES:
         return _fail(10, f"rank size {world_size}")

@@ -121,7 +121,8 @@ def get(name: str | None) -> SourceRevision:
 
 
 _FIX_REVISIONS = ("9.0.0", "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
-_CONTIGUITY_REVISIONS = ("9.0.0", "9.1.0-beta.1", "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
+# the revisions that check x2's contiguity and make the other inputs contiguous (V3's and MAR's host paths alike)
+CONTIGUITY_REVISIONS = ("9.0.0", "9.1.0-beta.1", "9.1.0-beta.2", "9.1.0-beta.3", "9.1.0", "master")
 
 # the switches, as read from the revisions' source (rules-v3 of the reading; locations in the data file)
 V3_X2_CONTIGUITY_CHECKED = "v3-x2-contiguity-checked"
@@ -135,11 +136,11 @@ _SHARED_CHANGES: tuple[BehaviourChange, ...] = (
                     "GetWorkspaceSize rejects (161002) an x2 that is neither contiguous nor the last-two-axes "
                     "transpose, for non-empty inputs, after the shape checks (also for a 4-D NZ x2); before, a "
                     "strided x2 was accepted and read as if contiguous (DEV-V3-004)",
-                    _CONTIGUITY_REVISIONS, new_rule="NEW-V3-X2-CONTIGUOUS"),
+                    CONTIGUITY_REVISIONS, new_rule="NEW-V3-X2-CONTIGUOUS"),
     BehaviourChange(V3_INPUTS_MADE_CONTIGUOUS, "v3", ("CANN-V3-H37",),
                     "x1, bias, x3, dequantScale, pertokenScale and both comm scales are declared auto-contiguous for "
                     "Ascend910B: the runtime copies a non-contiguous input to a contiguous one and the call succeeds "
-                    "with the documented result; before, the launch failed (561000)", _CONTIGUITY_REVISIONS),
+                    "with the documented result; before, the launch failed (561000)", CONTIGUITY_REVISIONS),
     BehaviourChange(V3_COMM_SCALE1_OWN_SHAPE, "v3", ("CANN-V3-H23", "CANN-V3-H36"),
                     "commQuantScale1's shape (and emptiness) is read from commQuantScale1 itself; before, both "
                     "dims were read from commQuantScale2, so a wrong commQuantScale1 shape passed", _FIX_REVISIONS),

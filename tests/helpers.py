@@ -224,3 +224,19 @@ def shape_only_pick(op: str, world_size: int, backend):
              and "BOUND" in c.id]
     case = next((c for c in cases if c.world_size == world_size), cases[0])
     return replace(case, world_size=world_size), ""
+
+
+def prepared_twin(*, needs_torch_npu: bool = False):
+    """The CANN twin, built and installed (conformance.twin.prepare); the calling test skips, saying why, where it
+    cannot run on this machine: no torch_npu (`needs_torch_npu`), no C compiler or wheel headers (TwinError)."""
+    import importlib.util
+
+    import pytest
+
+    if needs_torch_npu and importlib.util.find_spec("torch_npu") is None:
+        pytest.skip("torch_npu is not installed (pip extra torch-npu)")
+    from conformance.twin import TwinError, prepare
+    try:
+        return prepare()
+    except TwinError as exc:
+        pytest.skip(f"no CANN twin on this machine: {exc}")

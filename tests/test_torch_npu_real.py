@@ -11,7 +11,6 @@ Skips with the reason where torch_npu or the twin (a C compiler, torch_npu's hea
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections import Counter
@@ -26,6 +25,7 @@ from conformance.judge import run_case
 from conformance.protocol import ACLNN_ERR_INNER, PHASE_WORKSPACE
 from conformance.sim.cann.backend import CannOptions, SimCannBackend
 from conformance.spec.deviations import deviations_of
+from helpers import prepared_twin
 
 COMM1_ONLY = "v3-V3-COMM-001-comm1_only-fp16-w2"  # one comm scale: op_plugin refuses it (research B5)
 K_MISMATCH = "v3-V3-SHAPE-004-k_mismatch-fp16-w2"  # K of x1 and x2 differ: op_plugin's check_params (B1)
@@ -35,16 +35,7 @@ NZ_LOWBIT = "v3-tiny-fp16_i64-x1_2d-x2nd-nobias-deq1-nox3-lowbit-fp16-w1"  # an 
 
 @pytest.fixture(scope="module")
 def twin():
-    if importlib.util.find_spec("torch_npu") is None:
-        pytest.skip("torch_npu is not installed (pip extra torch-npu)")
-    try:
-        from conformance.twin import TwinError, prepare
-    except ImportError as exc:
-        pytest.skip(f"no CANN twin in this checkout: {exc}")
-    try:
-        return prepare()
-    except TwinError as exc:
-        pytest.skip(f"no CANN twin on this machine: {exc}")
+    return prepared_twin(needs_torch_npu=True)
 
 
 @pytest.fixture(scope="module")

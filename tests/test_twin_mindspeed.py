@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.twin import TwinError, install_tree, prepare
-from helpers import results_of, run_torch_ranks
+from conformance.twin import install_tree
+from helpers import prepared_twin, results_of, run_torch_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DOC = 'docs/cann-twin.md, "MindSpeed on the twin: how to build it"'
@@ -28,10 +28,7 @@ BOUNDS_CHECKED = {"snprintf_s", "strcpy_s", "vsnprintf_s"}
 
 @pytest.fixture(scope="module")
 def twin():
-    try:
-        return prepare()
-    except TwinError as exc:
-        pytest.skip(f"no CANN twin on this machine: {exc}")
+    return prepared_twin()
 
 
 @pytest.fixture(scope="module")

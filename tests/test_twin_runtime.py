@@ -22,7 +22,7 @@ import pytest
 
 from conformance import operators
 from conformance.twin import TARGET_TWIN, TwinError, bridge, install_tree, prepare
-from helpers import results_of, run_torch_ranks
+from helpers import prepared_twin, results_of, run_torch_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 AICORE_EXCEPTION = 507015  # ACL_ERROR_RT_AICORE_EXCEPTION: torch_npu's acl/error_codes/rt_error_codes.h:106
@@ -30,10 +30,7 @@ AICORE_EXCEPTION = 507015  # ACL_ERROR_RT_AICORE_EXCEPTION: torch_npu's acl/erro
 
 @pytest.fixture(scope="module")
 def twin():
-    try:
-        return prepare()
-    except TwinError as exc:
-        pytest.skip(f"no CANN twin on this machine: {exc}")
+    return prepared_twin()
 
 
 # --- the fake operators (a module the bridge is pointed at with MC2_TWIN_OPERATORS) -----------------------------

@@ -9,7 +9,6 @@ backends on the CPU twin of a CANN node (`mc2-conformance run --twin`), with the
 Both reports must name the twin, never hardware. Skipped (with the reason) without torch_npu or a C compiler.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,19 +18,14 @@ from pathlib import Path
 import pytest
 
 from conformance import operators
+from helpers import prepared_twin
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def twin():
-    if importlib.util.find_spec("torch_npu") is None:
-        pytest.skip("torch_npu is not installed (pip extra torch-npu)")
-    from conformance.twin import TwinError, prepare
-    try:
-        return prepare()
-    except TwinError as exc:
-        pytest.skip(f"no CANN twin on this machine: {exc}")
+    return prepared_twin(needs_torch_npu=True)
 
 
 def run_on_twin(twin, tmp_path, backend: str, *extra: str) -> dict:

@@ -38,7 +38,7 @@ def test_the_revisions_in_order_and_a_one_line_error_for_an_unknown_one():
 
 def test_every_host_rule_is_located_at_every_revision():
     rules = list(drift._host_rules())
-    added = {rid for m in revisions._host_modules() for rid in getattr(m, "NEW_RULE_OF", {})}  # from a revision on
+    added = {rid for m in revisions.host_modules() for rid in getattr(m, "NEW_RULE_OF", {})}  # from a revision on
     assert {"CANN-V3-H38", "CANN-MAR-H16"} <= added
     located = [r.id for r in rules if r.id not in added]
     for name in revisions.names():
@@ -119,7 +119,7 @@ def test_source_drift_names_the_changes_and_the_cases_they_move():
     assert any(i.startswith("mar-MAR-LAYOUT-003-x2_strided") for i in moved)
     # a case moves only through a rule a change touches or adds (the records say which; QMAR's verdicts are V3's
     # rules, MARN behaves alike), never by operator name
-    added = {rid for m in revisions._host_modules() for rid in getattr(m, "NEW_RULE_OF", {})}
+    added = {rid for m in revisions.host_modules() for rid in getattr(m, "NEW_RULE_OF", {})}
     for case in d.cases:
         rules = {r for _, _, r in case.old + case.new if r}
         assert rules and rules <= changed | added, (case.case_id, rules)

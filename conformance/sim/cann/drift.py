@@ -48,9 +48,8 @@ class Drift:
 
 def _host_rules():
     """Every host rule of every registered operator's host model (a module's RULES; twins share one module)."""
-    modules = dict.fromkeys(op.host_model.path.partition(":")[0] for op in operators.all_operators() if op.host_model)
-    for module in modules:
-        yield from operators.Ref(f"{module}:RULES").load()
+    for module in revisions.host_modules():
+        yield from module.RULES
 
 
 def compare(a: str | None, b: str | None, *, cases=None) -> Drift:

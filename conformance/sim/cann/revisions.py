@@ -16,7 +16,7 @@ Per operator: an operator's own reading may live in its own files, so adding one
 locations in conformance/data/sim_cann_locations/<short>.json (the same {"rules": ..., "new_rules": ...} structure,
 merged with the shared file), and its behaviour changes and new rules as `CHANGES` / `NEW_RULES` in its host model's
 module (the record's `host_model`), merged into this module's `CHANGES` / `NEW_RULES` (discovered through
-operators.all_operators(), as drift._host_rules does).
+operators.all_operators(): `host_modules`, which drift reads its rules through too).
 
 The runtime the host path runs in is hicann/opbase@aa3cd74 for every revision (its master head at the time of
 reading; the newer revisions were built against it or older), and the generator mirror-cann/asc-devkit@78d7801.
@@ -169,7 +169,7 @@ _SHARED_NEW_RULES: dict[str, str] = {
 }
 
 
-def _host_modules():
+def host_modules():
     """Every registered operator's host-model module, once (twins and V1 share theirs)."""
     import importlib
     paths = dict.fromkeys(op.host_model.path.partition(":")[0] for op in _operators() if op.host_model)
@@ -179,7 +179,7 @@ def _host_modules():
 @lru_cache(maxsize=1)
 def _merged() -> tuple[tuple[BehaviourChange, ...], dict[str, BehaviourChange], dict[str, str]]:
     changes, new_rules = list(_SHARED_CHANGES), dict(_SHARED_NEW_RULES)
-    for module in _host_modules():
+    for module in host_modules():
         changes += getattr(module, "CHANGES", ())
         new_rules.update(getattr(module, "NEW_RULES", {}))
     by_id = {c.id: c for c in changes}

@@ -18,6 +18,19 @@ def test_live_reference_matches_golden(case_id):
     assert sorted(frozen) == sorted(live)
     assert operators.get(inv.op).golden_drift.load()(inv, live, frozen) == [], "reference math changed"
 
+@pytest.mark.parametrize("op", [op.name for op in operators.all_operators() if op.golden_drift is not None])
+def test_golden_drift_names_an_array_that_moved(op):
+    """Each record's golden_drift can fail: a frozen array moved by one unit in its largest element is named."""
+    case_id = next(cid for cid in golden.canonical_case_ids() if casegen.by_id(cid).op == op)
+    inv = materialise(casegen.by_id(case_id), golden.GOLDEN_SEED)
+    live = golden.reference_arrays(inv)
+    moved = {k: v.copy() for k, v in live.items()}
+    name = sorted(moved)[0]
+    moved[name].flat[np.argmax(np.abs(moved[name]))] += 1 + np.abs(moved[name]).max()
+    assert operators.get(op).golden_drift.load()(inv, live, live) == []
+    assert name in operators.get(op).golden_drift.load()(inv, live, moved)
+
+
 @pytest.fixture
 def golden_copy(tmp_path):
     shutil.copytree(golden.DEFAULT_DIR, tmp_path / "g")

@@ -144,12 +144,17 @@ def golden_arrays(inv: Invocation) -> dict[str, np.ndarray]:
     return out
 
 
+def reevaluation_tolerance(red: ReducedMatmul) -> np.ndarray:
+    """How far two float32 evaluations of the same reduced matmul may differ (BLAS order differs between
+    machines): 2 dot_bound(k) |x1||x2| + a few u32 of the summed terms."""
+    return 2 * dot_bound(red.k) * red.abs_products + 16 * U32 * (red.abs_partials + 1)
+
+
 def golden_drift(inv: Invocation, live: dict, frozen: dict) -> list[str]:
-    """The arrays whose live values left the frozen ones by more than two float32 evaluations of the same formula
-    may differ (BLAS order differs between machines): 2 dot_bound(k) |x1||x2| + a few u32 of the summed terms on y,
-    a relative 1e-5 on normOut."""
+    """The arrays whose live values left the frozen ones by more than two evaluations may differ: the reduced
+    matmul's re-evaluation tolerance on y, a relative 1e-5 on normOut."""
     red = reduced_matmul(inv)
-    tol_y = 2 * dot_bound(red.k) * red.abs_products + 16 * U32 * (red.abs_partials + 1)
+    tol_y = reevaluation_tolerance(red)
     moved = []
     for r in range(inv.world_size):
         if not np.all(np.abs(live[f"y.{r}"] - frozen[f"y.{r}"]) <= tol_y):
